@@ -1,0 +1,353 @@
+"""Settings: one typed, frozen object built from a YAML file and environment variables.
+
+The YAML format is a public contract (DESIGN §10): unknown fields are an error naming the
+field's path, ``${VAR}`` is expanded from the environment, and the environment variables of
+the original design override the file. :func:`load_settings` is the only entry point; nothing
+reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scalegate.errors import ConfigError
+from scalegate.priority import Priority
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+
+def _yaml_off(value: Any) -> Any:
+    # YAML 1.1 reads a bare `off` as False; the documented value is the word "off".
+    return "off" if value is False else value
+
+
+CacheMode = Annotated[Literal["off", "exact", "semantic"], BeforeValidator(_yaml_off)]
+PriorityName = Literal["critical", "high", "normal", "low"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class KeyLimits(_Model):
+    """Per-key limits; ``None`` means the provider imposes none we know of."""
+
+    rpm: int | None = Field(default=None, ge=1)
+    rph: int | None = Field(default=None, ge=1)
+    rpd: int | None = Field(default=None, ge=1)
+    itpm: int | None = Field(default=None, ge=1)
+    otpm: int | None = Field(default=None, ge=1)
+
+
+# The provider's entry tier, applied to keys given only through ANTHROPIC_API_KEYS.
+DEFAULT_KEY_LIMITS = KeyLimits(rpm=50, itpm=30_000, otpm=8_000)
+
+
+class KeyConfig(_Model):
+    secret: SecretStr
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    key_class: Literal["shared", "critical"] = Field(default="shared", alias="class")
+    weight: float = Field(default=1.0, gt=0)
+    models: tuple[str, ...] = ("*",)
+    limits: KeyLimits = DEFAULT_KEY_LIMITS
+
+    @field_validator("secret")
+    @classmethod
+    def _non_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("secret must not be empty (is the ${VAR} it names set?)")
+        return value
+
+
+class UpstreamConfig(_Model):
+    base_url: str = DEFAULT_BASE_URL
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    read_timeout_seconds: float = Field(default=600.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("base_url must be an http(s) URL")
+        return value.rstrip("/")
+
+
+class PriorityWaits(_Model):
+    """Seconds a request of each priority may wait for a key before it is refused."""
+
+    critical: float = Field(default=30.0, ge=0)
+    high: float = Field(default=15.0, ge=0)
+    normal: float = Field(default=5.0, ge=0)
+    low: float = Field(default=1.0, ge=0)
+
+
+class AdmissionConfig(_Model):
+    max_wait_seconds: PriorityWaits = PriorityWaits()
+    max_waiters: int = Field(default=10_000, ge=1)
+    selection: Literal["least_utilized", "round_robin"] = "least_utilized"
+
+    def wait_for(self, priority: Priority) -> float:
+        seconds: float = getattr(self.max_wait_seconds, priority.label)
+        return seconds
+
+
+class RetryConfig(_Model):
+    max_attempts: int = Field(default=8, ge=1, le=8)
+    base_seconds: float = Field(default=0.5, ge=0)
+    cap_seconds: float = Field(default=30.0, ge=0)
+
+
+class BreakerConfig(_Model):
+    consecutive_failures: int = Field(default=5, ge=1)
+    failure_rate: float = Field(default=0.5, gt=0, le=1)
+    window_seconds: float = Field(default=30.0, gt=0)
+    min_requests: int = Field(default=20, ge=1)
+    cooldown_seconds: float = Field(default=30.0, gt=0)
+
+
+class ExactCacheConfig(_Model):
+    enabled: bool = True
+    ttl_seconds: float = Field(default=3600, gt=0)
+    max_entries: int = Field(default=10_000, ge=1)
+    max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+
+
+class SemanticCacheConfig(_Model):
+    enabled: bool = False
+    embedder: str = "minilm"
+    threshold: float = Field(default=0.92, gt=0, le=1)
+
+
+class CacheConfig(_Model):
+    mode: CacheMode = "off"
+    exact: ExactCacheConfig = ExactCacheConfig()
+    semantic: SemanticCacheConfig = SemanticCacheConfig()
+
+
+class QueueConfig(_Model):
+    max_attempts: int = Field(default=3, ge=1)
+    worker_concurrency: int = Field(default=5, ge=0)
+    min_concurrency: int = Field(default=1, ge=0)
+    max_concurrency: int = Field(default=20, ge=1)
+    aging_seconds: float = Field(default=60, gt=0)
+    auto_restart: bool = True
+
+
+class TenantLimits(_Model):
+    rpm: int | None = Field(default=None, ge=1)
+    rpd: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    tpd: int | None = Field(default=None, ge=1)
+
+
+class TenantConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    keys: tuple[SecretStr, ...]
+    tier: str = "standard"
+    priority: PriorityName = "normal"
+    max_priority: PriorityName = "high"
+    cache_mode: CacheMode | None = None
+    limits: TenantLimits = TenantLimits()
+    monthly_budget_usd: float | None = Field(default=None, ge=0)
+
+
+class ServerConfig(_Model):
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    graceful_shutdown_seconds: float = Field(default=30, ge=0)
+    public_url: str | None = None
+
+
+class DemoConfig(_Model):
+    """The simulated provider used when no upstream key is configured (``make run``)."""
+
+    keys: int = Field(default=3, ge=1, le=100)
+    limits: KeyLimits = KeyLimits(rpm=60, itpm=40_000, otpm=8_000)
+    ttft_ms: float = Field(default=250, ge=0)
+    tokens_per_second: float = Field(default=150, ge=0)
+
+
+class Settings(_Model):
+    """Everything the gateway is configured with; built once, frozen, passed down."""
+
+    upstream: UpstreamConfig = UpstreamConfig()
+    keys: tuple[KeyConfig, ...] = ()
+    admission: AdmissionConfig = AdmissionConfig()
+    retry: RetryConfig = RetryConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    cache: CacheConfig = CacheConfig()
+    queue: QueueConfig = QueueConfig()
+    tenants: tuple[TenantConfig, ...] = ()
+    server: ServerConfig = ServerConfig()
+    demo: DemoConfig = DemoConfig()
+    redis_url: str | None = None
+    admin_token: SecretStr | None = None
+    metrics_enabled: bool = True
+    health_check_interval: float = Field(default=30, gt=0)
+
+    @model_validator(mode="after")
+    def _unique_key_names(self) -> Settings:
+        names = [k.name for k in self.keys if k.name]
+        if len(names) != len(set(names)):
+            raise ValueError("key names must be unique")
+        return self
+
+    @property
+    def simulated(self) -> bool:
+        """True when no upstream key is configured: the built-in simulator serves."""
+        return not self.keys
+
+
+class EnvOverrides(BaseSettings):
+    """The flat environment variables of the original design; each overrides the file."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    ANTHROPIC_API_KEYS: str | None = None
+    ANTHROPIC_BASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    SCALEGATE_ADMIN_TOKEN: str | None = None
+    SCALEGATE_PUBLIC_URL: str | None = None
+    CACHE_TTL: float | None = None
+    MAX_CACHE_SIZE: int | None = None
+    SEMANTIC_CACHE_THRESHOLD: float | None = None
+    MAX_QUEUE_CONCURRENT: int | None = None
+    QUEUE_MAX_ATTEMPTS: int | None = None
+    WORKER_CONCURRENCY: int | None = None
+    WORKER_AUTO_RESTART: bool | None = None
+    METRICS_ENABLED: bool | None = None
+    HEALTH_CHECK_INTERVAL: float | None = None
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_vars(value: Any, environ: Mapping[str, str]) -> Any:
+    """Replace ``${VAR}`` (or ``${VAR:-default}``) in every string of a parsed YAML tree."""
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"environment variable {name} is not set (named as ${{{name}}})")
+
+        return _VAR.sub(sub, value)
+    if isinstance(value, list):
+        return [expand_vars(v, environ) for v in value]
+    if isinstance(value, dict):
+        return {k: expand_vars(v, environ) for k, v in value.items()}
+    return value
+
+
+def _set(tree: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = tree
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {} if child is None else child
+            node[part] = child
+        node = child
+    node[leaf] = value
+
+
+_ENV_PATHS = {
+    "ANTHROPIC_BASE_URL": "upstream.base_url",
+    "REDIS_URL": "redis_url",
+    "SCALEGATE_ADMIN_TOKEN": "admin_token",
+    "SCALEGATE_PUBLIC_URL": "server.public_url",
+    "CACHE_TTL": "cache.exact.ttl_seconds",
+    "MAX_CACHE_SIZE": "cache.exact.max_entries",
+    "SEMANTIC_CACHE_THRESHOLD": "cache.semantic.threshold",
+    "MAX_QUEUE_CONCURRENT": "queue.max_concurrency",
+    "QUEUE_MAX_ATTEMPTS": "queue.max_attempts",
+    "WORKER_CONCURRENCY": "queue.worker_concurrency",
+    "WORKER_AUTO_RESTART": "queue.auto_restart",
+    "METRICS_ENABLED": "metrics_enabled",
+    "HEALTH_CHECK_INTERVAL": "health_check_interval",
+}
+
+
+def _read_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration file {path} must hold a mapping at the top level")
+    expanded: dict[str, Any] = expand_vars(raw, environ)
+    return expanded
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{loc}: {msg}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings from ``path`` (or ``SCALEGATE_CONFIG``), then the environment.
+
+    ``overrides`` are dotted paths applied last (the CLI's flags), e.g.
+    ``load_settings(None, {}, **{"upstream.base_url": "http://127.0.0.1:9000"})``.
+    Raises :class:`ConfigError` with every invalid field's path.
+    """
+    env = dict(os.environ if environ is None else environ)
+    file = path or env.get("SCALEGATE_CONFIG")
+    tree: dict[str, Any] = _read_file(Path(file), env) if file else {}
+    try:
+        flat = EnvOverrides.model_validate(
+            {k: v for k, v in env.items() if k in EnvOverrides.model_fields}
+        )
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+    for name, dotted in _ENV_PATHS.items():
+        value = getattr(flat, name)
+        if value is not None:
+            _set(tree, dotted, value)
+    if flat.ANTHROPIC_API_KEYS:
+        keys = list(tree.get("keys") or [])
+        known = {str(k.get("secret")) for k in keys if isinstance(k, dict)}
+        for secret in (s.strip() for s in flat.ANTHROPIC_API_KEYS.split(",")):
+            if secret and secret not in known:
+                keys.append({"secret": secret})
+                known.add(secret)
+        tree["keys"] = keys
+    for dotted, value in overrides.items():
+        _set(tree, dotted, value)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc

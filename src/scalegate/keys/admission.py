@@ -1,0 +1,204 @@
+"""Admission while every key is saturated: waiters served strictly by priority, then arrival.
+
+One dispatcher task per pool walks the waiters in (priority, arrival) order whenever capacity
+may have appeared (a settlement refunded tokens, a bucket refilled far enough, a cooldown
+ended, a key came back). A waiter that cannot be admitted *blocks its candidate keys* for
+everyone behind it in that pass, so a lower-priority request never takes capacity a
+higher-priority one is waiting for, while requests for other keys (another model, another
+class) still flow. Each waiter has a deadline; past it, it is refused with an honest
+``retry-after``. When the queue is full, the lowest-priority, newest waiter is shed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from scalegate.clock import Clock
+from scalegate.priority import Priority
+
+logger = logging.getLogger(__name__)
+
+L = TypeVar("L")
+
+# The dispatcher never spins faster than this while waiting on a refill.
+_MIN_WAKE = 0.002
+
+
+@dataclass(eq=False, slots=True)
+class Waiter(Generic[L]):
+    priority: Priority
+    seq: int
+    deadline: float
+    key_ids: frozenset[str]
+    attempt: Callable[[Waiter[L], frozenset[str]], Awaitable[tuple[L | None, float]]]
+    future: asyncio.Future[L] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    last_wait: float = 0.0
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (int(self.priority), self.seq)
+
+
+class WaitQueue(Generic[L]):
+    """The waiters of one pool and the task that admits them."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        max_waiters: int,
+        refuse: Callable[[Waiter[L], str], BaseException],
+        release: Callable[[L], Awaitable[None]],
+        all_keys: Callable[[], frozenset[str]],
+    ) -> None:
+        self._clock = clock
+        self._max = max_waiters
+        self._refuse = refuse
+        self._release = release
+        self._all_keys = all_keys
+        self._waiters: list[Waiter[L]] = []  # sorted by order
+        self._orders: list[tuple[int, int]] = []
+        self._deadlines: list[tuple[float, int, Waiter[L]]] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.shed_total: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def has_waiters_at_or_above(self, priority: Priority) -> bool:
+        return bool(self._orders) and self._orders[0][0] <= int(priority)
+
+    def depth_by_priority(self) -> dict[str, int]:
+        depth = {p.label: 0 for p in Priority}
+        for w in self._waiters:
+            depth[w.priority.label] += 1
+        return depth
+
+    def ahead_of(self, waiter: Waiter[L]) -> Sequence[Waiter[L]]:
+        idx = bisect.bisect_left(self._orders, waiter.order)
+        return self._waiters[:idx]
+
+    def wake(self) -> None:
+        if self._waiters:
+            self._wake.set()
+
+    def enqueue(
+        self,
+        priority: Priority,
+        deadline: float,
+        key_ids: frozenset[str],
+        attempt: Callable[[Waiter[L], frozenset[str]], Awaitable[tuple[L | None, float]]],
+        last_wait: float,
+    ) -> Waiter[L]:
+        waiter = Waiter(priority, next(self._seq), deadline, key_ids, attempt, last_wait=last_wait)
+        if len(self._waiters) >= self._max:
+            lowest = self._waiters[-1]
+            if lowest.priority <= priority:
+                self._count_shed(priority)
+                waiter.future.set_exception(self._refuse(waiter, "queue_full"))
+                return waiter
+            self._remove(lowest)
+            self._count_shed(lowest.priority)
+            lowest.future.set_exception(self._refuse(lowest, "shed"))
+        idx = bisect.bisect_left(self._orders, waiter.order)
+        self._orders.insert(idx, waiter.order)
+        self._waiters.insert(idx, waiter)
+        heapq.heappush(self._deadlines, (deadline, waiter.seq, waiter))
+        self._ensure_task()
+        self._wake.set()
+        return waiter
+
+    def discard(self, waiter: Waiter[L]) -> None:
+        """Forget a waiter whose caller went away."""
+        self._remove(waiter)
+
+    def _count_shed(self, priority: Priority) -> None:
+        self.shed_total[priority.label] = self.shed_total.get(priority.label, 0) + 1
+
+    def _remove(self, waiter: Waiter[L]) -> None:
+        idx = bisect.bisect_left(self._orders, waiter.order)
+        if idx < len(self._waiters) and self._waiters[idx] is waiter:
+            del self._waiters[idx]
+            del self._orders[idx]
+
+    def _ensure_task(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="scalegate-admission"
+            )
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for waiter in list(self._waiters):
+            self._remove(waiter)
+            if not waiter.future.done():
+                waiter.future.set_exception(self._refuse(waiter, "shutdown"))
+
+    def _expire(self, now: float) -> float:
+        """Refuse waiters past their deadline; return seconds to the next deadline."""
+        while self._deadlines:
+            deadline, _, waiter = self._deadlines[0]
+            if waiter.future.done():
+                heapq.heappop(self._deadlines)
+                continue
+            if deadline > now:
+                return deadline - now
+            heapq.heappop(self._deadlines)
+            self._remove(waiter)
+            self._count_shed(waiter.priority)
+            waiter.future.set_exception(self._refuse(waiter, "deadline"))
+        return float("inf")
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                next_wake = await self._pass()
+            except Exception:  # pragma: no cover - a bug here must not stall every waiter
+                logger.exception("admission dispatcher pass failed")
+                next_wake = 0.1
+            if not self._waiters:
+                await self._wake.wait()
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(next_wake, _MIN_WAKE))
+
+    async def _pass(self) -> float:
+        next_wake = self._expire(self._clock.monotonic())
+        blocked: set[str] = set()
+        everything = self._all_keys()
+        for waiter in list(self._waiters):
+            if waiter.future.done():
+                self._remove(waiter)
+                continue
+            allowed = waiter.key_ids - blocked
+            if allowed:
+                lease, wait = await waiter.attempt(waiter, frozenset(allowed))
+                if lease is not None:
+                    self._remove(waiter)
+                    if waiter.future.done():  # the caller left while we reserved
+                        await self._release(lease)
+                    else:
+                        waiter.future.set_result(lease)
+                    continue
+                waiter.last_wait = wait
+                next_wake = min(next_wake, wait)
+            blocked |= waiter.key_ids
+            if blocked >= everything:
+                break
+        return next_wake

@@ -1,0 +1,55 @@
+"""Reading the provider's rate-limit headers: ``anthropic-ratelimit-*`` and ``retry-after``."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Mapping
+
+# header family → the pool's limit name
+_FAMILIES = {
+    "anthropic-ratelimit-requests-remaining": "rpm",
+    "anthropic-ratelimit-input-tokens-remaining": "itpm",
+    "anthropic-ratelimit-output-tokens-remaining": "otpm",
+}
+
+
+def remaining_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
+    """``{"rpm": n, "itpm": n, "otpm": n}`` for the remaining counts the provider reported."""
+    found: dict[str, float] = {}
+    for header, limit in _FAMILIES.items():
+        value = headers.get(header)
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if number >= 0:
+            found[limit] = number
+    return found
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), if any."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if now is None:
+        import time
+
+        now = time.time()
+    return max(0.0, when.timestamp() - now)

@@ -1,0 +1,73 @@
+"""Server-sent events: the Anthropic stream framing (``event: name`` + ``data: json``).
+
+The gateway never re-encodes a stream it passes through; it feeds the same bytes to
+:class:`SSEParser` on the side to learn usage and to spot an ``error`` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+def format_event(name: str, data: Any) -> bytes:
+    """One named event, framed as the provider frames it."""
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+@dataclass(slots=True)
+class SSEEvent:
+    event: str | None
+    data: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.data)
+
+
+class SSEParser:
+    """Incremental parser: feed arbitrary byte chunks, get complete events back."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> Iterator[SSEEvent]:
+        buffer = self._buffer + chunk
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n")
+        while True:
+            end = buffer.find(b"\n\n")
+            if end < 0:
+                break
+            block, buffer = buffer[:end], buffer[end + 2 :]
+            event = _parse_block(block)
+            if event is not None:
+                yield event
+        self._buffer = buffer
+
+    @property
+    def pending(self) -> bytes:
+        """Bytes received that do not yet form a complete event."""
+        return self._buffer
+
+
+def _parse_block(block: bytes) -> SSEEvent | None:
+    name: str | None = None
+    data: list[bytes] = []
+    for line in block.split(b"\n"):
+        if not line or line.startswith(b":"):
+            continue
+        field, _, value = line.partition(b":")
+        if value.startswith(b" "):
+            value = value[1:]
+        if field == b"event":
+            name = value.decode("utf-8", "replace")
+        elif field == b"data":
+            data.append(value)
+    if name is None and not data:
+        return None
+    return SSEEvent(name, b"\n".join(data))

@@ -1,0 +1,113 @@
+"""Input-token estimates from characters, corrected per model by what the provider reports.
+
+There is no accurate offline tokenizer for current Claude models, so the gateway estimates:
+about 3.5 characters per token for Latin text, one per character for CJK, denser for JSON
+(tools), a flat amount for images and documents. Each response's ``usage`` teaches a per-model
+correction factor (an exponential moving average of actual ÷ raw estimate); reservations use
+the corrected estimate plus a small margin, and settlement refunds or charges the difference.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+
+CHARS_PER_TOKEN = 3.5
+JSON_CHARS_PER_TOKEN = 2.5
+TOKENS_PER_MESSAGE = 4
+TOKENS_PER_REQUEST = 8
+MEDIA_BLOCK_TOKENS = 1600
+# Start pessimistic (overestimate); usage corrects it within a few responses.
+INITIAL_CORRECTION = 1.2
+MARGIN = 1.05
+SMOOTHING = 0.2
+
+
+def _text_tokens(text: str) -> float:
+    if text.isascii():
+        return len(text) / CHARS_PER_TOKEN
+    wide = sum(1 for ch in text if ord(ch) >= 0x2E80)  # CJK and beyond: ~1 token each
+    return (len(text) - wide) / CHARS_PER_TOKEN + wide
+
+
+def _block_tokens(block: Any) -> float:
+    if isinstance(block, str):
+        return _text_tokens(block)
+    if not isinstance(block, dict):
+        return 0.0
+    kind = block.get("type")
+    if kind == "text":
+        text = block.get("text")
+        return _text_tokens(text) if isinstance(text, str) else 0.0
+    if kind in ("image", "document"):
+        return MEDIA_BLOCK_TOKENS
+    if kind == "tool_result":
+        return _content_tokens(block.get("content")) + 4
+    if kind in ("tool_use", "server_tool_use"):
+        return len(orjson.dumps(block.get("input", {}))) / JSON_CHARS_PER_TOKEN + 8
+    if kind in ("thinking", "redacted_thinking"):
+        text = block.get("thinking") or block.get("data") or ""
+        return _text_tokens(text) if isinstance(text, str) else 0.0
+    return len(orjson.dumps(block)) / JSON_CHARS_PER_TOKEN
+
+
+def _content_tokens(content: Any) -> float:
+    if isinstance(content, str):
+        return _text_tokens(content)
+    if isinstance(content, list):
+        return sum(_block_tokens(b) for b in content)
+    return 0.0
+
+
+def raw_estimate(payload: dict[str, Any]) -> float:
+    """Uncorrected input tokens of a Messages request (system, messages, tools)."""
+    total = float(TOKENS_PER_REQUEST)
+    system = payload.get("system")
+    if system is not None:
+        total += _content_tokens(system)
+    messages = payload.get("messages")
+    if isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, dict):
+                total += TOKENS_PER_MESSAGE + _content_tokens(message.get("content"))
+    tools = payload.get("tools")
+    if tools:
+        total += len(orjson.dumps(tools)) / JSON_CHARS_PER_TOKEN
+    return total
+
+
+class TokenEstimator:
+    """Per-model corrected estimates; learns from every response's ``usage``.
+
+    The correction is the moving average of actual ÷ raw plus twice its moving absolute
+    deviation, so a model whose prompts vary a lot is reserved for more generously.
+    """
+
+    def __init__(self, initial_correction: float = INITIAL_CORRECTION) -> None:
+        self._initial = initial_correction
+        self._mean: dict[str, float] = {}
+        self._dev: dict[str, float] = {}
+
+    def correction(self, model: str) -> float:
+        mean = self._mean.get(model)
+        if mean is None:
+            return self._initial
+        return mean + 2.0 * self._dev[model]
+
+    def estimate(self, model: str, raw: float) -> int:
+        """Tokens to reserve for a request whose raw estimate is ``raw``."""
+        return max(1, math.ceil(raw * self.correction(model) * MARGIN))
+
+    def learn(self, model: str, raw: float, actual: int) -> None:
+        """Fold in what the provider counted (input + cache creation + cache reads)."""
+        if raw <= 0 or actual <= 0:
+            return
+        ratio = min(4.0, max(0.25, actual / raw))
+        mean = self._mean.get(model)
+        if mean is None:
+            self._mean[model], self._dev[model] = ratio, 0.0
+            return
+        self._dev[model] += SMOOTHING * (abs(ratio - mean) - self._dev[model])
+        self._mean[model] = mean + SMOOTHING * (ratio - mean)
