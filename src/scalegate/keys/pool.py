@@ -176,14 +176,14 @@ class KeyPool:
         self._key_ids = frozenset(self._entries)
         self.queue.wake()
 
-    def _eligible(self, model: str, priority: Priority) -> tuple[KeyEntry, ...]:
-        slot = (model, priority.may_use_critical_keys)
+    def _eligible(self, model: str | None, priority: Priority) -> tuple[KeyEntry, ...]:
+        slot = (model or "", priority.may_use_critical_keys)
         found = self._candidates.get(slot)
         if found is None:
             found = tuple(
                 e
                 for e in self._entries.values()
-                if e.key.serves(model)
+                if (model is None or e.key.serves(model))
                 and (slot[1] or e.key.key_class is KeyClass.SHARED)
                 and e.disabled is None
             )
@@ -194,13 +194,16 @@ class KeyPool:
 
     async def acquire(
         self,
-        model: str,
+        model: str | None,
         demand: Demand,
         priority: Priority,
         deadline: float,
         exclude: frozenset[str] = frozenset(),
     ) -> Lease:
         """Reserve ``demand`` on the best key for ``model``, waiting until ``deadline``.
+
+        ``model=None`` accepts any key (model listing). ``exclude`` names keys to avoid
+        (those that just failed) unless no other key is eligible.
 
         Raises :class:`NotFoundError` when no key serves the model, :class:`OverloadedError`
         when every such key is disabled, :class:`UnadmittableError` when the demand exceeds
@@ -298,7 +301,17 @@ class KeyPool:
             "serves its model; no key can ever admit it (lower max_tokens or shorten the prompt)"
         )
 
-    def _no_key(self, model: str, priority: Priority) -> Exception:
+    def has_alternative(
+        self, model: str | None, priority: Priority, exclude: frozenset[str]
+    ) -> bool:
+        """Whether a key other than ``exclude`` could serve this request (ignoring quota)."""
+        return any(
+            e.key.fingerprint not in exclude and e.breaker.allows()
+            for e in self._eligible(model, priority)
+        )
+
+    def _no_key(self, model: str | None, priority: Priority) -> Exception:
+        model = model or "*"
         serving = [e for e in self._entries.values() if e.key.serves(model)]
         if not serving:
             return NotFoundError(f"model: no configured upstream key serves {model!r}")

@@ -1,0 +1,81 @@
+"""Small raw-ASGI helpers for the hot routes (no Request/Response objects on the hot path)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from starlette.types import Receive, Scope, Send
+
+from scalegate.errors import ProviderError, RequestTooLargeError, render_error
+
+JSON = b"application/json"
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+def header_map(scope: Scope) -> dict[str, str]:
+    """Request headers by lower-case name (the last of repeated headers wins)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def read_body(receive: Receive, limit: int, declared: str | None) -> bytes:
+    """The whole request body, refusing more than ``limit`` bytes with a 413."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLargeError(f"request body is larger than the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise RequestTooLargeError(f"request body is larger than the {limit}-byte limit")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class ClientGone(Exception):
+    """The client disconnected before the request was read."""
+
+
+def encode_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+async def send_body(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: Iterable[tuple[str, str]],
+    content_type: bytes | None = JSON,
+) -> None:
+    raw = encode_headers(headers)
+    if content_type is not None and not any(k == b"content-type" for k, _ in raw):
+        raw.append((b"content-type", content_type))
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(
+    send: Send, error: ProviderError, request_id: str, extra: Iterable[tuple[str, str]] = ()
+) -> None:
+    """Render ``error`` in the provider's envelope and send it."""
+    status, body, headers = render_error(error, request_id)
+    await send_body(send, status, body, [*headers.items(), *extra])
+
+
+async def drain(receive: Receive) -> None:
+    """Wait until the client disconnects (after the request body has been read)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,107 @@
+"""``scalegate``: serve the gateway, run the simulated provider, and (later) admin commands.
+
+Errors map to exit codes in one place (:func:`main`): a configuration problem prints one line
+and exits 2; nothing prints a traceback at a user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from scalegate import logs
+from scalegate.config import Settings, load_settings
+from scalegate.errors import ConfigError
+
+logger = logging.getLogger("scalegate.cli")
+
+_LOCAL = {"127.0.0.1", "localhost", "0.0.0.0", "::", "::1"}  # noqa: S104 - names, not binds
+
+
+def check_not_self(settings: Settings, host: str, port: int) -> None:
+    """Refuse an upstream that is the gateway's own listen address (a request loop)."""
+    if settings.simulated:
+        return
+    url = urlsplit(settings.upstream.base_url)
+    up_port = url.port or (443 if url.scheme == "https" else 80)
+    same_host = url.hostname == host or (url.hostname in _LOCAL and host in _LOCAL)
+    if same_host and up_port == port:
+        raise ConfigError(
+            f"upstream base_url {settings.upstream.base_url} is this gateway's own address "
+            f"({host}:{port}); it would proxy to itself"
+        )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from scalegate.app import create_app
+
+    overrides = {}
+    if args.upstream:
+        overrides["upstream.base_url"] = args.upstream
+    settings = load_settings(args.config, **overrides)
+    check_not_self(settings, args.host, args.port)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.server.graceful_shutdown_seconds),
+        backlog=4096,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from scalegate.simulator import load_simulator_config, run_simulator
+
+    run_simulator(load_simulator_config(args.config), args.host, args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scalegate", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument("--log-format", default="text", choices=["text", "json"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--config", help="YAML configuration file (or SCALEGATE_CONFIG)")
+    serve.add_argument("--upstream", help="provider base URL (overrides the file)")
+    serve.set_defaults(func=_serve)
+
+    simulate = sub.add_parser("simulate", help="run the simulated Anthropic provider")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8090)
+    simulate.add_argument("--config", help="simulator YAML/JSON configuration")
+    simulate.set_defaults(func=_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_level, args.log_format)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"scalegate: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

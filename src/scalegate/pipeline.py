@@ -1,0 +1,251 @@
+"""The request pipeline (DESIGN §2): admission, the upstream call, retries, settlement.
+
+Routes and job workers are thin shells around :class:`Pipeline`. One attempt leases a key from
+the pool, calls the provider with it, and settles the lease with what happened. A retryable
+failure moves to another eligible key at once; only when none is left does the pipeline back
+off (full jitter), and every wait — for admission or for backoff — counts against the
+request's deadline. At most ``retry.max_attempts`` attempts are made in all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import orjson
+from multidict import CIMultiDictProxy
+
+from scalegate.clock import Clock, SystemClock
+from scalegate.config import Settings
+from scalegate.errors import (
+    OverloadedError,
+    ProviderError,
+    RateLimitError,
+)
+from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
+from scalegate.keys.quota import Demand
+from scalegate.priority import Priority
+from scalegate.retry import RETRYABLE, Backoff, classify_status
+from scalegate.tokens import TokenEstimator, raw_estimate
+from scalegate.upstream.client import UpstreamClient, UpstreamConnectionError
+from scalegate.upstream.headers import response_headers, with_credentials
+from scalegate.validation import MessageRequest
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MODELS_TTL = 600.0
+
+
+@dataclass(slots=True)
+class CallContext:
+    """One client request as it moves through the pipeline."""
+
+    request_id: str
+    priority: Priority
+    deadline: float  # monotonic time after which the request stops waiting (admission, backoff)
+    headers: list[tuple[str, str]]  # what is forwarded upstream (credentials excluded)
+    bearer: bool = True  # send the pool key as Authorization: Bearer (else x-api-key)
+    waited: float = 0.0
+    upstream_seconds: float = 0.0
+    attempts: int = 0
+    key: str | None = None  # fingerprint of the key that answered
+    retries: list[str] = field(default_factory=list)  # outcome of each failed attempt
+
+
+@dataclass(slots=True)
+class Reply:
+    """A complete answer for the client: the provider's status, body and passable headers."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class Attempt(Generic[T]):
+    outcome: Outcome
+    value: T | None = None
+    usage: Usage | None = None
+    headers: CIMultiDictProxy[str] | None = None
+    status: int = 0
+    timeout: bool = False
+    keep_lease: bool = False  # a stream owns its lease until it ends
+
+
+def usage_from_message(message: Any) -> tuple[Usage, int] | None:
+    """Usage counted against limits (input + cache creation, output) and the prompt total."""
+    if not isinstance(message, dict):
+        return None
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    inp = int(usage.get("input_tokens") or 0)
+    created = int(usage.get("cache_creation_input_tokens") or 0)
+    read = int(usage.get("cache_read_input_tokens") or 0)
+    out = int(usage.get("output_tokens") or 0)
+    return Usage(inp + created, out), inp + created + read
+
+
+class Pipeline:
+    """Everything between a validated request and the provider's answer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: KeyPool,
+        upstream: UpstreamClient,
+        *,
+        estimator: TokenEstimator | None = None,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.upstream = upstream
+        self.estimator = estimator or TokenEstimator()
+        self.clock = clock or SystemClock()
+        self.backoff = backoff or Backoff(settings.retry)
+        self._models: dict[str, tuple[float, Reply]] = {}
+        self.retry_counts: dict[str, int] = {}
+
+    # -- the attempt loop -------------------------------------------------------------------
+
+    async def run(
+        self,
+        ctx: CallContext,
+        model: str | None,
+        demand: Demand,
+        call: Callable[[Lease], Awaitable[Attempt[T]]],
+    ) -> Attempt[T]:
+        """Attempt ``call`` on leased keys until it succeeds, fails for good, or runs out.
+
+        Returns the last attempt (successful or not); raises the pool's ``ProviderError``
+        when no key could be had within the deadline.
+        """
+        exclude: frozenset[str] = frozenset()
+        backoffs = 0
+        max_attempts = self.settings.retry.max_attempts
+        while True:
+            lease = await self.pool.acquire(model, demand, ctx.priority, ctx.deadline, exclude)
+            ctx.waited += lease.waited
+            ctx.attempts += 1
+            ctx.key = lease.key.fingerprint
+            try:
+                attempt = await call(lease)
+            except BaseException:
+                await asyncio.shield(self.pool.settle(lease, Outcome.CANCELLED))
+                raise
+            if not attempt.keep_lease:
+                await self.pool.settle(lease, attempt.outcome, attempt.usage, attempt.headers)
+            if attempt.outcome is Outcome.SUCCESS or attempt.outcome not in RETRYABLE:
+                return attempt
+            self.retry_counts[attempt.outcome.value] = (
+                self.retry_counts.get(attempt.outcome.value, 0) + 1
+            )
+            ctx.retries.append(attempt.outcome.value)
+            if ctx.attempts >= max_attempts:
+                return attempt
+            exclude |= {lease.key.fingerprint}
+            if not self.pool.has_alternative(model, ctx.priority, exclude):
+                backoffs += 1
+                delay = self.backoff.delay(backoffs)
+                if self.clock.monotonic() + delay > ctx.deadline:
+                    return attempt
+                await self.clock.sleep(delay)
+                ctx.waited += delay
+                exclude = frozenset()
+
+    def final_error(self, ctx: CallContext, attempt: Attempt[Any]) -> ProviderError:
+        """The client-facing error for an attempt that failed for good."""
+        tried = f"after {ctx.attempts} attempt{'s' if ctx.attempts != 1 else ''}"
+        outcome = attempt.outcome
+        if outcome is Outcome.RATE_LIMITED:
+            return RateLimitError(
+                f"every upstream key answered 429 {tried}", retry_after=1.0, should_retry=True
+            )
+        if outcome is Outcome.OVERLOADED:
+            return OverloadedError(f"the provider is overloaded ({tried})", retry_after=1.0)
+        if outcome is Outcome.CONNECTION_ERROR:
+            status = 504 if attempt.timeout else 502
+            return ProviderError(f"the provider could not be reached {tried}", status=status)
+        if outcome is Outcome.AUTH_FAILED:
+            return OverloadedError(
+                f"every upstream key tried was rejected by the provider {tried}",
+                retry_after=30,
+                should_retry=False,
+            )
+        status = attempt.status if attempt.status >= 500 else 500
+        return ProviderError(f"the provider answered {attempt.status} {tried}", status=status)
+
+    def _reply_or_raise(self, ctx: CallContext, attempt: Attempt[Reply]) -> Reply:
+        if attempt.outcome is Outcome.SUCCESS or attempt.outcome is Outcome.CLIENT_ERROR:
+            assert attempt.value is not None
+            return attempt.value
+        raise self.final_error(ctx, attempt)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def demand_for(self, req: MessageRequest) -> tuple[Demand, float]:
+        raw = raw_estimate(req.payload)
+        return Demand(1, self.estimator.estimate(req.model, raw), req.max_tokens), raw
+
+    async def send(
+        self, ctx: CallContext, lease: Lease, method: str, path: str, body: bytes | None
+    ) -> Attempt[Reply]:
+        """One plain request/response call upstream with the leased key."""
+        headers = with_credentials(ctx.headers, lease.key.secret, ctx.bearer)
+        try:
+            resp = await self.upstream.send(method, path, headers, body)
+        except UpstreamConnectionError as exc:
+            return Attempt(Outcome.CONNECTION_ERROR, timeout=exc.timeout)
+        ctx.upstream_seconds += resp.seconds
+        reply = Reply(resp.status, resp.body, response_headers(resp.headers))
+        return Attempt(classify_status(resp.status), reply, None, resp.headers, resp.status)
+
+    async def create_message(self, ctx: CallContext, req: MessageRequest) -> Reply:
+        """A non-streaming ``POST /v1/messages``."""
+        demand, raw = self.demand_for(req)
+
+        async def call(lease: Lease) -> Attempt[Reply]:
+            attempt = await self.send(ctx, lease, "POST", "/v1/messages", req.body)
+            if attempt.outcome is Outcome.SUCCESS and attempt.value is not None:
+                try:
+                    counted = usage_from_message(orjson.loads(attempt.value.body))
+                except orjson.JSONDecodeError:
+                    counted = None
+                if counted is not None:
+                    attempt.usage = counted[0]
+                    self.estimator.learn(req.model, raw, counted[1])
+            return attempt
+
+        return self._reply_or_raise(ctx, await self.run(ctx, req.model, demand, call))
+
+    async def count_tokens(self, ctx: CallContext, req: MessageRequest) -> Reply:
+        """``POST /v1/messages/count_tokens``: through the pool, no quota reserved."""
+
+        async def call(lease: Lease) -> Attempt[Reply]:
+            return await self.send(ctx, lease, "POST", "/v1/messages/count_tokens", req.body)
+
+        return self._reply_or_raise(ctx, await self.run(ctx, req.model, Demand(0), call))
+
+    async def models(self, ctx: CallContext, path_and_query: str) -> Reply:
+        """``GET /v1/models[...]``: answered from a 10-minute cache when possible."""
+        now = self.clock.monotonic()
+        cached = self._models.get(path_and_query)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+
+        async def call(lease: Lease) -> Attempt[Reply]:
+            return await self.send(ctx, lease, "GET", path_and_query, None)
+
+        reply = self._reply_or_raise(ctx, await self.run(ctx, None, Demand(0), call))
+        if reply.status == 200:
+            if len(self._models) > 256:
+                self._models.clear()
+            self._models[path_and_query] = (now + MODELS_TTL, reply)
+        return reply

@@ -1,0 +1,103 @@
+"""What every provider-protocol route does first: read the control headers, start the clock."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from starlette.types import Scope
+
+from scalegate.asgi import header_map, new_request_id
+from scalegate.errors import InvalidRequestError, OverloadedError
+from scalegate.gateway import Gateway
+from scalegate.pipeline import CallContext
+from scalegate.priority import Priority
+from scalegate.upstream.headers import forward_headers
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A request's identity and control headers, parsed once."""
+
+    request_id: str
+    headers: dict[str, str]
+    started: float  # perf_counter at arrival
+    priority: Priority = Priority.NORMAL
+    version: str | None = None
+    bearer: bool = True
+    client_key: str | None = None
+
+
+def inbound(scope: Scope) -> Inbound:
+    """Parse what every route needs; never raises (errors need the request id first)."""
+    headers = header_map(scope)
+    client_key = headers.get("x-api-key")
+    bearer = client_key is None
+    if bearer:
+        auth = headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            client_key = auth[7:].strip()
+    return Inbound(
+        new_request_id(),
+        headers,
+        time.perf_counter(),
+        version=headers.get("anthropic-version"),
+        bearer=bearer,
+        client_key=client_key,
+    )
+
+
+def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
+    """Priority and deadline from ``x-scalegate-*`` headers (400 when malformed)."""
+    if gw.draining:
+        raise OverloadedError("the gateway is shutting down", retry_after=1)
+    raw_priority = inb.headers.get("x-scalegate-priority")
+    if raw_priority is not None:
+        try:
+            inb.priority = Priority.parse(raw_priority)
+        except ValueError as exc:
+            raise InvalidRequestError(f"x-scalegate-priority: {exc}") from None
+    wait = gw.settings.admission.wait_for(inb.priority)
+    raw_deadline = inb.headers.get("x-scalegate-deadline-ms")
+    if raw_deadline is not None:
+        try:
+            wait = int(raw_deadline) / 1000.0
+        except ValueError:
+            raise InvalidRequestError(
+                "x-scalegate-deadline-ms: must be a whole number of milliseconds"
+            ) from None
+        if wait < 0:
+            raise InvalidRequestError("x-scalegate-deadline-ms: must not be negative")
+    return CallContext(
+        inb.request_id,
+        inb.priority,
+        gw.clock.monotonic() + wait,
+        forward_headers(scope["headers"]),
+        inb.bearer,
+    )
+
+
+def require_version(inb: Inbound) -> str:
+    if not inb.version:
+        raise InvalidRequestError("anthropic-version: header is required")
+    return inb.version
+
+
+def own_headers(
+    inb: Inbound, ctx: CallContext | None, upstream_seconds: float | None = None
+) -> list[tuple[str, str]]:
+    """The ``x-scalegate-*`` response headers (DESIGN §12)."""
+    elapsed = time.perf_counter() - inb.started
+    out = [("x-scalegate-request-id", inb.request_id), ("x-scalegate-priority", inb.priority.label)]
+    if ctx is not None:
+        upstream = ctx.upstream_seconds if upstream_seconds is None else upstream_seconds
+        overhead = max(0.0, elapsed - upstream - ctx.waited)
+        out.append(("x-scalegate-overhead-ms", f"{overhead * 1000:.3f}"))
+        out.append(("x-scalegate-attempts", str(ctx.attempts)))
+        if ctx.waited:
+            out.append(("x-scalegate-queue-ms", f"{ctx.waited * 1000:.1f}"))
+        if ctx.key:
+            out.append(("x-scalegate-key", ctx.key))
+    else:
+        out.append(("x-scalegate-overhead-ms", f"{elapsed * 1000:.3f}"))
+    return out

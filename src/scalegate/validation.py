@@ -1,0 +1,130 @@
+"""Cheap structural checks of a Messages request before it costs quota.
+
+Hand-written rather than a pydantic model of the whole body: the gateway forwards the body
+untouched, and validating it as a model halved throughput in measurement. Only what the
+gateway itself needs (and what would otherwise be a confusing upstream error after a
+reservation) is checked; unknown fields pass through. Messages name the field the way the
+provider does (``messages.0.content: …``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from scalegate.errors import InvalidRequestError
+
+_ROLES = ("user", "assistant")
+# What API version 2026-10-21 rejects (PROVIDER-NOTES).
+_REMOVED_IN_2026 = ("temperature", "top_p", "top_k")
+
+
+@dataclass(slots=True)
+class MessageRequest:
+    """A validated Messages request: the parsed payload and the bytes to forward."""
+
+    payload: dict[str, Any]
+    body: bytes
+    model: str
+    max_tokens: int
+    stream: bool
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    if not body:
+        raise InvalidRequestError("request body is empty; expected a JSON object")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequestError(f"request body is not valid JSON: {exc.msg}") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequestError("request body must be a JSON object")
+    return payload
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_content(path: str, content: Any) -> None:
+    if isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        raise InvalidRequestError(f"{path}: Input should be a valid string or list of blocks")
+    for i, block in enumerate(content):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            raise InvalidRequestError(f"{path}.{i}: each block must be an object with a 'type'")
+
+
+def _check_messages(messages: Any) -> None:
+    if messages is None:
+        raise InvalidRequestError("messages: Field required")
+    if not isinstance(messages, list):
+        raise InvalidRequestError("messages: Input should be a valid list")
+    if not messages:
+        raise InvalidRequestError("messages: at least one message is required")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InvalidRequestError(f"messages.{i}: Input should be a valid dictionary")
+        if message.get("role") not in _ROLES:
+            raise InvalidRequestError(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+        if "content" not in message:
+            raise InvalidRequestError(f"messages.{i}.content: Field required")
+        _check_content(f"messages.{i}.content", message["content"])
+
+
+def _check_common(payload: dict[str, Any], version: str) -> str:
+    model = payload.get("model")
+    if model is None:
+        raise InvalidRequestError("model: Field required")
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidRequestError("model: Input should be a non-empty string")
+    _check_messages(payload.get("messages"))
+    system = payload.get("system")
+    if system is not None:
+        _check_content("system", system)
+    tools = payload.get("tools")
+    if tools is not None and not (
+        isinstance(tools, list) and all(isinstance(t, dict) for t in tools)
+    ):
+        raise InvalidRequestError("tools: Input should be a valid list of objects")
+    if version >= "2026-10-21":
+        for name in _REMOVED_IN_2026:
+            if name in payload:
+                raise InvalidRequestError(
+                    f"{name}: is not supported with anthropic-version {version}"
+                )
+    return model
+
+
+def validate_messages(body: bytes, version: str) -> MessageRequest:
+    """Parse and check a ``POST /v1/messages`` body; raises ``InvalidRequestError``."""
+    payload = parse_json_object(body)
+    model = _check_common(payload, version)
+    max_tokens = payload.get("max_tokens")
+    if max_tokens is None:
+        raise InvalidRequestError("max_tokens: Field required")
+    if not _is_int(max_tokens) or max_tokens < 1:
+        raise InvalidRequestError("max_tokens: Input should be a positive integer")
+    stream = payload.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequestError("stream: Input should be a valid boolean")
+    stops = payload.get("stop_sequences")
+    if stops is not None and not (
+        isinstance(stops, list) and all(isinstance(s, str) for s in stops)
+    ):
+        raise InvalidRequestError("stop_sequences: Input should be a valid list of strings")
+    for name in ("temperature", "top_p"):
+        value = payload.get(name)
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+            raise InvalidRequestError(f"{name}: Input should be a valid number")
+    return MessageRequest(payload, body, model, max_tokens, stream)
+
+
+def validate_count_tokens(body: bytes, version: str) -> MessageRequest:
+    """Parse and check a ``POST /v1/messages/count_tokens`` body (no ``max_tokens``)."""
+    payload = parse_json_object(body)
+    model = _check_common(payload, version)
+    return MessageRequest(payload, body, model, 0, False)
