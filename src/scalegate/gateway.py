@@ -17,6 +17,7 @@ from scalegate.config import KeyConfig, Settings
 from scalegate.keys.model import keys_from_config
 from scalegate.keys.pool import KeyPool
 from scalegate.pipeline import Pipeline
+from scalegate.tenants import TenantDirectory
 from scalegate.tokens import TokenEstimator
 from scalegate.upstream.client import UpstreamClient
 
@@ -35,6 +36,7 @@ class Gateway:
         self.simulator: SimulatorServer | None = None
         self.started_at = time.time()
         self.draining = False
+        self.tenants = TenantDirectory(settings.tenants)
         self._pool: KeyPool | None = None
         self._pipeline: Pipeline | None = None
         self._upstream: UpstreamClient | None = None

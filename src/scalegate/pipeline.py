@@ -50,6 +50,7 @@ class CallContext:
     deadline: float  # monotonic time after which the request stops waiting (admission, backoff)
     headers: list[tuple[str, str]]  # what is forwarded upstream (credentials excluded)
     bearer: bool = True  # send the pool key as Authorization: Bearer (else x-api-key)
+    tenant: str | None = None
     waited: float = 0.0
     upstream_seconds: float = 0.0
     attempts: int = 0

@@ -12,6 +12,7 @@ from scalegate.errors import InvalidRequestError, OverloadedError
 from scalegate.gateway import Gateway
 from scalegate.pipeline import CallContext
 from scalegate.priority import Priority
+from scalegate.tenants import effective_priority
 from scalegate.upstream.headers import forward_headers
 
 
@@ -26,6 +27,7 @@ class Inbound:
     version: str | None = None
     bearer: bool = True
     client_key: str | None = None
+    tenant: str | None = None
 
 
 def inbound(scope: Scope) -> Inbound:
@@ -51,12 +53,16 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
     """Priority and deadline from ``x-scalegate-*`` headers (400 when malformed)."""
     if gw.draining:
         raise OverloadedError("the gateway is shutting down", retry_after=1)
+    tenant = gw.tenants.resolve(inb.client_key)
+    inb.tenant = tenant.name if tenant is not None else None
+    asked = None
     raw_priority = inb.headers.get("x-scalegate-priority")
     if raw_priority is not None:
         try:
-            inb.priority = Priority.parse(raw_priority)
+            asked = Priority.parse(raw_priority)
         except ValueError as exc:
             raise InvalidRequestError(f"x-scalegate-priority: {exc}") from None
+    inb.priority = effective_priority(tenant, asked)
     wait = gw.settings.admission.wait_for(inb.priority)
     raw_deadline = inb.headers.get("x-scalegate-deadline-ms")
     if raw_deadline is not None:
@@ -74,6 +80,7 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
         gw.clock.monotonic() + wait,
         forward_headers(scope["headers"]),
         inb.bearer,
+        tenant=inb.tenant,
     )
 
 
