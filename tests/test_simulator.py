@@ -268,8 +268,8 @@ def test_prompt_caching_creation_then_read(
 
 def test_top_level_cache_control_marks_the_last_block(client: anthropic.Anthropic) -> None:
     kwargs: Any = {"model": MODEL, "max_tokens": 5, "messages": user("y" * 40)}
-    first = client.messages.create(**kwargs, cache_control={"type": "ephemeral"})
-    second = client.messages.create(**kwargs, cache_control={"type": "ephemeral"})
+    first = client.messages.create(**kwargs, cache_control={"type": "ephemeral"}).usage
+    second = client.messages.create(**kwargs, cache_control={"type": "ephemeral"}).usage
     assert first.cache_creation_input_tokens == 10 + 3 + 5
     assert second.cache_read_input_tokens == 18
     assert second.input_tokens == 0

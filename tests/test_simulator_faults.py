@@ -44,6 +44,13 @@ def body(prompt: str = "[sim:tokens=20]", *, stream: bool = False, max_tokens: i
     }
 
 
+def sdk_args() -> Any:
+    """Keyword arguments for the SDK's ``messages.stream`` (which sets ``stream`` itself)."""
+    args = body()
+    del args["stream"]
+    return args
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -171,7 +178,7 @@ def test_overloaded_first_is_a_200_whose_only_event_is_an_error(sim: SimulatorTh
     with (
         anthropic.Anthropic(api_key=KEY, base_url=sim.url, max_retries=0) as client,
         pytest.raises(anthropic.APIStatusError, match="overloaded_error"),
-        client.messages.stream(**body(), extra_headers=fault("overloaded_first")) as stream,
+        client.messages.stream(**sdk_args(), extra_headers=fault("overloaded_first")) as stream,
     ):
         stream.get_final_message()
     assert key_stats(sim)["accepted"] == 0
@@ -223,7 +230,7 @@ def test_drop_midstream_truncates_the_body(sim: SimulatorThread) -> None:
     with (
         anthropic.Anthropic(api_key=KEY, base_url=sim.url, max_retries=0) as client,
         pytest.raises((anthropic.APIConnectionError, httpx2.TransportError)),
-        client.messages.stream(**body(), extra_headers=fault("drop_midstream")) as stream,
+        client.messages.stream(**sdk_args(), extra_headers=fault("drop_midstream")) as stream,
     ):
         stream.get_final_message()
     wait_for(lambda: key_stats(sim)["in_flight"] == 0, "both drops to finish")
@@ -285,7 +292,7 @@ def holds(sim: SimulatorThread) -> list[str]:
 def test_hold_parks_a_stream_after_message_start(sim: SimulatorThread) -> None:
     with (
         anthropic.Anthropic(api_key=KEY, base_url=sim.url, max_retries=0) as client,
-        client.messages.stream(**body(), extra_headers={"x-sim-hold": "h1"}) as stream,
+        client.messages.stream(**sdk_args(), extra_headers={"x-sim-hold": "h1"}) as stream,
     ):
         iterator = iter(stream)
         first = next(iterator)
