@@ -27,7 +27,7 @@ OLD_HEADERS = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
 NEW_HEADERS = {"authorization": f"Bearer {KEY}", "anthropic-version": "2026-10-21"}
 
 
-def user(text: str) -> list[dict[str, Any]]:
+def user(text: str) -> Any:
     return [{"role": "user", "content": text}]
 
 
@@ -157,7 +157,7 @@ def test_stop_sequence_cuts_the_answer(client: anthropic.Anthropic) -> None:
     assert cut.usage.output_tokens == first + 1  # the words generated, the stop's included
 
 
-WEATHER_TOOL: dict[str, Any] = {
+WEATHER_TOOL: Any = {
     "name": "get_weather",
     "description": "Weather for a city",
     "input_schema": {
@@ -173,6 +173,9 @@ WEATHER_TOOL: dict[str, Any] = {
 }
 
 
+TOOLS: Any = [{"name": "noop", "input_schema": {"type": "object"}}, WEATHER_TOOL]
+
+
 @pytest.mark.parametrize(
     ("choice", "prompt"),
     [({"type": "any"}, "weather?"), ({"type": "auto"}, "weather? [sim:tool]")],
@@ -181,7 +184,7 @@ def test_tool_use(client: anthropic.Anthropic, choice: Any, prompt: str) -> None
     message = client.messages.create(
         model=MODEL,
         max_tokens=300,
-        tools=[{"name": "noop", "input_schema": {"type": "object"}}, WEATHER_TOOL][::-1],
+        tools=TOOLS[::-1],
         tool_choice=choice,
         messages=user(prompt),
     )
@@ -190,14 +193,15 @@ def test_tool_use(client: anthropic.Anthropic, choice: Any, prompt: str) -> None
     assert block.type == "tool_use"
     assert block.id.startswith("toolu_")
     assert block.name == "get_weather"
-    assert set(block.input) == {"city", "days", "unit"}  # type: ignore[arg-type]
-    assert isinstance(block.input["city"], str)  # type: ignore[index]
-    assert 1 <= block.input["days"] <= 7  # type: ignore[index]
-    assert block.input["unit"] in ("celsius", "fahrenheit")  # type: ignore[index]
+    tool_input: Any = block.input
+    assert set(tool_input) == {"city", "days", "unit"}
+    assert isinstance(tool_input["city"], str)
+    assert 1 <= tool_input["days"] <= 7
+    assert tool_input["unit"] in ("celsius", "fahrenheit")
 
 
 def test_named_tool_choice_streams_input_json(client: anthropic.Anthropic) -> None:
-    tools = [{"name": "noop", "input_schema": {"type": "object"}}, WEATHER_TOOL]
+    tools = TOOLS
     kwargs: dict[str, Any] = {"model": MODEL, "max_tokens": 300, "tools": tools}
     choice: Any = {"type": "tool", "name": "get_weather"}
     plain = client.messages.create(**kwargs, tool_choice=choice, messages=user("hi"))
@@ -306,14 +310,9 @@ def test_sdk_error_classes(client: anthropic.Anthropic, sim: SimulatorThread) ->
                 extra_headers={"x-sim-fault": fault},
             )
         assert caught.value.status_code == int(fault)
-        assert (
-            caught.value.body["error"]["type"]
-            == {  # type: ignore[index]
-                "500": "api_error",
-                "529": "overloaded_error",
-                "429": "rate_limit_error",
-            }[fault]
-        )
+        error_body: Any = caught.value.body
+        expected = {"500": "api_error", "529": "overloaded_error", "429": "rate_limit_error"}
+        assert error_body["error"]["type"] == expected[fault]
 
 
 def test_revoked_key_is_refused_until_restored(

@@ -128,7 +128,7 @@ def test_answer_words_are_deterministic_and_sized() -> None:
 
 
 def test_last_user_text_reads_blocks_and_tool_results() -> None:
-    messages = [
+    messages: Any = [
         {"role": "user", "content": "first"},
         {"role": "assistant", "content": "reply"},
         {

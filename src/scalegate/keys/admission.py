@@ -179,7 +179,8 @@ class WaitQueue(Generic[L]):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(next_wake, _MIN_WAKE))
 
     async def _pass(self) -> float:
-        next_wake = self._expire(self._clock.monotonic())
+        """Admit whoever can be admitted now, in order; then refuse the overdue."""
+        next_wake = float("inf")
         blocked: set[str] = set()
         everything = self._all_keys()
         for waiter in list(self._waiters):
@@ -201,4 +202,4 @@ class WaitQueue(Generic[L]):
             blocked |= waiter.key_ids
             if blocked >= everything:
                 break
-        return next_wake
+        return min(next_wake, self._expire(self._clock.monotonic()))

@@ -7,8 +7,8 @@ across replicas.
 
 Selection is part of ``reserve`` because it must be atomic with the reservation: among the
 candidates, every limit of a key must take the whole demand (all or nothing); of the keys that
-can, ``least_utilized`` picks the one with most headroom on its tightest limit after the
-reservation (times its weight), ``round_robin`` the next in turn. When none can, the result
+can, ``least_utilized`` picks the one whose tightest limit is least used after the
+reservation, relative to its weight, ``round_robin`` the next in turn. When none can, the result
 says how long until the first could.
 """
 
@@ -191,7 +191,9 @@ class MemoryQuotaStore:
             if strategy == "round_robin":
                 best, best_id = state, cand.key_id
                 break
-            score = state.headroom(demand, now) * cand.weight
+            # Utilisation of the tightest limit after the reservation, relative to weight:
+            # with weights 3:1, the first key carries three times the second's share.
+            score = -(1.0 - state.headroom(demand, now)) / cand.weight
             if score > best_score:
                 best, best_id, best_score = state, cand.key_id, score
         if best is None:

@@ -1,0 +1,376 @@
+"""The key pool in-process, with an injected clock: exact counts, no sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from scalegate.clock import ManualClock
+from scalegate.config import AdmissionConfig, BreakerConfig, KeyConfig
+from scalegate.errors import NotFoundError, RateLimitError, UnadmittableError
+from scalegate.keys import Demand, KeyPool, Outcome, Usage, UpstreamKey, fingerprint
+from scalegate.keys.model import keys_from_config
+from scalegate.priority import Priority
+
+FAR = 1e12  # a deadline that never passes
+
+
+def key(secret: str, **kw: Any) -> UpstreamKey:
+    return UpstreamKey.from_config(KeyConfig.model_validate({"secret": secret, **kw}))
+
+
+async def make_pool(*keys: UpstreamKey, clock: ManualClock | None = None, **kw: Any) -> KeyPool:
+    pool = KeyPool(keys, clock=clock or ManualClock(), **kw)
+    await pool.start()
+    return pool
+
+
+async def usage(pool: KeyPool, k: UpstreamKey, limit: str) -> float:
+    return (await pool.store.usage(k.fingerprint))[limit].used
+
+
+async def settle_ok(pool: KeyPool, lease: Any, inp: int = 0, out: int = 0) -> None:
+    await pool.settle(lease, Outcome.SUCCESS, Usage(inp, out))
+
+
+async def test_reservation_then_settlement_refunds_the_difference() -> None:
+    k = key("sk-one-aaaaaaaaaaaaaaaa", limits={"rpm": 100, "itpm": 10_000, "otpm": 2_000})
+    pool = await make_pool(k)
+    lease = await pool.acquire("m", Demand(1, 1000, 500), Priority.NORMAL, FAR)
+    assert await usage(pool, k, "itpm") == 1000
+    assert await usage(pool, k, "otpm") == 500
+    await settle_ok(pool, lease, 800, 120)
+    assert await usage(pool, k, "itpm") == 800
+    assert await usage(pool, k, "otpm") == 120
+    assert await usage(pool, k, "rpm") == 1
+    await settle_ok(pool, lease, 0, 0)  # settling twice changes nothing
+    assert await usage(pool, k, "otpm") == 120
+
+
+async def test_usage_beyond_the_estimate_is_charged() -> None:
+    k = key("sk-one-aaaaaaaaaaaaaaaa", limits={"itpm": 10_000})
+    pool = await make_pool(k)
+    lease = await pool.acquire("m", Demand(1, 1000, 0), Priority.NORMAL, FAR)
+    await settle_ok(pool, lease, 1500, 0)
+    assert await usage(pool, k, "itpm") == 1500
+
+
+async def test_all_or_nothing_across_limits() -> None:
+    k = key("sk-one-aaaaaaaaaaaaaaaa", limits={"rpm": 10, "otpm": 1000})
+    pool = await make_pool(k)
+    await pool.acquire("m", Demand(1, 0, 600), Priority.NORMAL, FAR)
+    with pytest.raises(RateLimitError) as info:
+        await pool.acquire("m", Demand(1, 0, 600), Priority.NORMAL, pool.clock.monotonic())
+    assert await usage(pool, k, "rpm") == 1  # the refused request took nothing
+    # 200 output tokens short at 1000/60 per second: 12 s
+    assert info.value.retry_after == pytest.approx(12.0, rel=0.01)
+
+
+async def test_minute_buckets_refill_continuously() -> None:
+    clock = ManualClock()
+    k = key("sk-one-aaaaaaaaaaaaaaaa", limits={"rpm": 60})
+    pool = await make_pool(k, clock=clock)
+    for _ in range(60):
+        await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    with pytest.raises(RateLimitError):
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    clock.advance(1.0)
+    await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    with pytest.raises(RateLimitError):
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+
+
+@pytest.mark.parametrize(("limit", "window"), [("rph", 3600.0), ("rpd", 86400.0)])
+async def test_hour_and_day_windows_slide(limit: str, window: float) -> None:
+    clock = ManualClock(start=0.0)
+    k = key("sk-one-aaaaaaaaaaaaaaaa", limits={limit: 3})
+    pool = await make_pool(k, clock=clock)
+    for _ in range(2):
+        await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    clock.advance(window / 2)
+    await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    with pytest.raises(RateLimitError) as info:
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    # the first two leave the window (one slot of granularity later) before the third
+    assert window / 2 <= info.value.retry_after <= window / 2 + window / 60 + 1  # type: ignore[operator]
+    clock.advance(window / 2 - 1)
+    with pytest.raises(RateLimitError):
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    clock.advance(window / 60 + 1)
+    for _ in range(2):
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    with pytest.raises(RateLimitError):
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+
+
+async def test_least_utilized_spreads_and_weights_proportion() -> None:
+    a = key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 1000}, weight=3)
+    b = key("sk-bbbb-bbbbbbbbbbbbbbbb", limits={"rpm": 1000}, weight=1)
+    pool = await make_pool(a, b)
+    counts = {a.fingerprint: 0, b.fingerprint: 0}
+    for _ in range(400):
+        lease = await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+        counts[lease.key.fingerprint] += 1
+    assert counts[a.fingerprint] == pytest.approx(300, abs=2)
+    assert counts[b.fingerprint] == pytest.approx(100, abs=2)
+
+
+async def test_round_robin_cycles() -> None:
+    ks = [key(f"sk-rr{i}-aaaaaaaaaaaaaaaaaa") for i in range(3)]
+    pool = await make_pool(*ks, admission=AdmissionConfig(selection="round_robin"))
+    seen = [
+        (await pool.acquire("m", Demand(), Priority.NORMAL, FAR)).key.fingerprint for _ in range(9)
+    ]
+    assert all(seen.count(k.fingerprint) == 3 for k in ks)
+    assert seen[:3] == seen[3:6]
+
+
+async def test_critical_keys_serve_only_critical_and_high() -> None:
+    shared = key("sk-shared-aaaaaaaaaaaaaaa", limits={"rpm": 1})
+    critical = key("sk-critic-aaaaaaaaaaaaaaa", limits={"rpm": 100}, **{"class": "critical"})
+    pool = await make_pool(shared, critical)
+    first = await pool.acquire("m", Demand(), Priority.LOW, FAR)
+    assert first.key is shared
+    with pytest.raises(RateLimitError):  # the critical key has room, but not for NORMAL
+        await pool.acquire("m", Demand(), Priority.NORMAL, pool.clock.monotonic())
+    for p in (Priority.HIGH, Priority.CRITICAL):
+        assert (await pool.acquire("m", Demand(), p, FAR)).key is critical
+
+
+async def test_a_request_no_key_could_ever_admit_is_refused_at_once() -> None:
+    pool = await make_pool(key("sk-one-aaaaaaaaaaaaaaaa", limits={"otpm": 8000}))
+    with pytest.raises(UnadmittableError, match="otpm") as info:
+        await pool.acquire("m", Demand(1, 10, 64_000), Priority.NORMAL, FAR)
+    assert info.value.status == 400
+    assert info.value.should_retry is False
+
+
+async def test_model_patterns() -> None:
+    haiku = key("sk-haiku-aaaaaaaaaaaaaaaa", models=["claude-haiku-*"])
+    pool = await make_pool(haiku)
+    assert (await pool.acquire("claude-haiku-4-5", Demand(), Priority.NORMAL, FAR)).key is haiku
+    with pytest.raises(NotFoundError):
+        await pool.acquire("claude-opus-4-6", Demand(), Priority.NORMAL, FAR)
+
+
+async def test_retry_after_cools_the_key_down() -> None:
+    clock = ManualClock()
+    a = key("sk-aaaa-aaaaaaaaaaaaaaaa")
+    pool = await make_pool(a, clock=clock)
+    lease = await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    await pool.settle(lease, Outcome.RATE_LIMITED, headers={"retry-after": "5"})
+    with pytest.raises(RateLimitError) as info:
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    assert info.value.retry_after == pytest.approx(5.0)
+    clock.advance(4.99)
+    with pytest.raises(RateLimitError):
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    clock.advance(0.02)
+    await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+
+
+async def test_ratelimit_headers_steer_before_the_provider_says_no() -> None:
+    clock = ManualClock()
+    a = key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 100, "itpm": 100_000})
+    b = key("sk-bbbb-bbbbbbbbbbbbbbbb", limits={"rpm": 100, "itpm": 100_000})
+    pool = await make_pool(a, b, clock=clock)
+    lease = await pool.acquire("m", Demand(1, 10, 0), Priority.NORMAL, FAR)
+    # The provider says this key has no requests left (someone else uses it too).
+    headers = {
+        "anthropic-ratelimit-requests-remaining": "0",
+        "anthropic-ratelimit-input-tokens-remaining": "5000",
+    }
+    await pool.settle(lease, Outcome.SUCCESS, Usage(10, 0), headers)
+    other = b if lease.key is a else a
+    for _ in range(5):
+        nxt = await pool.acquire("m", Demand(1, 10, 0), Priority.NORMAL, FAR)
+        assert nxt.key is other
+        await settle_ok(pool, nxt, 10)
+    assert await usage(pool, lease.key, "itpm") == 95_000
+
+
+async def test_breaker_opens_half_opens_with_one_probe_and_closes() -> None:
+    clock = ManualClock()
+    a = key("sk-aaaa-aaaaaaaaaaaaaaaa")
+    pool = await make_pool(
+        a, clock=clock, breaker=BreakerConfig(consecutive_failures=3, cooldown_seconds=10)
+    )
+    for _ in range(3):
+        lease = await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+        await pool.settle(lease, Outcome.SERVER_ERROR)
+    assert pool.entry(a.fingerprint).breaker.state.name == "OPEN"
+    with pytest.raises(RateLimitError):
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    clock.advance(10)
+    probe = await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    with pytest.raises(RateLimitError):  # only one probe at a time
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    await settle_ok(pool, probe)
+    assert pool.entry(a.fingerprint).breaker.state.name == "CLOSED"
+    await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+
+
+async def test_breaker_opens_on_failure_rate() -> None:
+    clock = ManualClock()
+    a = key("sk-aaaa-aaaaaaaaaaaaaaaa")
+    config = BreakerConfig(consecutive_failures=100, failure_rate=0.5, min_requests=10)
+    pool = await make_pool(a, clock=clock, breaker=config)
+    for i in range(11):  # 7 of 11 fail, never 3 in a row; the 11th failure trips it
+        assert pool.entry(a.fingerprint).breaker.state.name == "CLOSED"
+        lease = await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+        await pool.settle(lease, Outcome.OVERLOADED if i % 3 else Outcome.SUCCESS)
+    assert pool.entry(a.fingerprint).breaker.state.name == "OPEN"
+
+
+async def test_401_quarantines_until_an_operator_enables(caplog: pytest.LogCaptureFixture) -> None:
+    a = key("sk-aaaa-aaaaaaaaaaaaaaaa")
+    b = key("sk-bbbb-bbbbbbbbbbbbbbbb")
+    pool = await make_pool(a, b, admission=AdmissionConfig(selection="round_robin"))
+    lease = await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    bad = lease.key
+    with caplog.at_level(logging.ERROR):
+        await pool.settle(lease, Outcome.AUTH_FAILED)
+    assert bad.fingerprint in caplog.text
+    assert bad.secret not in caplog.text
+    for _ in range(10):
+        assert (await pool.acquire("m", Demand(), Priority.NORMAL, FAR)).key is not bad
+    status = {s["key"]: s["status"] for s in await pool.status()}
+    assert status[bad.fingerprint] == "quarantined"
+    pool.enable(bad.fingerprint)
+    seen = {(await pool.acquire("m", Demand(), Priority.NORMAL, FAR)).key for _ in range(4)}
+    assert bad in seen
+
+
+async def _admitted_order(
+    pool: KeyPool, clock: ManualClock, arrivals: list[Priority]
+) -> list[Priority]:
+    order: list[Priority] = []
+
+    async def one(p: Priority) -> None:
+        lease = await pool.acquire("m", Demand(), p, FAR)
+        order.append(p)
+        await settle_ok(pool, lease)
+
+    tasks = []
+    for p in arrivals:
+        tasks.append(asyncio.create_task(one(p)))
+        await asyncio.sleep(0)  # arrive in this order
+    for _ in range(len(arrivals)):
+        clock.advance(1.0)  # one request's worth of refill at 60 rpm
+        pool.queue.wake()
+        for _ in range(20):
+            await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    return order
+
+
+async def test_waiters_are_admitted_by_priority_then_arrival() -> None:
+    clock = ManualClock()
+    pool = await make_pool(key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 60}), clock=clock)
+    for _ in range(60):
+        await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    arrivals = [
+        Priority.LOW,
+        Priority.NORMAL,
+        Priority.LOW,
+        Priority.HIGH,
+        Priority.CRITICAL,
+        Priority.NORMAL,
+    ]
+    order = await _admitted_order(pool, clock, arrivals)
+    assert order == sorted(arrivals)  # stable: FIFO within a level
+    await pool.close()
+
+
+async def test_deadline_refuses_with_an_honest_retry_after() -> None:
+    clock = ManualClock()
+    pool = await make_pool(key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 6}), clock=clock)
+    for _ in range(6):
+        await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    task = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 7))
+    await asyncio.sleep(0)
+    clock.advance(5)
+    pool.queue.wake()
+    await asyncio.sleep(0)
+    assert not task.done()
+    clock.advance(2.5)  # past the deadline, 2.5 s before the bucket refills one request
+    pool.queue.wake()
+    with pytest.raises(RateLimitError) as info:
+        await asyncio.wait_for(task, 5)
+    assert info.value.retry_after == pytest.approx(2.5, abs=0.01)
+    await pool.close()
+
+
+async def test_queue_full_sheds_the_lowest_priority_first() -> None:
+    clock = ManualClock()
+    pool = await make_pool(
+        key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 1}),
+        clock=clock,
+        admission=AdmissionConfig(max_waiters=2),
+    )
+    await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    normal1 = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, FAR))
+    normal2 = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, FAR))
+    await asyncio.sleep(0)
+    high = asyncio.create_task(pool.acquire("m", Demand(), Priority.HIGH, FAR))
+    await asyncio.sleep(0)
+    with pytest.raises(RateLimitError, match="shed"):
+        await normal2  # the newest of the lowest level made room
+    low = asyncio.create_task(pool.acquire("m", Demand(), Priority.LOW, FAR))
+    with pytest.raises(RateLimitError, match="full"):
+        await low
+    assert not normal1.done()
+    assert not high.done()
+    assert pool.queue.shed_total == {"normal": 1, "low": 1}
+    await pool.close()
+    for t in (normal1, high):
+        with pytest.raises(Exception, match="shutting down"):
+            await t
+
+
+async def test_a_cancelled_waiter_leaves_no_reservation_behind() -> None:
+    clock = ManualClock()
+    k = key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 60})
+    pool = await make_pool(k, clock=clock)
+    for _ in range(60):
+        await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    task = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, FAR))
+    await asyncio.sleep(0)
+    assert len(pool.queue) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(pool.queue) == 0
+    clock.advance(1)
+    await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)  # the refill is still there
+    await pool.close()
+
+
+async def test_quota_alerts_fire_once_per_crossing(caplog: pytest.LogCaptureFixture) -> None:
+    k = key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 20})
+    pool = await make_pool(k)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(20):
+            await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    fired = [(a.limit, a.threshold) for a in pool.alerts.recent]
+    assert fired == [("rpm", 0.70), ("rpm", 0.85), ("rpm", 0.95)]
+    assert caplog.text.count("quota alert") == 3
+    assert k.secret not in caplog.text
+
+
+def test_fingerprints_never_show_the_secret() -> None:
+    secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
+    k = key(secret, name="primary-1")
+    assert k.fingerprint == fingerprint(secret, "primary-1")
+    assert k.fingerprint.startswith("key-")
+    assert len(k.fingerprint.split("-")[1]) == 8
+    for text in (repr(k), str(k), k.fingerprint):
+        assert secret not in text
+        assert not any(secret[i : i + 8] in text for i in range(len(secret) - 8))
+    twice = keys_from_config(
+        (KeyConfig.model_validate({"secret": secret}), KeyConfig.model_validate({"secret": secret}))
+    )
+    assert len({t.fingerprint for t in twice}) == 2  # one secret listed per model class
