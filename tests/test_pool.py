@@ -290,17 +290,23 @@ async def test_deadline_refuses_with_an_honest_retry_after() -> None:
     pool = await make_pool(key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 6}), clock=clock)
     for _ in range(6):
         await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
-    task = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 7))
+    # A request whose own wait already exceeds its deadline is refused at once.
+    with pytest.raises(RateLimitError) as info:
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 7)
+    assert info.value.retry_after == pytest.approx(10.0)
+    first = asyncio.create_task(pool.acquire("m", Demand(), Priority.HIGH, FAR))
     await asyncio.sleep(0)
-    clock.advance(5)
+    second = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 15))
+    await asyncio.sleep(0)
+    clock.advance(10)  # one request refilled: it goes to the HIGH waiter
     pool.queue.wake()
-    await asyncio.sleep(0)
-    assert not task.done()
-    clock.advance(2.5)  # past the deadline, 2.5 s before the bucket refills one request
+    await asyncio.wait_for(first, 5)
+    assert not second.done()
+    clock.advance(6)  # past the deadline, 4 s before the next refill
     pool.queue.wake()
     with pytest.raises(RateLimitError) as info:
-        await asyncio.wait_for(task, 5)
-    assert info.value.retry_after == pytest.approx(2.5, abs=0.01)
+        await asyncio.wait_for(second, 5)
+    assert info.value.retry_after == pytest.approx(4.0, abs=0.01)
     await pool.close()
 
 
