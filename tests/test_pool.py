@@ -11,7 +11,7 @@ import pytest
 from scalegate.clock import ManualClock
 from scalegate.config import AdmissionConfig, BreakerConfig, KeyConfig
 from scalegate.errors import NotFoundError, RateLimitError, UnadmittableError
-from scalegate.keys import Demand, KeyPool, Outcome, Usage, UpstreamKey, fingerprint
+from scalegate.keys import Demand, KeyPool, Outcome, UpstreamKey, Usage, fingerprint
 from scalegate.keys.model import keys_from_config
 from scalegate.priority import Priority
 
@@ -23,6 +23,8 @@ def key(secret: str, **kw: Any) -> UpstreamKey:
 
 
 async def make_pool(*keys: UpstreamKey, clock: ManualClock | None = None, **kw: Any) -> KeyPool:
+    # Exact bucket arithmetic here; the skew margin has its own test.
+    kw.setdefault("admission", AdmissionConfig(skew_seconds=0))
     pool = KeyPool(keys, clock=clock or ManualClock(), **kw)
     await pool.start()
     return pool
@@ -67,6 +69,19 @@ async def test_all_or_nothing_across_limits() -> None:
     assert await usage(pool, k, "rpm") == 1  # the refused request took nothing
     # 200 output tokens short at 1000/60 per second: 12 s
     assert info.value.retry_after == pytest.approx(12.0, rel=0.01)
+
+
+async def test_skew_margin_holds_back_a_little_refill() -> None:
+    clock = ManualClock()
+    k = key("sk-one-aaaaaaaaaaaaaaaa", limits={"rpm": 60})
+    pool = await make_pool(k, clock=clock, admission=AdmissionConfig(skew_seconds=0.25))
+    for _ in range(59):
+        await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
+    with pytest.raises(RateLimitError) as info:  # 1 left, but 0.25 of it is held back
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
+    assert info.value.retry_after == pytest.approx(0.25)
+    clock.advance(0.25)
+    await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
 
 
 async def test_minute_buckets_refill_continuously() -> None:
@@ -120,7 +135,7 @@ async def test_least_utilized_spreads_and_weights_proportion() -> None:
 
 async def test_round_robin_cycles() -> None:
     ks = [key(f"sk-rr{i}-aaaaaaaaaaaaaaaaaa") for i in range(3)]
-    pool = await make_pool(*ks, admission=AdmissionConfig(selection="round_robin"))
+    pool = await make_pool(*ks, admission=AdmissionConfig(selection="round_robin", skew_seconds=0))
     seen = [
         (await pool.acquire("m", Demand(), Priority.NORMAL, FAR)).key.fingerprint for _ in range(9)
     ]
@@ -228,7 +243,7 @@ async def test_breaker_opens_on_failure_rate() -> None:
 async def test_401_quarantines_until_an_operator_enables(caplog: pytest.LogCaptureFixture) -> None:
     a = key("sk-aaaa-aaaaaaaaaaaaaaaa")
     b = key("sk-bbbb-bbbbbbbbbbbbbbbb")
-    pool = await make_pool(a, b, admission=AdmissionConfig(selection="round_robin"))
+    pool = await make_pool(a, b, admission=AdmissionConfig(selection="round_robin", skew_seconds=0))
     lease = await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
     bad = lease.key
     with caplog.at_level(logging.ERROR):
@@ -315,7 +330,7 @@ async def test_queue_full_sheds_the_lowest_priority_first() -> None:
     pool = await make_pool(
         key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 1}),
         clock=clock,
-        admission=AdmissionConfig(max_waiters=2),
+        admission=AdmissionConfig(max_waiters=2, skew_seconds=0),
     )
     await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
     normal1 = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, FAR))

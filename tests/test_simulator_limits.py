@@ -276,3 +276,22 @@ def test_reset_zeroes_stats_and_refills(start: Start) -> None:
     assert key_stats["requests"] == key_stats["quota_429"] == 0
     assert key_stats["events"] == []
     assert ask(sim)[0] == 200
+
+
+def test_a_stream_settles_before_its_last_event(start: Start) -> None:
+    # Each request needs exactly what the previous stream refunded, and is sent the moment
+    # that stream's last byte arrives: the refund must already have happened.
+    sim = start(otpm=1000)
+    for i in range(20):
+        body = {
+            "model": MODEL,
+            "max_tokens": 1000 - 10 * i,
+            "stream": True,
+            "messages": [{"role": "user", "content": "[sim:tokens=10]"}],
+        }
+        status, _, data = post(sim, body)
+        assert status == 200, data
+        assert data.endswith(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
+        totals = stats(sim)["totals"]
+        assert totals["in_flight"] == 0
+        assert totals["streams_completed"] == i + 1

@@ -104,6 +104,9 @@ class AdmissionConfig(_Model):
     max_wait_seconds: PriorityWaits = PriorityWaits()
     max_waiters: int = Field(default=10_000, ge=1)
     selection: Literal["least_utilized", "round_robin"] = "least_utilized"
+    # Refill held back from each minute bucket to cover jitter between the gateway's
+    # reservation and the provider's own deduction one network hop later.
+    skew_seconds: float = Field(default=0.1, ge=0, le=5)
 
     def wait_for(self, priority: Priority) -> float:
         seconds: float = getattr(self.max_wait_seconds, priority.label)

@@ -216,5 +216,6 @@ async def _first_event(
         body = events[0].data
         reply = Reply(status, body, [("content-type", "application/json")])
         return Attempt(outcome, reply, None, resp.headers, status)
+    await pipeline.pool.observe(lease, resp.headers)
     stream = MessageStream(pipeline.pool, lease, resp, head, parser, tracker)
     return Attempt(Outcome.SUCCESS, stream, None, resp.headers, 200, keep_lease=True)

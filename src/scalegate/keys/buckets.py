@@ -16,13 +16,16 @@ class TokenBucket:
     does the same: usage beyond the estimate is debt repaid by the refill).
     """
 
-    __slots__ = ("capacity", "level", "rate", "updated")
+    __slots__ = ("capacity", "level", "margin", "rate", "updated")
 
-    def __init__(self, limit: float, now: float, period: float = 60.0) -> None:
+    def __init__(self, limit: float, now: float, period: float = 60.0, skew: float = 0.0) -> None:
         self.capacity = float(limit)
         self.rate = self.capacity / period
         self.level = self.capacity
         self.updated = now
+        # Refill the provider may not have credited yet: its deduction happens a network
+        # hop after ours, and that hop's length varies. Kept back from every admission.
+        self.margin = self.rate * skew
 
     def _refill(self, now: float) -> None:
         if now > self.updated:
@@ -32,9 +35,10 @@ class TokenBucket:
     def wait(self, amount: float, now: float) -> float:
         """Seconds until ``amount`` fits (0 when it fits now)."""
         self._refill(now)
-        if self.level >= amount:
+        need = min(self.capacity, amount + self.margin)
+        if self.level >= need:
             return 0.0
-        return (amount - self.level) / self.rate
+        return (need - self.level) / self.rate
 
     def take(self, amount: float, now: float) -> None:
         self._refill(now)
@@ -44,12 +48,6 @@ class TokenBucket:
         """Refund (positive) or charge (negative) ``amount``; never above capacity."""
         self._refill(now)
         self.level = min(self.capacity, self.level + amount)
-
-    def clamp(self, remaining: float, now: float) -> None:
-        """Lower the level to what the provider says remains (never raise it)."""
-        self._refill(now)
-        if remaining < self.level:
-            self.level = remaining
 
     def used(self, now: float) -> float:
         self._refill(now)
@@ -113,9 +111,6 @@ class SlidingWindow:
             amount -= back
             if amount <= 0:
                 break
-
-    def clamp(self, remaining: float, now: float) -> None:
-        """Hour and day windows have no provider header to sync from."""
 
     def used(self, now: float) -> float:
         self._expire(now)

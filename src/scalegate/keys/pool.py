@@ -38,6 +38,9 @@ from scalegate.priority import Priority
 
 logger = logging.getLogger(__name__)
 
+# Differences between the provider's "remaining" and ours that are rounding, not drift.
+_DRIFT_TOLERANCE = {"rpm": 1.0, "itpm": 1000.0, "otpm": 1000.0}
+
 # A 429 without retry-after still cools the key down this long.
 DEFAULT_COOLDOWN = 1.0
 
@@ -74,6 +77,10 @@ class Lease:
     priority: Priority
     waited: float = 0.0
     settled: bool = False
+    # What the key's minute buckets held right after this reservation; compared with the
+    # provider's "remaining" for the same moment to find use the gateway did not see.
+    snapshot: tuple[tuple[str, float, float], ...] = ()
+    observed: bool = False
 
 
 @dataclass(slots=True)
@@ -105,8 +112,10 @@ class KeyPool:
         alerts: AlertTracker | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
-        self.store: QuotaStore = store or MemoryQuotaStore(self.clock)
         self.admission = admission or AdmissionConfig()
+        self.store: QuotaStore = store or MemoryQuotaStore(
+            self.clock, self.admission.skew_seconds
+        )
         self.breaker_config = breaker or BreakerConfig()
         self.alerts = alerts or AlertTracker()
         self._entries: dict[str, KeyEntry] = {}
@@ -121,6 +130,7 @@ class KeyPool:
             all_keys=lambda: self._key_ids,
         )
         self.admitted_total: dict[tuple[str, str], int] = {}
+        self.drift_total = 0
 
     # -- lifecycle and key management -------------------------------------------------------
 
@@ -280,7 +290,7 @@ class KeyPool:
             self.alerts.observe(result.key_id, limit, ratio, wall)
         if count:
             self._count(priority, "admitted")
-        return Lease(entry.key, demand, priority), 0.0
+        return Lease(entry.key, demand, priority, snapshot=result.snapshot), 0.0
 
     def _check_admittable(self, entries: tuple[KeyEntry, ...], demand: Demand) -> None:
         worst = None
@@ -379,9 +389,7 @@ class KeyPool:
         if refund.input_tokens or refund.output_tokens:
             await self.store.adjust(fp, refund)
         if headers:
-            remaining = remaining_from_headers(headers)
-            if remaining:
-                await self.store.sync(fp, remaining)
+            await self.observe(lease, headers)
         if outcome in _COOLS_DOWN:
             delay = retry_after_seconds(headers or {}, self.clock.time())
             if delay is None and outcome is Outcome.RATE_LIMITED:
@@ -392,6 +400,34 @@ class KeyPool:
         if entry is not None:
             self._record(entry, outcome)
         self.queue.wake()
+
+    async def observe(self, lease: Lease, headers: Mapping[str, str]) -> None:
+        """Learn from the provider's ``anthropic-ratelimit-*-remaining`` headers (once a lease).
+
+        The provider computes them right after it deducted this request, the same moment as
+        ``lease.snapshot`` locally, so refunds and refills since do not distort the
+        comparison. When the provider holds less than the gateway thought (another client
+        uses the key, or estimates ran low), the difference is charged to the key, and the
+        pool steers off it before the provider says 429. The provider floors token counts to
+        the thousand; differences within that are not drift.
+        """
+        if lease.observed:
+            return
+        lease.observed = True
+        remaining = remaining_from_headers(headers)
+        if not remaining or not lease.snapshot:
+            return
+        charged = await self.store.reconcile(
+            lease.key.fingerprint, lease.snapshot, remaining, _DRIFT_TOLERANCE
+        )
+        if charged:
+            self.drift_total += 1
+            logger.info(
+                "key %s: the provider reports less left than expected; charged %s",
+                lease.key.fingerprint,
+                {k: round(v) for k, v in charged.items()},
+                extra={"event": "key_drift", "key": lease.key.fingerprint},
+            )
 
     @staticmethod
     def _refund(reserved: Demand, outcome: Outcome, usage: Usage | None) -> Demand:

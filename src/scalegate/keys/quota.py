@@ -61,6 +61,8 @@ class ReserveResult:
     wait: float = 0.0
     blocking_limit: str | None = None
     ratios: tuple[tuple[str, float], ...] = ()  # the chosen key's use of each limit, after
+    # Per minute bucket of the chosen key: (limit, what it holds after, all ever taken).
+    snapshot: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +91,20 @@ class QuotaStore(Protocol):
     async def adjust(self, key_id: str, refund: Demand) -> None:
         """Give back ``refund`` (negative amounts charge more than was reserved)."""
 
-    async def sync(self, key_id: str, remaining: Mapping[str, float]) -> None:
-        """Lower local state to what the provider reports remaining (``rpm``/``itpm``/``otpm``)."""
+    async def reconcile(
+        self,
+        key_id: str,
+        snapshot: Sequence[tuple[str, float, float]],
+        theirs: Mapping[str, float],
+        tolerance: Mapping[str, float],
+    ) -> dict[str, float]:
+        """Charge use the provider saw and the gateway did not; return what was charged.
+
+        ``snapshot`` is what the reservation saw; ``theirs`` the provider's "remaining" at its
+        own deduction of that request. Everything reserved on the key since the snapshot may
+        have reached the provider first (requests overtake each other on separate
+        connections), so it is not counted as drift.
+        """
 
     async def cooldown(self, key_id: str, seconds: float) -> None:
         """Make the key ineligible for ``seconds`` (a ``retry-after``); never shortens one."""
@@ -101,11 +115,13 @@ class QuotaStore(Protocol):
 
 
 class _KeyState:
-    __slots__ = ("cooldown_until", "limits")
+    __slots__ = ("cooldown_until", "limits", "skew", "taken")
 
-    def __init__(self, key: UpstreamKey, now: float) -> None:
+    def __init__(self, key: UpstreamKey, now: float, skew: float) -> None:
         self.limits: dict[str, tuple[str, TokenBucket | SlidingWindow]] = {}
         self.cooldown_until = 0.0
+        self.skew = skew
+        self.taken: dict[str, float] = {}  # all ever reserved, per limit (see ``reconcile``)
         self.configure(key, now)
 
     def configure(self, key: UpstreamKey, now: float) -> None:
@@ -120,7 +136,7 @@ class _KeyState:
                 continue
             lim: TokenBucket | SlidingWindow
             if kind == "bucket":
-                lim = TokenBucket(limit, now, window)
+                lim = TokenBucket(limit, now, window, self.skew)
                 if old is not None:  # keep what is used when a limit changes
                     lim.level = lim.capacity - old[1].used(now)
             else:
@@ -150,8 +166,10 @@ class _KeyState:
 class MemoryQuotaStore:
     """Quota state in process memory; exact for one process (embedded mode)."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, skew: float = 0.0) -> None:
+        """``skew``: seconds of refill held back from admissions (see ``TokenBucket``)."""
         self._clock = clock or SystemClock()
+        self._skew = skew
         self._keys: dict[str, _KeyState] = {}
         self._turn = 0
 
@@ -159,7 +177,7 @@ class MemoryQuotaStore:
         now = self._clock.monotonic()
         state = self._keys.get(key.fingerprint)
         if state is None:
-            self._keys[key.fingerprint] = _KeyState(key, now)
+            self._keys[key.fingerprint] = _KeyState(key, now, self._skew)
         else:
             state.configure(key, now)
 
@@ -198,11 +216,16 @@ class MemoryQuotaStore:
                 best, best_id, best_score = state, cand.key_id, score
         if best is None:
             return ReserveResult(None, min_wait, blocking)
-        ratios = []
+        ratios, snapshot = [], []
         for name, (unit, lim) in best.limits.items():
-            lim.take(demand.amount(unit), now)
-            ratios.append((name, lim.used(now) / lim.capacity))
-        return ReserveResult(best_id, ratios=tuple(ratios))
+            amount = demand.amount(unit)
+            lim.take(amount, now)
+            used = lim.used(now)
+            ratios.append((name, used / lim.capacity))
+            if isinstance(lim, TokenBucket):
+                taken = best.taken[name] = best.taken.get(name, 0.0) + amount
+                snapshot.append((name, lim.capacity - used, taken))
+        return ReserveResult(best_id, ratios=tuple(ratios), snapshot=tuple(snapshot))
 
     async def adjust(self, key_id: str, refund: Demand) -> None:
         state = self._keys.get(key_id)
@@ -214,15 +237,29 @@ class MemoryQuotaStore:
             if amount:
                 lim.give(amount, now)
 
-    async def sync(self, key_id: str, remaining: Mapping[str, float]) -> None:
+    async def reconcile(
+        self,
+        key_id: str,
+        snapshot: Sequence[tuple[str, float, float]],
+        theirs: Mapping[str, float],
+        tolerance: Mapping[str, float],
+    ) -> dict[str, float]:
         state = self._keys.get(key_id)
         if state is None:
-            return
+            return {}
         now = self._clock.monotonic()
-        for name, value in remaining.items():
+        charged: dict[str, float] = {}
+        for name, ours, taken_then in snapshot:
+            reported = theirs.get(name)
             entry = state.limits.get(name)
-            if entry is not None:
-                entry[1].clamp(value, now)
+            if reported is None or entry is None:
+                continue
+            since = state.taken.get(name, 0.0) - taken_then
+            drift = ours - reported - since
+            if drift > tolerance.get(name, 0.0):
+                entry[1].take(drift, now)
+                charged[name] = drift
+        return charged
 
     async def cooldown(self, key_id: str, seconds: float) -> None:
         state = self._keys.get(key_id)

@@ -4,12 +4,15 @@ Order of checks (each answered as the provider would): 401 auth → 400 ``anthro
 → 400 body → 400/404 fields → injected early fault (no quota used) → 429 quota → answer.
 Every arrival is recorded once in the stats' events; once the key is known, every response
 carries the key's ``anthropic-ratelimit-*`` headers. Output unused by the end of the response
-(``max_tokens`` − tokens sent) is refunded to OTPM, whether the client stayed or not.
+(``max_tokens`` − tokens sent) is refunded to OTPM, whether the client stayed or not. An answer
+settles (refund, output counted, no longer in flight) just *before* its last bytes are
+written, so a client that fires its next request on ``message_stop`` never races the refund.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +29,13 @@ from scalegate.simulator.answers import Answer, plan_answer
 from scalegate.simulator.buckets import KeyLimiter, Need
 from scalegate.simulator.faults import EARLY, Fault, forced_fault
 from scalegate.simulator.prompt_cache import CacheUsage
-from scalegate.simulator.responses import api_key, error_response, json_response, new_id
+from scalegate.simulator.responses import (
+    api_key,
+    error_response,
+    json_response,
+    new_id,
+    read_body,
+)
 from scalegate.simulator.state import SIMULATOR_KEY, Simulator
 from scalegate.simulator.streaming import (
     Pacing,
@@ -46,6 +55,8 @@ from scalegate.simulator.validation import (
     validate_messages,
 )
 
+logger = logging.getLogger(__name__)
+
 # A slow stream over an instant base latency would not be slow: assume these as the base.
 SLOW_BASE_TTFT_SECONDS = 0.01
 SLOW_BASE_SECONDS_PER_TOKEN = 0.01
@@ -61,6 +72,13 @@ class Call:
     arrival: float
     key: str | None
     limiter: KeyLimiter | None = None
+    finished: bool = False
+
+    def finish(self) -> None:
+        """No longer in flight (once); answers call it before their last bytes go out."""
+        if not self.finished:
+            self.finished = True
+            self.sim.stats.finished(self.key)
 
     def headers(self) -> dict[str, str]:
         headers = {"request-id": self.request_id}
@@ -79,7 +97,7 @@ async def post_messages(request: web.Request) -> web.StreamResponse:
     try:
         return await _handle(call)
     finally:
-        sim.stats.finished(call.key)
+        call.finish()
 
 
 async def _handle(call: Call) -> web.StreamResponse:
@@ -87,7 +105,7 @@ async def _handle(call: Call) -> web.StreamResponse:
     try:
         call.limiter = sim.authenticate(call.key)
         version = check_version(request.headers.get("anthropic-version"))
-        body = parse_json_object(await request.read())
+        body = parse_json_object(await read_body(request))
         parsed = validate_messages(body, version, sim.catalog)
         rolled = sim.faults.roll(sim.config.faults, stream=parsed.stream)
         fault = forced_fault(request.headers.get("x-sim-fault"), stream=parsed.stream) or rolled
@@ -99,6 +117,8 @@ async def _handle(call: Call) -> web.StreamResponse:
         return error_response(exc, call.request_id, call.headers())
     assert call.key is not None
     assert call.limiter is not None
+    if fault is not None:
+        logger.debug("injecting fault %s into request %s", fault.value, call.request_id)
     if fault in EARLY:
         return await _early_fault(call, fault)
     prefixes = cache_prefixes(parsed.model, prompt_segments(body))
@@ -146,13 +166,15 @@ async def _early_fault(call: Call, fault: Fault) -> web.StreamResponse:
     call.sim.stats.injected(call.key, fault.value)
     if fault is Fault.DROP:
         call.record(0, fault.kind)
+        call.finish()
         if call.request.transport is not None:
             call.request.transport.close()
         return web.Response()  # never written: the connection is already closed
     if fault is Fault.OVERLOADED_FIRST:
         call.record(200, fault.kind)
         response = await open_stream(call.request, call.headers())
-        await stream_overloaded_first(response, Progress())
+        with contextlib.suppress(ConnectionResetError):  # the client may already be gone
+            await stream_overloaded_first(response, Progress(lambda _: call.finish()))
         return response
     error: ProviderError
     headers = call.headers()
@@ -177,7 +199,15 @@ async def _answer(
     assert key is not None
     assert limiter is not None
     answer = plan_answer(parsed)
-    progress = Progress()
+
+    def settle(progress: Progress) -> None:
+        sim.stats.output(key, progress.tokens_sent)
+        limiter.refund_output(parsed.max_tokens - progress.tokens_sent, sim.clock.monotonic())
+        if parsed.stream and progress.outcome != "faulted":
+            sim.stats.stream_ended(key, completed=progress.outcome == "completed")
+        call.finish()
+
+    progress = Progress(settle)
     headers = call.headers()  # after the deduction: "remaining" includes this request
     try:
         if parsed.stream:
@@ -194,10 +224,7 @@ async def _answer(
             return await _stream(call, plan, progress, headers)
         return await _respond(call, parsed, usage, pacing, answer, progress, headers)
     finally:
-        sim.stats.output(key, progress.tokens_sent)
-        limiter.refund_output(parsed.max_tokens - progress.tokens_sent, sim.clock.monotonic())
-        if parsed.stream and progress.outcome != "faulted":
-            sim.stats.stream_ended(key, completed=progress.outcome == "completed")
+        progress.end(progress.outcome)  # a no-op unless the client left before the end
 
 
 async def _stream(
@@ -237,5 +264,5 @@ async def _respond(
         "usage": usage_body(usage, answer.output_tokens),
     }
     progress.tokens_sent = answer.output_tokens
-    progress.outcome = "completed"
+    progress.end("completed")
     return json_response(message, headers=headers)

@@ -10,11 +10,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from scalegate.errors import ProviderError, error_body, error_headers
+from scalegate.errors import ProviderError, RequestTooLargeError, error_body, error_headers
 
 logger = logging.getLogger(__name__)
 
 JSON = "application/json"
+#: The provider's request size limit for the Messages API (32 MB).
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 
 def new_id(prefix: str) -> str:
@@ -31,6 +33,16 @@ def api_key(request: web.Request) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, or the provider's 413 when it exceeds the app's size limit."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise RequestTooLargeError(
+            f"Request exceeds the maximum allowed size of {MAX_REQUEST_BYTES} bytes."
+        ) from exc
 
 
 def json_response(

@@ -5,7 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from scalegate.errors import InvalidRequestError, NotFoundError, ProviderError
-from scalegate.simulator.responses import api_key, error_response, json_response, new_id
+from scalegate.simulator.responses import (
+    api_key,
+    error_response,
+    json_response,
+    new_id,
+    read_body,
+)
 from scalegate.simulator.state import SIMULATOR_KEY, Simulator
 from scalegate.simulator.tokens import count_input_tokens
 from scalegate.simulator.validation import check_version, parse_json_object, validate_messages
@@ -26,7 +32,7 @@ async def post_count_tokens(request: web.Request) -> web.StreamResponse:
     try:
         key, version = _authorize(sim, request)
         sim.stats.counted_tokens(key)
-        body = parse_json_object(await request.read())
+        body = parse_json_object(await read_body(request))
         validate_messages(body, version, sim.catalog, count_only=True)
     except ProviderError as exc:
         return error_response(exc, request_id)

@@ -19,7 +19,7 @@ from scalegate.clock import Clock
 from scalegate.simulator.config import SimulatorConfig
 from scalegate.simulator.control import add_control_routes
 from scalegate.simulator.messages import post_messages
-from scalegate.simulator.responses import envelope_middleware
+from scalegate.simulator.responses import MAX_REQUEST_BYTES, envelope_middleware
 from scalegate.simulator.routes import get_model, get_models, post_count_tokens
 from scalegate.simulator.state import SIMULATOR_KEY, Simulator
 
@@ -32,7 +32,7 @@ def create_simulator_app(config: SimulatorConfig, clock: Clock | None = None) ->
     Serve it with ``AppRunner(app, handler_cancellation=True)`` (as :class:`SimulatorServer`
     does) or client disconnects are only noticed at the next write.
     """
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=32 * 1024**2)
+    app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SIMULATOR_KEY] = Simulator(config, clock)
     app.router.add_post("/v1/messages", post_messages)
     app.router.add_post("/v1/messages/count_tokens", post_count_tokens)

@@ -10,8 +10,9 @@ Counters: ``requests`` (arrivals at /v1/messages, whatever the outcome), ``accep
 (admitted by the rate limiter), ``input_tokens`` (charged input: uncached + cache
 creation), ``cache_creation_input_tokens``, ``cache_read_input_tokens``, ``output_tokens``
 (generated and sent, partial streams included), ``quota_429``, ``injected`` ({fault: n}),
-``status_counts`` ({"200": n, …}; "0" is a dropped connection), ``in_flight``,
-``max_in_flight``, ``streams_completed``, ``streams_cancelled``, ``count_tokens_requests``.
+``status_counts`` ({"200": n, …}; "0" is a dropped connection), ``in_flight`` (arrived and
+not yet answered in full), ``max_in_flight``, ``streams_completed``, ``streams_cancelled``,
+``count_tokens_requests``.
 ``events`` keeps the last 10,000 arrivals of a key as ``{"t", "status", "kind",
 "retry_after"}``. Requests without a key count in ``totals`` only.
 """

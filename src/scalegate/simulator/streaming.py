@@ -12,6 +12,7 @@ says how many output tokens were sent so the caller can charge and refund exactl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,26 @@ STREAM_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cach
 
 @dataclass(slots=True)
 class Progress:
-    """How far a stream got: output tokens sent and how it ended."""
+    """How far an answer got (output tokens sent), how it ended, and its one settlement.
 
+    :meth:`end` runs ``settle`` exactly once. Writers call it *before* their final bytes:
+    a client that sends its next request the moment it reads ``message_stop`` must find
+    the unused output already refunded and this request no longer in flight.
+    """
+
+    settle: Callable[[Progress], None] | None = None
     tokens_sent: int = 0
     # "cancelled" until proven otherwise: an exception out of the writer is a lost client.
     outcome: str = "cancelled"  # "completed" | "cancelled" | "faulted"
+    settled: bool = False
+
+    def end(self, outcome: str) -> None:
+        if self.settled:
+            return
+        self.outcome = outcome
+        self.settled = True
+        if self.settle is not None:
+            self.settle(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,7 @@ async def send(response: web.StreamResponse, name: str, data: Any) -> None:
 
 async def stream_overloaded_first(response: web.StreamResponse, progress: Progress) -> None:
     """A 200 whose first and only event is an ``overloaded_error``."""
-    progress.outcome = "faulted"
+    progress.end("faulted")
     await send(response, "error", OVERLOADED_EVENT)
     await response.write_eof()
 
@@ -138,16 +154,16 @@ async def stream_answer(
         await send(response, "content_block_stop", {"type": "content_block_stop", "index": index})
     delta = {"stop_reason": answer.stop_reason, "stop_sequence": answer.stop_sequence}
     usage = usage_body(plan.usage, answer.output_tokens)
+    progress.end("completed")
     await send(response, "message_delta", {"type": "message_delta", "delta": delta, "usage": usage})
     await send(response, "message_stop", {"type": "message_stop"})
-    progress.outcome = "completed"
     await response.write_eof()
 
 
 async def _strike(
     request: web.Request, response: web.StreamResponse, fault: Fault | None, progress: Progress
 ) -> None:
-    progress.outcome = "faulted"
+    progress.end("faulted")
     if fault is Fault.DROP_MIDSTREAM:
         # Close without the chunked terminator: the client sees a truncated body.
         if request.transport is not None:
