@@ -86,7 +86,9 @@ def test_critical_flows_while_low_is_shed(
         client = anthropic.AsyncAnthropic(api_key="c", base_url=gw.url, max_retries=0)
         # use up the key's whole minute
         first = await asyncio.gather(*(ask(client, i, "normal") for i in range(60)))
-        assert [r[0] for r in first].count("ok") == 60, [(r[0], str(r[1])[:200]) for r in first if r[0] != "ok"][:3]
+        assert [r[0] for r in first].count("ok") == 60, [
+            (r[0], str(r[1])[:200]) for r in first if r[0] != "ok"
+        ][:3]
         low = [asyncio.create_task(ask(client, i, "low")) for i in range(20)]
         critical = [asyncio.create_task(ask(client, i, "critical")) for i in range(3)]
         out = await asyncio.gather(*low), await asyncio.gather(*critical)

@@ -113,9 +113,7 @@ class KeyPool:
     ) -> None:
         self.clock = clock or SystemClock()
         self.admission = admission or AdmissionConfig()
-        self.store: QuotaStore = store or MemoryQuotaStore(
-            self.clock, self.admission.skew_seconds
-        )
+        self.store: QuotaStore = store or MemoryQuotaStore(self.clock, self.admission.skew_seconds)
         self.breaker_config = breaker or BreakerConfig()
         self.alerts = alerts or AlertTracker()
         self._entries: dict[str, KeyEntry] = {}
