@@ -28,6 +28,7 @@ class Inbound:
     bearer: bool = True
     client_key: str | None = None
     tenant: str | None = None
+    ctx: CallContext | None = None  # once the request is admitted to the pipeline
 
 
 def inbound(scope: Scope) -> Inbound:
@@ -74,7 +75,7 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
             ) from None
         if wait < 0:
             raise InvalidRequestError("x-scalegate-deadline-ms: must not be negative")
-    return CallContext(
+    inb.ctx = CallContext(
         inb.request_id,
         inb.priority,
         gw.clock.monotonic() + wait,
@@ -82,6 +83,7 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
         inb.bearer,
         tenant=inb.tenant,
     )
+    return inb.ctx
 
 
 def require_version(inb: Inbound) -> str:

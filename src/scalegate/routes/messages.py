@@ -40,7 +40,7 @@ class _Endpoint:
         try:
             await self.handle(scope, receive, send, inb)
         except ProviderError as exc:
-            await send_error(send, exc, inb.request_id, own_headers(inb, None))
+            await send_error(send, exc, inb.request_id, own_headers(inb, inb.ctx))
         except ClientGone:
             return
         except Exception:

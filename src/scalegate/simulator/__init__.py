@@ -17,7 +17,9 @@ Entry points:
 
 Request headers the simulator understands besides the provider's: ``x-sim-fault``
 (``500|529|429|overloaded_first|overloaded_midstream|drop|drop_midstream|slow``),
-``x-sim-hold: <id>`` and ``x-sim-latency-ms``. Directives in the last user message:
+``x-sim-hold: <id>``, ``x-sim-latency-ms`` and ``x-sim-tag`` (recorded with the request's
+event in the statistics, so a test can follow one request's retries). Directives in the last
+user message:
 ``[sim:tokens=N]`` and ``[sim:tool]`` (see :mod:`scalegate.simulator.answers`).
 """
 

@@ -87,7 +87,8 @@ class Call:
         return headers
 
     def record(self, status: int, kind: str, retry_after: int | None = None) -> None:
-        self.sim.stats.outcome(self.key, self.arrival, status, kind, retry_after)
+        tag = self.request.headers.get("x-sim-tag")
+        self.sim.stats.outcome(self.key, self.arrival, status, kind, retry_after, tag)
 
 
 async def post_messages(request: web.Request) -> web.StreamResponse:

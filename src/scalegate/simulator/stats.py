@@ -94,13 +94,25 @@ class SimStats:
             c.in_flight -= 1
 
     def outcome(
-        self, key: str | None, t: float, status: int, kind: str, retry_after: int | None = None
+        self,
+        key: str | None,
+        t: float,
+        status: int,
+        kind: str,
+        retry_after: int | None = None,
+        tag: str | None = None,
     ) -> None:
-        """Record how an arrival was answered (one call per /v1/messages request)."""
+        """Record how an arrival was answered (one call per /v1/messages request).
+
+        ``tag`` is the request's ``x-sim-tag`` header: a client that tags each of its
+        requests can follow one request's attempts (retries) across keys.
+        """
         for c in self._all(key):
             c.status_counts[str(status)] += 1
         if key is not None:
             event = {"t": t, "status": status, "kind": kind, "retry_after": retry_after}
+            if tag is not None:
+                event["tag"] = tag
             self.key(key).events.append(event)
 
     def quota_denied(self, key: str) -> None:
