@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -58,8 +59,16 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(settings.server.graceful_shutdown_seconds),
         backlog=4096,
     )
+    # uvicorn drains on SIGTERM, then re-raises the signal so the process dies of it (status
+    # 143). A completed drain is a clean exit: this handler, which uvicorn restores after
+    # its own, turns that re-raise (or a SIGTERM before uvicorn took over) into exit 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.Server(config).run()
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _simulate(args: argparse.Namespace) -> int:
