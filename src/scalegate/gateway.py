@@ -28,7 +28,12 @@ logger = logging.getLogger(__name__)
 
 
 class Gateway:
-    """Owns the pool, the upstream session and the pipeline for one process."""
+    """Owns the pool, the upstream session and the pipeline for one process.
+
+    Embed it in a Python app with ``async with Gateway(load_settings()) as gw:`` and call
+    ``await gw.pipeline.message({...})``; the HTTP app (:func:`scalegate.create_app`) wraps
+    the same object.
+    """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -117,6 +122,13 @@ class Gateway:
             for i, s in enumerate(secrets_)
         )
         return keys, self.simulator.url
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         self.draining = True

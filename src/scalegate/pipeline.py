@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -21,6 +22,7 @@ from multidict import CIMultiDictProxy
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import Settings
 from scalegate.errors import (
+    InvalidRequestError,
     OverloadedError,
     ProviderError,
     RateLimitError,
@@ -32,7 +34,7 @@ from scalegate.retry import RETRYABLE, Backoff, classify_status
 from scalegate.tokens import TokenEstimator, raw_estimate
 from scalegate.upstream.client import UpstreamClient, UpstreamConnectionError
 from scalegate.upstream.headers import response_headers, with_credentials
-from scalegate.validation import MessageRequest
+from scalegate.validation import MessageRequest, validate_messages
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +190,46 @@ class Pipeline:
             assert attempt.value is not None
             return attempt.value
         raise self.final_error(ctx, attempt)
+
+    # -- library entry point ----------------------------------------------------------------
+
+    async def message(
+        self,
+        payload: dict[str, Any],
+        *,
+        priority: Priority = Priority.NORMAL,
+        wait_seconds: float | None = None,
+        anthropic_version: str = "2023-06-01",
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Send one non-streaming Messages request through the pool; return the Message.
+
+        For Python apps that embed the gateway in-process. ``wait_seconds`` bounds the
+        wait for a key (default: the priority's ``admission.max_wait_seconds``). Raises
+        :class:`~scalegate.errors.ProviderError` (e.g. ``RateLimitError`` with
+        ``retry_after``) when the request cannot be served.
+        """
+        body = orjson.dumps(payload)
+        req = validate_messages(body, anthropic_version)
+        if req.stream:
+            raise InvalidRequestError("stream: use the HTTP endpoint for streaming")
+        wait = self.settings.admission.wait_for(priority) if wait_seconds is None else wait_seconds
+        forwarded = [("anthropic-version", anthropic_version), ("content-type", "application/json")]
+        forwarded += list((headers or {}).items())
+        ctx = CallContext(
+            "req_" + secrets.token_hex(12), priority, self.clock.monotonic() + wait, forwarded
+        )
+        reply = await self.create_message(ctx, req)
+        document = orjson.loads(reply.body)
+        if reply.status >= 400:
+            message = (
+                document.get("error", {}).get("message", "") if isinstance(document, dict) else ""
+            )
+            raise ProviderError(
+                str(message) or f"upstream error {reply.status}", status=reply.status
+            )
+        result: dict[str, Any] = document
+        return result
 
     # -- calls ------------------------------------------------------------------------------
 
