@@ -10,7 +10,7 @@ import pytest
 
 from scalegate.clock import ManualClock
 from scalegate.config import AdmissionConfig, BreakerConfig, KeyConfig
-from scalegate.errors import NotFoundError, RateLimitError, UnadmittableError
+from scalegate.errors import NotFoundError, OverloadedError, RateLimitError, UnadmittableError
 from scalegate.keys import Demand, KeyPool, Outcome, UpstreamKey, Usage, fingerprint
 from scalegate.keys.model import keys_from_config
 from scalegate.priority import Priority
@@ -217,11 +217,11 @@ async def test_breaker_opens_half_opens_with_one_probe_and_closes() -> None:
         lease = await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
         await pool.settle(lease, Outcome.SERVER_ERROR)
     assert pool.entry(a.fingerprint).breaker.state.name == "OPEN"
-    with pytest.raises(RateLimitError):
+    with pytest.raises(OverloadedError):
         await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
     clock.advance(10)
     probe = await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
-    with pytest.raises(RateLimitError):  # only one probe at a time
+    with pytest.raises(OverloadedError):  # only one probe at a time
         await pool.acquire("m", Demand(), Priority.NORMAL, clock.now)
     await settle_ok(pool, probe)
     assert pool.entry(a.fingerprint).breaker.state.name == "CLOSED"
@@ -395,3 +395,16 @@ def test_fingerprints_never_show_the_secret() -> None:
         (KeyConfig.model_validate({"secret": secret}), KeyConfig.model_validate({"secret": secret}))
     )
     assert len({t.fingerprint for t in twice}) == 2  # one secret listed per model class
+
+
+async def test_every_breaker_open_is_an_overloaded_error() -> None:
+    clock = ManualClock()
+    a = key("sk-aaaa-aaaaaaaaaaaaaaaa")
+    pool = await make_pool(a, clock=clock, breaker=BreakerConfig(consecutive_failures=2))
+    for _ in range(2):
+        await pool.settle(
+            await pool.acquire("m", Demand(), Priority.NORMAL, FAR), Outcome.SERVER_ERROR
+        )
+    with pytest.raises(OverloadedError, match="circuit breakers") as info:
+        await pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 1)
+    assert info.value.retry_after == pytest.approx(30.0)

@@ -252,3 +252,49 @@ def test_internal_server_error_after_upstream_500s(
     assert info.value.status_code == 500
     assert info.value.body["error"]["type"] == "api_error"  # type: ignore[index]
     assert sim_stats(sim.url)["keys"][KEY_A]["requests"] == 3  # exactly max_attempts
+
+
+def test_models_in_the_openai_shape_for_the_openai_sdk(gateway: ServerThread) -> None:
+    import openai
+
+    with openai.OpenAI(api_key="c", base_url=gateway.url + "/v1", max_retries=0) as client:
+        models = list(client.models.list())
+        assert models
+        assert all(m.object == "model" and m.owned_by == "anthropic" for m in models)
+        assert client.models.retrieve(models[0].id).id == models[0].id
+
+
+def test_simulate_command_accepts_any_key_without_a_config(tmp_path: object) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scalegate.cli", "simulate", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, proc.stderr
+                time.sleep(0.05)
+        with anthropic.Anthropic(
+            api_key="any-key", base_url=f"http://127.0.0.1:{port}", max_retries=0
+        ) as client:
+            message = client.messages.create(model=MODEL, max_tokens=20, messages=USER)
+        assert message.usage.output_tokens == 7
+    finally:
+        proc.terminate()
+        code = proc.wait(timeout=20)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    assert code == 0

@@ -72,9 +72,14 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from scalegate.simulator import load_simulator_config, run_simulator
+    from scalegate.simulator import SimulatorConfig, load_simulator_config, run_simulator
 
-    run_simulator(load_simulator_config(args.config), args.host, args.port)
+    # Without a file, any key is welcome (with the provider's entry-tier limits): a
+    # simulator that refuses every key would be of no use to anyone.
+    config = load_simulator_config(args.config) if args.config else None
+    if config is None:
+        config = SimulatorConfig(accept_unknown_keys=True)
+    run_simulator(config, args.host, args.port)
     return 0
 
 

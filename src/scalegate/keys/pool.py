@@ -233,6 +233,11 @@ class KeyPool:
                 return lease
             if started + wait > deadline:
                 self._count(priority, "rejected")
+                if self._all_broken(key_ids):
+                    raise OverloadedError(
+                        "the provider is failing on every eligible key (circuit breakers open)",
+                        retry_after=wait,
+                    )
                 raise self._rate_limited(wait, "every eligible key is at its limit")
         waiter = self.queue.enqueue(
             priority, deadline, key_ids, self._attempt_for(demand, priority), wait
@@ -289,6 +294,9 @@ class KeyPool:
         if count:
             self._count(priority, "admitted")
         return Lease(entry.key, demand, priority, snapshot=result.snapshot), 0.0
+
+    def _all_broken(self, key_ids: frozenset[str]) -> bool:
+        return all((e := self._entries.get(fp)) is None or not e.breaker.allows() for fp in key_ids)
 
     def _check_admittable(self, entries: tuple[KeyEntry, ...], demand: Demand) -> None:
         worst = None

@@ -97,7 +97,11 @@ def own_headers(
 ) -> list[tuple[str, str]]:
     """The ``x-scalegate-*`` response headers (DESIGN §12)."""
     elapsed = time.perf_counter() - inb.started
-    out = [("x-scalegate-request-id", inb.request_id), ("x-scalegate-priority", inb.priority.label)]
+    out = [
+        ("x-scalegate-request-id", inb.request_id),
+        ("x-scalegate-priority", inb.priority.label),
+        ("x-scalegate-cache", "bypass"),
+    ]
     if ctx is not None:
         upstream = ctx.upstream_seconds if upstream_seconds is None else upstream_seconds
         overhead = max(0.0, elapsed - upstream - ctx.waited)
