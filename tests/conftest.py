@@ -11,6 +11,7 @@ import pytest
 from scalegate.app import create_app
 from scalegate.config import Settings, load_settings
 from scalegate.simulator import SimKeyLimits, SimulatorConfig, SimulatorThread
+from tests.redis_server import RedisServer
 from tests.servers import ServerThread
 
 # Obviously fake secrets; long enough that a leak scan can look for any 12-character run.
@@ -94,3 +95,19 @@ def make_client() -> Iterator[Callable[..., anthropic.Anthropic]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session; ``redis_url`` flushes it for each test."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    if not redis_server.ping():  # a test stopped it to simulate an outage
+        redis_server.start()
+    assert redis_server.command("FLUSHALL").startswith(b"+OK")
+    return redis_server.url

@@ -1,0 +1,82 @@
+"""The backend factory: a URL in, the family of stores out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from scalegate.errors import ConfigError, StateBackendError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class MemoryBackend:
+    """Process memory: exact for one process, nothing shared."""
+
+    url: str = "memory://"
+    shared: bool = False
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class RedisBackend:
+    """One Redis connection pool shared by every Redis store of the process."""
+
+    url: str
+    shared: bool = True
+    client: Redis = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Short timeouts: a Redis that does not answer must become a typed error quickly,
+        # so the configured outage policy applies instead of requests hanging.
+        self.client = Redis.from_url(
+            self.url,
+            socket_connect_timeout=1.0,
+            socket_timeout=2.0,
+            health_check_interval=15,
+            max_connections=512,
+            decode_responses=False,
+        )
+
+    async def start(self) -> None:
+        try:
+            await self.client.ping()
+        except RedisError as exc:
+            raise StateBackendError(f"redis at {redacted(self.url)} is unreachable: {exc}") from exc
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+Backend = MemoryBackend | RedisBackend
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def backend_from_url(url: str | None) -> Backend:
+    """``None`` or ``memory://`` → memory; ``redis://``, ``rediss://``, ``unix://`` → Redis."""
+    if not url or url.startswith("memory://"):
+        return MemoryBackend()
+    scheme = urlsplit(url).scheme
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisBackend(url)
+    raise ConfigError(
+        f"redis_url: unsupported scheme {scheme!r} (use redis://, rediss:// or unix://)"
+    )
