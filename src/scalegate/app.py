@@ -12,33 +12,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from scalegate.asgi import new_request_id
 from scalegate.clock import Clock
 from scalegate.config import Settings
-from scalegate.errors import ProviderError, render_error
+from scalegate.errors import ProviderError
 from scalegate.gateway import Gateway
-from scalegate.routes import monitoring
+from scalegate.routes import admin, monitoring
+from scalegate.routes.admin import error_response
 from scalegate.routes.messages import CountTokensEndpoint, MessagesEndpoint
 from scalegate.routes.models import ModelsEndpoint
 
 logger = logging.getLogger(__name__)
 
 
-def _envelope(error: ProviderError) -> Response:
-    status, body, headers = render_error(error, new_request_id())
-    return Response(body, status, headers, media_type="application/json")
-
-
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "not found", 405: "method not allowed"}.get(exc.status_code, exc.detail)
     error = ProviderError(f"{message}", status=exc.status_code, headers=dict(exc.headers or {}))
-    return _envelope(error)
+    return error_response(error)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error on %s", request.url.path, exc_info=exc)
-    return _envelope(ProviderError("internal error in the gateway", status=500))
+    return error_response(ProviderError("internal error in the gateway", status=500))
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
@@ -59,6 +54,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/v1/models", ModelsEndpoint(gateway), methods=["GET"]),
         Route("/v1/models/{model_id:path}", ModelsEndpoint(gateway), methods=["GET"]),
         *monitoring.routes(gateway),
+        *admin.routes(gateway),
     ]
     app = Starlette(
         routes=routes,

@@ -123,6 +123,12 @@ class Gateway:
         )
         return keys, self.simulator.url
 
+    async def disable_key(self, fingerprint: str) -> None:
+        self.pool.disable(fingerprint)
+
+    async def enable_key(self, fingerprint: str) -> None:
+        self.pool.enable(fingerprint)
+
     async def __aenter__(self) -> Gateway:
         await self.start()
         return self

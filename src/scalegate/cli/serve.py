@@ -1,23 +1,13 @@
-"""``scalegate``: serve the gateway, run the simulated provider, and (later) admin commands.
-
-Errors map to exit codes in one place (:func:`main`): a configuration problem prints one line
-and exits 2; nothing prints a traceback at a user.
-"""
+"""``scalegate serve`` and ``scalegate simulate``."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
-import sys
-from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from scalegate import logs
 from scalegate.config import Settings, load_settings
 from scalegate.errors import ConfigError
-
-logger = logging.getLogger("scalegate.cli")
 
 _LOCAL = {"127.0.0.1", "localhost", "0.0.0.0", "::", "::1"}  # noqa: S104 - names, not binds
 
@@ -83,12 +73,7 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scalegate", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
-    parser.add_argument("--log-format", default="text", choices=["text", "json"])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -101,21 +86,3 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--port", type=int, default=8090)
     simulate.add_argument("--config", help="simulator YAML/JSON configuration")
     simulate.set_defaults(func=_simulate)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logs.configure(args.log_level, args.log_format)
-    try:
-        code: int = args.func(args)
-    except ConfigError as exc:
-        print(f"scalegate: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

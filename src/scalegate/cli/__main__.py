@@ -1,0 +1,5 @@
+import sys
+
+from scalegate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,79 @@
+"""The admin API (DESIGN §12): keys now; cache and jobs register their own routes.
+
+Every admin route requires ``Authorization: Bearer <SCALEGATE_ADMIN_TOKEN>`` (compared in
+constant time). Without a configured token the admin API is closed (403), never open.
+Routes of other subsystems use :func:`require_admin` the same way.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from scalegate.asgi import new_request_id
+from scalegate.errors import (
+    AuthenticationError,
+    PermissionError_,
+    ProviderError,
+    render_error,
+)
+from scalegate.gateway import Gateway
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def error_response(error: ProviderError) -> Response:
+    status, body, headers = render_error(error, new_request_id())
+    return Response(body, status, headers, media_type="application/json")
+
+
+def check_admin(gw: Gateway, request: Request) -> None:
+    """Raise unless the request carries the admin token."""
+    token = gw.settings.admin_token
+    if token is None:
+        raise PermissionError_("the admin API is disabled: set SCALEGATE_ADMIN_TOKEN to enable it")
+    given = request.headers.get("authorization", "")
+    if given[:7].lower() == "bearer ":
+        given = given[7:].strip()
+    else:
+        given = request.cookies.get("scalegate_admin", "")
+    if not given or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise AuthenticationError("admin token missing or wrong")
+
+
+def require_admin(gw: Gateway, handler: Handler) -> Handler:
+    """Wrap a handler so it runs only for the admin; errors in the provider's envelope."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            check_admin(gw, request)
+            return await handler(request)
+        except ProviderError as exc:
+            return error_response(exc)
+
+    return guarded
+
+
+def routes(gw: Gateway) -> list[Route]:
+    async def list_keys(_: Request) -> Response:
+        return JSONResponse({"keys": await gw.pool.status()})
+
+    async def disable(request: Request) -> Response:
+        fp = request.path_params["fingerprint"]
+        await gw.disable_key(fp)
+        return JSONResponse({"key": fp, "status": "disabled"})
+
+    async def enable(request: Request) -> Response:
+        fp = request.path_params["fingerprint"]
+        await gw.enable_key(fp)
+        return JSONResponse({"key": fp, "status": "enabled"})
+
+    return [
+        Route("/admin/keys", require_admin(gw, list_keys), methods=["GET"]),
+        Route("/admin/keys/{fingerprint}/disable", require_admin(gw, disable), methods=["POST"]),
+        Route("/admin/keys/{fingerprint}/enable", require_admin(gw, enable), methods=["POST"]),
+    ]
