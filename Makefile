@@ -55,6 +55,7 @@ test: install-test
 	$(BIN)/pytest
 
 bench: install-test
+	@bash scripts/bench-deps.sh
 	$(BIN)/python benchmarks/gateway_overhead.py
 
 clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Iterable
 
@@ -12,8 +13,13 @@ from scalegate.errors import ProviderError, RequestTooLargeError, render_error
 JSON = b"application/json"
 
 
+# Unique without a system call per request: a random per-process prefix and a counter.
+_ID_PREFIX = "req_" + secrets.token_hex(6)
+_ID_COUNTER = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(12)
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
 
 
 def header_map(scope: Scope) -> dict[str, str]:

@@ -124,10 +124,10 @@ class Gateway:
         return keys, self.simulator.url
 
     async def disable_key(self, fingerprint: str) -> None:
-        self.pool.disable(fingerprint)
+        await self.pool.disable(fingerprint)
 
     async def enable_key(self, fingerprint: str) -> None:
-        self.pool.enable(fingerprint)
+        await self.pool.enable(fingerprint)
 
     async def __aenter__(self) -> Gateway:
         await self.start()

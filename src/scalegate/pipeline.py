@@ -28,7 +28,7 @@ from scalegate.errors import (
     RateLimitError,
 )
 from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
-from scalegate.keys.quota import Demand
+from scalegate.keys.store import Demand
 from scalegate.priority import Priority
 from scalegate.retry import RETRYABLE, Backoff, classify_status
 from scalegate.tokens import TokenEstimator, raw_estimate

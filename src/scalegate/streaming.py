@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -154,8 +155,7 @@ async def open_stream(
 
     async def call(lease: Lease) -> Attempt[MessageStream | Reply]:
         headers = with_credentials(ctx.headers, lease.key.secret, ctx.bearer)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         try:
             resp = await pipeline.upstream.open("POST", "/v1/messages", headers, req.body)
         except UpstreamConnectionError as exc:
@@ -170,7 +170,7 @@ async def open_stream(
             reply = Reply(resp.status, body, response_headers(resp.headers))
             return Attempt(classify_status(resp.status), reply, None, resp.headers, resp.status)
         attempt = await _first_event(pipeline, lease, resp)
-        ctx.upstream_seconds += loop.time() - started
+        ctx.upstream_seconds += time.perf_counter() - started
         if isinstance(attempt.value, MessageStream):
             tracker = attempt.value.tracker
             if tracker.total:
@@ -216,6 +216,5 @@ async def _first_event(
         body = events[0].data
         reply = Reply(status, body, [("content-type", "application/json")])
         return Attempt(outcome, reply, None, resp.headers, status)
-    await pipeline.pool.observe(lease, resp.headers)
     stream = MessageStream(pipeline.pool, lease, resp, head, parser, tracker)
     return Attempt(Outcome.SUCCESS, stream, None, resp.headers, 200, keep_lease=True)

@@ -43,7 +43,9 @@ class CircuitBreaker:
         self._consecutive = 0
         self._opened_at = 0.0
         self._probe_out = False
-        self._outcomes: deque[tuple[float, bool]] = deque()
+        # Outcomes counted per second, [second, total, failures]: memory and the rate check
+        # stay bounded by the window's length, not by the request rate.
+        self._outcomes: deque[list[int]] = deque()
         self.opened_count = 0
 
     @property
@@ -83,9 +85,16 @@ class CircuitBreaker:
             else:
                 self._open(now)
             return
-        self._outcomes.append((now, success))
+        second = int(now)
+        if self._outcomes and self._outcomes[-1][0] == second:
+            bucket = self._outcomes[-1]
+        else:
+            bucket = [second, 0, 0]
+            self._outcomes.append(bucket)
+        bucket[1] += 1
+        bucket[2] += 0 if success else 1
         horizon = now - self._config.window_seconds
-        while self._outcomes and self._outcomes[0][0] < horizon:
+        while self._outcomes and self._outcomes[0][0] + 1 <= horizon:
             self._outcomes.popleft()
         if success:
             self._consecutive = 0
@@ -102,10 +111,10 @@ class CircuitBreaker:
             self._probe_out = False
 
     def _rate_exceeded(self) -> bool:
-        total = len(self._outcomes)
+        total = sum(b[1] for b in self._outcomes)
         if total < self._config.min_requests:
             return False
-        failures = sum(1 for _, ok in self._outcomes if not ok)
+        failures = sum(b[2] for b in self._outcomes)
         return failures / total > self._config.failure_rate
 
     def _open(self, now: float) -> None:

@@ -1,17 +1,18 @@
 """The key pool: many upstream keys behind one ``acquire`` / ``settle`` pair.
 
-``acquire`` finds a key that serves the model, is allowed for the priority (critical keys
-serve only CRITICAL and HIGH), is enabled, not cooling down after a ``retry-after`` and not
-cut off by its breaker, and reserves the request's demand on every limit of that key at once.
+``acquire`` asks the key store to pick a key that serves the model, is allowed for the
+priority (critical keys serve only CRITICAL and HIGH) and can take the request's whole demand
+on every limit, and to reserve it there — one atomic step (:mod:`scalegate.keys.store`).
 While no key can, the request waits in priority order (:mod:`scalegate.keys.admission`) until
 its deadline, then gets a 429 with an honest ``retry-after``. ``settle`` gives back what the
-provider did not use, learns from its rate-limit headers, and feeds the breaker.
+provider did not use, charges what the provider saw and the gateway did not, cools the key
+down after a ``retry-after``, feeds its breaker, and quarantines it after a 401/403.
 
 Usage::
 
     pool = KeyPool(keys_from_config(settings.keys))
     await pool.start()
-    lease = await pool.acquire("claude-sonnet-4-5", Demand(1, 1200, 1024), Priority.NORMAL,
+    lease = await pool.acquire("claude-sonnet-4-6", Demand(1, 1200, 1024), Priority.NORMAL,
                                deadline=time.monotonic() + 5)
     ...  # call the provider with lease.key.secret
     await pool.settle(lease, Outcome.SUCCESS, Usage(1180, 230), response_headers)
@@ -30,16 +31,13 @@ from scalegate.config import AdmissionConfig, BreakerConfig
 from scalegate.errors import NotFoundError, OverloadedError, RateLimitError, UnadmittableError
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
-from scalegate.keys.breaker import BreakerState, CircuitBreaker
 from scalegate.keys.headers import remaining_from_headers, retry_after_seconds
+from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
-from scalegate.keys.quota import LIMITS, Candidate, Demand, MemoryQuotaStore, QuotaStore
+from scalegate.keys.store import LIMITS, Candidate, Demand, KeyStatus, KeyStore, Settlement
 from scalegate.priority import Priority
 
 logger = logging.getLogger(__name__)
-
-# Differences between the provider's "remaining" and ours that are rounding, not drift.
-_DRIFT_TOLERANCE = {"rpm": 1.0, "itpm": 1000.0, "otpm": 1000.0}
 
 # A 429 without retry-after still cools the key down this long.
 DEFAULT_COOLDOWN = 1.0
@@ -59,7 +57,13 @@ class Outcome(enum.Enum):
 
 
 _COOLS_DOWN = {Outcome.RATE_LIMITED, Outcome.OVERLOADED, Outcome.SERVER_ERROR}
-_BREAKER_FAILURES = {Outcome.OVERLOADED, Outcome.SERVER_ERROR, Outcome.CONNECTION_ERROR}
+_HEALTH = {
+    Outcome.SUCCESS: "success",
+    Outcome.OVERLOADED: "failure",
+    Outcome.SERVER_ERROR: "failure",
+    Outcome.CONNECTION_ERROR: "failure",
+    Outcome.AUTH_FAILED: "auth",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +81,17 @@ class Lease:
     priority: Priority
     waited: float = 0.0
     settled: bool = False
-    # What the key's minute buckets held right after this reservation; compared with the
-    # provider's "remaining" for the same moment to find use the gateway did not see.
+    # What the key's minute buckets held right after this reservation; compared at
+    # settlement with the provider's "remaining" for the same moment.
     snapshot: tuple[tuple[str, float, float], ...] = ()
-    observed: bool = False
+    affinity: str | None = None  # the prompt-cache prefix this request carries
 
 
 @dataclass(slots=True)
 class KeyEntry:
-    """A key with its in-process companions: breaker, operator state and counters."""
+    """A key as this process knows it, with its local counters."""
 
     key: UpstreamKey
-    breaker: CircuitBreaker
-    disabled: str | None = None  # reason, when disabled by an operator or quarantined
-    quarantined: bool = False
     in_flight: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -105,7 +106,7 @@ class KeyPool:
         self,
         keys: Iterable[UpstreamKey],
         *,
-        store: QuotaStore | None = None,
+        store: KeyStore | None = None,
         clock: Clock | None = None,
         admission: AdmissionConfig | None = None,
         breaker: BreakerConfig | None = None,
@@ -113,13 +114,15 @@ class KeyPool:
     ) -> None:
         self.clock = clock or SystemClock()
         self.admission = admission or AdmissionConfig()
-        self.store: QuotaStore = store or MemoryQuotaStore(self.clock, self.admission.skew_seconds)
-        self.breaker_config = breaker or BreakerConfig()
+        self.store: KeyStore = store or MemoryKeyStore(
+            self.clock, self.admission.skew_seconds, breaker
+        )
         self.alerts = alerts or AlertTracker()
         self._entries: dict[str, KeyEntry] = {}
         self._candidates: dict[tuple[str, bool], tuple[KeyEntry, ...]] = {}
         self._key_ids: frozenset[str] = frozenset()
         self._pending = list(keys)
+        self._waiting: dict[tuple[str, int], int] = {}
         self.queue: WaitQueue[Lease] = WaitQueue(
             self.clock,
             self.admission.max_waiters,
@@ -139,34 +142,34 @@ class KeyPool:
 
     async def close(self) -> None:
         await self.queue.close()
+        await self.store.close()
 
     async def add_key(self, key: UpstreamKey) -> None:
         """Add a key, or replace one with the same fingerprint (its usage is kept)."""
         await self.store.register(key)
         old = self._entries.get(key.fingerprint)
-        breaker = old.breaker if old else CircuitBreaker(self.breaker_config, self.clock)
-        entry = KeyEntry(key, breaker)
+        entry = KeyEntry(key)
         if old is not None:
-            entry.disabled, entry.quarantined = old.disabled, old.quarantined
             entry.in_flight, entry.counts = old.in_flight, old.counts
         self._entries[key.fingerprint] = entry
         self._changed()
 
     async def remove_key(self, fingerprint: str) -> None:
+        """Stop using a key; requests in flight on it finish and settle harmlessly."""
         if self._entries.pop(fingerprint, None) is None:
             raise NotFoundError(f"no key with fingerprint {fingerprint}")
         await self.store.remove(fingerprint)
         self.alerts.forget(fingerprint)
         self._changed()
 
-    def disable(self, fingerprint: str, reason: str = "disabled by an operator") -> None:
-        self.entry(fingerprint).disabled = reason
+    async def disable(self, fingerprint: str, reason: str = "disabled by an operator") -> None:
+        self.entry(fingerprint)
+        await self.store.set_disabled(fingerprint, reason)
         self._changed()
 
-    def enable(self, fingerprint: str) -> None:
-        entry = self.entry(fingerprint)
-        entry.disabled, entry.quarantined = None, False
-        entry.breaker.reset()
+    async def enable(self, fingerprint: str) -> None:
+        self.entry(fingerprint)
+        await self.store.set_disabled(fingerprint, None)
         self._changed()
 
     def entry(self, fingerprint: str) -> KeyEntry:
@@ -193,7 +196,6 @@ class KeyPool:
                 for e in self._entries.values()
                 if (model is None or e.key.serves(model))
                 and (slot[1] or e.key.key_class is KeyClass.SHARED)
-                and e.disabled is None
             )
             self._candidates[slot] = found
         return found
@@ -207,16 +209,18 @@ class KeyPool:
         priority: Priority,
         deadline: float,
         exclude: frozenset[str] = frozenset(),
+        affinity: str | None = None,
     ) -> Lease:
         """Reserve ``demand`` on the best key for ``model``, waiting until ``deadline``.
 
         ``model=None`` accepts any key (model listing). ``exclude`` names keys to avoid
-        (those that just failed) unless no other key is eligible.
+        (those that just failed) unless no other key is eligible. ``affinity`` is a hash of
+        the request's prompt-cache prefix: the key that last served it is preferred.
 
         Raises :class:`NotFoundError` when no key serves the model, :class:`OverloadedError`
-        when every such key is disabled, :class:`UnadmittableError` when the demand exceeds
-        every key's capacity, :class:`RateLimitError` (with ``retry_after``) when the
-        deadline passes or the request is shed.
+        when every such key is disabled or its breaker open, :class:`UnadmittableError` when
+        the demand exceeds every key's capacity, :class:`RateLimitError` (with
+        ``retry_after``) when the deadline passes or the request is shed.
         """
         entries = self._eligible(model, priority)
         if not entries:
@@ -228,20 +232,43 @@ class KeyPool:
         started = self.clock.monotonic()
         wait = 0.0
         if not self.queue.has_waiters_at_or_above(priority):
-            lease, wait = await self._try(demand, priority, key_ids)
+            lease, wait, reason = await self._try(demand, priority, key_ids, affinity)
             if lease is not None:
                 return lease
+            if reason == "disabled":
+                self._count(priority, "rejected")
+                raise OverloadedError(
+                    f"every upstream key serving {model or 'this request'!r} is disabled or "
+                    "quarantined",
+                    retry_after=30,
+                    should_retry=False,
+                )
             if started + wait > deadline:
                 self._count(priority, "rejected")
-                if self._all_broken(key_ids):
+                if reason == "breaker":
                     raise OverloadedError(
                         "the provider is failing on every eligible key (circuit breakers open)",
                         retry_after=wait,
                     )
                 raise self._rate_limited(wait, "every eligible key is at its limit")
-        waiter = self.queue.enqueue(
-            priority, deadline, key_ids, self._attempt_for(demand, priority), wait
-        )
+        return await self._wait(demand, priority, deadline, key_ids, affinity, wait, started)
+
+    async def _wait(
+        self,
+        demand: Demand,
+        priority: Priority,
+        deadline: float,
+        key_ids: frozenset[str],
+        affinity: str | None,
+        wait: float,
+        started: float,
+    ) -> Lease:
+        async def attempt(_: Waiter[Lease], allowed: frozenset[str]) -> tuple[Lease | None, float]:
+            lease, wait, _reason = await self._try(demand, priority, allowed, affinity, False)
+            return lease, wait
+
+        waiter = self.queue.enqueue(priority, deadline, key_ids, attempt, wait)
+        await self._announce(key_ids, priority, +1)
         try:
             lease = await waiter.future
         except asyncio.CancelledError:
@@ -253,50 +280,59 @@ class KeyPool:
         except RateLimitError:
             self._count(priority, "shed")
             raise
+        finally:
+            await asyncio.shield(self._announce(key_ids, priority, -1))
         lease.waited = self.clock.monotonic() - started
         self._count(priority, "admitted_after_wait")
         return lease
 
-    def _attempt_for(self, demand: Demand, priority: Priority):  # type: ignore[no-untyped-def]
-        async def attempt(_: Waiter[Lease], allowed: frozenset[str]) -> tuple[Lease | None, float]:
-            return await self._try(demand, priority, allowed, count=False)
-
-        return attempt
+    async def _announce(self, key_ids: frozenset[str], priority: Priority, delta: int) -> None:
+        """Tell the store (other replicas) which keys requests of this priority wait for."""
+        rank = int(priority)
+        changed = []
+        for fp in key_ids:
+            slot = (fp, rank)
+            before = self._waiting.get(slot, 0)
+            after = before + delta
+            if after <= 0:
+                self._waiting.pop(slot, None)
+            else:
+                self._waiting[slot] = after
+            if (before == 0) != (after <= 0):
+                changed.append(fp)
+        if changed:
+            await self.store.set_waiting(changed, rank, delta > 0)
 
     async def _try(
-        self, demand: Demand, priority: Priority, key_ids: frozenset[str], count: bool = True
-    ) -> tuple[Lease | None, float]:
-        candidates = []
-        breaker_wait = float("inf")
-        for fp in key_ids:
-            entry = self._entries.get(fp)
-            if entry is None or entry.disabled is not None:
-                continue
-            blocked_for = entry.breaker.available_in()
-            if blocked_for > 0:
-                breaker_wait = min(breaker_wait, blocked_for)
-                continue
-            candidates.append(Candidate(fp, entry.key.weight))
-        if not candidates:
-            return None, breaker_wait
-        result = await self.store.reserve(candidates, demand, self.admission.selection)
+        self,
+        demand: Demand,
+        priority: Priority,
+        key_ids: frozenset[str],
+        affinity: str | None,
+        count: bool = True,
+    ) -> tuple[Lease | None, float, str | None]:
+        candidates = [
+            Candidate(fp, e.key.weight)
+            for fp in key_ids
+            if (e := self._entries.get(fp)) is not None
+        ]
+        result = await self.store.reserve(
+            candidates, demand, self.admission.selection, int(priority), affinity
+        )
         if result.key_id is None:
-            return None, min(result.wait, breaker_wait)
+            return None, result.wait, result.reason
         entry = self._entries.get(result.key_id)
-        if entry is None:  # removed while we reserved
-            await self.store.adjust(result.key_id, demand)
-            return None, 0.0
-        entry.breaker.on_acquire()
+        if entry is None:  # removed while we reserved: give it back
+            await self.store.settle(result.key_id, Settlement(demand))
+            return None, 0.0, None
         entry.in_flight += 1
         wall = self.clock.time()
         for limit, ratio in result.ratios:
             self.alerts.observe(result.key_id, limit, ratio, wall)
         if count:
             self._count(priority, "admitted")
-        return Lease(entry.key, demand, priority, snapshot=result.snapshot), 0.0
-
-    def _all_broken(self, key_ids: frozenset[str]) -> bool:
-        return all((e := self._entries.get(fp)) is None or not e.breaker.allows() for fp in key_ids)
+        lease = Lease(entry.key, demand, priority, snapshot=result.snapshot, affinity=affinity)
+        return lease, 0.0, None
 
     def _check_admittable(self, entries: tuple[KeyEntry, ...], demand: Demand) -> None:
         worst = None
@@ -321,26 +357,17 @@ class KeyPool:
         self, model: str | None, priority: Priority, exclude: frozenset[str]
     ) -> bool:
         """Whether a key other than ``exclude`` could serve this request (ignoring quota)."""
-        return any(
-            e.key.fingerprint not in exclude and e.breaker.allows()
-            for e in self._eligible(model, priority)
-        )
+        return any(e.key.fingerprint not in exclude for e in self._eligible(model, priority))
 
     def _no_key(self, model: str | None, priority: Priority) -> Exception:
         model = model or "*"
         serving = [e for e in self._entries.values() if e.key.serves(model)]
         if not serving:
             return NotFoundError(f"model: no configured upstream key serves {model!r}")
-        if all(e.key.key_class is KeyClass.CRITICAL for e in serving):
-            return RateLimitError(
-                f"every key serving {model!r} is reserved for critical traffic; "
-                f"{priority.label} requests cannot use them",
-                retry_after=60,
-                should_retry=False,
-            )
-        return OverloadedError(
-            f"every upstream key serving {model!r} is disabled or quarantined",
-            retry_after=30,
+        return RateLimitError(
+            f"every key serving {model!r} is reserved for critical traffic; "
+            f"{priority.label} requests cannot use them",
+            retry_after=60,
             should_retry=False,
         )
 
@@ -363,14 +390,13 @@ class KeyPool:
 
     def _estimate_wait(self, waiter: Waiter[Lease]) -> float:
         """Own wait, or the time for the keys' refill to cover everyone queued ahead."""
-        ahead = self.queue.ahead_of(waiter)
-        rates = {"requests": 0.0}
+        rate = 0.0
         for fp in waiter.key_ids:
             entry = self._entries.get(fp)
             if entry is not None and entry.key.limits.rpm:
-                rates["requests"] += entry.key.limits.rpm / 60.0
-        queued = sum(1 for w in ahead if w.key_ids & waiter.key_ids)
-        queue_wait = queued / rates["requests"] if rates["requests"] else 0.0
+                rate += entry.key.limits.rpm / 60.0
+        queued = sum(1 for w in self.queue.ahead_of(waiter) if w.key_ids & waiter.key_ids)
+        queue_wait = queued / rate if rate else 0.0
         return max(waiter.last_wait, queue_wait, 0.001)
 
     def _count(self, priority: Priority, outcome: str) -> None:
@@ -386,54 +412,55 @@ class KeyPool:
         usage: Usage | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Account for how the call went; idempotent (a lease settles once)."""
+        """Account for how the call went; idempotent (a lease settles once).
+
+        The provider's ``anthropic-ratelimit-*-remaining`` headers are computed right after
+        it deducted this request — the same moment as ``lease.snapshot`` here — so the store
+        can tell use it did not see (another client on the key) from rounding and from
+        requests that merely overtook this one (see ``KeyStore.settle``).
+        """
         if lease.settled:
             return
         lease.settled = True
         fp = lease.key.fingerprint
-        refund = self._refund(lease.demand, outcome, usage)
-        if refund.input_tokens or refund.output_tokens:
-            await self.store.adjust(fp, refund)
-        if headers:
-            await self.observe(lease, headers)
+        cooldown = 0.0
         if outcome in _COOLS_DOWN:
             delay = retry_after_seconds(headers or {}, self.clock.time())
             if delay is None and outcome is Outcome.RATE_LIMITED:
                 delay = DEFAULT_COOLDOWN
-            if delay:
-                await self.store.cooldown(fp, delay)
-        entry = self._entries.get(fp)
-        if entry is not None:
-            self._record(entry, outcome)
-        self.queue.wake()
-
-    async def observe(self, lease: Lease, headers: Mapping[str, str]) -> None:
-        """Learn from the provider's ``anthropic-ratelimit-*-remaining`` headers (once a lease).
-
-        The provider computes them right after it deducted this request, the same moment as
-        ``lease.snapshot`` locally, so refunds and refills since do not distort the
-        comparison. When the provider holds less than the gateway thought (another client
-        uses the key, or estimates ran low), the difference is charged to the key, and the
-        pool steers off it before the provider says 429. The provider floors token counts to
-        the thousand; differences within that are not drift.
-        """
-        if lease.observed:
-            return
-        lease.observed = True
-        remaining = remaining_from_headers(headers)
-        if not remaining or not lease.snapshot:
-            return
-        charged = await self.store.reconcile(
-            lease.key.fingerprint, lease.snapshot, remaining, _DRIFT_TOLERANCE
+            cooldown = delay or 0.0
+        settlement = Settlement(
+            refund=self._refund(lease.demand, outcome, usage),
+            health=_HEALTH.get(outcome, "neutral"),  # type: ignore[arg-type]
+            cooldown=cooldown,
+            snapshot=lease.snapshot,
+            observed=remaining_from_headers(headers) if headers else None,
+            affinity=lease.affinity if outcome is Outcome.SUCCESS else None,
         )
-        if charged:
+        result = await self.store.settle(fp, settlement)
+        if result.drift:
             self.drift_total += 1
             logger.info(
                 "key %s: the provider reports less left than expected; charged %s",
-                lease.key.fingerprint,
-                {k: round(v) for k, v in charged.items()},
-                extra={"event": "key_drift", "key": lease.key.fingerprint},
+                fp,
+                {k: round(v) for k, v in result.drift.items()},
+                extra={"event": "key_drift", "key": fp},
             )
+        if result.quarantined:
+            logger.error(
+                "key %s quarantined: the provider rejected it; re-enable it once fixed",
+                fp,
+                extra={"event": "key_quarantined", "key": fp},
+            )
+        if result.breaker_opened:
+            logger.warning(
+                "key %s: circuit breaker opened", fp, extra={"event": "breaker_open", "key": fp}
+            )
+        entry = self._entries.get(fp)
+        if entry is not None:
+            entry.in_flight -= 1
+            entry.count(outcome.value)
+        self.queue.wake()
 
     @staticmethod
     def _refund(reserved: Demand, outcome: Outcome, usage: Usage | None) -> Demand:
@@ -449,79 +476,56 @@ class KeyPool:
         # Errors consume no tokens; the request itself stays counted (conservative).
         return Demand(0, reserved.input_tokens, reserved.output_tokens)
 
-    def _record(self, entry: KeyEntry, outcome: Outcome) -> None:
-        entry.in_flight -= 1
-        entry.count(outcome.value)
-        if outcome is Outcome.SUCCESS:
-            entry.breaker.record(True)
-        elif outcome in _BREAKER_FAILURES:
-            entry.breaker.record(False)
-        elif outcome is Outcome.AUTH_FAILED:
-            self._quarantine(entry)
-        else:
-            entry.breaker.release()
-
-    def _quarantine(self, entry: KeyEntry) -> None:
-        if entry.quarantined:
-            return
-        entry.quarantined = True
-        entry.disabled = "quarantined: the provider rejected the key (401/403)"
-        logger.error(
-            "key %s quarantined: the provider rejected it; re-enable it once fixed",
-            entry.key.fingerprint,
-            extra={"event": "key_quarantined", "key": entry.key.fingerprint},
-        )
-        self._changed()
-
     # -- state for health, admin and metrics ------------------------------------------------
 
     async def status(self) -> list[dict[str, object]]:
         """Every key's state, by fingerprint only (secrets never leave the pool)."""
         out: list[dict[str, object]] = []
         for entry in self._entries.values():
-            usage = await self.store.usage(entry.key.fingerprint)
-            state = entry.breaker.state
+            state = await self.store.status(entry.key.fingerprint)
+            if state is None:
+                continue
+            fp = entry.key.fingerprint
             out.append(
                 {
-                    "key": entry.key.fingerprint,
+                    "key": fp,
                     "name": entry.key.name,
                     "class": entry.key.key_class.value,
                     "models": list(entry.key.models),
                     "weight": entry.key.weight,
-                    "status": self._status_word(entry, state),
-                    "disabled_reason": entry.disabled,
-                    "breaker": state.name.lower(),
-                    "cooldown_seconds": round(
-                        await self.store.cooldown_left(entry.key.fingerprint), 3
-                    ),
+                    "status": _status_word(state),
+                    "disabled_reason": state.disabled,
+                    "breaker": state.breaker,
+                    "cooldown_seconds": round(state.cooldown, 3),
                     "in_flight": entry.in_flight,
                     "limits": {
                         name: {
                             "limit": u.capacity,
                             "used": round(u.used, 2),
                             "ratio": round(u.ratio, 4),
-                            "alert": self.alerts.level(entry.key.fingerprint, name),
+                            "alert": self.alerts.level(fp, name),
                         }
-                        for name, u in usage.items()
+                        for name, u in state.limits.items()
                     },
                     "outcomes": dict(entry.counts),
                 }
             )
         return out
 
-    @staticmethod
-    def _status_word(entry: KeyEntry, state: BreakerState) -> str:
-        if entry.quarantined:
-            return "quarantined"
-        if entry.disabled is not None:
-            return "disabled"
-        if state is not BreakerState.CLOSED:
-            return "breaker_" + state.name.lower()
-        return "ok"
+    async def usable_count(self) -> int:
+        count = 0
+        for fp in self._entries:
+            state = await self.store.status(fp)
+            if state is not None and state.usable:
+                count += 1
+        return count
 
-    def usable_count(self) -> int:
-        return sum(
-            1
-            for e in self._entries.values()
-            if e.disabled is None and e.breaker.state is not BreakerState.OPEN
-        )
+
+def _status_word(state: KeyStatus) -> str:
+    if state.quarantined:
+        return "quarantined"
+    if state.disabled is not None:
+        return "disabled"
+    if state.breaker != "closed":
+        return "breaker_" + state.breaker
+    return "ok"

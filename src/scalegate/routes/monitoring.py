@@ -15,7 +15,7 @@ async def health_report(gw: Gateway) -> dict[str, Any]:
     """The health document of DESIGN §12: overall status with per-component reasons."""
     pool = gw.pool
     keys = await pool.status()
-    usable = pool.usable_count()
+    usable = await pool.usable_count()
     total = len(keys)
     if total == 0 or usable == 0:
         key_status = "down"

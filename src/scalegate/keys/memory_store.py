@@ -1,0 +1,257 @@
+"""The key store in process memory (embedded mode): exact for one process, nothing shared."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from scalegate.clock import Clock, SystemClock
+from scalegate.config import BreakerConfig
+from scalegate.keys.breaker import BreakerState, CircuitBreaker
+from scalegate.keys.buckets import SlidingWindow, TokenBucket
+from scalegate.keys.model import UpstreamKey
+from scalegate.keys.store import (
+    AFFINITY_SECONDS,
+    DRIFT_TOLERANCE,
+    LIMITS,
+    QUARANTINE_REASON,
+    WINDOW_SLOTS,
+    Candidate,
+    Demand,
+    KeyStatus,
+    LimitUsage,
+    ReserveResult,
+    Settlement,
+    SettleResult,
+    Strategy,
+)
+
+Limit = TokenBucket | SlidingWindow
+
+
+class _KeyState:
+    __slots__ = ("breaker", "cooldown_until", "disabled", "limits", "quarantined", "skew", "taken")
+
+    def __init__(self, key: UpstreamKey, now: float, skew: float, breaker: CircuitBreaker) -> None:
+        self.limits: dict[str, tuple[str, Limit]] = {}
+        self.cooldown_until = 0.0
+        self.skew = skew
+        self.taken: dict[str, float] = {}  # all ever reserved, per minute bucket
+        self.breaker = breaker
+        self.disabled: str | None = None
+        self.quarantined = False
+        self.configure(key, now)
+
+    def configure(self, key: UpstreamKey, now: float) -> None:
+        fresh: dict[str, tuple[str, Limit]] = {}
+        for name, (unit, kind, window) in LIMITS.items():
+            limit = getattr(key.limits, name)
+            if limit is None:
+                continue
+            old = self.limits.get(name)
+            if old is not None and old[1].capacity == float(limit):
+                fresh[name] = old
+                continue
+            lim: Limit
+            if kind == "bucket":
+                lim = TokenBucket(limit, now, window, self.skew)
+                if old is not None:  # keep what is used when a limit changes
+                    lim.level = lim.capacity - old[1].used(now)
+            else:
+                lim = SlidingWindow(limit, window, slots=WINDOW_SLOTS[name])
+                if old is not None:
+                    lim.take(old[1].used(now), now)
+            fresh[name] = (unit, lim)
+        self.limits = fresh
+
+    def wait(self, demand: Demand, now: float) -> tuple[float, str | None]:
+        worst, which = max(0.0, self.cooldown_until - now), "cooldown"
+        for name, (unit, lim) in self.limits.items():
+            w = lim.wait(demand.amount(unit), now)
+            if w > worst:
+                worst, which = w, name
+        return worst, (which if worst > 0 else None)
+
+    def utilisation_after(self, demand: Demand, now: float) -> float:
+        """Use of the tightest limit after taking ``demand`` (0 = idle, 1 = full)."""
+        used = 0.0
+        for unit, lim in self.limits.values():
+            used = max(used, (lim.used(now) + demand.amount(unit)) / lim.capacity)
+        return used
+
+
+class MemoryKeyStore:
+    """Key state in process memory; see :class:`scalegate.keys.store.KeyStore`."""
+
+    def __init__(
+        self, clock: Clock | None = None, skew: float = 0.0, breaker: BreakerConfig | None = None
+    ) -> None:
+        """``skew``: seconds of refill held back from admissions (see ``TokenBucket``)."""
+        self._clock = clock or SystemClock()
+        self._skew = skew
+        self._breaker = breaker or BreakerConfig()
+        self._keys: dict[str, _KeyState] = {}
+        self._affinity: dict[str, tuple[str, float]] = {}
+        self._turn = 0
+
+    async def register(self, key: UpstreamKey) -> None:
+        now = self._clock.monotonic()
+        state = self._keys.get(key.fingerprint)
+        if state is None:
+            breaker = CircuitBreaker(self._breaker, self._clock)
+            self._keys[key.fingerprint] = _KeyState(key, now, self._skew, breaker)
+        else:
+            state.configure(key, now)
+
+    async def remove(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
+
+    def _preferred(self, affinity: str | None, now: float) -> str | None:
+        if affinity is None:
+            return None
+        found = self._affinity.get(affinity)
+        if found is None or found[1] < now:
+            return None
+        return found[0]
+
+    async def reserve(
+        self,
+        candidates: Sequence[Candidate],
+        demand: Demand,
+        strategy: Strategy,
+        rank: int,
+        affinity: str | None = None,
+    ) -> ReserveResult:
+        del rank  # one process: the local wait queue already orders by priority
+        now = self._clock.monotonic()
+        n = len(candidates)
+        if n == 0:
+            return ReserveResult(None, float("inf"), "disabled")
+        self._turn = (self._turn + 1) % n
+        preferred = self._preferred(affinity, now)
+        best: _KeyState | None = None
+        best_id = ""
+        best_score = float("-inf")
+        min_wait, reason = float("inf"), "disabled"
+        for i in range(n):
+            cand = candidates[(self._turn + i) % n]
+            state = self._keys.get(cand.key_id)
+            if state is None or state.disabled is not None:
+                continue
+            wait, why = self._blocked(state, demand, now)
+            if wait > 0:
+                if wait < min_wait:
+                    min_wait, reason = wait, why
+                continue
+            if cand.key_id == preferred or strategy == "round_robin":
+                best, best_id = state, cand.key_id
+                break
+            # Relative to weight: with weights 3:1 the first key carries three times the share.
+            score = -state.utilisation_after(demand, now) / cand.weight
+            if score > best_score:
+                best, best_id, best_score = state, cand.key_id, score
+        if best is None:
+            return ReserveResult(None, min_wait, reason)
+        best.breaker.on_acquire()
+        ratios, snapshot = [], []
+        for name, (unit, lim) in best.limits.items():
+            amount = demand.amount(unit)
+            lim.take(amount, now)
+            used = lim.used(now)
+            ratios.append((name, used / lim.capacity))
+            if isinstance(lim, TokenBucket):
+                taken = best.taken[name] = best.taken.get(name, 0.0) + amount
+                snapshot.append((name, lim.capacity - used, taken))
+        return ReserveResult(best_id, ratios=tuple(ratios), snapshot=tuple(snapshot))
+
+    @staticmethod
+    def _blocked(state: _KeyState, demand: Demand, now: float) -> tuple[float, str]:
+        blocked = state.breaker.available_in()
+        if blocked > 0:
+            return blocked, "breaker"
+        wait, limit = state.wait(demand, now)
+        return wait, limit or "cooldown"
+
+    async def settle(self, key_id: str, settlement: Settlement) -> SettleResult:
+        state = self._keys.get(key_id)
+        if state is None:
+            return SettleResult()
+        now = self._clock.monotonic()
+        refund = settlement.refund
+        for unit, lim in state.limits.values():
+            amount = refund.amount(unit)
+            if amount:
+                lim.give(amount, now)
+        drift = self._reconcile(state, settlement, now)
+        if settlement.cooldown > 0:
+            state.cooldown_until = max(state.cooldown_until, now + settlement.cooldown)
+        quarantined = opened = False
+        was_open = state.breaker.state is BreakerState.OPEN
+        if settlement.health == "success":
+            state.breaker.record(True)
+            if settlement.affinity is not None:
+                self._remember(settlement.affinity, key_id, now)
+        elif settlement.health == "failure":
+            state.breaker.record(False)
+            opened = not was_open and state.breaker.state is BreakerState.OPEN
+        elif settlement.health == "auth":
+            quarantined = not state.quarantined
+            state.quarantined = True
+            state.disabled = QUARANTINE_REASON
+            state.breaker.release()
+        else:
+            state.breaker.release()
+        return SettleResult(drift, quarantined, opened)
+
+    @staticmethod
+    def _reconcile(state: _KeyState, settlement: Settlement, now: float) -> dict[str, float]:
+        """Charge use the provider saw and we did not (see ``KeyPool`` for the reasoning)."""
+        charged: dict[str, float] = {}
+        theirs: Mapping[str, float] = settlement.observed or {}
+        for name, ours, taken_then in settlement.snapshot:
+            reported = theirs.get(name)
+            entry = state.limits.get(name)
+            if reported is None or entry is None:
+                continue
+            since = state.taken.get(name, 0.0) - taken_then
+            drift = ours - reported - since
+            if drift > DRIFT_TOLERANCE.get(name, 0.0):
+                entry[1].take(drift, now)
+                charged[name] = drift
+        return charged
+
+    def _remember(self, affinity: str, key_id: str, now: float) -> None:
+        if len(self._affinity) > 100_000:  # bound memory: drop what has expired
+            self._affinity = {k: v for k, v in self._affinity.items() if v[1] > now}
+        self._affinity[affinity] = (key_id, now + AFFINITY_SECONDS)
+
+    async def set_disabled(self, key_id: str, reason: str | None) -> None:
+        state = self._keys.get(key_id)
+        if state is None:
+            return
+        state.disabled = reason
+        if reason is None:
+            state.quarantined = False
+            state.breaker.reset()
+
+    async def status(self, key_id: str) -> KeyStatus | None:
+        state = self._keys.get(key_id)
+        if state is None:
+            return None
+        now = self._clock.monotonic()
+        limits = {
+            name: LimitUsage(lim.used(now), lim.capacity, lim.full_in(now))
+            for name, (_, lim) in state.limits.items()
+        }
+        return KeyStatus(
+            limits,
+            max(0.0, state.cooldown_until - now),
+            state.breaker.state.name.lower(),
+            state.disabled,
+            state.quarantined,
+        )
+
+    async def set_waiting(self, key_ids: Sequence[str], rank: int, waiting: bool) -> None:
+        del key_ids, rank, waiting  # one process: nobody else to tell
+
+    async def close(self) -> None:
+        return None
