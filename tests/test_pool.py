@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from scalegate.clock import ManualClock
 from scalegate.config import AdmissionConfig, BreakerConfig, KeyConfig
 from scalegate.errors import NotFoundError, OverloadedError, RateLimitError, UnadmittableError
 from scalegate.keys import Demand, KeyPool, Outcome, UpstreamKey, Usage, fingerprint
 from scalegate.keys.model import keys_from_config
+from scalegate.keys.redis_store import RedisKeyStore
 from scalegate.priority import Priority
 
 FAR = 1e12  # a deadline that never passes
@@ -22,12 +25,48 @@ def key(secret: str, **kw: Any) -> UpstreamKey:
     return UpstreamKey.from_config(KeyConfig.model_validate({"secret": secret, **kw}))
 
 
+_STORES: list[Any] = []
+_BACKEND: dict[str, str] = {}
+
+
+@pytest.fixture(params=["memory", "redis"], autouse=True)
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """Every test runs against the memory store and the Redis store (a real redis-server)."""
+    _BACKEND.clear()
+    _BACKEND["kind"] = request.param
+    if request.param == "redis":
+        _BACKEND["url"] = request.getfixturevalue("redis_url")
+    yield request.param
+    while _STORES:
+        item = _STORES.pop()
+        await (item.aclose() if isinstance(item, Redis) else item.close())
+
+
 async def make_pool(*keys: UpstreamKey, clock: ManualClock | None = None, **kw: Any) -> KeyPool:
     # Exact bucket arithmetic here; the skew margin has its own test.
-    kw.setdefault("admission", AdmissionConfig(skew_seconds=0))
-    pool = KeyPool(keys, clock=clock or ManualClock(), **kw)
+    admission = kw.setdefault("admission", AdmissionConfig(skew_seconds=0))
+    clock = clock or ManualClock()
+    if _BACKEND["kind"] == "redis":
+        client = Redis.from_url(_BACKEND["url"])
+        store = RedisKeyStore(
+            client, clock=clock, skew=admission.skew_seconds, breaker=kw.get("breaker")
+        )
+        await store.start()
+        _STORES.append(client)
+        kw["store"] = store
+    pool = KeyPool(keys, clock=clock, **kw)
+    _STORES.append(pool)
     await pool.start()
     return pool
+
+
+async def until(predicate: Any, timeout: float = 5.0) -> None:
+    """Let other tasks run until ``predicate()`` holds (state, not time, decides)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached"
+        await asyncio.sleep(0.001)
 
 
 async def usage(pool: KeyPool, k: UpstreamKey, limit: str) -> float:
@@ -278,14 +317,13 @@ async def _admitted_order(
         await settle_ok(pool, lease)
 
     tasks = []
-    for p in arrivals:
+    for i, p in enumerate(arrivals):
         tasks.append(asyncio.create_task(one(p)))
-        await asyncio.sleep(0)  # arrive in this order
-    for _ in range(len(arrivals)):
+        await until(lambda i=i: len(pool.queue) == i + 1)  # arrive in this order
+    for i in range(len(arrivals)):
         clock.advance(1.0)  # one request's worth of refill at 60 rpm
         pool.queue.wake()
-        for _ in range(20):
-            await asyncio.sleep(0)
+        await until(lambda i=i: len(order) == i + 1)
     await asyncio.gather(*tasks)
     return order
 
@@ -318,9 +356,9 @@ async def test_deadline_refuses_with_an_honest_retry_after() -> None:
         await pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 7)
     assert info.value.retry_after == pytest.approx(10.0)
     first = asyncio.create_task(pool.acquire("m", Demand(), Priority.HIGH, FAR))
-    await asyncio.sleep(0)
+    await until(lambda: len(pool.queue) == 1)
     second = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 15))
-    await asyncio.sleep(0)
+    await until(lambda: len(pool.queue) == 2)
     clock.advance(10)  # one request refilled: it goes to the HIGH waiter
     pool.queue.wake()
     await asyncio.wait_for(first, 5)
@@ -342,10 +380,10 @@ async def test_queue_full_sheds_the_lowest_priority_first() -> None:
     )
     await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
     normal1 = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, FAR))
+    await until(lambda: len(pool.queue) == 1)
     normal2 = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, FAR))
-    await asyncio.sleep(0)
+    await until(lambda: len(pool.queue) == 2)
     high = asyncio.create_task(pool.acquire("m", Demand(), Priority.HIGH, FAR))
-    await asyncio.sleep(0)
     with pytest.raises(RateLimitError, match="shed"):
         await normal2  # the newest of the lowest level made room
     low = asyncio.create_task(pool.acquire("m", Demand(), Priority.LOW, FAR))
@@ -367,8 +405,7 @@ async def test_a_cancelled_waiter_leaves_no_reservation_behind() -> None:
     for _ in range(60):
         await pool.acquire("m", Demand(), Priority.NORMAL, FAR)
     task = asyncio.create_task(pool.acquire("m", Demand(), Priority.NORMAL, FAR))
-    await asyncio.sleep(0)
-    assert len(pool.queue) == 1
+    await until(lambda: len(pool.queue) == 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
