@@ -147,12 +147,38 @@ class CacheConfig(_Model):
 
 
 class QueueConfig(_Model):
+    """The job queue and its workers (DESIGN §8); see :mod:`scalegate.jobs`."""
+
     max_attempts: int = Field(default=3, ge=1)
     worker_concurrency: int = Field(default=5, ge=0)
     min_concurrency: int = Field(default=1, ge=0)
     max_concurrency: int = Field(default=20, ge=1)
     aging_seconds: float = Field(default=60, gt=0)
     auto_restart: bool = True
+    # Run a worker pool inside `scalegate serve` (always so without REDIS_URL, where the
+    # queue lives in that process; with Redis, `scalegate worker` processes may do it alone).
+    embedded_workers: bool = True
+    visibility_timeout_seconds: float = Field(default=30, gt=0)  # a lease; renewed at 1/3
+    job_wait_seconds: float = Field(default=300, ge=0)  # admission wait for a key, per attempt
+    job_timeout_seconds: float = Field(default=600, gt=0)  # one attempt, admission included
+    retry_base_seconds: float = Field(default=1.0, ge=0)  # full jitter between attempts
+    retry_cap_seconds: float = Field(default=60.0, ge=0)
+    retention_seconds: float = Field(default=7 * 86400, gt=0)  # finished jobs and batches
+    shutdown_grace_seconds: float = Field(default=25, ge=0)  # finish held jobs, then release
+    scale_interval_seconds: float = Field(default=1.0, gt=0)
+    lease_batch: int = Field(default=32, ge=1, le=1000)
+    callback_secret: SecretStr | None = None  # HMAC-SHA256 key for callback signatures
+    callback_allow_private: bool = False  # allow loopback/private/link-local callback targets
+    callback_max_attempts: int = Field(default=5, ge=1, le=20)
+    callback_timeout_seconds: float = Field(default=10, gt=0)
+    batch_max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    batch_max_requests: int = Field(default=100_000, ge=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> QueueConfig:
+        if self.min_concurrency > self.max_concurrency:
+            raise ValueError("min_concurrency must not exceed max_concurrency")
+        return self
 
 
 class TenantLimits(_Model):
@@ -179,6 +205,16 @@ class ServerConfig(_Model):
     public_url: str | None = None
 
 
+class SharedConfig(_Model):
+    """Shared mode (``REDIS_URL`` set): what to do while Redis is unreachable."""
+
+    on_redis_failure: Literal["fail_closed", "fail_open"] = "fail_closed"
+    # Replicas sharing the keys, for fail-open's local share (limit / replicas). Unset: the
+    # number of replicas last seen alive through their Redis heartbeats.
+    replicas: int | None = Field(default=None, ge=1)
+    retry_after_seconds: float = Field(default=5.0, gt=0)
+
+
 class DemoConfig(_Model):
     """The simulated provider used when no upstream key is configured (``make run``)."""
 
@@ -200,6 +236,7 @@ class Settings(_Model):
     queue: QueueConfig = QueueConfig()
     tenants: tuple[TenantConfig, ...] = ()
     server: ServerConfig = ServerConfig()
+    shared: SharedConfig = SharedConfig()
     demo: DemoConfig = DemoConfig()
     redis_url: str | None = None
     admin_token: SecretStr | None = None
@@ -236,6 +273,7 @@ class EnvOverrides(BaseSettings):
     QUEUE_MAX_ATTEMPTS: int | None = None
     WORKER_CONCURRENCY: int | None = None
     WORKER_AUTO_RESTART: bool | None = None
+    SCALEGATE_CALLBACK_SECRET: str | None = None
     METRICS_ENABLED: bool | None = None
     HEALTH_CHECK_INTERVAL: float | None = None
 
@@ -287,6 +325,7 @@ _ENV_PATHS = {
     "QUEUE_MAX_ATTEMPTS": "queue.max_attempts",
     "WORKER_CONCURRENCY": "queue.worker_concurrency",
     "WORKER_AUTO_RESTART": "queue.auto_restart",
+    "SCALEGATE_CALLBACK_SECRET": "queue.callback_secret",
     "METRICS_ENABLED": "metrics_enabled",
     "HEALTH_CHECK_INTERVAL": "health_check_interval",
 }

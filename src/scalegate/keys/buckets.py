@@ -18,10 +18,17 @@ class TokenBucket:
 
     __slots__ = ("capacity", "level", "margin", "rate", "updated")
 
-    def __init__(self, limit: float, now: float, period: float = 60.0, skew: float = 0.0) -> None:
+    def __init__(
+        self,
+        limit: float,
+        now: float,
+        period: float = 60.0,
+        skew: float = 0.0,
+        empty: bool = False,
+    ) -> None:
         self.capacity = float(limit)
         self.rate = self.capacity / period
-        self.level = self.capacity
+        self.level = 0.0 if empty else self.capacity
         self.updated = now
         # Refill the provider may not have credited yet: its deduction happens a network
         # hop after ours, and that hop's length varies. Kept back from every admission.

@@ -29,9 +29,21 @@ Limit = TokenBucket | SlidingWindow
 
 
 class _KeyState:
-    __slots__ = ("breaker", "cooldown_until", "disabled", "limits", "quarantined", "skew", "taken")
+    __slots__ = (
+        "breaker",
+        "cooldown_until",
+        "disabled",
+        "empty",
+        "limits",
+        "quarantined",
+        "skew",
+        "taken",
+    )
 
-    def __init__(self, key: UpstreamKey, now: float, skew: float, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self, key: UpstreamKey, now: float, skew: float, breaker: CircuitBreaker, empty: bool
+    ) -> None:
+        self.empty = empty
         self.limits: dict[str, tuple[str, Limit]] = {}
         self.cooldown_until = 0.0
         self.skew = skew
@@ -53,7 +65,7 @@ class _KeyState:
                 continue
             lim: Limit
             if kind == "bucket":
-                lim = TokenBucket(limit, now, window, self.skew)
+                lim = TokenBucket(limit, now, window, self.skew, self.empty)
                 if old is not None:  # keep what is used when a limit changes
                     lim.level = lim.capacity - old[1].used(now)
             else:
@@ -83,10 +95,22 @@ class MemoryKeyStore:
     """Key state in process memory; see :class:`scalegate.keys.store.KeyStore`."""
 
     def __init__(
-        self, clock: Clock | None = None, skew: float = 0.0, breaker: BreakerConfig | None = None
+        self,
+        clock: Clock | None = None,
+        skew: float = 0.0,
+        breaker: BreakerConfig | None = None,
+        *,
+        start_empty: bool = False,
+        origin: str = "primary",
     ) -> None:
-        """``skew``: seconds of refill held back from admissions (see ``TokenBucket``)."""
+        """``skew``: seconds of refill held back from admissions (see ``TokenBucket``).
+
+        ``start_empty``: new minute buckets start with nothing to give and fill at their
+        rate — for a fallback that takes over from shared state it cannot see.
+        """
         self._clock = clock or SystemClock()
+        self._empty = start_empty
+        self.origin = origin
         self._skew = skew
         self._breaker = breaker or BreakerConfig()
         self._keys: dict[str, _KeyState] = {}
@@ -98,7 +122,7 @@ class MemoryKeyStore:
         state = self._keys.get(key.fingerprint)
         if state is None:
             breaker = CircuitBreaker(self._breaker, self._clock)
-            self._keys[key.fingerprint] = _KeyState(key, now, self._skew, breaker)
+            self._keys[key.fingerprint] = _KeyState(key, now, self._skew, breaker, self._empty)
         else:
             state.configure(key, now)
 
@@ -161,7 +185,9 @@ class MemoryKeyStore:
             if isinstance(lim, TokenBucket):
                 taken = best.taken[name] = best.taken.get(name, 0.0) + amount
                 snapshot.append((name, lim.capacity - used, taken))
-        return ReserveResult(best_id, ratios=tuple(ratios), snapshot=tuple(snapshot))
+        return ReserveResult(
+            best_id, ratios=tuple(ratios), snapshot=tuple(snapshot), origin=self.origin
+        )
 
     @staticmethod
     def _blocked(state: _KeyState, demand: Demand, now: float) -> tuple[float, str]:

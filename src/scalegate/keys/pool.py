@@ -85,6 +85,7 @@ class Lease:
     # settlement with the provider's "remaining" for the same moment.
     snapshot: tuple[tuple[str, float, float], ...] = ()
     affinity: str | None = None  # the prompt-cache prefix this request carries
+    origin: str = "primary"  # the store that made the reservation
 
 
 @dataclass(slots=True)
@@ -331,7 +332,14 @@ class KeyPool:
             self.alerts.observe(result.key_id, limit, ratio, wall)
         if count:
             self._count(priority, "admitted")
-        lease = Lease(entry.key, demand, priority, snapshot=result.snapshot, affinity=affinity)
+        lease = Lease(
+            entry.key,
+            demand,
+            priority,
+            snapshot=result.snapshot,
+            affinity=affinity,
+            origin=result.origin,
+        )
         return lease, 0.0, None
 
     def _check_admittable(self, entries: tuple[KeyEntry, ...], demand: Demand) -> None:
@@ -436,6 +444,7 @@ class KeyPool:
             snapshot=lease.snapshot,
             observed=remaining_from_headers(headers) if headers else None,
             affinity=lease.affinity if outcome is Outcome.SUCCESS else None,
+            origin=lease.origin,
         )
         result = await self.store.settle(fp, settlement)
         if result.drift:

@@ -133,10 +133,12 @@ class RedisKeyStore:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.beat()
+        """Announce this replica and keep doing so (also while Redis is down: it retries)."""
         self._heartbeat = asyncio.get_running_loop().create_task(
             self._beat_forever(), name="scalegate-replica-heartbeat"
         )
+        with contextlib.suppress(StateBackendError):
+            await self.beat()
 
     async def beat(self) -> int:
         alive = await self._run(

@@ -84,6 +84,7 @@ class ReserveResult:
     ratios: tuple[tuple[str, float], ...] = ()  # the chosen key's use of each limit, after
     # Per minute bucket of the chosen key: (limit, what it holds after, all ever taken).
     snapshot: tuple[tuple[str, float, float], ...] = ()
+    origin: str = "primary"  # which store made the reservation (see ResilientKeyStore)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class Settlement:
     snapshot: tuple[tuple[str, float, float], ...] = ()  # from the reservation
     observed: Mapping[str, float] | None = None  # the provider's remaining, by limit name
     affinity: str | None = None  # prompt-cache prefix this key now holds (on success)
+    origin: str = "primary"  # echoes ReserveResult.origin
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,14 @@ async def health_report(gw: Gateway) -> dict[str, Any]:
             "waiting": pool.queue.depth_by_priority(),
         },
     }
+    if gw.key_store is not None:
+        status, detail = gw.key_store.health()
+        components["redis"] = {
+            "status": status,
+            "detail": detail,
+            "policy": gw.key_store.policy,
+            "errors_total": gw.key_store.errors_total,
+        }
     if gw.simulated:
         components["upstream"] = {
             "status": "ok",
