@@ -99,6 +99,7 @@ class RedisKeyStore:
         self._scripts: dict[str, AsyncScript] = {}
         self._turn = 0
         self._heartbeat: asyncio.Task[None] | None = None
+        self._registered: dict[str, UpstreamKey] = {}
         self.replicas_alive = 1
 
     def _now(self) -> str:
@@ -167,12 +168,14 @@ class RedisKeyStore:
     # -- the protocol -----------------------------------------------------------------------
 
     async def register(self, key: UpstreamKey) -> None:
+        self._registered[key.fingerprint] = key
         limits = key.limits
         caps = [limits.rpm, limits.itpm, limits.otpm, limits.rph, limits.rpd]
         args = [self._now(), *("" if c is None else c for c in caps)]
         await self._run("register", [rkey("keys", key.fingerprint)], args)
 
     async def remove(self, key_id: str) -> None:
+        self._registered.pop(key_id, None)
         await self._guard(self._redis.delete(*self._keys(key_id)))
 
     async def reserve(
@@ -207,6 +210,16 @@ class RedisKeyStore:
             args += [cand.key_id, cand.weight]
         reply = await self._run("reserve", keys, args)
         index = int(reply[0])
+        if index == -1:
+            # Redis lost the keys' state (restarted empty, flushed): register them again with
+            # full buckets — what a fresh start would do — and try once more.
+            lost = [_s(fp) for fp in reply[3:]]
+            logger.warning("redis had no state for %s: registering again", ", ".join(lost))
+            for fp in lost:
+                if fp in self._registered:
+                    await self.register(self._registered[fp])
+            reply = await self._run("reserve", keys, args)
+            index = max(0, int(reply[0]))
         if index == 0:
             return ReserveResult(None, _f(reply[1]), _s(reply[2]))
         ratios, snapshot = [], []
@@ -266,9 +279,11 @@ class RedisKeyStore:
 
     async def status(self, key_id: str) -> KeyStatus | None:
         state, _, rph, rpd, _ = self._keys(key_id)
-        reply = await self._run(
-            "status", [state, rph, rpd], [self._now(), self._breaker.cooldown_seconds]
-        )
+        args = [self._now(), self._breaker.cooldown_seconds]
+        reply = await self._run("status", [state, rph, rpd], args)
+        if not reply and key_id in self._registered:  # Redis lost it: register again
+            await self.register(self._registered[key_id])
+            reply = await self._run("status", [state, rph, rpd], args)
         if not reply:
             return None
         limits = {}

@@ -216,7 +216,13 @@ class ResilientKeyStore:
         )
 
     async def status(self, key_id: str) -> KeyStatus | None:
-        return await self._call(lambda: self.primary.status(key_id), lambda s: s.status(key_id))
+        """Never raises: health and metrics must answer while Redis is down."""
+        try:
+            return await self._call(
+                lambda: self.primary.status(key_id), lambda s: s.status(key_id)
+            )
+        except OverloadedError:
+            return KeyStatus({}, 0.0, "unknown", None, False)
 
     async def set_waiting(self, key_ids: Sequence[str], rank: int, waiting: bool) -> None:
         async def nothing(_: MemoryKeyStore) -> None:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
 from scalegate.errors import ConfigError, StateBackendError
 
@@ -46,6 +48,11 @@ class RedisBackend:
             health_check_interval=15,
             max_connections=512,
             decode_responses=False,
+            # One immediate retry on a broken connection: after Redis restarts, pooled
+            # connections are dead and the first use of each fails. No backoff here: the
+            # outage policy (not a client sleeping for seconds) decides what happens next.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[ConnectionError, TimeoutError],
         )
 
     async def start(self) -> None:

@@ -29,12 +29,14 @@ end
 
 local best, best_score, best_state = nil, nil, nil
 local min_wait, reason = math.huge, 'disabled'
+local missing = {}
 for k = 0, n - 1 do
   local i = ((turn + k) % n) + 1
   local base = 2 + (i - 1) * 4
   local skey, wkey = KEYS[base + 1], KEYS[base + 2]
   local fp, weight = ARGV[11 + 2 * i - 1], tonumber(ARGV[11 + 2 * i])
   local h = hash(skey)
+  if h['registered'] == nil then missing[#missing + 1] = fp end
   if h['registered'] ~= nil and h['disabled'] == nil then
     local wait, why = 0, nil
     -- breaker: open until its cooldown passes, then one probe at a time
@@ -91,6 +93,12 @@ for k = 0, n - 1 do
 end
 
 if best == nil then
+  if #missing > 0 then
+    -- State lost (Redis restarted empty, or flushed): the caller registers these and retries.
+    local out = {-1, '0', 'unregistered'}
+    for _, fp in ipairs(missing) do out[#out + 1] = fp end
+    return out
+  end
   return {0, str(min_wait), reason}
 end
 
