@@ -71,6 +71,7 @@ class WaitQueue(Generic[L]):
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.shed_total: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -102,6 +103,9 @@ class WaitQueue(Generic[L]):
         last_wait: float,
     ) -> Waiter[L]:
         waiter = Waiter(priority, next(self._seq), deadline, key_ids, attempt, last_wait=last_wait)
+        if self._closing:
+            waiter.future.set_exception(self._refuse(waiter, "shutdown"))
+            return waiter
         if len(self._waiters) >= self._max:
             lowest = self._waiters[-1]
             if lowest.priority <= priority:
@@ -133,13 +137,19 @@ class WaitQueue(Generic[L]):
             del self._orders[idx]
 
     def _ensure_task(self) -> None:
+        if self._closing:
+            return
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name="scalegate-admission"
             )
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
+            # The flag and the wake-up end the loop even if a cancellation were swallowed by
+            # a library call in flight (seen with a Redis call on Python 3.11).
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -165,7 +175,7 @@ class WaitQueue(Generic[L]):
         return float("inf")
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             self._wake.clear()
             try:
                 next_wake = await self._pass()
@@ -175,8 +185,11 @@ class WaitQueue(Generic[L]):
             if not self._waiters:
                 await self._wake.wait()
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # lands as the timeout fires, and close() would then wait for this task forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(next_wake, _MIN_WAKE))
+                async with asyncio.timeout(max(next_wake, _MIN_WAKE)):
+                    await self._wake.wait()
 
     async def _pass(self) -> float:
         """Admit whoever can be admitted now, in order; then refuse the overdue."""

@@ -269,8 +269,8 @@ class KeyPool:
             return lease, wait
 
         waiter = self.queue.enqueue(priority, deadline, key_ids, attempt, wait)
-        await self._announce(key_ids, priority, +1)
         try:
+            await self._announce(key_ids, priority, +1)
             lease = await waiter.future
         except asyncio.CancelledError:
             self.queue.discard(waiter)

@@ -218,9 +218,7 @@ class ResilientKeyStore:
     async def status(self, key_id: str) -> KeyStatus | None:
         """Never raises: health and metrics must answer while Redis is down."""
         try:
-            return await self._call(
-                lambda: self.primary.status(key_id), lambda s: s.status(key_id)
-            )
+            return await self._call(lambda: self.primary.status(key_id), lambda s: s.status(key_id))
         except OverloadedError:
             return KeyStatus({}, 0.0, "unknown", None, False)
 
