@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from multidict import CIMultiDictProxy
 
+from scalegate.affinity import prefix_hash
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import Settings
 from scalegate.errors import (
@@ -124,6 +125,7 @@ class Pipeline:
         model: str | None,
         demand: Demand,
         call: Callable[[Lease], Awaitable[Attempt[T]]],
+        affinity: str | None = None,
     ) -> Attempt[T]:
         """Attempt ``call`` on leased keys until it succeeds, fails for good, or runs out.
 
@@ -134,7 +136,9 @@ class Pipeline:
         backoffs = 0
         max_attempts = self.settings.retry.max_attempts
         while True:
-            lease = await self.pool.acquire(model, demand, ctx.priority, ctx.deadline, exclude)
+            lease = await self.pool.acquire(
+                model, demand, ctx.priority, ctx.deadline, exclude, affinity
+            )
             ctx.waited += lease.waited
             ctx.attempts += 1
             ctx.key = lease.key.fingerprint
@@ -266,7 +270,9 @@ class Pipeline:
                     self.estimator.learn(req.model, raw, counted[1])
             return attempt
 
-        return self._reply_or_raise(ctx, await self.run(ctx, req.model, demand, call))
+        affinity = prefix_hash(req.model, req.body, req.payload)
+        attempt = await self.run(ctx, req.model, demand, call, affinity)
+        return self._reply_or_raise(ctx, attempt)
 
     async def count_tokens(self, ctx: CallContext, req: MessageRequest) -> Reply:
         """``POST /v1/messages/count_tokens``: through the pool, no quota reserved."""

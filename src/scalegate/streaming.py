@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from scalegate.affinity import prefix_hash
 from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
 from scalegate.pipeline import Attempt, CallContext, Pipeline, Reply, usage_from_message
 from scalegate.retry import classify_status, classify_stream_error
@@ -177,7 +178,8 @@ async def open_stream(
                 pipeline.estimator.learn(req.model, raw, tracker.total)
         return attempt
 
-    attempt = await pipeline.run(ctx, req.model, demand, call)
+    affinity = prefix_hash(req.model, req.body, req.payload)
+    attempt = await pipeline.run(ctx, req.model, demand, call, affinity)
     if attempt.outcome is Outcome.SUCCESS or attempt.outcome is Outcome.CLIENT_ERROR:
         assert attempt.value is not None
         return attempt.value
