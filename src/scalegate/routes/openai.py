@@ -1,0 +1,197 @@
+"""``POST /v1/chat/completions``: the OpenAI protocol, translated to Anthropic Messages and back.
+
+A raw ASGI endpoint like ``/v1/messages`` and the same pipeline behind it: tenant auth
+(``Authorization: Bearer``, which the OpenAI SDK sends), ``x-scalegate-priority`` and
+``x-scalegate-deadline-ms``, the body size limit, admission, retries on other keys,
+settlement, client-disconnect cancellation and the ``x-scalegate-*`` response headers. Only
+the edges differ: the body is translated (:mod:`scalegate.openai`), and every error — the
+gateway's own or the provider's — leaves in the OpenAI envelope with the status and headers
+(``retry-after``, ``x-should-retry``) the Anthropic route would send.
+
+Upstream, the request carries ``anthropic-version: 2023-06-01`` unless the client sends an
+``anthropic-version`` header of its own (with the SDK: ``default_headers``), and the pool key
+goes as ``x-api-key`` — the OpenAI SDK's ``Bearer`` says nothing about what the provider
+expects. The OpenAI SDK's own ``openai-*`` and ``x-stainless-*`` headers are not forwarded;
+``anthropic-beta`` and other headers are, as on ``/v1/messages``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from scalegate.asgi import ClientGone, drain, encode_headers, read_body, send_body
+from scalegate.errors import ApiError, ProviderError
+from scalegate.gateway import Gateway
+from scalegate.openai.errors import from_anthropic, render_openai_error
+from scalegate.openai.request import DEFAULT_ANTHROPIC_VERSION, Translation, translate_request
+from scalegate.openai.response import translate_message
+from scalegate.openai.stream import ChunkTranslator
+from scalegate.pipeline import CallContext, Reply
+from scalegate.routes.common import Inbound, call_context, inbound, own_headers
+from scalegate.sse import SSEParser
+from scalegate.streaming import MessageStream, open_stream
+from scalegate.validation import MessageRequest, parse_json_object
+
+logger = logging.getLogger(__name__)
+
+Headers = list[tuple[str, str]]
+
+_SSE_HEADERS = [
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+]
+_NOT_UPSTREAM = frozenset({"anthropic-version", "content-type"})
+_NOT_UPSTREAM_PREFIXES = ("openai-", "x-stainless-")
+
+
+def upstream_headers(forwarded: Headers, version: str) -> Headers:
+    """The client's forwardable headers, minus the OpenAI SDK's own, plus the API version."""
+    out = [
+        (name, value)
+        for name, value in forwarded
+        if name not in _NOT_UPSTREAM and not name.startswith(_NOT_UPSTREAM_PREFIXES)
+    ]
+    out.append(("anthropic-version", version))
+    out.append(("content-type", "application/json"))
+    return out
+
+
+def _client_headers(upstream: Headers, inb: Inbound, *more: Headers) -> Headers:
+    """The provider's passable headers, then ``more`` (later wins), with the request id also
+    as ``x-request-id`` (where the OpenAI SDK reads it): the provider's when it sent one."""
+    rid = next((v for k, v in upstream if k == "request-id"), inb.request_id)
+    merged = dict(upstream)
+    merged.pop("content-type", None)
+    for headers in more:
+        merged.update(headers)
+    merged["request-id"] = merged["x-request-id"] = rid
+    return list(merged.items())
+
+
+def _json(body: bytes) -> object:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+class ChatCompletionsEndpoint:
+    """``POST /v1/chat/completions`` (plain and streaming)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gw = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inb = inbound(scope)
+        try:
+            await self.handle(scope, receive, send, inb)
+        except ProviderError as exc:
+            await self._error(send, exc, inb)
+        except ClientGone:
+            return
+        except Exception:
+            logger.exception("unexpected error", extra={"request_id": inb.request_id})
+            error = ApiError("internal error in the gateway; the request was not completed")
+            with contextlib.suppress(Exception):
+                await self._error(send, error, inb)
+
+    async def _error(self, send: Send, error: ProviderError, inb: Inbound) -> None:
+        status, body, headers = render_openai_error(error, inb.request_id)
+        await send_body(send, status, body, [*headers.items(), *own_headers(inb, inb.ctx)])
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
+        ctx = call_context(self.gw, scope, inb)
+        version = inb.version or DEFAULT_ANTHROPIC_VERSION
+        raw = await read_body(
+            receive, self.gw.settings.server.max_body_bytes, inb.headers.get("content-length")
+        )
+        tr = translate_request(parse_json_object(raw), version)
+        ctx.headers = upstream_headers(ctx.headers, version)
+        ctx.bearer = False
+        req = MessageRequest(
+            tr.payload, orjson.dumps(tr.payload), tr.model, tr.max_tokens, tr.stream
+        )
+        extra = [("x-scalegate-dropped-params", ",".join(tr.dropped))] if tr.dropped else []
+        if not tr.stream:
+            reply = await self.gw.pipeline.create_message(ctx, req)
+            await self._reply(send, reply, tr, inb, ctx, extra)
+            return
+        opened = await open_stream(self.gw.pipeline, ctx, req)
+        if isinstance(opened, Reply):
+            await self._reply(send, opened, tr, inb, ctx, extra)
+            return
+        await self._relay(opened, tr, receive, send, inb, ctx, extra)
+
+    async def _reply(
+        self,
+        send: Send,
+        reply: Reply,
+        tr: Translation,
+        inb: Inbound,
+        ctx: CallContext,
+        extra: Headers,
+    ) -> None:
+        """A complete answer (or the provider's error) in the OpenAI shape."""
+        document = _json(reply.body) if reply.status < 300 else None
+        if isinstance(document, dict):
+            status, body = reply.status, translate_message(document, tr.answer_tool)
+        else:  # an error, or a 2xx that is not a Message: a bad gateway
+            status = reply.status if reply.status >= 400 else 502
+            body = from_anthropic(status, reply.body)
+        headers = _client_headers(reply.headers, inb, extra, own_headers(inb, ctx))
+        await send_body(send, status, orjson.dumps(body), headers)
+
+    async def _relay(
+        self,
+        stream: MessageStream,
+        tr: Translation,
+        receive: Receive,
+        send: Send,
+        inb: Inbound,
+        ctx: CallContext,
+        extra: Headers,
+    ) -> None:
+        """Translate the stream while watching for the client to leave; cancel the loser."""
+        upstream_ttfb = ctx.upstream_seconds
+        own = own_headers(inb, ctx, upstream_ttfb)
+        headers = _client_headers(stream.headers, inb, _SSE_HEADERS, extra, own)
+        translator = ChunkTranslator(
+            include_usage=tr.include_usage, answer_tool=tr.answer_tool, model=tr.model
+        )
+        pump = asyncio.ensure_future(_pump(stream, translator, send, headers))
+        watch = asyncio.ensure_future(drain(receive))
+        try:
+            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump, watch):
+                task.cancel()
+            for task in (pump, watch):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await stream.finish()
+        if pump.done() and not pump.cancelled() and pump.exception() is not None:
+            logger.warning(
+                "stream to client ended early: %r",
+                pump.exception(),
+                extra={"request_id": inb.request_id},
+            )
+
+
+async def _pump(
+    stream: MessageStream, translator: ChunkTranslator, send: Send, headers: Headers
+) -> None:
+    """Send the translated frames of each upstream chunk as one body part, as it arrives."""
+    await send({"type": "http.response.start", "status": 200, "headers": encode_headers(headers)})
+    parser = SSEParser()
+    async for chunk in stream:
+        frames = [f for event in parser.feed(chunk) for f in translator.feed(event)]
+        if frames:
+            await send({"type": "http.response.body", "body": b"".join(frames), "more_body": True})
+    tail = b"".join(translator.close())
+    await send({"type": "http.response.body", "body": tail, "more_body": False})
