@@ -1,0 +1,253 @@
+"""The Message Batches protocol, served from the job queue (PROVIDER-NOTES "Message Batches").
+
+``POST /v1/messages/batches`` ``{"requests": [{"custom_id", "params"}]}`` turns each request
+into a job of the same tenant (priority LOW unless ``x-scalegate-priority`` asks otherwise,
+clamped as usual); a request whose params the gateway already knows to be invalid becomes an
+``errored`` result at once. ``GET …/{id}``, ``GET …`` (newest first, ``limit`` /
+``after_id`` / ``before_id``), ``POST …/{id}/cancel`` (pending requests are canceled,
+running ones finish), ``DELETE …/{id}`` (only once ended) and ``GET …/{id}/results`` (JSONL,
+streamed in request order) complete it, so the official SDK's ``client.messages.batches``
+works unchanged. ``results_url`` is absolute and points back at this gateway
+(``SCALEGATE_PUBLIC_URL``, else the request's own scheme and host). Batch bodies have their
+own size limit, ``queue.batch_max_body_bytes``. ``Idempotency-Key`` works as for jobs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from scalegate.errors import InvalidRequestError, NotFoundError, OverloadedError
+from scalegate.gateway import Gateway
+from scalegate.jobs.model import Batch, Job, JobState, error_doc, new_id
+from scalegate.priority import Priority
+from scalegate.routes.jobs import (
+    guarded,
+    idempotency_key,
+    json_response,
+    read_limited,
+    stored_headers,
+    tenant_of,
+)
+from scalegate.tenants import effective_priority
+
+_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+EXPIRY_MS = 24 * 3600 * 1000
+RESULTS_CHUNK = 500
+
+
+def base_url(gw: Gateway, request: Request) -> str:
+    public = gw.settings.server.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
+def _priority(request: Request, tenant: Any) -> Priority:
+    raw = request.headers.get("x-scalegate-priority")
+    if raw is None:
+        return effective_priority(tenant, Priority.LOW)
+    try:
+        return effective_priority(tenant, Priority.parse(raw))
+    except ValueError as exc:
+        raise InvalidRequestError(f"x-scalegate-priority: {exc}") from None
+
+
+def _requests(gw: Gateway, body: dict[str, Any]) -> list[dict[str, Any]]:
+    items = body.get("requests")
+    if not isinstance(items, list) or not items:
+        raise InvalidRequestError("requests: a non-empty list of {custom_id, params} is required")
+    limit = gw.settings.queue.batch_max_requests
+    if len(items) > limit:
+        raise InvalidRequestError(f"requests: at most {limit} requests per batch")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("params"), dict):
+            raise InvalidRequestError(f"requests.{i}: must be an object with custom_id and params")
+        custom_id = item.get("custom_id")
+        if not isinstance(custom_id, str) or not _CUSTOM_ID.match(custom_id):
+            raise InvalidRequestError(f"requests.{i}.custom_id: 1-64 characters of [a-zA-Z0-9_-]")
+        if custom_id in seen:
+            raise InvalidRequestError(f"requests.{i}.custom_id: {custom_id!r} is not unique")
+        seen.add(custom_id)
+    return items
+
+
+def result_line(job: Job) -> dict[str, Any]:
+    """One line of the results file for a finished job."""
+    if job.state is JobState.COMPLETED:
+        result: dict[str, Any] = {"type": "succeeded", "message": job.result}
+    elif job.state is JobState.CANCELED:
+        result = {"type": "canceled"}
+    else:
+        error = job.error or error_doc(500, "api_error", "the request failed")
+        result = {
+            "type": "errored",
+            "error": {
+                "type": "error",
+                "error": {"type": error.get("type"), "message": error.get("message")},
+                "request_id": None,
+            },
+        }
+    return {"custom_id": job.custom_id, "result": result}
+
+
+class BatchRoutes:
+    """The handlers, bound to one gateway."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    async def owned(self, request: Request) -> Batch:
+        tenant_name, _ = tenant_of(self.gw, request)
+        batch_id = request.path_params["batch_id"]
+        batch = await self.gw.jobs.backend.get_batch(batch_id)
+        if batch is None or batch.tenant != tenant_name:
+            raise NotFoundError(f"no message batch with id {batch_id!r}")
+        return batch
+
+    async def create(self, request: Request) -> Response:
+        if self.gw.draining:
+            raise OverloadedError("the gateway is shutting down", retry_after=1)
+        tenant_name, tenant = tenant_of(self.gw, request)
+        limit = self.gw.settings.queue.batch_max_body_bytes
+        try:
+            body = orjson.loads(await read_limited(request, limit))
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequestError(f"request body is not valid JSON: {exc.msg}") from None
+        if not isinstance(body, dict):
+            raise InvalidRequestError("request body must be a JSON object")
+        items = _requests(self.gw, body)
+        priority = _priority(request, tenant)
+        headers = stored_headers(request)
+        now = self.gw.jobs.now_ms()
+        batch_id = new_id("msgbatch_", now)
+        jobs: list[Job] = []
+        for item in items:
+            jobs.append(_job(self.gw, item, priority, tenant_name, headers, batch_id, now))
+        errored = sum(1 for j in jobs if j.state is JobState.FAILED)
+        batch = Batch(
+            id=batch_id,
+            tenant=tenant_name,
+            created_at=now,
+            expires_at=now + EXPIRY_MS,
+            total=len(jobs),
+            processing=len(jobs) - errored,
+            errored=errored,
+        )
+        ttl = int(self.gw.settings.queue.retention_seconds * 1000)
+        batch, _ = await self.gw.jobs.backend.create_batch(
+            batch, jobs, idempotency_key(request), ttl
+        )
+        return json_response(batch.public(base_url(self.gw, request)))
+
+    async def show(self, request: Request) -> Response:
+        return json_response((await self.owned(request)).public(base_url(self.gw, request)))
+
+    async def listing(self, request: Request) -> Response:
+        tenant_name, _ = tenant_of(self.gw, request)
+        q = request.query_params
+        try:
+            limit = int(q.get("limit", "20"))
+        except ValueError:
+            raise InvalidRequestError("limit: must be an integer") from None
+        if not 1 <= limit <= 1000:
+            raise InvalidRequestError("limit: must be between 1 and 1000")
+        batches, has_more = await self.gw.jobs.backend.list_batches(
+            tenant_name, limit, q.get("after_id"), q.get("before_id")
+        )
+        url = base_url(self.gw, request)
+        data = [b.public(url) for b in batches]
+        return json_response(
+            {
+                "data": data,
+                "has_more": has_more,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
+
+    async def cancel(self, request: Request) -> Response:
+        batch = await self.owned(request)
+        canceled = await self.gw.jobs.backend.cancel_batch(batch.id, self.gw.jobs.now_ms())
+        assert canceled is not None
+        return json_response(canceled.public(base_url(self.gw, request)))
+
+    async def delete(self, request: Request) -> Response:
+        batch = await self.owned(request)
+        if batch.processing_status() != "ended":
+            raise InvalidRequestError(
+                f"message batch {batch.id} is still processing; cancel it before deleting it"
+            )
+        await self.gw.jobs.backend.delete_batch(batch.id)
+        return json_response({"id": batch.id, "type": "message_batch_deleted"})
+
+    async def results(self, request: Request) -> Response:
+        batch = await self.owned(request)
+        if batch.processing_status() != "ended":
+            raise InvalidRequestError(f"message batch {batch.id} has not ended; no results yet")
+
+        async def lines() -> AsyncIterator[bytes]:
+            for start in range(0, batch.total, RESULTS_CHUNK):
+                jobs = await self.gw.jobs.backend.batch_jobs(batch.id, start, start + RESULTS_CHUNK)
+                yield b"".join(orjson.dumps(result_line(j)) + b"\n" for j in jobs)
+
+        return StreamingResponse(lines(), media_type="application/x-jsonl")
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/messages/batches", guarded(self.create), methods=["POST"]),
+            Route("/v1/messages/batches", guarded(self.listing), methods=["GET"]),
+            Route("/v1/messages/batches/{batch_id}", guarded(self.show), methods=["GET"]),
+            Route("/v1/messages/batches/{batch_id}", guarded(self.delete), methods=["DELETE"]),
+            Route("/v1/messages/batches/{batch_id}/cancel", guarded(self.cancel), methods=["POST"]),
+            Route(
+                "/v1/messages/batches/{batch_id}/results", guarded(self.results), methods=["GET"]
+            ),
+        ]
+
+
+def routes(gw: Gateway) -> list[Route]:
+    return BatchRoutes(gw).routes()
+
+
+def _job(
+    gw: Gateway,
+    item: dict[str, Any],
+    priority: Priority,
+    tenant: str | None,
+    headers: dict[str, str],
+    batch_id: str,
+    now: int,
+) -> Job:
+    """A PENDING job for one batch request, or a FAILED one when its params are invalid."""
+    params, custom_id = item["params"], item["custom_id"]
+    try:
+        return gw.jobs.new_job(
+            params,
+            priority=priority,
+            tenant=tenant,
+            headers=headers,
+            batch_id=batch_id,
+            custom_id=custom_id,
+        )
+    except InvalidRequestError as exc:
+        job = Job(
+            id=new_id("job_", now),
+            tenant=tenant,
+            priority=priority,
+            payload=params,
+            created_at=now,
+            state=JobState.FAILED,
+            updated_at=now,
+            enqueued_at=now,
+            error=error_doc(400, "invalid_request_error", f"params.{exc.message}"),
+            headers=headers,
+            batch_id=batch_id,
+            custom_id=custom_id,
+        )
+        return job
