@@ -20,7 +20,13 @@ from tests.redis_server import free_port
 class GatewayProcess:
     """One ``scalegate serve`` process with its own YAML config on a free port."""
 
-    def __init__(self, config: dict[str, Any], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ) -> None:
+        self.args = args or []
         self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="scalegate-gw-")
         self.config_path = Path(self._dir.name) / "gateway.yaml"
@@ -50,6 +56,7 @@ class GatewayProcess:
                 str(self.port),
                 "--config",
                 str(self.config_path),
+                *self.args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scalegate.app import create_app
+    from scalegate.cache import (
+        ExactCache,
+        MiniLMEmbedder,
+        SemanticCache,
+        with_cache,
+        with_semantic_cache,
+    )
     from scalegate.clock import Clock, ManualClock, SystemClock
     from scalegate.config import Settings, load_settings
     from scalegate.errors import (
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
         ScalegateError,
     )
     from scalegate.gateway import Gateway
+    from scalegate.jobs import Job, JobQueue, JobState, WorkerPool
     from scalegate.keys import (
         Demand,
         KeyPool,
@@ -37,6 +45,11 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "create_app": "scalegate.app",
+    "ExactCache": "scalegate.cache",
+    "MiniLMEmbedder": "scalegate.cache",
+    "SemanticCache": "scalegate.cache",
+    "with_cache": "scalegate.cache",
+    "with_semantic_cache": "scalegate.cache",
     "Clock": "scalegate.clock",
     "ManualClock": "scalegate.clock",
     "SystemClock": "scalegate.clock",
@@ -48,6 +61,10 @@ _EXPORTS = {
     "RateLimitError": "scalegate.errors",
     "ScalegateError": "scalegate.errors",
     "Gateway": "scalegate.gateway",
+    "Job": "scalegate.jobs",
+    "JobQueue": "scalegate.jobs",
+    "JobState": "scalegate.jobs",
+    "WorkerPool": "scalegate.jobs",
     "Demand": "scalegate.keys",
     "KeyPool": "scalegate.keys",
     "Lease": "scalegate.keys",
@@ -64,10 +81,15 @@ __all__ = [
     "Clock",
     "ConfigError",
     "Demand",
+    "ExactCache",
     "Gateway",
+    "Job",
+    "JobQueue",
+    "JobState",
     "KeyPool",
     "Lease",
     "ManualClock",
+    "MiniLMEmbedder",
     "Outcome",
     "OverloadedError",
     "Pipeline",
@@ -75,14 +97,18 @@ __all__ = [
     "ProviderError",
     "RateLimitError",
     "ScalegateError",
+    "SemanticCache",
     "Settings",
     "SystemClock",
     "UpstreamKey",
     "Usage",
+    "WorkerPool",
     "create_app",
     "fingerprint",
     "keys_from_config",
     "load_settings",
+    "with_cache",
+    "with_semantic_cache",
 ]
 __version__ = "0.1.0"
 

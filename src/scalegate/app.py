@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,15 +17,52 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scalegate.clock import Clock
-from scalegate.config import Settings
-from scalegate.errors import ProviderError
+from scalegate.config import Settings, load_settings
+from scalegate.errors import ConfigError, ProviderError
 from scalegate.gateway import Gateway
-from scalegate.routes import admin, monitoring
+from scalegate.routes import admin, batches, jobs, monitoring
+from scalegate.routes import cache as cache_routes
 from scalegate.routes.admin import error_response
 from scalegate.routes.messages import CountTokensEndpoint, MessagesEndpoint
 from scalegate.routes.models import ModelsEndpoint
+from scalegate.routes.openai import ChatCompletionsEndpoint
 
 logger = logging.getLogger(__name__)
+
+
+class _SighupHandler:
+    """Re-read the configuration on SIGHUP and apply its keys (one reload at a time)."""
+
+    def __init__(self, gateway: Gateway, reload: Callable[[], Settings]) -> None:
+        self.gateway = gateway
+        self.reload = reload
+        self.task: asyncio.Task[None] | None = None
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_signal_handler(signal.SIGHUP, self.fire)
+
+    def fire(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self.run(), name="scalegate-sighup")
+
+    async def run(self) -> None:
+        try:
+            settings = self.reload()
+        except ConfigError as exc:
+            logger.error("SIGHUP: configuration not reloaded: %s", exc)
+            return
+        await self.gateway.reload(settings)
+        logger.info("SIGHUP: configuration reloaded", extra={"event": "config_reloaded"})
+
+    def close(self) -> None:
+        self.loop.remove_signal_handler(signal.SIGHUP)
+        if self.task is not None:
+            self.task.cancel()
+
+
+def _on_sighup(gateway: Gateway, reload: Callable[[], Settings]) -> _SighupHandler | None:
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signals reach only the main thread (tests run apps in threads)
+    return _SighupHandler(gateway, reload)
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
@@ -36,25 +77,41 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(ProviderError("internal error in the gateway", status=500))
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    """Build the gateway application; nothing starts until its lifespan runs."""
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    reload: Callable[[], Settings] | None = None,
+) -> Starlette:
+    """Build the gateway application; nothing starts until its lifespan runs.
+
+    ``reload`` re-reads the configuration; when given (``scalegate serve`` does), ``SIGHUP``
+    applies the new key list without a restart.
+    """
     gateway = Gateway(settings, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await gateway.start()
+        hup = _on_sighup(gateway, reload) if reload is not None else None
         try:
             yield
         finally:
+            if hup is not None:
+                hup.close()
             await gateway.stop()
 
     routes = [
         Route("/v1/messages", MessagesEndpoint(gateway), methods=["POST"]),
         Route("/v1/messages/count_tokens", CountTokensEndpoint(gateway), methods=["POST"]),
+        Route("/v1/chat/completions", ChatCompletionsEndpoint(gateway), methods=["POST"]),
         Route("/v1/models", ModelsEndpoint(gateway), methods=["GET"]),
         Route("/v1/models/{model_id:path}", ModelsEndpoint(gateway), methods=["GET"]),
         *monitoring.routes(gateway),
         *admin.routes(gateway),
+        *cache_routes.routes(gateway),
+        *jobs.routes(gateway),
+        *batches.routes(gateway),
     ]
     app = Starlette(
         routes=routes,
@@ -63,3 +120,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     )
     app.state.gateway = gateway
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app of one ``scalegate serve --workers N`` process (settings from the environment)."""
+    from scalegate import logs
+    from scalegate.cli.serve import tune_gc
+
+    logs.configure(
+        os.environ.get("SCALEGATE_LOG_LEVEL", "info"),
+        os.environ.get("SCALEGATE_LOG_FORMAT", "text"),
+    )
+    settings = load_settings()
+    tune_gc()
+    return create_app(settings, reload=load_settings)

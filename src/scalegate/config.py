@@ -197,12 +197,47 @@ class TenantConfig(_Model):
     cache_mode: CacheMode | None = None
     limits: TenantLimits = TenantLimits()
     monthly_budget_usd: float | None = Field(default=None, ge=0)
+    models: tuple[str, ...] = ("*",)  # glob patterns (or aliases) the tenant may use
 
 
 class ServerConfig(_Model):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     graceful_shutdown_seconds: float = Field(default=30, ge=0)
     public_url: str | None = None
+
+
+class ModelPrice(_Model):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_read: float | None = Field(default=None, ge=0)  # default: 10 % of input
+    cache_write: float | None = Field(default=None, ge=0)  # default: 125 % of input
+
+
+# List prices per million tokens by model family; override or extend with `prices:`.
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "claude-opus-4-5*": ModelPrice(input=5, output=25),
+    "claude-opus-4-6*": ModelPrice(input=5, output=25),
+    "claude-opus-*": ModelPrice(input=15, output=75),
+    "claude-sonnet-*": ModelPrice(input=3, output=15),
+    "claude-haiku-*": ModelPrice(input=1, output=5),
+}
+
+
+class ModelsConfig(_Model):
+    """Aliases with fallbacks: ``claude-fast: [claude-haiku-4-5, claude-sonnet-4-6]`` — the
+    next model is tried when one is saturated or failing."""
+
+    aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("aliases")
+    @classmethod
+    def _non_empty(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, targets in value.items():
+            if not targets:
+                raise ValueError(f"alias {name!r} names no model")
+        return value
 
 
 class SharedConfig(_Model):
@@ -213,6 +248,8 @@ class SharedConfig(_Model):
     # number of replicas last seen alive through their Redis heartbeats.
     replicas: int | None = Field(default=None, ge=1)
     retry_after_seconds: float = Field(default=5.0, gt=0)
+    # Shared mode needs Redis to start: wait this long for it, then exit with an error.
+    startup_wait_seconds: float = Field(default=30.0, ge=0)
 
 
 class DemoConfig(_Model):
@@ -237,6 +274,9 @@ class Settings(_Model):
     tenants: tuple[TenantConfig, ...] = ()
     server: ServerConfig = ServerConfig()
     shared: SharedConfig = SharedConfig()
+    models: ModelsConfig = ModelsConfig()
+    # USD per million tokens by model glob, first match wins; merged over DEFAULT_PRICES.
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
     demo: DemoConfig = DemoConfig()
     redis_url: str | None = None
     admin_token: SecretStr | None = None

@@ -12,6 +12,7 @@ The tree::
         ├── PermissionError_         403 permission_error
         ├── NotFoundError            404 not_found_error
         ├── RequestTooLargeError     413 request_too_large
+        ├── BillingError             402 billing_error (a tenant's budget is spent)
         ├── RateLimitError           429 rate_limit_error (carries retry-after)
         ├── ApiError                 500 api_error
         ├── OverloadedError          529 overloaded_error (carries retry-after)
@@ -122,6 +123,12 @@ class RequestTooLargeError(ProviderError):
 
 class RateLimitError(ProviderError):
     status = 429
+
+
+class BillingError(ProviderError):
+    """A tenant's monthly budget is spent."""
+
+    status = 402
 
 
 class ApiError(ProviderError):

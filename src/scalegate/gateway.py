@@ -7,17 +7,31 @@ same event loop and points the pool at it (demo mode), and says so loudly.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from typing import TYPE_CHECKING
 
+from scalegate.cache.service import CacheService
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import KeyConfig, Settings
+from scalegate.errors import StateBackendError
+from scalegate.jobs.autoscale import key_capacity
+from scalegate.jobs.pool import WorkerPool
+from scalegate.jobs.queue import JobQueue
+from scalegate.jobs.runner import PipelineRunner
+from scalegate.keys.manager import KeyManager
 from scalegate.keys.model import keys_from_config
 from scalegate.keys.pool import KeyPool
+from scalegate.keys.redis_store import RedisKeyStore
+from scalegate.keys.registry import KeyRegistry, MemoryKeyRegistry, RedisKeyRegistry
+from scalegate.keys.resilient_store import ResilientKeyStore
+from scalegate.keys.store import KeyStore
 from scalegate.pipeline import Pipeline
+from scalegate.state import Backend, MemoryBackend, RedisBackend, backend_from_url
 from scalegate.tenants import TenantDirectory
+from scalegate.tenants.limits import MemoryTenantStore, RedisTenantStore, TenantLimiter
 from scalegate.tokens import TokenEstimator
 from scalegate.upstream.client import UpstreamClient
 
@@ -35,16 +49,32 @@ class Gateway:
     the same object.
     """
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, workers: bool | None = None
+    ) -> None:
         self.settings = settings
+        # Run a job worker pool in this process: always without Redis (the queue lives
+        # here), else as queue.embedded_workers says; `scalegate worker` passes True.
+        self.run_workers = (
+            workers
+            if workers is not None
+            else (settings.queue.embedded_workers or not settings.redis_url)
+        )
+        self._jobs: JobQueue | None = None
+        self.workers: WorkerPool | None = None
         self.clock = clock or SystemClock()
         self.simulator: SimulatorServer | None = None
         self.started_at = time.time()
         self.draining = False
         self.tenants = TenantDirectory(settings.tenants)
+        self.limiter: TenantLimiter | None = None
         self._pool: KeyPool | None = None
         self._pipeline: Pipeline | None = None
         self._upstream: UpstreamClient | None = None
+        self._cache: CacheService | None = None
+        self.backend: Backend = MemoryBackend()
+        self.key_store: ResilientKeyStore | None = None
+        self._keys: KeyManager | None = None
 
     @property
     def simulated(self) -> bool:
@@ -56,9 +86,82 @@ class Gateway:
         return self._pool
 
     @property
+    def keys(self) -> KeyManager:
+        assert self._keys is not None, "Gateway.start() was not called"
+        return self._keys
+
+    @property
     def pipeline(self) -> Pipeline:
         assert self._pipeline is not None, "Gateway.start() was not called"
         return self._pipeline
+
+    @property
+    def cache(self) -> CacheService:
+        assert self._cache is not None, "Gateway.start() was not called"
+        return self._cache
+
+    async def _start_cache(self) -> None:
+        self._cache = await CacheService.start(self.settings, self.backend, clock=self.clock)
+
+    @property
+    def jobs(self) -> JobQueue:
+        assert self._jobs is not None, "Gateway.start() was not called"
+        return self._jobs
+
+    async def _start_jobs(self) -> None:
+        self._jobs = JobQueue.on_backend(self.backend, self.settings.queue, clock=self.clock)
+        await self._jobs.start()
+        if self.run_workers:
+            pool = self.pool
+            self.workers = WorkerPool(
+                self._jobs,
+                PipelineRunner(self.pipeline, self.settings.queue),
+                capacity=lambda: key_capacity(pool),
+            )
+            await self.workers.start()
+
+    async def _start_backend(self) -> None:
+        """One Redis connection pool for keys, caches and jobs (shared mode), or memory.
+
+        Shared mode needs Redis from the start (the keys' state, the queue, the caches all
+        live there): the gateway waits for it up to ``shared.startup_wait_seconds`` and then
+        gives up with one clear error. Once running, an outage is handled by each
+        subsystem's policy instead.
+        """
+        backend = backend_from_url(self.settings.redis_url)
+        wait = self.settings.shared.startup_wait_seconds
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                await backend.start()
+                break
+            except StateBackendError as exc:
+                if time.monotonic() >= deadline:
+                    await backend.close()
+                    raise StateBackendError(f"{exc} (waited {wait:g} s at start)") from exc
+                logger.warning("waiting for redis: %s", exc)
+                await asyncio.sleep(1.0)
+        self.backend = backend
+
+    async def _key_store(self) -> KeyStore | None:
+        """Shared mode: key state in Redis, behind the configured outage policy."""
+        settings = self.settings
+        backend = self.backend
+        if not isinstance(backend, RedisBackend):
+            return None
+        primary = RedisKeyStore(
+            backend.client, skew=settings.admission.skew_seconds, breaker=settings.breaker
+        )
+        await primary.start()  # the heartbeat keeps trying while Redis is down
+        self.key_store = ResilientKeyStore(
+            primary,
+            settings.shared.on_redis_failure,
+            replicas=settings.shared.replicas,
+            skew=settings.admission.skew_seconds,
+            breaker=settings.breaker,
+            retry_after=settings.shared.retry_after_seconds,
+        )
+        return self.key_store
 
     async def start(self) -> None:
         settings = self.settings
@@ -66,18 +169,41 @@ class Gateway:
         base_url = settings.upstream.base_url
         if settings.simulated:
             key_configs, base_url = await self._start_simulator()
+        await self._start_backend()
         self._upstream = UpstreamClient(settings.upstream, base_url)
         await self._upstream.start()
         self._pool = KeyPool(
             keys_from_config(key_configs),
+            store=await self._key_store(),
             clock=self.clock,
             admission=settings.admission,
             breaker=settings.breaker,
         )
         await self._pool.start()
-        self._pipeline = Pipeline(
-            settings, self._pool, self._upstream, estimator=TokenEstimator(), clock=self.clock
+        shared = isinstance(self.backend, RedisBackend)
+        registry: KeyRegistry = (
+            RedisKeyRegistry(self.backend.client)
+            if isinstance(self.backend, RedisBackend)
+            else MemoryKeyRegistry()
         )
+        self._keys = KeyManager(self._pool, registry, key_configs)
+        await self._keys.start(poll=shared)
+        self.limiter = TenantLimiter(
+            RedisTenantStore(self.backend.client)
+            if isinstance(self.backend, RedisBackend)
+            else MemoryTenantStore(self.clock),
+            self.clock,
+        )
+        self._pipeline = Pipeline(
+            settings,
+            self._pool,
+            self._upstream,
+            estimator=TokenEstimator(),
+            clock=self.clock,
+            limiter=self.limiter if settings.tenants else None,
+        )
+        await self._start_cache()
+        await self._start_jobs()
         if not settings.tenants:
             logger.warning(
                 "no tenants configured: the gateway is OPEN (any client key is accepted)"
@@ -123,6 +249,19 @@ class Gateway:
         )
         return keys, self.simulator.url
 
+    async def add_key(self, cfg: KeyConfig) -> str:
+        return await self.keys.add(cfg)
+
+    async def remove_key(self, fingerprint: str) -> None:
+        await self.keys.remove(fingerprint)
+
+    async def reload(self, settings: Settings) -> None:
+        """SIGHUP: take the file's key list now; other changes need a restart (logged)."""
+        if settings.model_dump(exclude={"keys"}) != self.settings.model_dump(exclude={"keys"}):
+            logger.warning("configuration reloaded: only key changes apply without a restart")
+        if not self.simulated:
+            await self.keys.reload(settings.keys)
+
     async def disable_key(self, fingerprint: str) -> None:
         await self.pool.disable(fingerprint)
 
@@ -138,9 +277,18 @@ class Gateway:
 
     async def stop(self) -> None:
         self.draining = True
+        if self.workers is not None:  # finish or release held jobs while upstream still works
+            await self.workers.stop()
+        if self._jobs is not None:
+            await self._jobs.close()
+        if self._keys is not None:
+            await self._keys.close()
         if self._pool is not None:
             await self._pool.close()
         if self._upstream is not None:
             await self._upstream.close()
+        if self._cache is not None:
+            await self._cache.close()
+        await self.backend.close()
         if self.simulator is not None:
             await self.simulator.stop()

@@ -21,7 +21,7 @@ from multidict import CIMultiDictProxy
 
 from scalegate.affinity import prefix_hash
 from scalegate.clock import Clock, SystemClock
-from scalegate.config import Settings
+from scalegate.config import Settings, TenantConfig
 from scalegate.errors import (
     InvalidRequestError,
     OverloadedError,
@@ -30,8 +30,10 @@ from scalegate.errors import (
 )
 from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
 from scalegate.keys.store import Demand
+from scalegate.pricing import PriceTable
 from scalegate.priority import Priority
 from scalegate.retry import RETRYABLE, Backoff, classify_status
+from scalegate.tenants.limits import TenantLimiter, TenantTicket
 from scalegate.tokens import TokenEstimator, raw_estimate
 from scalegate.upstream.client import UpstreamClient, UpstreamConnectionError
 from scalegate.upstream.headers import response_headers, with_credentials
@@ -54,6 +56,7 @@ class CallContext:
     headers: list[tuple[str, str]]  # what is forwarded upstream (credentials excluded)
     bearer: bool = True  # send the pool key as Authorization: Bearer (else x-api-key)
     tenant: str | None = None
+    tenant_config: TenantConfig | None = None
     waited: float = 0.0
     upstream_seconds: float = 0.0
     attempts: int = 0
@@ -79,6 +82,7 @@ class Attempt(Generic[T]):
     status: int = 0
     timeout: bool = False
     keep_lease: bool = False  # a stream owns its lease until it ends
+    raw_usage: dict[str, Any] | None = None  # the provider's usage document, on success
 
 
 def usage_from_message(message: Any) -> tuple[Usage, int] | None:
@@ -107,8 +111,11 @@ class Pipeline:
         estimator: TokenEstimator | None = None,
         clock: Clock | None = None,
         backoff: Backoff | None = None,
+        limiter: TenantLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.limiter = limiter
+        self.prices = PriceTable(settings.prices)
         self.pool = pool
         self.upstream = upstream
         self.estimator = estimator or TokenEstimator()
@@ -262,17 +269,47 @@ class Pipeline:
             attempt = await self.send(ctx, lease, "POST", "/v1/messages", req.body)
             if attempt.outcome is Outcome.SUCCESS and attempt.value is not None:
                 try:
-                    counted = usage_from_message(orjson.loads(attempt.value.body))
+                    message = orjson.loads(attempt.value.body)
                 except orjson.JSONDecodeError:
-                    counted = None
+                    message = None
+                counted = usage_from_message(message)
                 if counted is not None:
                     attempt.usage = counted[0]
+                    attempt.raw_usage = message["usage"]
                     self.estimator.learn(req.model, raw, counted[1])
             return attempt
 
         affinity = prefix_hash(req.model, req.body, req.payload)
-        attempt = await self.run(ctx, req.model, demand, call, affinity)
+        ticket = await self.tenant_admit(ctx, demand)
+        try:
+            attempt = await self.run(ctx, req.model, demand, call, affinity)
+        except BaseException:
+            await asyncio.shield(self.tenant_settle(ticket, req.model, None))
+            raise
+        await self.tenant_settle(ticket, req.model, attempt.raw_usage)
         return self._reply_or_raise(ctx, attempt)
+
+    async def tenant_admit(self, ctx: CallContext, demand: Demand) -> TenantTicket | None:
+        """Apply the tenant's limits and budget (429 / 402), before any key is asked."""
+        if ctx.tenant_config is None or self.limiter is None:
+            return None
+        return await self.limiter.admit(
+            ctx.tenant_config, demand.input_tokens + demand.output_tokens
+        )
+
+    async def tenant_settle(
+        self, ticket: TenantTicket | None, model: str, usage: dict[str, Any] | None
+    ) -> None:
+        """Count what the answer really used (nothing when it failed) and what it cost."""
+        if ticket is None:
+            return
+        usage = usage or {}
+        tokens = sum(
+            int(usage.get(k) or 0)
+            for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens")
+        )
+        assert self.limiter is not None
+        await self.limiter.settle(ticket, tokens, self.prices.cost_usd(model, usage))
 
     async def count_tokens(self, ctx: CallContext, req: MessageRequest) -> Reply:
         """``POST /v1/messages/count_tokens``: through the pool, no quota reserved."""

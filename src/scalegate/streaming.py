@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -44,6 +44,7 @@ class UsageTracker:
         "input_tokens",
         "output_tokens",
         "partial_chars",
+        "raw",
         "total",
     )
 
@@ -54,6 +55,7 @@ class UsageTracker:
         self.partial_chars = 0
         self.finished = False
         self.error_type: str | None = None
+        self.raw: dict[str, Any] = {}  # the provider's usage document, as far as it got
 
     def see(self, event: SSEEvent) -> None:
         name = event.event
@@ -63,8 +65,10 @@ class UsageTracker:
             return
         if name == "message_start":
             data = _json(event)
-            counted = usage_from_message(data.get("message") if data else None)
+            message = data.get("message") if data else None
+            counted = usage_from_message(message)
             if counted is not None:
+                self.raw = dict(message["usage"])  # type: ignore[index]
                 self.input_tokens, self.total = counted[0].input_tokens, counted[1]
                 self.output_tokens = None
         elif name == "message_delta":
@@ -72,6 +76,7 @@ class UsageTracker:
             usage = data.get("usage") if data else None
             if isinstance(usage, dict) and usage.get("output_tokens") is not None:
                 self.output_tokens = int(usage["output_tokens"])
+                self.raw.update(usage)
         elif name == "message_stop":
             self.finished = True
         elif name == "error":
@@ -118,6 +123,8 @@ class MessageStream:
         self.tracker = tracker
         self.headers = response_headers(resp.headers)
         self._outcome = Outcome.CANCELLED
+        # Called once with the provider's usage document when the stream ends (tenants).
+        self.after: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -142,6 +149,9 @@ class MessageStream:
         """Close the upstream response and settle the lease (idempotent)."""
         self.resp.close()
         await self.pool.settle(self.lease, self._outcome, self.tracker.usage(), self.resp.headers)
+        after, self.after = self.after, None
+        if after is not None:
+            await after(self.tracker.raw)
 
 
 async def open_stream(
@@ -179,8 +189,21 @@ async def open_stream(
         return attempt
 
     affinity = prefix_hash(req.model, req.body, req.payload)
-    attempt = await pipeline.run(ctx, req.model, demand, call, affinity)
-    if attempt.outcome is Outcome.SUCCESS or attempt.outcome is Outcome.CLIENT_ERROR:
+    ticket = await pipeline.tenant_admit(ctx, demand)
+    try:
+        attempt = await pipeline.run(ctx, req.model, demand, call, affinity)
+    except BaseException:
+        await asyncio.shield(pipeline.tenant_settle(ticket, req.model, None))
+        raise
+    if isinstance(attempt.value, MessageStream):
+
+        async def after(usage: dict[str, Any]) -> None:
+            await pipeline.tenant_settle(ticket, req.model, usage)
+
+        attempt.value.after = after
+        return attempt.value
+    await pipeline.tenant_settle(ticket, req.model, None)
+    if attempt.outcome is Outcome.CLIENT_ERROR:
         assert attempt.value is not None
         return attempt.value
     raise pipeline.final_error(ctx, attempt)

@@ -20,7 +20,14 @@ from scalegate.errors import ConfigError, ScalegateError
 
 logger = logging.getLogger("scalegate.cli")
 
-_COMMANDS = ["scalegate.cli.serve", "scalegate.cli.keys"]
+_COMMANDS = [
+    "scalegate.cli.serve",
+    "scalegate.cli.keys",
+    "scalegate.cli.cache",
+    "scalegate.cli.jobs",
+    "scalegate.cli.worker",
+    "scalegate.cli.tenants",
+]
 
 __all__ = ["build_parser", "check_not_self", "main"]
 

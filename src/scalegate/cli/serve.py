@@ -37,7 +37,9 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["upstream.base_url"] = args.upstream
     settings = load_settings(args.config, **overrides)
     check_not_self(settings, args.host, args.port)
-    app = create_app(settings)
+    if args.workers > 1:
+        return _serve_processes(args, settings)
+    app = create_app(settings, reload=lambda: load_settings(args.config, **overrides))
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -56,6 +58,51 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_cleanly)
     tune_gc()
     uvicorn.Server(config).run()
+    return 0
+
+
+def _serve_processes(args: argparse.Namespace, settings: Settings) -> int:
+    """``--workers N``: N processes on one port, sharing every limit through Redis.
+
+    Python gives a process one core; several processes multiply throughput, and shared mode
+    keeps them one gateway: quotas, breakers, quarantines and caches live in Redis.
+    """
+    import os
+
+    import uvicorn
+
+    if not settings.redis_url:
+        raise ConfigError(
+            f"--workers {args.workers} needs shared mode: set REDIS_URL (or redis_url in the "
+            "configuration) so the processes enforce one set of key limits, not one each"
+        )
+    if settings.simulated:
+        raise ConfigError(
+            "--workers needs upstream keys: each process would otherwise start its own "
+            "simulated provider"
+        )
+    # The worker processes build their settings the same way, from the same sources.
+    if args.config:
+        os.environ["SCALEGATE_CONFIG"] = args.config
+    if args.upstream:
+        os.environ["ANTHROPIC_BASE_URL"] = args.upstream
+    os.environ["SCALEGATE_LOG_LEVEL"] = args.log_level
+    os.environ["SCALEGATE_LOG_FORMAT"] = args.log_format
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    uvicorn.run(
+        "scalegate.app:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.server.graceful_shutdown_seconds),
+        backlog=4096,
+    )
     return 0
 
 
@@ -94,6 +141,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--config", help="YAML configuration file (or SCALEGATE_CONFIG)")
     serve.add_argument("--upstream", help="provider base URL (overrides the file)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (requires REDIS_URL: limits are shared through it)",
+    )
     serve.set_defaults(func=_serve)
 
     simulate = sub.add_parser("simulate", help="run the simulated Anthropic provider")

@@ -155,13 +155,36 @@ class KeyPool:
         self._entries[key.fingerprint] = entry
         self._changed()
 
-    async def remove_key(self, fingerprint: str) -> None:
-        """Stop using a key; requests in flight on it finish and settle harmlessly."""
+    async def remove_key(self, fingerprint: str, forget_state: bool = True) -> None:
+        """Stop using a key; requests in flight on it finish and settle harmlessly.
+
+        ``forget_state=False`` keeps its shared state (other replicas may still be using it
+        until they apply the same change).
+        """
         if self._entries.pop(fingerprint, None) is None:
             raise NotFoundError(f"no key with fingerprint {fingerprint}")
-        await self.store.remove(fingerprint)
+        if forget_state:
+            await self.store.remove(fingerprint)
         self.alerts.forget(fingerprint)
         self._changed()
+
+    async def sync(self, keys: Iterable[UpstreamKey]) -> tuple[list[str], list[str]]:
+        """Make the pool hold exactly ``keys``: add new ones, update changed ones, drop the rest.
+
+        Returns the fingerprints added or changed, and those removed.
+        """
+        desired = {k.fingerprint: k for k in keys}
+        changed = [
+            fp
+            for fp, k in desired.items()
+            if fp not in self._entries or not _same_key(self._entries[fp].key, k)
+        ]
+        for fp in changed:
+            await self.add_key(desired[fp])
+        gone = [fp for fp in self._entries if fp not in desired]
+        for fp in gone:
+            await self.remove_key(fp, forget_state=False)
+        return changed, gone
 
     async def disable(self, fingerprint: str, reason: str = "disabled by an operator") -> None:
         self.entry(fingerprint)
@@ -528,6 +551,17 @@ class KeyPool:
             if state is not None and state.usable:
                 count += 1
         return count
+
+
+def _same_key(a: UpstreamKey, b: UpstreamKey) -> bool:
+    return (a.secret, a.key_class, a.weight, a.models, a.limits, a.name) == (
+        b.secret,
+        b.key_class,
+        b.weight,
+        b.models,
+        b.limits,
+        b.name,
+    )
 
 
 def _status_word(state: KeyStatus) -> str:

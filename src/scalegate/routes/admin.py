@@ -10,13 +10,16 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scalegate.asgi import new_request_id
+from scalegate.config import KeyConfig
 from scalegate.errors import (
     AuthenticationError,
+    InvalidRequestError,
     PermissionError_,
     ProviderError,
     render_error,
@@ -72,8 +75,33 @@ def routes(gw: Gateway) -> list[Route]:
         await gw.enable_key(fp)
         return JSONResponse({"key": fp, "status": "enabled"})
 
+    async def add_key(request: Request) -> Response:
+        # Errors name fields, never echo input: the body holds a secret.
+        try:
+            cfg = KeyConfig.model_validate(await request.json())
+        except ValidationError as exc:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidRequestError(f"invalid key: {fields}") from None
+        except ValueError:
+            raise InvalidRequestError("invalid key: the body is not JSON") from None
+        fp = await gw.add_key(cfg)
+        return JSONResponse({"key": fp, "status": "added"}, status_code=201)
+
+    async def remove_key(request: Request) -> Response:
+        fp = request.path_params["fingerprint"]
+        await gw.remove_key(fp)
+        return JSONResponse({"key": fp, "status": "removed"})
+
+    async def list_tenants(_: Request) -> Response:
+        limiter = gw.limiter
+        tenants = [await limiter.report(t) for t in gw.settings.tenants] if limiter else []
+        return JSONResponse({"open_gateway": not gw.settings.tenants, "tenants": tenants})
+
     return [
+        Route("/admin/tenants", require_admin(gw, list_tenants), methods=["GET"]),
         Route("/admin/keys", require_admin(gw, list_keys), methods=["GET"]),
+        Route("/admin/keys", require_admin(gw, add_key), methods=["POST"]),
+        Route("/admin/keys/{fingerprint}", require_admin(gw, remove_key), methods=["DELETE"]),
         Route("/admin/keys/{fingerprint}/disable", require_admin(gw, disable), methods=["POST"]),
         Route("/admin/keys/{fingerprint}/enable", require_admin(gw, enable), methods=["POST"]),
     ]

@@ -29,6 +29,8 @@ class Inbound:
     client_key: str | None = None
     tenant: str | None = None
     ctx: CallContext | None = None  # once the request is admitted to the pipeline
+    cache: str = "bypass"  # x-scalegate-cache: hit | semantic-hit | miss | bypass
+    cache_similarity: float | None = None  # on a semantic hit
 
 
 def inbound(scope: Scope) -> Inbound:
@@ -82,6 +84,7 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
         forward_headers(scope["headers"]),
         inb.bearer,
         tenant=inb.tenant,
+        tenant_config=tenant,
     )
     return inb.ctx
 
@@ -100,8 +103,10 @@ def own_headers(
     out = [
         ("x-scalegate-request-id", inb.request_id),
         ("x-scalegate-priority", inb.priority.label),
-        ("x-scalegate-cache", "bypass"),
+        ("x-scalegate-cache", inb.cache),
     ]
+    if inb.cache_similarity is not None:
+        out.append(("x-scalegate-cache-similarity", f"{inb.cache_similarity:.4f}"))
     if ctx is not None:
         upstream = ctx.upstream_seconds if upstream_seconds is None else upstream_seconds
         overhead = max(0.0, elapsed - upstream - ctx.waited)

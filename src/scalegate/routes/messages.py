@@ -12,11 +12,15 @@ import asyncio
 import contextlib
 import logging
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from scalegate.asgi import ClientGone, drain, encode_headers, read_body, send_body, send_error
+from scalegate.cache.replay import MessageAssembler, message_events
+from scalegate.cache.service import Ticket
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
+from scalegate.keys.store import Demand
 from scalegate.pipeline import CallContext, Reply
 from scalegate.routes.common import Inbound, call_context, inbound, own_headers, require_version
 from scalegate.streaming import MessageStream, open_stream
@@ -70,22 +74,53 @@ class MessagesEndpoint(_Endpoint):
         version = require_version(inb)
         ctx = call_context(self.gw, scope, inb)
         req = validate_messages(await self.read(receive, inb), version)
+        # Before admission: a hit uses no key-pool quota (DESIGN §7).
+        ticket = await self.gw.cache.lookup(req.payload, inb.headers, inb.tenant)
+        inb.cache = ticket.outcome
+        if ticket.value is not None:
+            inb.cache_similarity = ticket.similarity
+            # A hit counts toward the tenant's request limits but costs no tokens.
+            counted = await self.gw.pipeline.tenant_admit(ctx, Demand(1, 0, 0))
+            await self.gw.pipeline.tenant_settle(counted, req.model, None)
+            await self._replay(send, ticket.value, req.stream, inb, ctx)
+            return
         if not req.stream:
-            await self.reply(send, await self.gw.pipeline.create_message(ctx, req), inb, ctx)
+            reply = await self.gw.pipeline.create_message(ctx, req)
+            if ticket.outcome == "miss" and reply.status == 200:
+                await self.gw.cache.store(ticket, reply.body)
+            await self.reply(send, reply, inb, ctx)
             return
         opened = await open_stream(self.gw.pipeline, ctx, req)
         if isinstance(opened, Reply):
             await self.reply(send, opened, inb, ctx)
             return
-        await self._relay(opened, receive, send, inb, ctx)
+        await self._relay(opened, receive, send, inb, ctx, ticket)
+
+    @staticmethod
+    async def _replay(
+        send: Send, body: bytes, stream: bool, inb: Inbound, ctx: CallContext
+    ) -> None:
+        """Answer from the cache: the stored Message as it was, or replayed as a stream."""
+        headers = [("request-id", inb.request_id), *own_headers(inb, ctx)]
+        if not stream:
+            await send_body(send, 200, body, headers)
+            return
+        events = message_events(orjson.loads(body))
+        await send_body(send, 200, events, [*_SSE_HEADERS, *headers], content_type=None)
 
     async def _relay(
-        self, stream: MessageStream, receive: Receive, send: Send, inb: Inbound, ctx: CallContext
+        self,
+        stream: MessageStream,
+        receive: Receive,
+        send: Send,
+        inb: Inbound,
+        ctx: CallContext,
+        ticket: Ticket,
     ) -> None:
         """Forward the stream while watching for the client to leave; cancel the loser."""
         upstream_ttfb = ctx.upstream_seconds
         headers = [*stream.headers, *_SSE_HEADERS, *own_headers(inb, ctx, upstream_ttfb)]
-        pump = asyncio.ensure_future(self._pump(stream, send, headers))
+        pump = asyncio.ensure_future(self._pump(stream, send, headers, ticket))
         watch = asyncio.ensure_future(drain(receive))
         try:
             await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
@@ -103,12 +138,23 @@ class MessagesEndpoint(_Endpoint):
                 extra={"request_id": inb.request_id},
             )
 
-    @staticmethod
-    async def _pump(stream: MessageStream, send: Send, headers: list[tuple[str, str]]) -> None:
+    async def _pump(
+        self, stream: MessageStream, send: Send, headers: list[tuple[str, str]], ticket: Ticket
+    ) -> None:
         raw = encode_headers(_dedupe(headers))
         await send({"type": "http.response.start", "status": 200, "headers": raw})
+        # A missed request's stream is assembled on the side and stored after its final
+        # event, before the response ends (so the client's next request can hit it).
+        assembler = MessageAssembler() if ticket.outcome == "miss" else None
         async for chunk in stream:
+            if assembler is not None:
+                assembler.feed(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        tracker = stream.tracker
+        if assembler is not None and tracker.finished and tracker.error_type is None:
+            message = assembler.message
+            if message is not None:
+                await self.gw.cache.store(ticket, orjson.dumps(message), message)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

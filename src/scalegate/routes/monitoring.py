@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scalegate.gateway import Gateway
+from scalegate.routes.jobs import jobs_health
 
 
 async def health_report(gw: Gateway) -> dict[str, Any]:
@@ -45,6 +46,7 @@ async def health_report(gw: Gateway) -> dict[str, Any]:
             "policy": gw.key_store.policy,
             "errors_total": gw.key_store.errors_total,
         }
+    components["jobs"] = await jobs_health(gw)
     if gw.simulated:
         components["upstream"] = {
             "status": "ok",

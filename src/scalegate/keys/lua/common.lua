@@ -22,8 +22,8 @@ end
 
 local BUCKETS = {'rpm', 'itpm', 'otpm'}
 local WINDOWS = {'rph', 'rpd'}
-local WINDOW_SECONDS = {rph = 3600, rpd = 86400}
-local WINDOW_SLOTS = {rph = 60, rpd = 144}
+local WINDOW_SECONDS = {rph = 3600, rpd = 86400, tpd = 86400}
+local WINDOW_SLOTS = {rph = 60, rpd = 144, tpd = 144}
 
 -- A minute bucket's level now (refilled continuously at cap/60 per second); nil = no limit.
 local function bucket_level(h, l, now)

@@ -1,0 +1,281 @@
+"""Tenant limits and budgets: requests and tokens per minute and day, dollars per month.
+
+A tenant's limits protect the keys from one client using more than its share; unlike key
+limits they do not make a request wait — over a limit, the answer is a 429 with the
+``retry-after`` the limit implies; over the monthly budget, a 402 ``billing_error``. A
+request reserves one request and its estimated tokens (input estimate + ``max_tokens``),
+settled to the real count when the answer is in. Cache hits count as requests, not tokens.
+State is in memory, or in Redis (shared by replicas, one Lua script per step, the same
+bucket and window arithmetic as the key store's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from scalegate.clock import Clock, SystemClock
+from scalegate.config import TenantConfig
+from scalegate.errors import BillingError, RateLimitError, StateBackendError
+from scalegate.keys.buckets import SlidingWindow, TokenBucket
+from scalegate.state.names import key as rkey
+
+# limit → (kind, window seconds, counts requests (True) or tokens (False))
+LIMITS = {
+    "rpm": ("bucket", 60.0, True),
+    "tpm": ("bucket", 60.0, False),
+    "rpd": ("window", 86400.0, True),
+    "tpd": ("window", 86400.0, False),
+}
+
+
+def month_of(wall: float) -> str:
+    return dt.datetime.fromtimestamp(wall, dt.UTC).strftime("%Y-%m")
+
+
+def caps_of(tenant: TenantConfig) -> dict[str, float | None]:
+    limits = tenant.limits
+    return {"rpm": limits.rpm, "tpm": limits.tpm, "rpd": limits.rpd, "tpd": limits.tpd}
+
+
+class TenantStore(Protocol):
+    async def reserve(
+        self, tenant: str, caps: dict[str, float | None], requests: int, tokens: int
+    ) -> tuple[float, str]:
+        """Take all or nothing; ``(0, "")`` when taken, else the wait and the limit."""
+
+    async def give_back(self, tenant: str, tokens: int) -> None: ...
+
+    async def add_spend(self, tenant: str, month: str, usd: float) -> None: ...
+
+    async def spend(self, tenant: str, month: str) -> float: ...
+
+    async def used(self, tenant: str, caps: dict[str, float | None]) -> dict[str, float]: ...
+
+
+class MemoryTenantStore:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._limits: dict[tuple[str, str], TokenBucket | SlidingWindow] = {}
+        self._spend: dict[tuple[str, str], float] = {}
+
+    def _limit(self, tenant: str, name: str, cap: float) -> TokenBucket | SlidingWindow:
+        slot = (tenant, name)
+        lim = self._limits.get(slot)
+        if lim is None or lim.capacity != cap:
+            kind, window, _ = LIMITS[name]
+            now = self._clock.monotonic()
+            lim = (
+                TokenBucket(cap, now, window)
+                if kind == "bucket"
+                else SlidingWindow(int(cap), window, 144)
+            )
+            self._limits[slot] = lim
+        return lim
+
+    async def reserve(
+        self, tenant: str, caps: dict[str, float | None], requests: int, tokens: int
+    ) -> tuple[float, str]:
+        now = self._clock.monotonic()
+        chosen = [(n, self._limit(tenant, n, c)) for n, c in caps.items() if c is not None]
+        worst, which = 0.0, ""
+        for name, lim in chosen:
+            wait = lim.wait(requests if LIMITS[name][2] else tokens, now)
+            if wait > worst:
+                worst, which = wait, name
+        if worst > 0:
+            return worst, which
+        for name, lim in chosen:
+            amount = requests if LIMITS[name][2] else tokens
+            if amount:
+                lim.take(amount, now)
+        return 0.0, ""
+
+    async def give_back(self, tenant: str, tokens: int) -> None:
+        now = self._clock.monotonic()
+        for name in ("tpm", "tpd"):
+            lim = self._limits.get((tenant, name))
+            if lim is not None and tokens:
+                if tokens > 0:
+                    lim.give(tokens, now)
+                else:
+                    lim.take(-tokens, now)
+
+    async def add_spend(self, tenant: str, month: str, usd: float) -> None:
+        self._spend[(tenant, month)] = self._spend.get((tenant, month), 0.0) + usd
+
+    async def spend(self, tenant: str, month: str) -> float:
+        return self._spend.get((tenant, month), 0.0)
+
+    async def used(self, tenant: str, caps: dict[str, float | None]) -> dict[str, float]:
+        now = self._clock.monotonic()
+        return {n: self._limit(tenant, n, c).used(now) for n, c in caps.items() if c is not None}
+
+
+@cache
+def _source(name: str) -> str:
+    common = (resources.files("scalegate.keys") / "lua" / "common.lua").read_text()
+    return (
+        common + "\n" + (resources.files("scalegate.tenants") / "lua" / f"{name}.lua").read_text()
+    )
+
+
+class RedisTenantStore:
+    """Tenant state in Redis under ``scalegate:tenants:<name>``.
+
+    The hash holds the minute buckets; ``:w:rpd`` / ``:w:tpd`` the day windows' slots;
+    ``:spend:<YYYY-MM>`` the month's spend (kept 40 days).
+    """
+
+    def __init__(self, client: Redis, clock: Clock | None = None) -> None:
+        self._redis = client
+        self._clock = clock  # None: the Redis server's clock
+        self._scripts: dict[str, AsyncScript] = {}
+
+    def _now(self) -> str:
+        return "-1" if self._clock is None else repr(self._clock.monotonic())
+
+    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            script = self._scripts[name] = self._redis.register_script(_source(name))
+        try:
+            return await script(keys=keys, args=args)
+        except RedisError as exc:
+            raise StateBackendError(f"redis: {exc}") from exc
+
+    async def reserve(
+        self, tenant: str, caps: dict[str, float | None], requests: int, tokens: int
+    ) -> tuple[float, str]:
+        keys = [
+            rkey("tenants", tenant),
+            rkey("tenants", tenant, "w", "rpd"),
+            rkey("tenants", tenant, "w", "tpd"),
+        ]
+        args = [
+            self._now(),
+            *("" if caps[n] is None else caps[n] for n in ("rpm", "tpm", "rpd", "tpd")),
+        ]
+        reply = await self._run("reserve", keys, [*args, requests, tokens])
+        if int(reply[0]) == 1:
+            return 0.0, ""
+        value = reply[1].decode() if isinstance(reply[1], bytes) else reply[1]
+        limit = reply[2].decode() if isinstance(reply[2], bytes) else reply[2]
+        return float(value), str(limit)
+
+    async def give_back(self, tenant: str, tokens: int) -> None:
+        keys = [rkey("tenants", tenant), rkey("tenants", tenant, "w", "tpd")]
+        await self._run("adjust", keys, [self._now(), tokens])
+
+    async def add_spend(self, tenant: str, month: str, usd: float) -> None:
+        name = rkey("tenants", tenant, "spend", month)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incrbyfloat(name, usd)
+                pipe.expire(name, 40 * 86400)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StateBackendError(f"redis: {exc}") from exc
+
+    async def spend(self, tenant: str, month: str) -> float:
+        try:
+            value = await self._redis.get(rkey("tenants", tenant, "spend", month))
+        except RedisError as exc:
+            raise StateBackendError(f"redis: {exc}") from exc
+        return float(value or 0)
+
+    async def used(self, tenant: str, caps: dict[str, float | None]) -> dict[str, float]:
+        # A zero-amount reservation refreshes the state without taking anything.
+        await self.reserve(tenant, caps, 0, 0)
+        try:
+            raw = await self._redis.hgetall(rkey("tenants", tenant))
+        except RedisError as exc:
+            raise StateBackendError(f"redis: {exc}") from exc
+        fields = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in raw.items()}
+        out = {}
+        for name in ("rpm", "tpm"):
+            cap = caps[name]
+            if cap is not None:
+                out[name] = cap - fields.get(f"lvl:{name}", cap)
+        for name in ("rpd", "tpd"):
+            if caps[name] is not None:
+                slots = await self._redis.hgetall(rkey("tenants", tenant, "w", name))
+                out[name] = sum(float(v) for v in slots.values())
+        return out
+
+
+@dataclass(slots=True)
+class TenantTicket:
+    tenant: TenantConfig
+    tokens: int  # reserved
+    settled: bool = False
+
+
+class TenantLimiter:
+    def __init__(self, store: TenantStore, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.refused: dict[tuple[str, str], int] = {}
+
+    async def admit(self, tenant: TenantConfig, tokens: int) -> TenantTicket:
+        """Check the budget and take the request and ``tokens``; raise 402 or 429 if not."""
+        if tenant.monthly_budget_usd is not None:
+            spent = await self.store.spend(tenant.name, month_of(self.clock.time()))
+            if spent >= tenant.monthly_budget_usd:
+                self._count(tenant.name, "budget")
+                raise BillingError(
+                    f"tenant {tenant.name!r} has spent its monthly budget "
+                    f"(${spent:,.2f} of ${tenant.monthly_budget_usd:,.2f})",
+                    should_retry=False,
+                )
+        caps = caps_of(tenant)
+        if not any(v is not None for v in caps.values()):
+            return TenantTicket(tenant, 0)
+        wait, limit = await self.store.reserve(tenant.name, caps, 1, tokens)
+        if wait > 0:
+            self._count(tenant.name, limit)
+            hopeless = limit in ("tpm", "tpd") and tokens > (caps[limit] or math.inf)
+            raise RateLimitError(
+                f"tenant {tenant.name!r} is over its {limit} limit; retry after {wait:.1f}s",
+                retry_after=wait,
+                should_retry=not hopeless,
+            )
+        return TenantTicket(tenant, tokens)
+
+    async def settle(self, ticket: TenantTicket, tokens: int, cost_usd: float) -> None:
+        if ticket.settled:
+            return
+        ticket.settled = True
+        if ticket.tokens != tokens:
+            await self.store.give_back(ticket.tenant.name, ticket.tokens - tokens)
+        if cost_usd:
+            await self.store.add_spend(ticket.tenant.name, month_of(self.clock.time()), cost_usd)
+
+    async def report(self, tenant: TenantConfig) -> dict[str, Any]:
+        caps = caps_of(tenant)
+        used = await self.store.used(tenant.name, caps)
+        spent = await self.store.spend(tenant.name, month_of(self.clock.time()))
+        return {
+            "name": tenant.name,
+            "tier": tenant.tier,
+            "priority": tenant.priority,
+            "max_priority": tenant.max_priority,
+            "models": list(tenant.models),
+            "limits": {
+                n: {"limit": c, "used": round(used.get(n, 0.0), 2)} for n, c in caps.items() if c
+            },
+            "spend_usd_this_month": round(spent, 6),
+            "monthly_budget_usd": tenant.monthly_budget_usd,
+            "refused": {k[1]: v for k, v in self.refused.items() if k[0] == tenant.name},
+        }
+
+    def _count(self, tenant: str, reason: str) -> None:
+        self.refused[(tenant, reason)] = self.refused.get((tenant, reason), 0) + 1
