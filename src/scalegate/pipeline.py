@@ -33,6 +33,7 @@ from scalegate.keys.store import Demand
 from scalegate.pricing import PriceTable
 from scalegate.priority import Priority
 from scalegate.retry import RETRYABLE, Backoff, classify_status
+from scalegate.routing import candidates, check_allowed
 from scalegate.tenants.limits import TenantLimiter, TenantTicket
 from scalegate.tokens import TokenEstimator, raw_estimate
 from scalegate.upstream.client import UpstreamClient, UpstreamConnectionError
@@ -61,6 +62,7 @@ class CallContext:
     upstream_seconds: float = 0.0
     attempts: int = 0
     key: str | None = None  # fingerprint of the key that answered
+    model: str | None = None  # the model that answered (an alias resolves to one)
     retries: list[str] = field(default_factory=list)  # outcome of each failed attempt
 
 
@@ -261,8 +263,42 @@ class Pipeline:
         reply = Reply(resp.status, resp.body, response_headers(resp.headers))
         return Attempt(classify_status(resp.status), reply, None, resp.headers, resp.status)
 
+    async def with_fallbacks(
+        self,
+        ctx: CallContext,
+        req: MessageRequest,
+        one: Callable[[MessageRequest], Awaitable[T]],
+    ) -> T:
+        """Run ``one`` for the requested model, or along an alias's models (:mod:`routing`).
+
+        Every model but the last is tried without waiting: saturated (429), failing (5xx,
+        529) or without a key (404), the next is tried at once.
+        """
+        check_allowed(ctx.tenant_config, req.model)
+        options = candidates(self.settings, req)
+        deadline = ctx.deadline
+        for i, option in enumerate(options):
+            last = i == len(options) - 1
+            if not last:
+                ctx.deadline = min(deadline, self.clock.monotonic())
+            try:
+                result = await one(option)
+            except ProviderError as exc:
+                if last or not (exc.status in (404, 429) or exc.status >= 500):
+                    raise
+                ctx.retries.append(f"fallback:{option.model}")
+                continue
+            finally:
+                ctx.deadline = deadline
+            ctx.model = option.model
+            return result
+        raise AssertionError("unreachable: the last option returns or raises")
+
     async def create_message(self, ctx: CallContext, req: MessageRequest) -> Reply:
-        """A non-streaming ``POST /v1/messages``."""
+        """A non-streaming ``POST /v1/messages`` (an alias tries its models in order)."""
+        return await self.with_fallbacks(ctx, req, lambda r: self._create_one(ctx, r))
+
+    async def _create_one(self, ctx: CallContext, req: MessageRequest) -> Reply:
         demand, raw = self.demand_for(req)
 
         async def call(lease: Lease) -> Attempt[Reply]:

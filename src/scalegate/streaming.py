@@ -160,8 +160,14 @@ async def open_stream(
     """Lease a key and open the stream, retrying while nothing was forwarded.
 
     Returns the open stream, or the provider's ``Reply`` for a client error; raises a
-    ``ProviderError`` when every attempt failed.
+    ``ProviderError`` when every attempt failed. An alias tries its models in order.
     """
+    return await pipeline.with_fallbacks(ctx, req, lambda r: _open_one(pipeline, ctx, r))
+
+
+async def _open_one(
+    pipeline: Pipeline, ctx: CallContext, req: MessageRequest
+) -> MessageStream | Reply:
     demand, raw = pipeline.demand_for(req)
 
     async def call(lease: Lease) -> Attempt[MessageStream | Reply]:

@@ -42,7 +42,8 @@ class TokenBucket:
     def wait(self, amount: float, now: float) -> float:
         """Seconds until ``amount`` fits (0 when it fits now)."""
         self._refill(now)
-        need = min(self.capacity, amount + self.margin)
+        # The margin never makes a request that fits the capacity unadmittable.
+        need = min(self.capacity, amount + self.margin) if amount <= self.capacity else amount
         if self.level >= need:
             return 0.0
         return (need - self.level) / self.rate

@@ -116,6 +116,8 @@ def own_headers(
             out.append(("x-scalegate-queue-ms", f"{ctx.waited * 1000:.1f}"))
         if ctx.key:
             out.append(("x-scalegate-key", ctx.key))
+        if ctx.model:
+            out.append(("x-scalegate-model", ctx.model))
     else:
         out.append(("x-scalegate-overhead-ms", f"{elapsed * 1000:.3f}"))
     return out
