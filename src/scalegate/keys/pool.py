@@ -8,6 +8,16 @@ its deadline, then gets a 429 with an honest ``retry-after``. ``settle`` gives b
 provider did not use, charges what the provider saw and the gateway did not, cools the key
 down after a ``retry-after``, feeds its breaker, and quarantines it after a 401/403.
 
+Priority across replicas (shared mode): each replica orders its own waiters strictly by
+priority, then arrival. To order them across replicas, a replica that has requests of
+priority *p* waiting for a key raises a flag ``<replica>:<p>`` on that key in Redis (and
+lowers it when none are left); the reserve script skips a key for any request of a lower
+priority while a live replica (heartbeat younger than 10 s) flags it, so a refill goes to the
+CRITICAL request waiting on replica A rather than to the LOW one that asked on replica B. A
+request that only finds flagged keys polls again 50 ms later. Equal priorities are not
+ordered across replicas (each replica's FIFO holds locally), and a replica that dies takes
+its flags with it when its heartbeat expires.
+
 Usage::
 
     pool = KeyPool(keys_from_config(settings.keys))
