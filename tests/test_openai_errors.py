@@ -319,3 +319,13 @@ def test_stream_errors_before_the_first_chunk_are_http_errors(
     assert info.value.body["code"] == "overloaded"  # type: ignore[index]
     assert "retry-after" in info.value.response.headers
     assert sim_stats(sim.url)["keys"][KEY_A]["requests"] == 3  # 1 + 2 attempts
+
+
+def test_unknown_paths_under_chat_answer_in_the_openai_envelope(gateway: ServerThread) -> None:
+    missing = request(gateway.url, "GET", "/v1/chat/nothing")
+    assert missing.status == 404
+    assert set(missing.json()) == {"error"}  # OpenAI's shape, not {"type": "error", ...}
+    assert {"message", "type", "param", "code"} <= set(missing.json()["error"])
+    wrong = request(gateway.url, "GET", "/v1/chat/completions")
+    assert wrong.status == 405
+    assert set(wrong.json()) == {"error"}

@@ -16,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from scalegate.asgi import new_request_id
 from scalegate.clock import Clock
 from scalegate.config import Settings, load_settings
 from scalegate.errors import ConfigError, ProviderError
 from scalegate.gateway import Gateway
+from scalegate.openai.errors import render_openai_error
 from scalegate.routes import admin, batches, jobs, monitoring
 from scalegate.routes import cache as cache_routes
 from scalegate.routes.admin import error_response
@@ -65,10 +67,13 @@ def _on_sighup(gateway: Gateway, reload: Callable[[], Settings]) -> _SighupHandl
     return _SighupHandler(gateway, reload)
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "not found", 405: "method not allowed"}.get(exc.status_code, exc.detail)
     error = ProviderError(f"{message}", status=exc.status_code, headers=dict(exc.headers or {}))
+    if request.url.path.startswith("/v1/chat/"):  # OpenAI clients get OpenAI's envelope
+        status, body, headers = render_openai_error(error, new_request_id())
+        return Response(body, status, headers, media_type="application/json")
     return error_response(error)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import secrets
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -85,3 +88,27 @@ async def drain(receive: Receive) -> None:
         message = await receive()
         if message["type"] == "http.disconnect":
             return
+
+
+async def while_connected(
+    work: Coroutine[Any, Any, None], receive: Receive
+) -> BaseException | None:
+    """Run ``work`` (sending a response) until it ends or the client disconnects.
+
+    The loser is cancelled (starlette's ``StreamingResponse`` does the same), so a client
+    that leaves mid-stream stops the upstream call at once. Returns the exception ``work``
+    ended with, if any, for the caller to log.
+    """
+    pump = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(drain(receive))
+    try:
+        await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (pump, watch):
+            task.cancel()
+        for task in (pump, watch):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if pump.done() and not pump.cancelled():
+        return pump.exception()
+    return None

@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 
 from scalegate.affinity import prefix_hash
+from scalegate.errors import ERROR_TYPES
 from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
 from scalegate.pipeline import Attempt, CallContext, Pipeline, Reply, usage_from_message
 from scalegate.retry import classify_status, classify_stream_error
@@ -33,6 +34,9 @@ from scalegate.upstream.headers import response_headers, with_credentials
 from scalegate.validation import MessageRequest
 
 logger = logging.getLogger(__name__)
+
+# error.type → HTTP status (the first status listed for each type).
+STATUS_OF_TYPE = {t: status for status, t in sorted(ERROR_TYPES.items(), reverse=True)}
 
 
 class UsageTracker:
@@ -243,7 +247,8 @@ async def _first_event(
         resp.close()
         error_type = tracker.error_type or "api_error"
         outcome = classify_stream_error(error_type)
-        status = 529 if outcome is Outcome.OVERLOADED else 500
+        # Nothing was sent yet: the error can still be a proper HTTP status.
+        status = STATUS_OF_TYPE.get(error_type, 500)
         body = events[0].data
         reply = Reply(status, body, [("content-type", "application/json")])
         return Attempt(outcome, reply, None, resp.headers, status)

@@ -8,14 +8,20 @@ without one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from scalegate.asgi import ClientGone, drain, encode_headers, read_body, send_body, send_error
+from scalegate.asgi import (
+    ClientGone,
+    encode_headers,
+    read_body,
+    send_body,
+    send_error,
+    while_connected,
+)
 from scalegate.cache.replay import MessageAssembler, message_events
 from scalegate.cache.service import Ticket
 from scalegate.errors import ApiError, ProviderError
@@ -120,22 +126,13 @@ class MessagesEndpoint(_Endpoint):
         """Forward the stream while watching for the client to leave; cancel the loser."""
         upstream_ttfb = ctx.upstream_seconds
         headers = [*stream.headers, *_SSE_HEADERS, *own_headers(inb, ctx, upstream_ttfb)]
-        pump = asyncio.ensure_future(self._pump(stream, send, headers, ticket))
-        watch = asyncio.ensure_future(drain(receive))
         try:
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            error = await while_connected(self._pump(stream, send, headers, ticket), receive)
         finally:
-            for task in (pump, watch):
-                task.cancel()
-            for task in (pump, watch):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
             await stream.finish()
-        if pump.done() and not pump.cancelled() and pump.exception() is not None:
+        if error is not None:
             logger.warning(
-                "stream to client ended early: %r",
-                pump.exception(),
-                extra={"request_id": inb.request_id},
+                "stream to client ended early: %r", error, extra={"request_id": inb.request_id}
             )
 
     async def _pump(

@@ -17,14 +17,13 @@ expects. The OpenAI SDK's own ``openai-*`` and ``x-stainless-*`` headers are not
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from scalegate.asgi import ClientGone, drain, encode_headers, read_body, send_body
+from scalegate.asgi import ClientGone, encode_headers, read_body, send_body, while_connected
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
 from scalegate.openai.errors import from_anthropic, render_openai_error
@@ -164,22 +163,13 @@ class ChatCompletionsEndpoint:
         translator = ChunkTranslator(
             include_usage=tr.include_usage, answer_tool=tr.answer_tool, model=tr.model
         )
-        pump = asyncio.ensure_future(_pump(stream, translator, send, headers))
-        watch = asyncio.ensure_future(drain(receive))
         try:
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            error = await while_connected(_pump(stream, translator, send, headers), receive)
         finally:
-            for task in (pump, watch):
-                task.cancel()
-            for task in (pump, watch):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
             await stream.finish()
-        if pump.done() and not pump.cancelled() and pump.exception() is not None:
+        if error is not None:
             logger.warning(
-                "stream to client ended early: %r",
-                pump.exception(),
-                extra={"request_id": inb.request_id},
+                "stream to client ended early: %r", error, extra={"request_id": inb.request_id}
             )
 
 

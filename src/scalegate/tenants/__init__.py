@@ -37,10 +37,12 @@ class TenantDirectory:
         if self.open:
             return None
         if not client_key:
-            raise AuthenticationError("x-api-key header is required")
+            raise AuthenticationError(
+                "a client key is required (x-api-key or Authorization: Bearer)"
+            )
         tenant = self._by_digest.get(_digest(client_key))
         if tenant is None:
-            raise AuthenticationError("invalid x-api-key")
+            raise AuthenticationError("invalid client key")
         return tenant
 
 
