@@ -82,6 +82,8 @@ class UpstreamConfig(_Model):
     read_timeout_seconds: float = Field(default=600.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Production guard: refuse to start without keys instead of serving the simulator.
+    require_keys: bool = False
 
     @field_validator("base_url")
     @classmethod
@@ -252,6 +254,34 @@ class SharedConfig(_Model):
     startup_wait_seconds: float = Field(default=30.0, ge=0)
 
 
+class MonitoringConfig(_Model):
+    """Metrics, the dashboard and the access log (see docs/observability.md)."""
+
+    # One structured log line per request (request id, traceparent, status, key, …): for
+    # every request, only for failed or retried ones, or none.
+    access_log: Literal["all", "errors", "off"] = "errors"
+    sample_seconds: float = Field(default=2.0, gt=0)  # dashboard history and forecast
+    history_points: int = Field(default=900, ge=2)  # 30 minutes at the default interval
+    forecast_window_seconds: float = Field(default=120.0, gt=0)  # rate of use over this
+
+
+class AlertsConfig(_Model):
+    """Quota alerts (70/85/95 % of a key limit) to a webhook, besides metrics and the log."""
+
+    webhook_url: str | None = None
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=5, ge=1, le=20)
+    webhook_retry_base_seconds: float = Field(default=1.0, ge=0)
+    webhook_queue_size: int = Field(default=1000, ge=1)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("webhook_url must be an http(s) URL")
+        return value
+
+
 class DemoConfig(_Model):
     """The simulated provider used when no upstream key is configured (``make run``)."""
 
@@ -278,6 +308,8 @@ class Settings(_Model):
     # USD per million tokens by model glob, first match wins; merged over DEFAULT_PRICES.
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     demo: DemoConfig = DemoConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    alerts: AlertsConfig = AlertsConfig()
     redis_url: str | None = None
     admin_token: SecretStr | None = None
     metrics_enabled: bool = True
@@ -288,6 +320,15 @@ class Settings(_Model):
         names = [k.name for k in self.keys if k.name]
         if len(names) != len(set(names)):
             raise ValueError("key names must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _keys_if_required(self) -> Settings:
+        if self.upstream.require_keys and not self.keys:
+            raise ValueError(
+                "no upstream API keys are configured and upstream.require_keys is set "
+                "(SCALEGATE_REQUIRE_KEYS): set ANTHROPIC_API_KEYS or keys: in the file"
+            )
         return self
 
     @property
@@ -306,6 +347,7 @@ class EnvOverrides(BaseSettings):
     REDIS_URL: str | None = None
     SCALEGATE_ADMIN_TOKEN: str | None = None
     SCALEGATE_PUBLIC_URL: str | None = None
+    SCALEGATE_REQUIRE_KEYS: bool | None = None
     CACHE_TTL: float | None = None
     MAX_CACHE_SIZE: int | None = None
     SEMANTIC_CACHE_THRESHOLD: float | None = None
@@ -358,6 +400,7 @@ _ENV_PATHS = {
     "REDIS_URL": "redis_url",
     "SCALEGATE_ADMIN_TOKEN": "admin_token",
     "SCALEGATE_PUBLIC_URL": "server.public_url",
+    "SCALEGATE_REQUIRE_KEYS": "upstream.require_keys",
     "CACHE_TTL": "cache.exact.ttl_seconds",
     "MAX_CACHE_SIZE": "cache.exact.max_entries",
     "SEMANTIC_CACHE_THRESHOLD": "cache.semantic.threshold",
