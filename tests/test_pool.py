@@ -254,6 +254,20 @@ async def test_ratelimit_headers_steer_before_the_provider_says_no() -> None:
     assert await usage(pool, lease.key, "itpm") == 95_000
 
 
+async def test_use_the_provider_reports_is_charged_once_across_concurrent_leases() -> None:
+    # Someone else spent 30 requests on this key (or Redis restarted empty). Two leases in
+    # flight each come back with the provider's count; only the first may charge the gap.
+    k = key("sk-aaaa-aaaaaaaaaaaaaaaa", limits={"rpm": 100})
+    pool = await make_pool(k)
+    first = await pool.acquire("m", Demand(1, 0, 0), Priority.NORMAL, FAR)
+    second = await pool.acquire("m", Demand(1, 0, 0), Priority.NORMAL, FAR)
+    for lease, remaining in ((first, "69"), (second, "68")):
+        headers = {"anthropic-ratelimit-requests-remaining": remaining}
+        await pool.settle(lease, Outcome.SUCCESS, Usage(0, 0), headers)
+    # 2 of ours + the 29 the first settlement could attribute; the second adds nothing.
+    assert await usage(pool, k, "rpm") == pytest.approx(31)
+
+
 async def test_breaker_opens_half_opens_with_one_probe_and_closes() -> None:
     clock = ManualClock()
     a = key("sk-aaaa-aaaaaaaaaaaaaaaa")

@@ -47,7 +47,7 @@ class _KeyState:
         self.limits: dict[str, tuple[str, Limit]] = {}
         self.cooldown_until = 0.0
         self.skew = skew
-        self.taken: dict[str, float] = {}  # all ever reserved, per minute bucket
+        self.taken: dict[str, float] = {}  # all ever reserved or charged, per minute bucket
         self.breaker = breaker
         self.disabled: str | None = None
         self.quarantined = False
@@ -242,6 +242,9 @@ class MemoryKeyStore:
             drift = ours - reported - since
             if drift > DRIFT_TOLERANCE.get(name, 0.0):
                 entry[1].take(drift, now)
+                # A charge counts as taken: a lease snapshotted earlier, settling next with
+                # the provider's report of the same use, must not charge it again.
+                state.taken[name] = state.taken.get(name, 0.0) + drift
                 charged[name] = drift
         return charged
 

@@ -29,7 +29,11 @@ for idx, l in ipairs(BUCKETS) do
       -- Everything reserved since may have reached the provider first: not drift.
       local since = num(h['taken:' .. l], 0) - taken_then
       local candidate = left - observed - since
-      if candidate > tolerance then d = candidate; lvl = lvl - d end
+      if candidate > tolerance then
+        d = candidate; lvl = lvl - d
+        -- a charge counts as taken, so a lease snapshotted earlier does not charge it again
+        set('taken:' .. l, str(num(h['taken:' .. l], 0) + d))
+      end
     end
     set('lvl:' .. l, str(lvl)); set('upd:' .. l, str(now))
   end
