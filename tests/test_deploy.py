@@ -703,10 +703,10 @@ def test_probe_and_scrape_endpoints_answer(start_sim: Any, start_gateway: Any) -
     sim = start_sim(sim_config({KEY_A: {"rpm": 100}}))
     gw = start_gateway(gateway_settings(sim.url, [{"secret": KEY_A}]))
     for path in ("/healthz", "/readyz"):
-        with urllib.request.urlopen(gw.url + path, timeout=5) as resp:  # noqa: S310
+        with urllib.request.urlopen(gw.url + path, timeout=5) as resp:  # noqa: S310 - test gateway
             assert resp.status == 200
     try:
-        with urllib.request.urlopen(gw.url + "/metrics", timeout=5) as resp:  # noqa: S310
+        with urllib.request.urlopen(gw.url + "/metrics", timeout=5) as resp:  # noqa: S310 - test gateway
             body = resp.read().decode()
     except urllib.error.HTTPError as exc:
         code = exc.code

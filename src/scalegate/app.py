@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -21,7 +22,9 @@ from scalegate.clock import Clock
 from scalegate.config import Settings, load_settings
 from scalegate.errors import ConfigError, ProviderError
 from scalegate.gateway import Gateway
+from scalegate.observe.recorder import instrument
 from scalegate.openai.errors import render_openai_error
+from scalegate.origin import CrossOriginGuard
 from scalegate.routes import admin, batches, jobs, monitoring
 from scalegate.routes import cache as cache_routes
 from scalegate.routes.admin import error_response
@@ -77,6 +80,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
+async def _client_gone(_: Request, exc: Exception) -> Response:
+    # The client left (or was cut off for sending its body too slowly) while a route read
+    # the body: nobody is there to answer, and it is not the gateway's error to log.
+    return Response(status_code=499)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error on %s", request.url.path, exc_info=exc)
     return error_response(ProviderError("internal error in the gateway", status=500))
@@ -118,10 +127,16 @@ def create_app(
         *jobs.routes(gateway),
         *batches.routes(gateway),
     ]
+    instrument(routes, gateway.observer.recorder)  # request metrics and the access log
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        middleware=[Middleware(CrossOriginGuard, public_url=settings.server.public_url)],
+        exception_handlers={
+            HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
+            Exception: _server_error,
+        },
     )
     app.state.gateway = gateway
     return app

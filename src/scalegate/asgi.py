@@ -82,6 +82,18 @@ async def send_error(
     await send_body(send, status, body, [*headers.items(), *extra])
 
 
+def render_for_path(
+    path: str, error: ProviderError, request_id: str
+) -> tuple[int, bytes, dict[str, str]]:
+    """``error`` in the envelope of the protocol ``path`` speaks: OpenAI's under
+    ``/v1/chat/``, the provider's everywhere else (for answers given before any route ran)."""
+    if path.startswith("/v1/chat/"):
+        from scalegate.openai.errors import render_openai_error
+
+        return render_openai_error(error, request_id)
+    return render_error(error, request_id)
+
+
 async def drain(receive: Receive) -> None:
     """Wait until the client disconnects (after the request body has been read)."""
     while True:

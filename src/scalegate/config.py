@@ -203,9 +203,23 @@ class TenantConfig(_Model):
 
 
 class ServerConfig(_Model):
+    """The HTTP server's limits (docs/security.md says which layer enforces each)."""
+
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     graceful_shutdown_seconds: float = Field(default=30, ge=0)
     public_url: str | None = None
+    # Request line and headers, together; larger → 431.
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Nesting of arrays and objects in a JSON body; deeper → 400. The ceiling keeps every
+    # re-encoding of a body (jobs, translation, cache keys) under orjson's own limit (255).
+    max_json_depth: int = Field(default=128, ge=16, le=200)
+    # A connection's request head must arrive within this (408, or a quiet close when
+    # nothing was sent at all).
+    header_timeout_seconds: float = Field(default=10, gt=0)
+    # A body must arrive within this plus 1 s per body_min_bytes_per_second received (408).
+    body_timeout_seconds: float = Field(default=30, gt=0)
+    body_min_bytes_per_second: float = Field(default=64 * 1024, gt=0)
+    keep_alive_seconds: int = Field(default=5, ge=1)  # idle connection between requests
 
 
 class ModelPrice(_Model):

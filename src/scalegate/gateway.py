@@ -28,6 +28,7 @@ from scalegate.keys.redis_store import RedisKeyStore
 from scalegate.keys.registry import KeyRegistry, MemoryKeyRegistry, RedisKeyRegistry
 from scalegate.keys.resilient_store import ResilientKeyStore
 from scalegate.keys.store import KeyStore
+from scalegate.observe.observer import Observer
 from scalegate.pipeline import Pipeline
 from scalegate.state import Backend, MemoryBackend, RedisBackend, backend_from_url
 from scalegate.tenants import TenantDirectory
@@ -66,6 +67,7 @@ class Gateway:
         self.simulator: SimulatorServer | None = None
         self.started_at = time.time()
         self.draining = False
+        self._workers_stopping: asyncio.Task[None] | None = None
         self.tenants = TenantDirectory(settings.tenants)
         self.limiter: TenantLimiter | None = None
         self._pool: KeyPool | None = None
@@ -75,6 +77,8 @@ class Gateway:
         self.backend: Backend = MemoryBackend()
         self.key_store: ResilientKeyStore | None = None
         self._keys: KeyManager | None = None
+        # Metrics, health, dashboard data, alert webhook (started last, stopped first).
+        self.observer = Observer(settings)
 
     @property
     def simulated(self) -> bool:
@@ -204,6 +208,7 @@ class Gateway:
         )
         await self._start_cache()
         await self._start_jobs()
+        await self.observer.start(self)
         if not settings.tenants:
             logger.warning(
                 "no tenants configured: the gateway is OPEN (any client key is accepted)"
@@ -275,9 +280,22 @@ class Gateway:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def begin_shutdown(self) -> None:
+        """SIGTERM: refuse new work at once, and let job workers stop leasing and finish
+        their jobs while the HTTP server drains, rather than after it (the two graces
+        overlap instead of adding up)."""
+        self.draining = True
+        if self.workers is not None and self._workers_stopping is None:
+            self._workers_stopping = asyncio.get_running_loop().create_task(
+                self.workers.stop(), name="scalegate-workers-stop"
+            )
+
     async def stop(self) -> None:
         self.draining = True
-        if self.workers is not None:  # finish or release held jobs while upstream still works
+        await self.observer.stop()
+        if self._workers_stopping is not None:
+            await self._workers_stopping
+        elif self.workers is not None:  # finish or release held jobs while upstream works
             await self.workers.stop()
         if self._jobs is not None:
             await self._jobs.close()

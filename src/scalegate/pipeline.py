@@ -64,6 +64,7 @@ class CallContext:
     key: str | None = None  # fingerprint of the key that answered
     model: str | None = None  # the model that answered (an alias resolves to one)
     retries: list[str] = field(default_factory=list)  # outcome of each failed attempt
+    first_token: float | None = None  # a stream's first content delta (perf_counter)
 
 
 @dataclass(slots=True)
@@ -125,6 +126,8 @@ class Pipeline:
         self.backoff = backoff or Backoff(settings.retry)
         self._models: dict[str, tuple[float, Reply]] = {}
         self.retry_counts: dict[str, int] = {}
+        # Told every answer's model and usage document (metrics: tokens and cost).
+        self.on_usage: Callable[[str, dict[str, Any], CallContext], None] | None = None
 
     # -- the attempt loop -------------------------------------------------------------------
 
@@ -322,6 +325,8 @@ class Pipeline:
         except BaseException:
             await asyncio.shield(self.tenant_settle(ticket, req.model, None))
             raise
+        if self.on_usage is not None and attempt.raw_usage:
+            self.on_usage(req.model, attempt.raw_usage, ctx)
         await self.tenant_settle(ticket, req.model, attempt.raw_usage)
         return self._reply_or_raise(ctx, attempt)
 

@@ -45,6 +45,7 @@ class UsageTracker:
     __slots__ = (
         "error_type",
         "finished",
+        "first_token",
         "input_tokens",
         "output_tokens",
         "partial_chars",
@@ -60,10 +61,13 @@ class UsageTracker:
         self.finished = False
         self.error_type: str | None = None
         self.raw: dict[str, Any] = {}  # the provider's usage document, as far as it got
+        self.first_token: float | None = None  # perf_counter of the first content delta
 
     def see(self, event: SSEEvent) -> None:
         name = event.event
         if name == "content_block_delta":
+            if self.first_token is None:
+                self.first_token = time.perf_counter()
             if self.output_tokens is None:
                 self.partial_chars += max(0, len(event.data) - 80)
             return
@@ -206,12 +210,16 @@ async def _open_one(
         await asyncio.shield(pipeline.tenant_settle(ticket, req.model, None))
         raise
     if isinstance(attempt.value, MessageStream):
+        stream = attempt.value
 
         async def after(usage: dict[str, Any]) -> None:
+            ctx.first_token = stream.tracker.first_token
+            if pipeline.on_usage is not None and usage:
+                pipeline.on_usage(req.model, usage, ctx)
             await pipeline.tenant_settle(ticket, req.model, usage)
 
-        attempt.value.after = after
-        return attempt.value
+        stream.after = after
+        return stream
     await pipeline.tenant_settle(ticket, req.model, None)
     if attempt.outcome is Outcome.CLIENT_ERROR:
         assert attempt.value is not None

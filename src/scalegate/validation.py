@@ -44,6 +44,43 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# Containers a translation may add around the client's own (OpenAI tool results become
+# blocks inside a message): the bracket count must leave room for them.
+_DEPTH_SLACK = 8
+
+
+def check_json_depth(body: bytes, payload: Any, limit: int) -> None:
+    """Refuse ``payload`` (parsed from ``body``, perhaps translated) if its arrays and
+    objects nest more than ``limit`` deep: a 400 instead of a failure wherever the gateway
+    encodes it again (orjson refuses more than 255 levels) or walks it.
+
+    A body with few brackets cannot be deep, and that is most bodies: one C-speed pass
+    decides. Only a body with more brackets than ``limit`` is walked (about the cost of
+    parsing it once more); string contents count as brackets there, so JSON held in strings
+    (OpenAI tool-call arguments, decoded by the translation) is covered too.
+    """
+    if len(body.translate(None, _NOT_BRACKETS)) + _DEPTH_SLACK <= limit:
+        return
+    level = [payload] if isinstance(payload, dict | list) else []
+    depth = 0
+    while level:  # breadth first, one level at a time: each container is visited once
+        depth += 1
+        if depth > limit:
+            raise InvalidRequestError(
+                f"request body is nested too deeply: at most {limit} levels of arrays and "
+                "objects are accepted"
+            )
+        below: list[Any] = []
+        add = below.append
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                kind = type(child)
+                if kind is dict or kind is list:
+                    add(child)
+        level = below
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import gc
 import signal
+from types import FrameType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from scalegate.config import Settings, load_settings
 from scalegate.errors import ConfigError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from scalegate.gateway import Gateway
 
 _LOCAL = {"127.0.0.1", "localhost", "0.0.0.0", "::", "::1"}  # noqa: S104 - names, not binds
 
@@ -31,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from scalegate.app import create_app
+    from scalegate.server import uvicorn_options
 
     overrides = {}
     if args.upstream:
@@ -40,25 +50,27 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return _serve_processes(args, settings)
     app = create_app(settings, reload=lambda: load_settings(args.config, **overrides))
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.server.graceful_shutdown_seconds),
-        backlog=4096,
-    )
+    config = uvicorn.Config(app, host=args.host, port=args.port, **uvicorn_options(settings))
     # uvicorn drains on SIGTERM, then re-raises the signal so the process dies of it (status
     # 143). A completed drain is a clean exit: this handler, which uvicorn restores after
     # its own, turns that re-raise (or a SIGTERM before uvicorn took over) into exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     tune_gc()
-    uvicorn.Server(config).run()
+    draining_server(config, app.state.gateway).run()
     return 0
+
+
+def draining_server(config: uvicorn.Config, gateway: Gateway) -> uvicorn.Server:
+    """uvicorn's server, telling the gateway the moment a shutdown signal arrives."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            with contextlib.suppress(RuntimeError):  # no running loop yet: nothing to drain
+                asyncio.get_running_loop().call_soon(gateway.begin_shutdown)
+
+    return Server(config)
 
 
 def _serve_processes(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,8 +80,6 @@ def _serve_processes(args: argparse.Namespace, settings: Settings) -> int:
     keeps them one gateway: quotas, breakers, quarantines and caches live in Redis.
     """
     import os
-
-    import uvicorn
 
     if not settings.redis_url:
         raise ConfigError(
@@ -89,21 +99,27 @@ def _serve_processes(args: argparse.Namespace, settings: Settings) -> int:
     os.environ["SCALEGATE_LOG_LEVEL"] = args.log_level
     os.environ["SCALEGATE_LOG_FORMAT"] = args.log_format
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    # Metrics of all the processes in one scrape: prometheus_client's multiprocess files.
+    from scalegate.observe.multiprocess import prepared_dir
+
+    with prepared_dir():
+        _run_processes(args, settings)
+    return 0
+
+
+def _run_processes(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from scalegate.server import uvicorn_options
+
     uvicorn.run(
         "scalegate.app:app_from_environment",
         factory=True,
         workers=args.workers,
         host=args.host,
         port=args.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.server.graceful_shutdown_seconds),
-        backlog=4096,
+        **uvicorn_options(settings),
     )
-    return 0
 
 
 def tune_gc() -> None:

@@ -389,6 +389,10 @@ class WorkerPool:
             "idle": self.idle,
             "restarts": self.counters.restarts,
             "started_at": int(self.started_at),
+            # Attempt count and seconds by outcome: the gateway's metrics sum the live pools'.
+            "durations": {
+                k: [d.count, round(d.total, 6)] for k, d in self.counters.durations.items()
+            },
         }
 
     # -- scaler ------------------------------------------------------------------------------

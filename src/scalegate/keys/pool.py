@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from scalegate.clock import Clock, SystemClock
@@ -105,9 +105,11 @@ class KeyEntry:
     key: UpstreamKey
     in_flight: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    last: str | None = None  # the latest outcome (health: is the provider reachable?)
 
     def count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
+        self.last = what
 
 
 class KeyPool:
@@ -143,6 +145,8 @@ class KeyPool:
         )
         self.admitted_total: dict[tuple[str, str], int] = {}
         self.drift_total = 0
+        # Told each queued request's wait: (priority, seconds, admitted) — for metrics.
+        self.on_wait: Callable[[Priority, float, bool], None] | None = None
 
     # -- lifecycle and key management -------------------------------------------------------
 
@@ -313,11 +317,15 @@ class KeyPool:
             raise
         except RateLimitError:
             self._count(priority, "shed")
+            if self.on_wait is not None:
+                self.on_wait(priority, self.clock.monotonic() - started, False)
             raise
         finally:
             await asyncio.shield(self._announce(key_ids, priority, -1))
         lease.waited = self.clock.monotonic() - started
         self._count(priority, "admitted_after_wait")
+        if self.on_wait is not None:
+            self.on_wait(priority, lease.waited, True)
         return lease
 
     async def _announce(self, key_ids: frozenset[str], priority: Priority, delta: int) -> None:

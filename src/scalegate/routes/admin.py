@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 
+import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -78,7 +79,8 @@ def routes(gw: Gateway) -> list[Route]:
     async def add_key(request: Request) -> Response:
         # Errors name fields, never echo input: the body holds a secret.
         try:
-            cfg = KeyConfig.model_validate(await request.json())
+            # orjson, not request.json(): the stdlib parser recurses (a deep body was a 500)
+            cfg = KeyConfig.model_validate(orjson.loads(await request.body()))
         except ValidationError as exc:
             fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise InvalidRequestError(f"invalid key: {fields}") from None

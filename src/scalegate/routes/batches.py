@@ -36,6 +36,7 @@ from scalegate.routes.jobs import (
     tenant_of,
 )
 from scalegate.tenants import effective_priority
+from scalegate.validation import check_json_depth
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 EXPIRY_MS = 24 * 3600 * 1000
@@ -115,12 +116,14 @@ class BatchRoutes:
             raise OverloadedError("the gateway is shutting down", retry_after=1)
         tenant_name, tenant = tenant_of(self.gw, request)
         limit = self.gw.settings.queue.batch_max_body_bytes
+        raw = await read_limited(request, limit)
         try:
-            body = orjson.loads(await read_limited(request, limit))
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidRequestError(f"request body is not valid JSON: {exc.msg}") from None
         if not isinstance(body, dict):
             raise InvalidRequestError("request body must be a JSON object")
+        check_json_depth(raw, body, self.gw.settings.server.max_json_depth)
         items = _requests(self.gw, body)
         priority = _priority(request, tenant)
         headers = stored_headers(request)

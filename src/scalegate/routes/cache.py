@@ -22,18 +22,21 @@ from scalegate.cache.warm import warm
 from scalegate.errors import InvalidRequestError, ProviderError, StateBackendError
 from scalegate.gateway import Gateway
 from scalegate.routes.admin import Handler, require_admin
+from scalegate.validation import check_json_depth
 
 MAX_WARM_ITEMS = 1000
 
 
-async def _json_body(request: Request) -> Any:
+async def _json_body(request: Request, max_depth: int) -> Any:
     raw = await request.body()
     if not raw:
         return {}
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequestError(f"request body is not valid JSON: {exc.msg}") from None
+    check_json_depth(raw, body, max_depth)  # warming re-encodes the requests
+    return body
 
 
 def _backend_errors(handler: Handler) -> Handler:
@@ -60,7 +63,7 @@ def routes(gw: Gateway) -> list[Route]:
         return JSONResponse(await gw.cache.top(max(1, min(n, 1000))))
 
     async def invalidate(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await _json_body(request, gw.settings.server.max_json_depth)
         namespace = body.get("namespace") if isinstance(body, dict) else None
         if namespace is not None and not isinstance(namespace, str):
             raise InvalidRequestError("namespace: must be a string")
@@ -70,7 +73,7 @@ def routes(gw: Gateway) -> list[Route]:
             raise InvalidRequestError(str(exc)) from None
 
     async def warm_route(request: Request) -> Response:
-        body = await _json_body(request)
+        body = await _json_body(request, gw.settings.server.max_json_depth)
         items = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise InvalidRequestError('body must be {"requests": [<Messages request>, ...]}')

@@ -42,7 +42,7 @@ def inbound(scope: Scope) -> Inbound:
         auth = headers.get("authorization", "")
         if auth[:7].lower() == "bearer ":
             client_key = auth[7:].strip()
-    return Inbound(
+    inb = Inbound(
         new_request_id(),
         headers,
         time.perf_counter(),
@@ -50,6 +50,8 @@ def inbound(scope: Scope) -> Inbound:
         bearer=bearer,
         client_key=client_key,
     )
+    scope["scalegate.inbound"] = inb  # for the metrics and access log (scalegate.observe)
+    return inb
 
 
 def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:

@@ -41,7 +41,7 @@ from scalegate.routes.admin import require_admin
 from scalegate.routes.common import inbound
 from scalegate.tenants import effective_priority
 from scalegate.upstream.headers import forward_headers
-from scalegate.validation import parse_json_object
+from scalegate.validation import check_json_depth, parse_json_object
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -132,9 +132,10 @@ class JobRoutes:
         if self.gw.draining:
             raise OverloadedError("the gateway is shutting down", retry_after=1)
         tenant_name, tenant = tenant_of(self.gw, request)
-        body = parse_json_object(
-            await read_limited(request, self.gw.settings.server.max_body_bytes)
-        )
+        server = self.gw.settings.server
+        raw = await read_limited(request, server.max_body_bytes)
+        body = parse_json_object(raw)
+        check_json_depth(raw, body, server.max_json_depth)
         unknown = sorted(set(body) - _JOB_FIELDS)
         if unknown:
             raise InvalidRequestError(f"{unknown[0]}: Extra inputs are not permitted")

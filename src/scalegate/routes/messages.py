@@ -30,7 +30,7 @@ from scalegate.keys.store import Demand
 from scalegate.pipeline import CallContext, Reply
 from scalegate.routes.common import Inbound, call_context, inbound, own_headers, require_version
 from scalegate.streaming import MessageStream, open_stream
-from scalegate.validation import validate_count_tokens, validate_messages
+from scalegate.validation import check_json_depth, validate_count_tokens, validate_messages
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class MessagesEndpoint(_Endpoint):
         version = require_version(inb)
         ctx = call_context(self.gw, scope, inb)
         req = validate_messages(await self.read(receive, inb), version)
+        check_json_depth(req.body, req.payload, self.gw.settings.server.max_json_depth)
         # Before admission: a hit uses no key-pool quota (DESIGN §7).
         ticket = await self.gw.cache.lookup(req.payload, inb.headers, inb.tenant)
         inb.cache = ticket.outcome
@@ -171,4 +172,5 @@ class CountTokensEndpoint(_Endpoint):
         version = require_version(inb)
         ctx = call_context(self.gw, scope, inb)
         req = validate_count_tokens(await self.read(receive, inb), version)
+        check_json_depth(req.body, req.payload, self.gw.settings.server.max_json_depth)
         await self.reply(send, await self.gw.pipeline.count_tokens(ctx, req), inb, ctx)

@@ -7,12 +7,15 @@ OpenAI SDK's ``client.models.list()`` works against the same URL (DESIGN §12).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
 from scalegate.asgi import send_body
+from scalegate.errors import NotFoundError
 from scalegate.pipeline import Reply
 from scalegate.routes.common import Inbound, call_context, own_headers
 from scalegate.routes.messages import _Endpoint
@@ -46,12 +49,33 @@ def to_openai(reply: Reply, single: bool) -> Reply:
     return Reply(200, orjson.dumps(body), [h for h in reply.headers if h[0] != "content-type"])
 
 
+# What a model id may look like ("claude-sonnet-4-6", "claude-3-5-haiku-20241022"): no
+# "/", "?", "#" or "%", so that it names a model and nothing else on the provider's API.
+_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+_QUERY = ("limit", "after_id", "before_id")
+
+
+def upstream_target(model_id: str, scope: Scope) -> str:
+    """The provider path and query for this request, rebuilt from checked parts.
+
+    Never the client's raw path: the pool key would then be sent wherever ``..`` segments
+    or an encoded ``?`` led (``/v1/models/../../v1/files`` reached the provider's
+    ``/v1/files``). Only the documented query parameters are passed on.
+    """
+    if not model_id:
+        query = scope.get("query_string", b"").decode("latin-1")
+        params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in _QUERY]
+        return "/v1/models" + ("?" + urlencode(params) if params else "")
+    if not _MODEL_ID.fullmatch(model_id):
+        raise NotFoundError(f"model: {model_id!r} is not a model id")
+    return "/v1/models/" + model_id
+
+
 class ModelsEndpoint(_Endpoint):
     async def handle(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         ctx = call_context(self.gw, scope, inb)
         path = scope["path"]
-        query = scope.get("query_string", b"").decode("latin-1")
-        target = path + ("?" + query if query else "")
+        target = upstream_target(scope.get("path_params", {}).get("model_id", ""), scope)
         if inb.version is None:
             # The OpenAI SDK sends no anthropic-version; the provider needs one.
             ctx.headers.append(("anthropic-version", "2023-06-01"))

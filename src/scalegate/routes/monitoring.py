@@ -1,85 +1,171 @@
-"""Health: ``/healthz`` (liveness), ``/readyz`` (readiness), ``/api/monitoring/health``."""
+"""Monitoring (DESIGN §10): probes, metrics, health, and the live dashboard.
+
+Unauthenticated, for probes and scrapers: ``/healthz`` (liveness: the process answers),
+``/readyz`` (503 exactly when health is ``down``), ``/api/monitoring/health``, ``/metrics``
+and ``/api/monitoring/metrics`` (Prometheus text; ``?format=json`` for JSON). They name keys
+by fingerprint only.
+
+Admin only (the admin token as ``Authorization: Bearer`` or the ``scalegate_admin`` session
+cookie): ``/api/monitoring/dashboard``, the JSON the page shows — it adds what an outsider
+has no business reading (key names, tenants' traffic and spend, worker hosts). ``/dashboard``
+itself is a static page that asks for the token once, exchanges it for the session cookie
+(``POST /dashboard/session``: HttpOnly, SameSite=Strict, 12 hours) and then polls the JSON.
+Its scripts and styles are served from the package (no CDN: it works offline), under a
+Content-Security-Policy that allows nothing else.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from importlib import resources
 
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scalegate.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    ProviderError,
+)
 from scalegate.gateway import Gateway
-from scalegate.routes.jobs import jobs_health
+from scalegate.routes.admin import check_admin, error_response, require_admin
+
+COOKIE = "scalegate_admin"
+SESSION_SECONDS = 12 * 3600
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_PAGE_HEADERS = {
+    "content-security-policy": _CSP,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+          ".css": "text/css; charset=utf-8"}  # fmt: skip
+# The page's files (read once, on first use): name → path inside observe/static.
+ASSETS = {
+    "dashboard.js": "dashboard.js",
+    "dashboard.css": "dashboard.css",
+    "uPlot.iife.min.js": "vendor/uplot/uPlot.iife.min.js",
+    "uPlot.min.css": "vendor/uplot/uPlot.min.css",
+}
 
 
-async def health_report(gw: Gateway) -> dict[str, Any]:
-    """The health document of DESIGN §12: overall status with per-component reasons."""
-    pool = gw.pool
-    keys = await pool.status()
-    usable = await pool.usable_count()
-    total = len(keys)
-    if total == 0 or usable == 0:
-        key_status = "down"
-    elif usable < total:
-        key_status = "degraded"
-    else:
-        key_status = "ok"
-    bad = [f"{k['key']}: {k['status']}" for k in keys if k["status"] != "ok"]
-    components: dict[str, dict[str, Any]] = {
-        "keys": {
-            "status": key_status,
-            "detail": f"{usable}/{total} upstream keys usable"
-            + (f" ({'; '.join(bad)})" if bad else ""),
-            "keys": [{"key": k["key"], "status": k["status"]} for k in keys],
-        },
-        "admission": {
-            "status": "ok",
-            "detail": f"{len(pool.queue)} request(s) waiting for a key",
-            "waiting": pool.queue.depth_by_priority(),
-        },
-    }
-    if gw.key_store is not None:
-        status, detail = gw.key_store.health()
-        components["redis"] = {
-            "status": status,
-            "detail": detail,
-            "policy": gw.key_store.policy,
-            "errors_total": gw.key_store.errors_total,
-        }
-    components["jobs"] = await jobs_health(gw)
-    if gw.simulated:
-        components["upstream"] = {
-            "status": "ok",
-            "detail": "SIMULATED provider (no upstream API keys configured)",
-        }
-    if gw.draining:
-        components["server"] = {"status": "down", "detail": "shutting down"}
-    statuses = [c["status"] for c in components.values()]
-    overall = "down" if "down" in statuses else "degraded" if "degraded" in statuses else "ok"
-    return {
-        "status": overall,
-        "mode": "shared" if gw.settings.redis_url else "embedded",
-        "simulated_upstream": gw.simulated,
-        "open_gateway": not gw.settings.tenants,
-        "components": components,
-    }
+def _asset(path: str) -> bytes:
+    return resources.files("scalegate.observe").joinpath("static", *path.split("/")).read_bytes()
+
+
+def _json(doc: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(doc), status, media_type="application/json")
+
+
+class _Monitoring:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.observer = gw.observer
+        self._files: dict[str, bytes] = {}
+
+    async def healthz(self, _: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(self, _: Request) -> Response:
+        report = await self.observer.health()
+        ready = report["status"] != "down"
+        body = {"ready": ready, "status": report["status"], "reasons": report["reasons"]}
+        return _json(body, 200 if ready else 503)
+
+    async def health(self, _: Request) -> Response:
+        report = await self.observer.health()
+        return _json(report, 503 if report["status"] == "down" else 200)
+
+    async def metrics(self, request: Request) -> Response:
+        if not self.gw.settings.metrics_enabled:
+            return error_response(NotFoundError("metrics are disabled (METRICS_ENABLED=false)"))
+        if request.query_params.get("format") == "json":
+            return _json(await self.observer.json_metrics())
+        return Response(await self.observer.prometheus(), media_type=CONTENT_TYPE_LATEST)
+
+    async def dashboard_data(self, _: Request) -> Response:
+        response = _json(await self.observer.dashboard())
+        response.headers["cache-control"] = "no-store"
+        return response
+
+    async def page(self, _: Request) -> Response:
+        return self._file("dashboard.html", "dashboard.html", no_store=True)
+
+    async def asset(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ASSETS:
+            return error_response(NotFoundError("not found"))
+        return self._file(name, ASSETS[name])
+
+    def _file(self, name: str, path: str, *, no_store: bool = False) -> Response:
+        if path not in self._files:
+            self._files[path] = _asset(path)
+        suffix = name[name.rfind(".") :]
+        headers = {**_PAGE_HEADERS, "cache-control": "no-store" if no_store else "max-age=300"}
+        return Response(self._files[path], headers=headers, media_type=_TYPES[suffix])
+
+    async def login(self, request: Request) -> Response:
+        """Exchange the admin token for the dashboard's session cookie."""
+        token = self.gw.settings.admin_token
+        try:
+            body = orjson.loads(await request.body())
+            given = body.get("token") if isinstance(body, dict) else None
+        except orjson.JSONDecodeError:
+            given = None
+        if not isinstance(given, str) or not given:
+            return error_response(InvalidRequestError('body: {"token": "<admin token>"}'))
+        if token is None or not hmac.compare_digest(
+            given.encode(), token.get_secret_value().encode()
+        ):
+            return error_response(AuthenticationError("admin token missing or wrong"))
+        response = Response(status_code=204)
+        response.set_cookie(
+            COOKIE,
+            given,
+            max_age=SESSION_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def session(self, request: Request) -> Response:
+        """Whether the caller is signed in (always 200: the page asks before it polls)."""
+        try:
+            check_admin(self.gw, request)
+            authenticated = True
+        except ProviderError:
+            authenticated = False
+        enabled = self.gw.settings.admin_token is not None
+        return _json({"authenticated": authenticated, "admin_enabled": enabled})
+
+    async def logout(self, _: Request) -> Response:
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
 
 
 def routes(gw: Gateway) -> list[Route]:
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "alive"})
-
-    async def readyz(_: Request) -> Response:
-        report = await health_report(gw)
-        ready = report["status"] != "down"
-        return JSONResponse({"ready": ready, "status": report["status"]}, 200 if ready else 503)
-
-    async def health(_: Request) -> Response:
-        report = await health_report(gw)
-        return JSONResponse(report, 503 if report["status"] == "down" else 200)
-
+    m = _Monitoring(gw)
     return [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/api/monitoring/health", health, methods=["GET"]),
+        Route("/healthz", m.healthz, methods=["GET"]),
+        Route("/readyz", m.readyz, methods=["GET"]),
+        Route("/api/monitoring/health", m.health, methods=["GET"]),
+        Route("/metrics", m.metrics, methods=["GET"]),
+        Route("/api/monitoring/metrics", m.metrics, methods=["GET"]),
+        Route("/api/monitoring/dashboard", require_admin(gw, m.dashboard_data), methods=["GET"]),
+        Route("/dashboard", m.page, methods=["GET"]),
+        Route("/dashboard/static/{name}", m.asset, methods=["GET"]),
+        Route("/dashboard/session", m.session, methods=["GET"]),
+        Route("/dashboard/session", m.login, methods=["POST"]),
+        Route("/dashboard/session", m.logout, methods=["DELETE"]),
     ]

@@ -34,7 +34,7 @@ from scalegate.pipeline import CallContext, Reply
 from scalegate.routes.common import Inbound, call_context, inbound, own_headers
 from scalegate.sse import SSEParser
 from scalegate.streaming import MessageStream, open_stream
-from scalegate.validation import MessageRequest, parse_json_object
+from scalegate.validation import MessageRequest, check_json_depth, parse_json_object
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ class ChatCompletionsEndpoint:
             receive, self.gw.settings.server.max_body_bytes, inb.headers.get("content-length")
         )
         tr = translate_request(parse_json_object(raw), version)
+        check_json_depth(raw, tr.payload, self.gw.settings.server.max_json_depth)
         ctx.headers = upstream_headers(ctx.headers, version)
         ctx.bearer = False
         req = MessageRequest(

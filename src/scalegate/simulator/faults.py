@@ -68,7 +68,7 @@ class FaultRoller:
 
     def __init__(self, seed: int) -> None:
         # Reproducibility, not secrecy, is the point of this generator.
-        self._rng = random.Random(seed)  # noqa: S311
+        self._rng = random.Random(seed)  # noqa: S311 - seeded fault rolls, not cryptography
 
     def roll(self, rates: FaultConfig, *, stream: bool) -> Fault | None:
         draws: list[tuple[Fault, float]] = [

@@ -105,8 +105,11 @@ class UpstreamClient:
         limit = self.config.max_response_bytes
         if resp.content_length is not None and resp.content_length > limit:
             raise UpstreamConnectionError(f"upstream response larger than {limit} bytes")
+        # content-length counts the bytes on the wire; an encoded (gzip, br …) answer inflates
+        # to any size, so it is counted as it is decoded, chunk by chunk.
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         try:
-            if resp.content_length is not None:
+            if resp.content_length is not None and encoding in ("", "identity"):
                 return await resp.read()
             chunks: list[bytes] = []
             size = 0

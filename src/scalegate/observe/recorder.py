@@ -1,0 +1,278 @@
+"""What is recorded on the request path: one call per request, kept cheap.
+
+The route wrapper (:func:`instrument`) notes the status and the moment the response began,
+and at the end makes one :meth:`Recorder.request` call. Tokens and cost come from the
+pipeline's usage hook, admission waits from the pool's wait hook (only requests that
+queued), quota alerts from the alert tracker's listener. One structured access-log line per
+request (all, or only the failed and retried ones: ``monitoring.access_log``) carries the
+request id and the ``traceparent``.
+
+The values are plain Python numbers and bucket lists (:class:`Hist`), not prometheus_client
+objects: an observation is a ``bisect`` and two additions, with no lock (everything runs on
+the event loop's thread), about a fifth of what a prometheus_client histogram costs. A scrape
+turns them into metric families (:meth:`Recorder.families`); with several processes the
+publisher copies them into the multiprocess files (:mod:`scalegate.observe.multiprocess`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scalegate.observe import metrics as m
+from scalegate.pricing import PriceTable
+
+if TYPE_CHECKING:
+    from scalegate.keys.alerts import QuotaAlert
+    from scalegate.pipeline import CallContext
+    from scalegate.priority import Priority
+    from scalegate.routes.common import Inbound
+
+access_log = logging.getLogger("scalegate.access")
+
+INBOUND = "scalegate.inbound"  # where routes.common.inbound() leaves the request's Inbound
+
+# Path prefixes of the counted routes (the first match wins).
+_ROUTE_OF = (
+    ("/v1/messages/batches", "batches"),
+    ("/v1/messages/count_tokens", "count_tokens"),
+    ("/v1/messages", "messages"),
+    ("/v1/chat/completions", "chat_completions"),
+    ("/v1/models", "models"),
+    ("/v1/jobs", "jobs"),
+)
+_TOKEN_FIELDS = (
+    ("input_tokens", "input"),
+    ("output_tokens", "output"),
+    ("cache_read_input_tokens", "cache_read"),
+    ("cache_creation_input_tokens", "cache_write"),
+)
+PATH_SPECS = tuple(s for s in m.ALL if s.source == "path")
+
+Labels = tuple[str, ...]
+
+
+class Hist:
+    """One histogram series: a count per bucket (the last one is +Inf) and the sum."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        out, total = [], 0
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            total += count
+            out.append(("+Inf" if bound == float("inf") else repr(float(bound)), float(total)))
+        return out
+
+
+class Recorder:
+    """The path metrics of one gateway (nothing is recorded when metrics are off)."""
+
+    def __init__(
+        self,
+        *,
+        tenants: bool,
+        prices: PriceTable,
+        access: str = "errors",
+        enabled: bool = True,
+    ) -> None:
+        self.enabled = enabled
+        self.tenants = tenants
+        self.prices = prices
+        self.access = access
+        # spec → labels → a number (counters) or a Hist (histograms)
+        self.values: dict[m.Spec, dict[Labels, Any]] = {s: {} for s in PATH_SPECS}
+        self._requests = self.values[m.REQUESTS]
+        self._tokens = self.values[m.TOKENS]
+        self._cost = self.values[m.COST]
+        # Per route: its (duration, upstream, overhead, ttft) series, made on first use.
+        self._route: dict[str, tuple[Hist, Hist, Hist, Hist]] = {}
+        self._models: dict[str, str] = {}
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def request(
+        self, route: str, status: int, started: float, responded: float, inb: Inbound | None
+    ) -> None:
+        """One finished request (``responded``: when its response started, or 0)."""
+        end = time.perf_counter()
+        ctx = inb.ctx if inb is not None else None
+        if inb is not None:
+            started = inb.started
+        if self.enabled:
+            code = str(status) if status else "499"
+            slot = (route, code, inb.tenant or "none") if (self.tenants and inb) else (route, code)
+            self._requests[slot] = self._requests.get(slot, 0) + 1
+            series = self._route.get(route) or self._series(route)
+            series[0].observe(end - started)
+            head = (responded or end) - started
+            if ctx is not None and ctx.attempts:
+                series[1].observe(ctx.upstream_seconds)
+                series[2].observe(max(0.0, head - ctx.upstream_seconds - ctx.waited))
+                if ctx.first_token is not None:
+                    series[3].observe(max(0.0, ctx.first_token - started))
+            else:  # answered by the gateway alone: a cache hit, an error before admission
+                series[2].observe(head)
+        if self.access == "all" or (
+            self.access == "errors"
+            and (status >= 400 or status == 0 or (ctx is not None and ctx.retries))
+        ):
+            self._log(route, status, end - started, inb, ctx)
+
+    def _series(self, route: str) -> tuple[Hist, Hist, Hist, Hist]:
+        def hist(spec: m.Spec) -> Hist:
+            made: Hist = self.values[spec].setdefault((route,), Hist(spec.buckets))
+            return made
+
+        series = (hist(m.REQUEST_DURATION), hist(m.UPSTREAM_DURATION), hist(m.OVERHEAD),
+                  hist(m.TTFT))  # fmt: skip
+        self._route[route] = series
+        return series
+
+    @staticmethod
+    def _log(
+        route: str, status: int, seconds: float, inb: Inbound | None, ctx: CallContext | None
+    ) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        extra: dict[str, Any] = {"event": "request", "route": route, "status": status or 499}
+        extra["duration_ms"] = round(seconds * 1000, 3)
+        if inb is not None:
+            extra["request_id"] = inb.request_id
+            extra["traceparent"] = inb.headers.get("traceparent")
+            extra["priority"] = inb.priority.label
+            extra["cache"] = inb.cache
+            if inb.tenant is not None:
+                extra["tenant"] = inb.tenant
+        if ctx is not None:
+            extra.update(attempts=ctx.attempts, key=ctx.key, retries=list(ctx.retries))
+            extra["queue_ms"] = round(ctx.waited * 1000, 3)
+        access_log.info("%s %s in %.1f ms", route, status or 499, seconds * 1000, extra=extra)
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def usage(self, model: str, usage: Mapping[str, Any], ctx: CallContext | None) -> None:
+        """Tokens and cost of one answer (the pipeline's usage hook)."""
+        label = self._models.get(model)
+        if label is None:
+            label = model if len(self._models) < m.MAX_MODELS else "other"
+            self._models[model] = label
+        tail: Labels = (label,)
+        if self.tenants:
+            tail = (label, (ctx.tenant if ctx is not None else None) or "none")
+        tokens = self._tokens
+        for field, direction in _TOKEN_FIELDS:
+            count = usage.get(field)
+            if count:
+                slot = (direction, *tail)
+                tokens[slot] = tokens.get(slot, 0) + count
+        cost = self.prices.cost_usd(model, usage)
+        if cost:
+            self._cost[tail] = self._cost.get(tail, 0.0) + cost
+
+    def admission_wait(self, priority: Priority, seconds: float, admitted: bool) -> None:
+        slot = (priority.label, "admitted" if admitted else "refused")
+        series = self.values[m.ADMISSION_WAIT]
+        hist = series.get(slot)
+        if hist is None:
+            hist = series[slot] = Hist(m.ADMISSION_WAIT.buckets)
+        hist.observe(seconds)
+
+    def quota_alert(self, alert: QuotaAlert) -> None:
+        series = self.values[m.QUOTA_ALERTS]
+        slot = (alert.key, alert.limit, f"{alert.threshold:g}")
+        series[slot] = series.get(slot, 0) + 1
+
+    # -- scrape -----------------------------------------------------------------------------
+
+    def families(self) -> Iterator[Metric]:
+        """The recorded values as prometheus_client metric families."""
+        for spec, series in self.values.items():
+            labels = m.labels_for(spec, self.tenants)
+            if spec.kind == "counter":
+                family: Any = CounterMetricFamily(spec.base, spec.help, labels=labels)
+                for slot, number in list(series.items()):
+                    family.add_metric(list(slot), number)
+            else:
+                family = HistogramMetricFamily(spec.name, spec.help, labels=labels)
+                for slot, hist in list(series.items()):
+                    family.add_metric(list(slot), hist.cumulative(), sum_value=hist.sum)
+            yield family
+
+
+def route_label(path: str) -> str | None:
+    for prefix, label in _ROUTE_OF:
+        if path.startswith(prefix):
+            return label
+    return None
+
+
+def instrument(routes: Iterable[BaseRoute], recorder: Recorder) -> None:
+    """Wrap each counted route's ASGI app so that every request is recorded once."""
+    if not recorder.enabled and recorder.access == "off":
+        return
+    for route in routes:
+        if isinstance(route, Route):
+            label = route_label(route.path)
+            if label is not None:
+                route.app = _Observed(route.app, label, recorder)
+
+
+class _Observed:
+    """An ASGI app that records the request it passes to ``app``."""
+
+    __slots__ = ("app", "label", "recorder")
+
+    def __init__(self, app: ASGIApp, label: str, recorder: Recorder) -> None:
+        self.app = app
+        self.label = label
+        self.recorder = recorder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        seen = _Seen(send)
+        try:
+            await self.app(scope, receive, seen)
+        except Exception:
+            if not seen.status:
+                seen.status = 500
+            raise
+        finally:
+            self.recorder.request(self.label, seen.status, started, seen.at, scope.get(INBOUND))
+
+
+class _Seen:
+    """``send`` that notes the status and when the response started.
+
+    A plain function returning ``send``'s awaitable, not a coroutine of its own: no extra
+    frame per message on the hot path.
+    """
+
+    __slots__ = ("at", "send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.at = 0.0
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.at = time.perf_counter()
+        return self.send(message)
