@@ -247,11 +247,12 @@ def test_compose_gateway_and_workers() -> None:
         assert env["SCALEGATE_ADMIN_TOKEN"] == ""
         assert service["read_only"] is True
         assert service["cap_drop"] == ["ALL"]
-    # The image's HEALTHCHECK follows SCALEGATE_PORT: it must be the port the gateway serves;
-    # workers open no port, so theirs is off.
-    command = gateway["command"]
-    assert gateway["environment"]["SCALEGATE_PORT"] == command[command.index("--port") + 1]
-    assert worker["healthcheck"]["disable"] is True
+    # The image's HEALTHCHECK follows SCALEGATE_PORT: it must be the port each one serves
+    # (the worker's serves only probes and metrics).
+    for service in (gateway, worker):
+        command = service["command"]
+        assert service["environment"]["SCALEGATE_PORT"] == command[command.index("--port") + 1]
+        assert not service.get("healthcheck", {}).get("disable", False)
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port["host_ip"] == "127.0.0.1", f"{name} publishes beyond localhost"
@@ -393,7 +394,7 @@ def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
 def test_workloads_have_probes_resources_and_run_unprivileged(docs: list[dict[str, Any]]) -> None:
     deployments = by_kind(docs, "Deployment")
     workloads = [*deployments.values(), *by_kind(docs, "StatefulSet").values()]
-    probed = {"scalegate-gateway", "scalegate-redis"}  # workers open no port (see worker.yaml)
+    probed = {"scalegate-gateway", "scalegate-redis", "scalegate-worker"}
     for workload in workloads:
         spec = pod_spec(workload)
         assert spec["securityContext"]["runAsNonRoot"] is True
@@ -416,7 +417,13 @@ def test_workloads_have_probes_resources_and_run_unprivileged(docs: list[dict[st
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert gateway[probe]["httpGet"]["port"] in ports
     worker = pod_spec(deployments["scalegate-worker"])["containers"][0]
-    assert "ports" not in worker, "scalegate worker serves no HTTP"
+    assert worker["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert worker["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    (port,) = worker["ports"]
+    args = worker["args"]
+    assert str(port["containerPort"]) == args[args.index("--port") + 1]
+    annotations = deployments["scalegate-worker"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(port["containerPort"])
     assert worker["image"] == gateway["image"]
     for container in (gateway, worker):
         refs = [e["secretRef"]["name"] for e in container["envFrom"]]
@@ -549,7 +556,8 @@ def test_monitoring_snippets_for_kubernetes(docs: list[dict[str, Any]]) -> None:
     scrape = yaml.safe_load((K8S / "monitoring" / "scrape-config.yaml").read_text())
     assert scrape[0]["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["scalegate"]
     gateway = by_kind(docs, "Deployment")["scalegate-gateway"]
-    for deployment in [gateway]:  # workers open no port: the gateway reports the queue
+    worker = by_kind(docs, "Deployment")["scalegate-worker"]
+    for deployment in (gateway, worker):
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/path"] == "/metrics"
@@ -559,8 +567,11 @@ def test_monitoring_snippets_for_kubernetes(docs: list[dict[str, Any]]) -> None:
         }
     (podmonitor,) = load_docs((K8S / "monitoring" / "podmonitor.yaml").read_text())
     assert podmonitor["kind"] == "PodMonitor"
-    port_names = {p["name"] for p in pod_spec(gateway)["containers"][0]["ports"]}
-    assert {e["port"] for e in podmonitor["spec"]["podMetricsEndpoints"]} == port_names
+    for deployment in (gateway, worker):
+        port_names = {p["name"] for p in pod_spec(deployment)["containers"][0]["ports"]}
+        assert {e["port"] for e in podmonitor["spec"]["podMetricsEndpoints"]} == port_names
+    (components,) = podmonitor["spec"]["selector"]["matchExpressions"]
+    assert set(components["values"]) == {"gateway", "worker"}
     adapter = yaml.safe_load((K8S / "monitoring" / "prometheus-adapter-values.yaml").read_text())
     names = {
         r["name"]["as"]
@@ -609,12 +620,11 @@ def test_autoscalers_use_design_metric_names() -> None:
     assert "scalegate_requests_total" in used
 
 
-def test_prometheus_scrapes_the_gateway_on_its_port() -> None:
+def test_prometheus_scrapes_gateways_and_workers_on_their_ports() -> None:
     config = compose_config()
     prom = yaml.safe_load((DEPLOY / "monitoring" / "prometheus.yml").read_text())
     jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
-    assert not [j for j in jobs if "worker" in j], "workers open no port to scrape"
-    for service, job in (("gateway", "scalegate-gateway"),):
+    for service, job in (("gateway", "scalegate-gateway"), ("worker", "scalegate-worker")):
         scrape = jobs[job]
         assert scrape["metrics_path"] == "/metrics"
         (sd,) = scrape["dns_sd_configs"]

@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 import redis
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from scalegate.config import Settings
 from scalegate.simulator import SimulatorConfig, SimulatorThread
 from tests.conftest import KEY_A, KEY_B, gateway_settings, sim_config
-from tests.helpers import messages_body, request
+from tests.helpers import messages_body, request, sim_stats
+from tests.redis_server import free_port
 from tests.servers import ServerThread
 from tests.test_jobs_http import Receiver, wait_until
 
@@ -75,9 +77,9 @@ def setup(
     client = redis.Redis.from_url(redis_url)
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start_worker() -> subprocess.Popen[bytes]:
+    def start_worker(*extra: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "scalegate.cli", "worker", "--config", str(config)],
+            [sys.executable, "-m", "scalegate.cli", "worker", "--config", str(config), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"},
@@ -164,13 +166,23 @@ def test_sigterm_finishes_or_releases_held_jobs_and_exits_0(setup: dict[str, Any
     quick = [submit(url, hold="finish") for _ in range(2)]
     stuck = [submit(url, hold="stuck") for _ in range(2)]
     later = [submit(url) for _ in range(2)]
-    worker = setup["start_worker"]()
+    port = free_port()
+    worker = setup["start_worker"]("--port", str(port))
     wait_until(lambda: owners(client) == {str(worker.pid): 4}, timeout=30)
     wait_until(
         lambda: set(request(sim.url, "GET", "/_sim/holds").json()["holds"]) == {"finish", "stuck"}
     )
     worker.send_signal(signal.SIGTERM)
-    time.sleep(0.2)  # the worker has stopped leasing; the first two finish within the grace
+    # The worker says it stopped leasing; then the first two finish within the grace.
+    probes = f"http://127.0.0.1:{port}"
+    wait_until(
+        lambda: (
+            "stopping"
+            in request(probes, "GET", "/api/monitoring/health").json()["components"]["jobs"][
+                "detail"
+            ]
+        )
+    )
     request(sim.url, "POST", "/_sim/release/finish")
     assert worker.wait(timeout=20) == 0
     output = worker.communicate()[0].decode()
@@ -187,3 +199,46 @@ def test_sigterm_finishes_or_releases_held_jobs_and_exits_0(setup: dict[str, Any
     assert client.zcard("scalegate:jobs:ready") == 4
     assert client.hlen("scalegate:jobs:workers") == 0  # the heartbeat entry is gone
     request(sim.url, "POST", "/_sim/release/stuck")
+
+
+def scrape(url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    text = request(url, "GET", "/metrics").body.decode()
+    return {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+def test_worker_port_serves_probes_and_its_own_metrics(setup: dict[str, Any]) -> None:
+    url, sim = setup["gateway"].url, setup["sim"]
+    port = free_port()
+    probes = f"http://127.0.0.1:{port}"
+    worker = setup["start_worker"]("--port", str(port))
+
+    def answering() -> bool:
+        try:
+            return request(probes, "GET", "/readyz").status == 200
+        except OSError:
+            return False
+
+    wait_until(answering, timeout=30)
+    assert request(probes, "GET", "/healthz").json() == {"status": "alive"}
+    health = request(probes, "GET", "/api/monitoring/health").json()
+    assert len(health["components"]["jobs"]["workers"]) >= 1
+    assert request(probes, "GET", "/v1/models").status == 404  # probes only, no API
+    jobs = [submit(url) for _ in range(3)]
+    wait_until(lambda: all(job(url, j)["state"] == "COMPLETED" for j in jobs), timeout=30)
+    # Calls this process made: counted in its own registry, read over its own port.
+    calls = scrape(probes, "scalegate_key_requests_total")
+    assert sum(v for labels, v in calls.items() if ("outcome", "success") in labels) == 3
+    assert all(KEY_A not in str(labels) for labels in calls)
+    text = request(probes, "GET", "/metrics").body.decode()
+    assert KEY_A not in text
+    assert KEY_B not in text
+    assert sum(k["accepted"] for k in sim_stats(sim.url)["keys"].values()) == 3
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=20) == 0
+    with pytest.raises(ConnectionRefusedError):
+        request(probes, "GET", "/healthz")

@@ -178,6 +178,8 @@ def _jobs(gw: Gateway, state: State) -> Component:
     status = "ok"
     if counts["ready"] > 0 and not pools:
         status, detail = "degraded", detail + " — jobs are waiting and no worker is alive"
-    elif gw.workers is not None and gw.workers.stopping and not gw.draining:
-        status, detail = "degraded", detail + " — this process's worker pool is stopping"
+    elif gw.workers is not None and gw.workers.stopping:
+        detail += " — this process's worker pool is stopping (no more leases)"
+        if not gw.draining:  # stopping on its own, not as part of a shutdown
+            status = "degraded"
     return {"status": status, "detail": detail, "depth": counts["depth"], "workers": pools}

@@ -154,14 +154,22 @@ class _Monitoring:
         return response
 
 
-def routes(gw: Gateway) -> list[Route]:
-    m = _Monitoring(gw)
+def probe_routes(gw: Gateway, m: _Monitoring | None = None) -> list[Route]:
+    """Liveness, readiness, health and metrics: all that ``scalegate worker --port`` serves."""
+    m = m or _Monitoring(gw)
     return [
         Route("/healthz", m.healthz, methods=["GET"]),
         Route("/readyz", m.readyz, methods=["GET"]),
         Route("/api/monitoring/health", m.health, methods=["GET"]),
         Route("/metrics", m.metrics, methods=["GET"]),
         Route("/api/monitoring/metrics", m.metrics, methods=["GET"]),
+    ]
+
+
+def routes(gw: Gateway) -> list[Route]:
+    m = _Monitoring(gw)
+    return [
+        *probe_routes(gw, m),
         Route("/api/monitoring/dashboard", require_admin(gw, m.dashboard_data), methods=["GET"]),
         Route("/dashboard", m.page, methods=["GET"]),
         Route("/dashboard/static/{name}", m.asset, methods=["GET"]),
