@@ -736,4 +736,15 @@ def test_deployment_docs_name_real_files_and_say_what_was_not_run() -> None:
     for path in sorted(named - {"deploy/.env"}):  # deploy/.env: the user's, never committed
         assert (ROOT / path).exists(), f"docs/deployment.md names a missing file: {path}"
     assert "not exercised" in text.lower()
-    assert "SIZING PLACEHOLDER" in text
+    assert "PLACEHOLDER" not in text
+
+
+def test_sizing_rule_and_hpa_target_agree(docs: list[dict[str, Any]]) -> None:
+    """The HPA's requests/s per pod is 0.6 × the R the sizing rule states from the benchmark."""
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    (r,) = re.findall(r"\*\*R ≈ ([\d,]+) requests/s\*\*", text)
+    hpa = by_kind(docs, "HorizontalPodAutoscaler")["scalegate-gateway"]
+    (pods,) = [m["pods"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
+    assert float(pods["target"]["averageValue"]) == 0.6 * int(r.replace(",", ""))
+    gateway = pod_spec(by_kind(docs, "Deployment")["scalegate-gateway"])["containers"][0]
+    assert gateway["resources"]["requests"]["cpu"] == gateway["resources"]["limits"]["cpu"]

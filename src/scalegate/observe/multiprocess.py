@@ -141,6 +141,7 @@ class Publisher:
                     self._child(spec, labels).set(value)
 
     def publish_recorder(self, recorder: Recorder) -> None:
+        recorder.fold()
         for spec, series in recorder.values.items():
             for labels, value in list(series.items()):
                 if spec.kind == "counter":

@@ -54,6 +54,7 @@ _TOKEN_FIELDS = (
     ("cache_read_input_tokens", "cache_read"),
     ("cache_creation_input_tokens", "cache_write"),
 )
+_FIELD_NAMES = tuple(field for field, _ in _TOKEN_FIELDS)
 PATH_SPECS = tuple(s for s in m.ALL if s.source == "path")
 
 Labels = tuple[str, ...]
@@ -104,6 +105,10 @@ class Recorder:
         # Per route: its (duration, upstream, overhead, ttft) series, made on first use.
         self._route: dict[str, tuple[Hist, Hist, Hist, Hist]] = {}
         self._models: dict[str, str] = {}
+        # Per (model, tenant): [input, output, cache_read, cache_write] and the model's label
+        # tail. Tokens and cost are folded from these when read (:meth:`fold`): the request
+        # path does four additions, not a price lookup and four label tuples.
+        self._usage: dict[tuple[str, str | None], tuple[list[int], Labels]] = {}
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -168,23 +173,42 @@ class Recorder:
     # -- hooks ------------------------------------------------------------------------------
 
     def usage(self, model: str, usage: Mapping[str, Any], ctx: CallContext | None) -> None:
-        """Tokens and cost of one answer (the pipeline's usage hook)."""
+        """Tokens of one answer (the pipeline's usage hook); cost follows from them."""
+        tenant = (ctx.tenant if ctx is not None else None) if self.tenants else None
+        entry = self._usage.get((model, tenant))
+        if entry is None:
+            entry = self._new_usage(model, tenant)
+        counts = entry[0]
+        counts[0] += usage.get("input_tokens") or 0
+        counts[1] += usage.get("output_tokens") or 0
+        counts[2] += usage.get("cache_read_input_tokens") or 0
+        counts[3] += usage.get("cache_creation_input_tokens") or 0
+
+    def _new_usage(self, model: str, tenant: str | None) -> tuple[list[int], Labels]:
         label = self._models.get(model)
         if label is None:
             label = model if len(self._models) < m.MAX_MODELS else "other"
             self._models[model] = label
-        tail: Labels = (label,)
-        if self.tenants:
-            tail = (label, (ctx.tenant if ctx is not None else None) or "none")
-        tokens = self._tokens
-        for field, direction in _TOKEN_FIELDS:
-            count = usage.get(field)
-            if count:
-                slot = (direction, *tail)
-                tokens[slot] = tokens.get(slot, 0) + count
-        cost = self.prices.cost_usd(model, usage)
-        if cost:
-            self._cost[tail] = self._cost.get(tail, 0.0) + cost
+        tail: Labels = (label, tenant or "none") if self.tenants else (label,)
+        entry = self._usage[(model, tenant)] = ([0, 0, 0, 0], tail)
+        return entry
+
+    def fold(self) -> None:
+        """Bring the token and cost counters up to date (before they are read)."""
+        tokens: dict[Labels, Any] = {}
+        cost: dict[Labels, Any] = {}
+        for (model, _), (counts, tail) in list(self._usage.items()):
+            for (_, direction), count in zip(_TOKEN_FIELDS, counts, strict=True):
+                if count:
+                    slot = (direction, *tail)
+                    tokens[slot] = tokens.get(slot, 0) + count
+            usd = self.prices.cost_usd(model, dict(zip(_FIELD_NAMES, counts, strict=True)))
+            if usd:
+                cost[tail] = cost.get(tail, 0.0) + usd
+        self._tokens.clear()
+        self._tokens.update(tokens)
+        self._cost.clear()
+        self._cost.update(cost)
 
     def admission_wait(self, priority: Priority, seconds: float, admitted: bool) -> None:
         slot = (priority.label, "admitted" if admitted else "refused")
@@ -203,6 +227,7 @@ class Recorder:
 
     def families(self) -> Iterator[Metric]:
         """The recorded values as prometheus_client metric families."""
+        self.fold()
         for spec, series in self.values.items():
             labels = m.labels_for(spec, self.tenants)
             if spec.kind == "counter":
