@@ -477,3 +477,73 @@ def test_what_goes_upstream(
         "metadata": {"user_id": "u-1"},
         "system": [{"type": "text", "text": "sys"}],
     }
+
+
+# -- caching --------------------------------------------------------------------------------
+
+
+def test_the_cache_answers_chat_completions_plain_and_streamed(
+    client: openai.OpenAI, sim: SimulatorThread
+) -> None:
+    asked = [{"role": "user", "content": "What is a token bucket? [sim:tokens=9]"}]
+    exact = {"x-scalegate-cache": "exact"}
+    first = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=asked, extra_headers=exact
+    )
+    again = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=asked, extra_headers=exact
+    )
+    assert (first.headers["x-scalegate-cache"], again.headers["x-scalegate-cache"]) == (
+        "miss",
+        "hit",
+    )
+    assert totals(sim)["requests"] == 1  # the hit never reached the provider
+    one, two = first.parse(), again.parse()
+    assert two.choices[0].message.content == one.choices[0].message.content
+    assert two.usage == one.usage
+    # The same question streamed: the stored Message replayed as chunks the SDK accepts.
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL,
+        messages=asked,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers=exact,
+    )
+    assert raw.headers["x-scalegate-cache"] == "hit"
+    chunks = list(raw.parse())
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == one.choices[0].message.content
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].usage == one.usage
+    assert totals(sim)["requests"] == 1
+    # Without the header (the default mode is off) the provider is asked again.
+    plain = client.chat.completions.with_raw_response.create(model=MODEL, messages=asked)
+    assert plain.headers["x-scalegate-cache"] == "bypass"
+    assert totals(sim)["requests"] == 2
+
+
+def test_a_streamed_miss_is_stored_for_the_next_request(
+    client: openai.OpenAI, sim: SimulatorThread
+) -> None:
+    asked = [{"role": "user", "content": "Explain retries with jitter [sim:tokens=11]"}]
+    exact = {"x-scalegate-cache": "exact"}
+    streamed = client.chat.completions.create(
+        model=MODEL, messages=asked, stream=True, extra_headers=exact
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+    hit = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=asked, extra_headers=exact
+    )
+    assert hit.headers["x-scalegate-cache"] == "hit"
+    assert hit.parse().choices[0].message.content == text
+    assert totals(sim)["requests"] == 1
+    # A tool-use answer is never stored (DESIGN §7): asked twice, answered twice.
+    tools = {"tools": [WEATHER], "tool_choice": "required"}
+    weather = [{"role": "user", "content": "Weather in Oslo?"}]
+    for _ in range(2):
+        raw = client.chat.completions.with_raw_response.create(
+            model=MODEL, messages=weather, extra_headers=exact, **tools
+        )
+        assert raw.headers["x-scalegate-cache"] == "miss"
+        assert raw.parse().choices[0].finish_reason == "tool_calls"
+    assert totals(sim)["requests"] == 3

@@ -21,6 +21,7 @@ from scalegate.cache.keys import Namespace, exact_key, semantic_prompt
 from scalegate.cache.policy import Mode, parse_mode, storable
 from scalegate.cache.redis_semantic import RedisSemanticStore
 from scalegate.cache.redis_store import RedisExactStore
+from scalegate.cache.replay import MessageAssembler
 from scalegate.cache.semantic import SemanticCache, SemanticLookup
 from scalegate.cache.semantic_store import MemorySemanticStore
 from scalegate.cache.store import Bounds, MemoryExactStore
@@ -46,6 +47,27 @@ class Ticket:
 
 
 BYPASS = Ticket("off", "bypass")
+
+
+class StreamFill:
+    """A missed request's stream, assembled on the side as it is relayed; stored after the
+    final event when the stream ended without an error (before the response ends, so the
+    client's next request can hit it)."""
+
+    __slots__ = ("assembler", "cache", "ticket")
+
+    def __init__(self, cache: CacheService, ticket: Ticket) -> None:
+        self.cache = cache
+        self.ticket = ticket
+        self.assembler = MessageAssembler()
+
+    def feed(self, chunk: bytes) -> None:
+        self.assembler.feed(chunk)
+
+    async def finish(self, complete: bool) -> None:
+        message = self.assembler.message
+        if complete and message is not None:
+            await self.cache.store(self.ticket, orjson.dumps(message), message)
 
 
 class CacheService:
@@ -150,6 +172,10 @@ class CacheService:
         ticket.label = _label(payload)
         self.outcomes["miss"] += 1
         return ticket
+
+    def stream_fill(self, ticket: Ticket) -> StreamFill | None:
+        """What a streamed answer to ``ticket`` is fed to, when it is to be stored."""
+        return StreamFill(self, ticket) if ticket.outcome == "miss" else None
 
     async def store(self, ticket: Ticket, body: bytes, message: Any = None) -> None:
         """Store a complete 2xx answer to a missed request (``message``: parsed, if at hand)."""

@@ -22,7 +22,7 @@ from scalegate.asgi import (
     send_error,
     while_connected,
 )
-from scalegate.cache.replay import MessageAssembler, message_events
+from scalegate.cache.replay import message_events
 from scalegate.cache.service import Ticket
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
@@ -141,18 +141,13 @@ class MessagesEndpoint(_Endpoint):
     ) -> None:
         raw = encode_headers(_dedupe(headers))
         await send({"type": "http.response.start", "status": 200, "headers": raw})
-        # A missed request's stream is assembled on the side and stored after its final
-        # event, before the response ends (so the client's next request can hit it).
-        assembler = MessageAssembler() if ticket.outcome == "miss" else None
+        fill = self.gw.cache.stream_fill(ticket)  # a missed request's answer, to store
         async for chunk in stream:
-            if assembler is not None:
-                assembler.feed(chunk)
+            if fill is not None:
+                fill.feed(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        tracker = stream.tracker
-        if assembler is not None and tracker.finished and tracker.error_type is None:
-            message = assembler.message
-            if message is not None:
-                await self.gw.cache.store(ticket, orjson.dumps(message), message)
+        if fill is not None:
+            await fill.finish(stream.tracker.finished and stream.tracker.error_type is None)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -13,6 +13,11 @@ Upstream, the request carries ``anthropic-version: 2023-06-01`` unless the clien
 goes as ``x-api-key`` — the OpenAI SDK's ``Bearer`` says nothing about what the provider
 expects. The OpenAI SDK's own ``openai-*`` and ``x-stainless-*`` headers are not forwarded;
 ``anthropic-beta`` and other headers are, as on ``/v1/messages``.
+
+Caching works as on ``/v1/messages`` (``x-scalegate-cache``, tenant defaults): the lookup
+and the stored entry are the *translated* Messages request and the provider's Message, so a
+chat completion and a Messages call that send the provider the same request share one
+entry, and a hit is translated like a fresh answer (replayed as chunks when streaming).
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from scalegate.asgi import ClientGone, encode_headers, read_body, send_body, while_connected
+from scalegate.cache.replay import message_events
+from scalegate.cache.service import Ticket
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
+from scalegate.keys import Demand
 from scalegate.openai.errors import from_anthropic, render_openai_error
 from scalegate.openai.request import DEFAULT_ANTHROPIC_VERSION, Translation, translate_request
 from scalegate.openai.response import translate_message
@@ -118,15 +126,48 @@ class ChatCompletionsEndpoint:
             tr.payload, orjson.dumps(tr.payload), tr.model, tr.max_tokens, tr.stream
         )
         extra = [("x-scalegate-dropped-params", ",".join(tr.dropped))] if tr.dropped else []
+        # Before admission, as on /v1/messages: a hit uses no key-pool quota.
+        ticket = await self.gw.cache.lookup(tr.payload, inb.headers, inb.tenant)
+        inb.cache = ticket.outcome
+        if ticket.value is not None:
+            inb.cache_similarity = ticket.similarity
+            counted = await self.gw.pipeline.tenant_admit(ctx, Demand(1, 0, 0))
+            await self.gw.pipeline.tenant_settle(counted, tr.model, None)
+            await self._replay(send, ticket.value, tr, inb, ctx, extra)
+            return
         if not tr.stream:
             reply = await self.gw.pipeline.create_message(ctx, req)
+            if ticket.outcome == "miss" and reply.status == 200:
+                await self.gw.cache.store(ticket, reply.body)
             await self._reply(send, reply, tr, inb, ctx, extra)
             return
         opened = await open_stream(self.gw.pipeline, ctx, req)
         if isinstance(opened, Reply):
             await self._reply(send, opened, tr, inb, ctx, extra)
             return
-        await self._relay(opened, tr, receive, send, inb, ctx, extra)
+        await self._relay(opened, tr, receive, send, inb, ctx, extra, ticket)
+
+    async def _replay(
+        self,
+        send: Send,
+        body: bytes,
+        tr: Translation,
+        inb: Inbound,
+        ctx: CallContext,
+        extra: Headers,
+    ) -> None:
+        """Answer from the cache, translated as a fresh answer would be."""
+        if not tr.stream:
+            reply = Reply(200, body, [])
+            await self._reply(send, reply, tr, inb, ctx, extra)
+            return
+        translator = _translator(tr)
+        parser = SSEParser()
+        events = parser.feed(message_events(orjson.loads(body)))
+        frames = [f for event in events for f in translator.feed(event)]
+        frames.extend(translator.close())
+        headers = _client_headers([], inb, _SSE_HEADERS, extra, own_headers(inb, ctx))
+        await send_body(send, 200, b"".join(frames), headers, content_type=None)
 
     async def _reply(
         self,
@@ -156,16 +197,16 @@ class ChatCompletionsEndpoint:
         inb: Inbound,
         ctx: CallContext,
         extra: Headers,
+        ticket: Ticket,
     ) -> None:
         """Translate the stream while watching for the client to leave; cancel the loser."""
         upstream_ttfb = ctx.upstream_seconds
         own = own_headers(inb, ctx, upstream_ttfb)
         headers = _client_headers(stream.headers, inb, _SSE_HEADERS, extra, own)
-        translator = ChunkTranslator(
-            include_usage=tr.include_usage, answer_tool=tr.answer_tool, model=tr.model
-        )
+        translator = _translator(tr)
+        pump = _pump(stream, translator, send, headers, self.gw, ticket)
         try:
-            error = await while_connected(_pump(stream, translator, send, headers), receive)
+            error = await while_connected(pump, receive)
         finally:
             await stream.finish()
         if error is not None:
@@ -174,15 +215,32 @@ class ChatCompletionsEndpoint:
             )
 
 
+def _translator(tr: Translation) -> ChunkTranslator:
+    return ChunkTranslator(
+        include_usage=tr.include_usage, answer_tool=tr.answer_tool, model=tr.model
+    )
+
+
 async def _pump(
-    stream: MessageStream, translator: ChunkTranslator, send: Send, headers: Headers
+    stream: MessageStream,
+    translator: ChunkTranslator,
+    send: Send,
+    headers: Headers,
+    gw: Gateway,
+    ticket: Ticket,
 ) -> None:
-    """Send the translated frames of each upstream chunk as one body part, as it arrives."""
+    """Send the translated frames of each upstream chunk as one body part, as it arrives;
+    a missed request's Message is assembled on the side and stored after its final event."""
     await send({"type": "http.response.start", "status": 200, "headers": encode_headers(headers)})
     parser = SSEParser()
+    fill = gw.cache.stream_fill(ticket)
     async for chunk in stream:
+        if fill is not None:
+            fill.feed(chunk)
         frames = [f for event in parser.feed(chunk) for f in translator.feed(event)]
         if frames:
             await send({"type": "http.response.body", "body": b"".join(frames), "more_body": True})
+    if fill is not None:
+        await fill.finish(stream.tracker.finished and stream.tracker.error_type is None)
     tail = b"".join(translator.close())
     await send({"type": "http.response.body", "body": tail, "more_body": False})
