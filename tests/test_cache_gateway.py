@@ -11,7 +11,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,13 @@ TENANTS = [
 def accepted(sim: SimulatorThread) -> int:
     stats = sim_stats(sim.url)["keys"]
     return sum(stats[k]["accepted"] for k in (KEY_A, KEY_B) if k in stats)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
 
 
 def user(text: str) -> list[dict[str, Any]]:
@@ -211,7 +220,13 @@ def test_admin_stats_top_invalidate_and_cli_warm(
     assert stats["exact"]["misses"] == 1
     assert stats["exact"]["entries"] == 1
     assert stats["exact"]["bytes"] > 0
-    assert stats["requests"] == {"hit": 2, "semantic-hit": 0, "miss": 1, "bypass": 0}
+    assert stats["requests"] == {
+        "hit": 2,
+        "semantic-hit": 0,
+        "coalesced": 0,
+        "miss": 1,
+        "bypass": 0,
+    }
     top = request(exact_gw.url, "GET", "/admin/cache/top?n=5", headers=auth).json()
     assert top["exact"][0]["hits"] == 2
     assert "admin stats" in top["exact"][0]["label"]
@@ -256,3 +271,82 @@ def test_admin_stats_top_invalidate_and_cli_warm(
     assert resp.headers["x-scalegate-cache"] == "miss"
     bad = request(exact_gw.url, "POST", "/admin/cache/invalidate", {"namespace": "a/b/c"}, auth)
     assert bad.status == 400
+
+
+def test_identical_concurrent_misses_ask_the_provider_once(
+    exact_gw: ServerThread, sim: SimulatorThread
+) -> None:
+    """Twenty identical questions at once: one goes upstream, nineteen wait for its answer."""
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    body = messages_body("A popular question [sim:tokens=6]")
+    held = {**OLD_STYLE, "x-sim-hold": "leader"}
+
+    def stats() -> dict[str, Any]:
+        doc: dict[str, Any] = request(
+            exact_gw.url, "GET", "/admin/cache/stats", headers=auth
+        ).json()
+        return doc
+
+    with ThreadPoolExecutor(20) as pool:
+        leader = pool.submit(request, exact_gw.url, "POST", "/v1/messages", body, held)
+        wait_for(lambda: request(sim.url, "GET", "/_sim/holds").json()["holds"] == ["leader"])
+        followers = [
+            pool.submit(request, exact_gw.url, "POST", "/v1/messages", body, held)
+            for _ in range(19)
+        ]
+        wait_for(lambda: stats()["coalescing"] == {"leaders": 1, "waiting": 19})
+        # A streaming request for the same answer does not wait: it asks for itself.
+        streamed = request(
+            exact_gw.url, "POST", "/v1/messages", {**body, "stream": True}, dict(OLD_STYLE)
+        )
+        assert streamed.status == 200
+        assert streamed.headers["x-scalegate-cache"] == "miss"
+        assert request(sim.url, "POST", "/_sim/release/leader").status == 200
+        answers = [leader.result(), *(f.result() for f in followers)]
+    assert [a.status for a in answers] == [200] * 20
+    assert {a.body for a in answers} == {answers[0].body}
+    outcomes = sorted(a.headers["x-scalegate-cache"] for a in answers)
+    assert outcomes == ["coalesced"] * 19 + ["miss"]
+    assert accepted(sim) == 2  # the leader and the stream
+    assert stats()["coalescing"] == {"leaders": 0, "waiting": 0}
+    assert stats()["requests"]["coalesced"] == 19
+
+
+def test_followers_ask_for_themselves_when_the_answer_is_not_storable(
+    exact_gw: ServerThread, sim: SimulatorThread
+) -> None:
+    """A tool call is never shared (as it is never stored): the waiting requests go upstream."""
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    body = {
+        **messages_body("Weather in Oslo? [sim:tool]"),
+        "tools": [
+            {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+            }
+        ],
+    }
+    with ThreadPoolExecutor(5) as pool:
+        leader = pool.submit(
+            request, exact_gw.url, "POST", "/v1/messages", body, {**OLD_STYLE, "x-sim-hold": "t"}
+        )
+        wait_for(lambda: request(sim.url, "GET", "/_sim/holds").json()["holds"] == ["t"])
+        followers = [
+            pool.submit(request, exact_gw.url, "POST", "/v1/messages", body, dict(OLD_STYLE))
+            for _ in range(4)
+        ]
+        wait_for(
+            lambda: (
+                request(exact_gw.url, "GET", "/admin/cache/stats", headers=auth).json()[
+                    "coalescing"
+                ]["waiting"]
+                == 4
+            )
+        )
+        request(sim.url, "POST", "/_sim/release/t")
+        answers = [leader.result(), *(f.result() for f in followers)]
+    assert [a.json()["stop_reason"] for a in answers] == ["tool_use"] * 5
+    assert sorted(a.headers["x-scalegate-cache"] for a in answers) == ["miss"] * 5
+    assert len({a.json()["id"] for a in answers}) == 5  # five answers, none shared
+    assert accepted(sim) == 5

@@ -134,6 +134,9 @@ class ExactCacheConfig(_Model):
     ttl_seconds: float = Field(default=3600, gt=0)
     max_entries: int = Field(default=10_000, ge=1)
     max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    # Identical non-streaming misses in one process wait (up to this long) for the first
+    # one's answer instead of all asking the provider; 0 turns that off.
+    coalesce_wait_seconds: float = Field(default=30, ge=0)
 
 
 class SemanticCacheConfig(_Model):

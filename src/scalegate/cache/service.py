@@ -5,10 +5,21 @@ Messages route calls :meth:`CacheService.lookup` before admission (a hit never t
 key pool) and :meth:`CacheService.store` once a miss was answered completely. When caching is
 off for a request, the lookup returns a shared ``bypass`` ticket after one header read and
 one dict lookup: no hashing, no embedding.
+
+Identical misses are coalesced within a process: while one request for an exact key is
+being answered (the *leader*), a non-streaming request for the same key (a *follower*)
+waits for that answer — up to ``cache.exact.coalesce_wait_seconds`` — instead of asking the
+provider too, and is answered with it (``x-scalegate-cache: coalesced``). Streaming
+requests never wait (their first token would come only after the leader's last); they may
+lead. The leader's answer is shared only when it would be stored (a complete 2xx, not a
+tool call); otherwise, or when the leader fails or its client leaves, followers go on as
+misses of their own. Across replicas nothing is coalesced (each process leads its own).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -37,13 +48,14 @@ class Ticket:
     """One request's cache decision and, on a miss, what storing its answer needs."""
 
     mode: Mode
-    outcome: str  # hit | semantic-hit | miss | bypass
+    outcome: str  # hit | semantic-hit | coalesced | miss | bypass
     namespace: Namespace | None = None
     key: str | None = None
     value: bytes | None = None
     similarity: float | None = None
     semantic: SemanticLookup | None = None
     label: str = ""
+    flight: tuple[tuple[str, str], asyncio.Future[bytes | None]] | None = None  # a leader's
 
 
 BYPASS = Ticket("off", "bypass")
@@ -84,7 +96,10 @@ class CacheService:
         self._tenant_modes: dict[str | None, Mode] = {
             t.name: t.cache_mode for t in settings.tenants if t.cache_mode is not None
         }
-        self.outcomes = {"hit": 0, "semantic-hit": 0, "miss": 0, "bypass": 0}
+        self.outcomes = {"hit": 0, "semantic-hit": 0, "coalesced": 0, "miss": 0, "bypass": 0}
+        self._flights: dict[tuple[str, str], asyncio.Future[bytes | None]] = {}
+        self._coalesce_wait = settings.cache.exact.coalesce_wait_seconds
+        self.followers_waiting = 0
 
     @classmethod
     async def start(
@@ -157,6 +172,12 @@ class CacheService:
                 ticket.outcome, ticket.value = "hit", value
                 self.outcomes["hit"] += 1
                 return ticket
+            if self._coalesce_wait > 0:
+                value = await self._join_flight(ticket, str(ns), key, bool(payload.get("stream")))
+                if value is not None:
+                    ticket.outcome, ticket.value = "coalesced", value
+                    self.outcomes["coalesced"] += 1
+                    return ticket
         if mode == "semantic" and self.semantic is not None:
             prompt = semantic_prompt(payload, headers)
             if prompt is not None:
@@ -168,10 +189,42 @@ class CacheService:
                     ticket.outcome, ticket.value = "semantic-hit", found.hit.value
                     ticket.similarity = found.hit.similarity
                     self.outcomes["semantic-hit"] += 1
+                    self.land(ticket, found.hit.value)  # identical followers get it too
                     return ticket
         ticket.label = _label(payload)
         self.outcomes["miss"] += 1
         return ticket
+
+    async def _join_flight(self, ticket: Ticket, ns: str, key: str, stream: bool) -> bytes | None:
+        """Wait for an identical request in flight (see the module docstring), or lead."""
+        slot = (ns, key)
+        flight = self._flights.get(slot)
+        if flight is None:
+            future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+            self._flights[slot] = future
+            ticket.flight = (slot, future)
+            return None
+        if stream:
+            return None
+        self.followers_waiting += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(flight), self._coalesce_wait)
+        finally:
+            self.followers_waiting -= 1
+        return None
+
+    def land(self, ticket: Ticket, shared: bytes | None = None) -> None:
+        """End a leader's flight: hand ``shared`` to its followers (``None``: they ask the
+        provider themselves). Idempotent; routes call it in a ``finally``."""
+        if ticket.flight is None:
+            return
+        slot, future = ticket.flight
+        ticket.flight = None
+        if self._flights.get(slot) is future:
+            del self._flights[slot]
+        if not future.done():
+            future.set_result(shared)
 
     def stream_fill(self, ticket: Ticket) -> StreamFill | None:
         """What a streamed answer to ``ticket`` is fed to, when it is to be stored."""
@@ -193,6 +246,7 @@ class CacheService:
             except orjson.JSONDecodeError:
                 return
         exact_ok, semantic_ok = storable(message)
+        self.land(ticket, body if exact_ok else None)
         if exact_ok and self.exact is not None and ticket.key and ticket.namespace:
             await self.exact.set(ticket.key, body, ticket.namespace, label=ticket.label)
         if semantic_ok and self.semantic is not None and ticket.semantic is not None:
@@ -213,6 +267,7 @@ class CacheService:
         return {
             "default_mode": self.default_mode,
             "requests": dict(self.outcomes),
+            "coalescing": {"leaders": len(self._flights), "waiting": self.followers_waiting},
             "exact": self.exact.stats() if self.exact is not None else None,
             "semantic": self.semantic.stats() if self.semantic is not None else None,
         }

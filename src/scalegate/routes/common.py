@@ -29,7 +29,7 @@ class Inbound:
     client_key: str | None = None
     tenant: str | None = None
     ctx: CallContext | None = None  # once the request is admitted to the pipeline
-    cache: str = "bypass"  # x-scalegate-cache: hit | semantic-hit | miss | bypass
+    cache: str = "bypass"  # x-scalegate-cache: hit | semantic-hit | coalesced | miss | bypass
     cache_similarity: float | None = None  # on a semantic hit
 
 

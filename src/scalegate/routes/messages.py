@@ -30,7 +30,12 @@ from scalegate.keys.store import Demand
 from scalegate.pipeline import CallContext, Reply
 from scalegate.routes.common import Inbound, call_context, inbound, own_headers, require_version
 from scalegate.streaming import MessageStream, open_stream
-from scalegate.validation import check_json_depth, validate_count_tokens, validate_messages
+from scalegate.validation import (
+    MessageRequest,
+    check_json_depth,
+    validate_count_tokens,
+    validate_messages,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +88,20 @@ class MessagesEndpoint(_Endpoint):
         check_json_depth(req.body, req.payload, self.gw.settings.server.max_json_depth)
         # Before admission: a hit uses no key-pool quota (DESIGN §7).
         ticket = await self.gw.cache.lookup(req.payload, inb.headers, inb.tenant)
+        try:
+            await self._answer(receive, send, inb, ctx, req, ticket)
+        finally:
+            self.gw.cache.land(ticket)  # identical requests waiting on this one stop waiting
+
+    async def _answer(
+        self,
+        receive: Receive,
+        send: Send,
+        inb: Inbound,
+        ctx: CallContext,
+        req: MessageRequest,
+        ticket: Ticket,
+    ) -> None:
         inb.cache = ticket.outcome
         if ticket.value is not None:
             inb.cache_similarity = ticket.similarity

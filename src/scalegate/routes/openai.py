@@ -128,6 +128,22 @@ class ChatCompletionsEndpoint:
         extra = [("x-scalegate-dropped-params", ",".join(tr.dropped))] if tr.dropped else []
         # Before admission, as on /v1/messages: a hit uses no key-pool quota.
         ticket = await self.gw.cache.lookup(tr.payload, inb.headers, inb.tenant)
+        try:
+            await self._answer(receive, send, inb, ctx, tr, req, extra, ticket)
+        finally:
+            self.gw.cache.land(ticket)  # identical requests waiting on this one stop waiting
+
+    async def _answer(
+        self,
+        receive: Receive,
+        send: Send,
+        inb: Inbound,
+        ctx: CallContext,
+        tr: Translation,
+        req: MessageRequest,
+        extra: Headers,
+        ticket: Ticket,
+    ) -> None:
         inb.cache = ticket.outcome
         if ticket.value is not None:
             inb.cache_similarity = ticket.similarity
