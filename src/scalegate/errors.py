@@ -25,7 +25,9 @@ the matching status and a ``request-id`` header, exactly as the provider would a
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Mapping
 
 import orjson
 
@@ -145,6 +147,34 @@ class UpstreamFailure(ProviderError):
     def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"upstream error {status}", status=status, headers=headers)
         self.body = body
+
+
+_BY_STATUS: dict[int, type[ProviderError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    402: BillingError,
+    403: PermissionError_,
+    404: NotFoundError,
+    413: RequestTooLargeError,
+    429: RateLimitError,
+    500: ApiError,
+    529: OverloadedError,
+}
+
+
+def error_from_reply(status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
+    """The exception for an error answer in the provider's envelope (the provider's own or
+    one the gateway passed on): its class by status, its message, its ``retry-after``."""
+    message = ""
+    with contextlib.suppress(orjson.JSONDecodeError):
+        doc = orjson.loads(body)
+        if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+            message = str(doc["error"].get("message") or "")
+    retry_after = None
+    with contextlib.suppress(KeyError, ValueError):
+        retry_after = float(headers["retry-after"])
+    cls = _BY_STATUS.get(status, ProviderError)
+    return cls(message or f"upstream error {status}", status=status, retry_after=retry_after)
 
 
 def retry_after_header(seconds: float) -> str:

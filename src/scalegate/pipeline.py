@@ -23,10 +23,12 @@ from scalegate.affinity import prefix_hash
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import Settings, TenantConfig
 from scalegate.errors import (
+    ApiError,
     InvalidRequestError,
     OverloadedError,
     ProviderError,
     RateLimitError,
+    error_from_reply,
 )
 from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
 from scalegate.keys.store import Demand
@@ -199,7 +201,8 @@ class Pipeline:
                 should_retry=False,
             )
         status = attempt.status if attempt.status >= 500 else 500
-        return ProviderError(f"the provider answered {attempt.status} {tried}", status=status)
+        cls = ApiError if status == 500 else ProviderError
+        return cls(f"the provider answered {attempt.status} {tried}", status=status)
 
     def _reply_or_raise(self, ctx: CallContext, attempt: Attempt[Reply]) -> Reply:
         if attempt.outcome is Outcome.SUCCESS or attempt.outcome is Outcome.CLIENT_ERROR:
@@ -222,8 +225,10 @@ class Pipeline:
 
         For Python apps that embed the gateway in-process. ``wait_seconds`` bounds the
         wait for a key (default: the priority's ``admission.max_wait_seconds``). Raises
-        :class:`~scalegate.errors.ProviderError` (e.g. ``RateLimitError`` with
-        ``retry_after``) when the request cannot be served.
+        :class:`~scalegate.errors.ProviderError` when the request cannot be served: the
+        gateway's own (e.g. ``RateLimitError`` with ``retry_after``) or the provider's answer
+        as the subclass of its status (``NotFoundError`` for a 404, ``OverloadedError`` for a
+        529 after the retries, …) with the provider's message.
         """
         body = orjson.dumps(payload)
         req = validate_messages(body, anthropic_version)
@@ -236,15 +241,9 @@ class Pipeline:
             "req_" + secrets.token_hex(12), priority, self.clock.monotonic() + wait, forwarded
         )
         reply = await self.create_message(ctx, req)
-        document = orjson.loads(reply.body)
-        if reply.status >= 400:
-            message = (
-                document.get("error", {}).get("message", "") if isinstance(document, dict) else ""
-            )
-            raise ProviderError(
-                str(message) or f"upstream error {reply.status}", status=reply.status
-            )
-        result: dict[str, Any] = document
+        if reply.status >= 400:  # the provider's own error, after any retries
+            raise error_from_reply(reply.status, reply.body, dict(reply.headers))
+        result: dict[str, Any] = orjson.loads(reply.body)
         return result
 
     # -- calls ------------------------------------------------------------------------------
