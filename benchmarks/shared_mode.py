@@ -6,7 +6,9 @@ too large to bind), run three ways:
 * embedded — one gateway process, state in memory;
 * shared — one gateway process, state in a local redis-server;
 * shared ``--workers 2`` — two processes on one port sharing that Redis (not pinned: two
-  cores cannot give each process and the load generator its own).
+  cores cannot give each process and the load generator its own);
+* shared + tenant — one process, the client key a tenant's with request and token limits
+  and a monthly budget (limits too large to bind): what tenant accounting adds.
 
 Redis round trips per request come from ``INFO commandstats``: the EVALSHA/EVAL calls during
 the run, less the background calls (replica heartbeats, registry polls, idle job workers)
@@ -97,11 +99,20 @@ def start_variant(
     upstream: str,
     redis_port: int | None,
     workers: int,
+    tenant: bool = False,
 ) -> tuple[Any, str]:
     config = core.write_gateway_config(workdir, upstream)
     if redis_port is not None:
         with config.open("a") as f:
             f.write(f"redis_url: redis://127.0.0.1:{redis_port}/0\n")
+    if tenant:
+        key = core.REQUEST_HEADERS["x-api-key"]
+        with config.open("a") as f:
+            f.write(
+                f"tenants:\n  - name: bench\n    keys: [{key}]\n"
+                "    limits: {rpm: 100000000, tpm: 100000000000, rpd: 100000000000}\n"
+                "    monthly_budget_usd: 1000000000\n"
+            )
     port = core.free_port()
     cpu = pinning.gateway_cpu if workers == 1 else None
     argv = [
@@ -134,8 +145,9 @@ def run_variant(
     upstream: str,
     redis_port: int | None,
     workers: int,
+    tenant: bool = False,
 ) -> dict[str, Any]:
-    child, url = start_variant(children, workdir, pinning, upstream, redis_port, workers)
+    child, url = start_variant(children, workdir, pinning, upstream, redis_port, workers, tenant)
     try:
         core.run_wrk(children, workdir, pinning, script, url, 50, 2, f"{name}-warm")
         background = 0.0
@@ -198,6 +210,18 @@ def main() -> int:
                     upstream,
                     redis_port,
                     2,
+                ),
+                run_variant(
+                    "shared + tenant",
+                    args,
+                    children,
+                    workdir,
+                    pinning,
+                    script,
+                    upstream,
+                    redis_port,
+                    1,
+                    tenant=True,
                 ),
             ]
         finally:

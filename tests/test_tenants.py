@@ -68,8 +68,12 @@ def test_a_tenant_over_its_request_limit_gets_429_others_do_not(
     assert call(replicas[0], BATCH).status == 200  # another tenant is not affected
 
 
-def test_tokens_per_minute_count_what_was_used(gateway_for: Callable[..., ServerThread]) -> None:
-    gw = gateway_for(tenants(limits={"tpm": 300}))
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
+def test_tokens_per_minute_count_what_was_used(
+    shared: bool, gateway_for: Callable[..., ServerThread], request: pytest.FixtureRequest
+) -> None:
+    extra = {"redis_url": request.getfixturevalue("redis_url")} if shared else {}
+    gw = gateway_for(tenants(limits={"tpm": 300}), **extra)
     big = messages_body("x [sim:tokens=5]", max_tokens=400)
     refused = call(gw, WEB, big)
     assert refused.status == 429  # 400 output tokens could never fit in 300 a minute

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
+import hiredis
 from redis.asyncio import Redis
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError, RedisError, TimeoutError
+from redis.exceptions import ConnectionError, DataError, RedisError, TimeoutError
 
 from scalegate.errors import ConfigError, StateBackendError
 
@@ -30,6 +33,26 @@ class MemoryBackend:
         return None
 
 
+class PackedConnection(Connection):
+    """redis-py's asyncio connection, packing commands with hiredis's C packer.
+
+    redis-py's sync client packs with hiredis when it is installed; its asyncio client packs
+    in Python, which was 13 % of a shared-mode gateway's CPU under load (py-spy; a key
+    reservation is one EVALSHA with ~30 arguments). Same bytes on the wire.
+    """
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        first = args[0]  # "CONFIG GET" → two arguments, as redis-py does
+        if (isinstance(first, str) and " " in first) or (
+            isinstance(first, bytes) and b" " in first
+        ):
+            args = (*first.split(), *args[1:])
+        for arg in args:
+            if isinstance(arg, bool):  # redis-py refuses these; so do we
+                raise DataError("Invalid input of type: 'bool'")
+        return [hiredis.pack_command(args)]
+
+
 @dataclass
 class RedisBackend:
     """One Redis connection pool shared by every Redis store of the process."""
@@ -41,8 +64,10 @@ class RedisBackend:
     def __post_init__(self) -> None:
         # Short timeouts: a Redis that does not answer must become a typed error quickly,
         # so the configured outage policy applies instead of requests hanging.
+        # rediss:// and unix:// keep redis-py's own connection classes (the URL decides).
         self.client = Redis.from_url(
             self.url,
+            connection_class=PackedConnection,
             socket_connect_timeout=1.0,
             socket_timeout=2.0,
             health_check_interval=15,

@@ -46,15 +46,27 @@ def caps_of(tenant: TenantConfig) -> dict[str, float | None]:
     return {"rpm": limits.rpm, "tpm": limits.tpm, "rpd": limits.rpd, "tpd": limits.tpd}
 
 
+BUDGET = "budget"
+
+
 class TenantStore(Protocol):
     async def reserve(
-        self, tenant: str, caps: dict[str, float | None], requests: int, tokens: int
-    ) -> tuple[float, str]:
-        """Take all or nothing; ``(0, "")`` when taken, else the wait and the limit."""
+        self,
+        tenant: str,
+        caps: dict[str, float | None],
+        requests: int,
+        tokens: int,
+        month: str = "",
+        budget: float | None = None,
+    ) -> tuple[float, str, float]:
+        """Check ``budget`` against the month's spend, then take all or nothing.
 
-    async def give_back(self, tenant: str, tokens: int) -> None: ...
+        Returns ``(0, "", spent)`` when taken, ``(wait, limit, spent)`` when a limit cannot
+        take it, ``(inf, "budget", spent)`` when the budget is spent.
+        """
 
-    async def add_spend(self, tenant: str, month: str, usd: float) -> None: ...
+    async def settle(self, tenant: str, tokens_back: int, month: str, usd: float) -> None:
+        """Give back (negative: charge) tokens and add ``usd`` to the month's spend."""
 
     async def spend(self, tenant: str, month: str) -> float: ...
 
@@ -82,8 +94,17 @@ class MemoryTenantStore:
         return lim
 
     async def reserve(
-        self, tenant: str, caps: dict[str, float | None], requests: int, tokens: int
-    ) -> tuple[float, str]:
+        self,
+        tenant: str,
+        caps: dict[str, float | None],
+        requests: int,
+        tokens: int,
+        month: str = "",
+        budget: float | None = None,
+    ) -> tuple[float, str, float]:
+        spent = self._spend.get((tenant, month), 0.0)
+        if budget is not None and spent >= budget:
+            return math.inf, BUDGET, spent
         now = self._clock.monotonic()
         chosen = [(n, self._limit(tenant, n, c)) for n, c in caps.items() if c is not None]
         worst, which = 0.0, ""
@@ -92,25 +113,24 @@ class MemoryTenantStore:
             if wait > worst:
                 worst, which = wait, name
         if worst > 0:
-            return worst, which
+            return worst, which, spent
         for name, lim in chosen:
             amount = requests if LIMITS[name][2] else tokens
             if amount:
                 lim.take(amount, now)
-        return 0.0, ""
+        return 0.0, "", spent
 
-    async def give_back(self, tenant: str, tokens: int) -> None:
+    async def settle(self, tenant: str, tokens_back: int, month: str, usd: float) -> None:
+        if usd > 0:
+            self._spend[(tenant, month)] = self._spend.get((tenant, month), 0.0) + usd
         now = self._clock.monotonic()
         for name in ("tpm", "tpd"):
             lim = self._limits.get((tenant, name))
-            if lim is not None and tokens:
-                if tokens > 0:
-                    lim.give(tokens, now)
+            if lim is not None and tokens_back:
+                if tokens_back > 0:
+                    lim.give(tokens_back, now)
                 else:
-                    lim.take(-tokens, now)
-
-    async def add_spend(self, tenant: str, month: str, usd: float) -> None:
-        self._spend[(tenant, month)] = self._spend.get((tenant, month), 0.0) + usd
+                    lim.take(-tokens_back, now)
 
     async def spend(self, tenant: str, month: str) -> float:
         return self._spend.get((tenant, month), 0.0)
@@ -118,6 +138,10 @@ class MemoryTenantStore:
     async def used(self, tenant: str, caps: dict[str, float | None]) -> dict[str, float]:
         now = self._clock.monotonic()
         return {n: self._limit(tenant, n, c).used(now) for n, c in caps.items() if c is not None}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @cache
@@ -153,37 +177,42 @@ class RedisTenantStore:
             raise StateBackendError(f"redis: {exc}") from exc
 
     async def reserve(
-        self, tenant: str, caps: dict[str, float | None], requests: int, tokens: int
-    ) -> tuple[float, str]:
+        self,
+        tenant: str,
+        caps: dict[str, float | None],
+        requests: int,
+        tokens: int,
+        month: str = "",
+        budget: float | None = None,
+    ) -> tuple[float, str, float]:
         keys = [
             rkey("tenants", tenant),
             rkey("tenants", tenant, "w", "rpd"),
             rkey("tenants", tenant, "w", "tpd"),
+            rkey("tenants", tenant, "spend", month or "-"),
         ]
         args = [
             self._now(),
             *("" if caps[n] is None else caps[n] for n in ("rpm", "tpm", "rpd", "tpd")),
+            requests,
+            tokens,
+            "" if budget is None else repr(float(budget)),
         ]
-        reply = await self._run("reserve", keys, [*args, requests, tokens])
-        if int(reply[0]) == 1:
-            return 0.0, ""
-        value = reply[1].decode() if isinstance(reply[1], bytes) else reply[1]
-        limit = reply[2].decode() if isinstance(reply[2], bytes) else reply[2]
-        return float(value), str(limit)
+        reply = await self._run("reserve", keys, args)
+        code = int(reply[0])
+        if code == 1:
+            return 0.0, "", float(_text(reply[1]))
+        if code == 2:
+            return math.inf, BUDGET, float(_text(reply[1]))
+        return float(_text(reply[1])), _text(reply[2]), 0.0
 
-    async def give_back(self, tenant: str, tokens: int) -> None:
-        keys = [rkey("tenants", tenant), rkey("tenants", tenant, "w", "tpd")]
-        await self._run("adjust", keys, [self._now(), tokens])
-
-    async def add_spend(self, tenant: str, month: str, usd: float) -> None:
-        name = rkey("tenants", tenant, "spend", month)
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incrbyfloat(name, usd)
-                pipe.expire(name, 40 * 86400)
-                await pipe.execute()
-        except RedisError as exc:
-            raise StateBackendError(f"redis: {exc}") from exc
+    async def settle(self, tenant: str, tokens_back: int, month: str, usd: float) -> None:
+        keys = [
+            rkey("tenants", tenant),
+            rkey("tenants", tenant, "w", "tpd"),
+            rkey("tenants", tenant, "spend", month),
+        ]
+        await self._run("adjust", keys, [self._now(), tokens_back, f"{max(0.0, usd):.12f}"])
 
     async def spend(self, tenant: str, month: str) -> float:
         try:
@@ -226,20 +255,21 @@ class TenantLimiter:
         self.refused: dict[tuple[str, str], int] = {}
 
     async def admit(self, tenant: TenantConfig, tokens: int) -> TenantTicket:
-        """Check the budget and take the request and ``tokens``; raise 402 or 429 if not."""
-        if tenant.monthly_budget_usd is not None:
-            spent = await self.store.spend(tenant.name, month_of(self.clock.time()))
-            if spent >= tenant.monthly_budget_usd:
-                self._count(tenant.name, "budget")
-                raise BillingError(
-                    f"tenant {tenant.name!r} has spent its monthly budget "
-                    f"(${spent:,.2f} of ${tenant.monthly_budget_usd:,.2f})",
-                    should_retry=False,
-                )
+        """Check the budget and take the request and ``tokens`` (one store call, one Redis
+        round trip); raise 402 or 429 if not."""
         caps = caps_of(tenant)
-        if not any(v is not None for v in caps.values()):
+        budget = tenant.monthly_budget_usd
+        if budget is None and not any(v is not None for v in caps.values()):
             return TenantTicket(tenant, 0)
-        wait, limit = await self.store.reserve(tenant.name, caps, 1, tokens)
+        month = month_of(self.clock.time())
+        wait, limit, spent = await self.store.reserve(tenant.name, caps, 1, tokens, month, budget)
+        if limit == BUDGET:
+            self._count(tenant.name, "budget")
+            raise BillingError(
+                f"tenant {tenant.name!r} has spent its monthly budget "
+                f"(${spent:,.2f} of ${budget or 0:,.2f})",
+                should_retry=False,
+            )
         if wait > 0:
             self._count(tenant.name, limit)
             hopeless = limit in ("tpm", "tpd") and tokens > (caps[limit] or math.inf)
@@ -254,10 +284,10 @@ class TenantLimiter:
         if ticket.settled:
             return
         ticket.settled = True
-        if ticket.tokens != tokens:
-            await self.store.give_back(ticket.tenant.name, ticket.tokens - tokens)
-        if cost_usd:
-            await self.store.add_spend(ticket.tenant.name, month_of(self.clock.time()), cost_usd)
+        back = ticket.tokens - tokens
+        if back or cost_usd > 0:
+            month = month_of(self.clock.time())
+            await self.store.settle(ticket.tenant.name, back, month, cost_usd)
 
     async def report(self, tenant: TenantConfig) -> dict[str, Any]:
         caps = caps_of(tenant)

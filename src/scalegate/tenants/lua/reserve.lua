@@ -1,8 +1,17 @@
--- Take one request and its tokens from a tenant's limits, all or nothing.
--- KEYS: state hash, rpd window, tpd window
--- ARGV: now, then per limit (rpm, tpm, rpd, tpd): capacity ('' = none), then requests, tokens
--- Returns {1} when taken, {0, wait seconds, limit} when a limit cannot take it.
+-- Check the month's budget, then take one request and its tokens from a tenant's limits,
+-- all or nothing: one round trip per request.
+-- KEYS: state hash, rpd window, tpd window, the month's spend
+-- ARGV: now, then per limit (rpm, tpm, rpd, tpd): capacity ('' = none), then requests,
+--       tokens, monthly budget ('' = none)
+-- Returns {1, spent} when taken, {0, wait seconds, limit} when a limit cannot take it,
+-- {2, spent} when the budget is spent.
 local now = clock(ARGV[1])
+local budget = tonumber(ARGV[8])
+local spent = 0
+if budget ~= nil then
+  spent = tonumber(redis.call('GET', KEYS[4])) or 0
+  if spent >= budget then return {2, str(spent)} end
+end
 local h = hash(KEYS[1])
 local caps = {rpm = tonumber(ARGV[2]), tpm = tonumber(ARGV[3]),
               rpd = tonumber(ARGV[4]), tpd = tonumber(ARGV[5])}
@@ -44,4 +53,4 @@ for l, len in pairs(windows) do
     redis.call('EXPIRE', wkeys[l], WINDOW_SECONDS[l] + 2 * len)
   end
 end
-return {1}
+return {1, str(spent)}
