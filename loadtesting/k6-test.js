@@ -67,7 +67,9 @@ const PRIORITIES = ['critical', 'high', 'normal', 'low'];
 const CLASSES = Object.keys(WEIGHTS);
 const TERMINAL_JOB_STATES = ['COMPLETED', 'FAILED', 'DEAD', 'CANCELED'];
 const STATUSES = ['0', '200', '400', '401', '404', '413', '429', '500', '502', '503', '504', '529'];
-const CACHE_RESULTS = ['hit', 'semantic-hit', 'miss', 'bypass', 'none'];
+// Answers the gateway gave without asking the provider: hit, semantic-hit, coalesced.
+const CACHE_RESULTS = ['hit', 'semantic-hit', 'coalesced', 'miss', 'bypass', 'none'];
+const CACHE_ANSWERS = ['hit', 'semantic-hit', 'coalesced'];
 
 const TOPICS = [
   'how to size a connection pool',
@@ -254,7 +256,7 @@ function message(cls, priority, content, { stream = false, cache = null, turns =
     }
     m.ok.add(1);
     (m.cache[cacheResult] || m.cache.none).add(1);
-    if (cacheResult !== 'hit' && cacheResult !== 'semantic-hit') m.upstreamOk.add(1);
+    if (!CACHE_ANSWERS.includes(cacheResult)) m.upstreamOk.add(1);
     m.latency.add(res.timings.duration);
     if (complete) {
       kind = 'ok';

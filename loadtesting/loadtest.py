@@ -252,7 +252,7 @@ def tool_report(
         attempts_ok = 0 <= extra <= sim_not_200
     ok200 = sim_200 == expected_200 if not unfinished else sim_200 >= expected_200
     cache = msgs.get("cache", {})
-    hits = int(cache.get("hit", 0)) + int(cache.get("semantic-hit", 0))
+    hits = sum(int(cache.get(c, 0)) for c in ("hit", "semantic-hit", "coalesced"))
     latency = msgs["latency_ms"]
     error_rate = errors / total if total else 0.0
     report.update(

@@ -186,7 +186,7 @@ class Tally:
             self.stream_errors += stream_error
             self.errors += stream_error
             self.cache[cache] += 1
-            if cache not in ("hit", "semantic-hit"):
+            if cache not in ("hit", "semantic-hit", "coalesced"):  # answered by the gateway
                 self.upstream_ok += 1
             self.latency[_bucket(elapsed_ms)] += 1
             if ttft_ms is not None:
