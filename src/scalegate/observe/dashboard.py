@@ -31,6 +31,9 @@ Sample = tuple[dict[str, str], float]
 PRIORITIES = ("critical", "high", "normal", "low")
 RECENT_SECONDS = 60.0
 
+# Cache decisions that answered without the provider (the hit ratio's numerator).
+CACHE_ANSWERS = ("hit", "semantic-hit", "coalesced")
+
 
 class Index:
     """The samples of one collection, by sample name."""
@@ -129,8 +132,8 @@ class Point:
             index.total("scalegate_tokens_total", direction="input"),
             index.total("scalegate_tokens_total", direction="output"),
             index.total("scalegate_cost_usd_total"),
-            lookups.get("hit", 0.0) + lookups.get("semantic-hit", 0.0),
-            lookups.get("hit", 0.0) + lookups.get("semantic-hit", 0.0) + lookups.get("miss", 0.0),
+            sum(lookups.get(o, 0.0) for o in CACHE_ANSWERS),
+            sum(lookups.get(o, 0.0) for o in (*CACHE_ANSWERS, "miss")),
             gauges,
         )
 
@@ -253,8 +256,8 @@ def _keys(index: Index, state: State, forecaster: Forecaster) -> list[dict[str, 
 
 def _cache(index: Index) -> dict[str, Any]:
     lookups = _ints(index.by("scalegate_cache_lookups_total", "outcome"))
-    looked = lookups.get("hit", 0) + lookups.get("semantic-hit", 0) + lookups.get("miss", 0)
-    hits = lookups.get("hit", 0) + lookups.get("semantic-hit", 0)
+    hits = sum(lookups.get(o, 0) for o in CACHE_ANSWERS)
+    looked = hits + lookups.get("miss", 0)
     out: dict[str, Any] = {
         "lookups": lookups,
         "hit_ratio": round(hits / looked, 4) if looked else None,

@@ -155,7 +155,8 @@ CACHE_REQUESTS = Spec(
 )  # fmt: skip
 CACHE_LOOKUPS = Spec(
     "scalegate_cache_lookups_total", "counter", "local",
-    "What each request's cache decision was (hit, semantic-hit, miss, bypass).", ("outcome",),
+    "What each request's cache decision was (hit, semantic-hit, coalesced, miss, bypass).",
+    ("outcome",),
 )  # fmt: skip
 CACHE_NEAR_MISSES = Spec(
     "scalegate_cache_semantic_near_misses_total", "counter", "local",
