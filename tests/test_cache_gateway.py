@@ -310,6 +310,16 @@ def test_identical_concurrent_misses_ask_the_provider_once(
     assert accepted(sim) == 2  # the leader and the stream
     assert stats()["coalescing"] == {"leaders": 0, "waiting": 0}
     assert stats()["requests"]["coalesced"] == 19
+    # The metrics and the dashboard count them as answers from the cache.
+    doc = request(exact_gw.url, "GET", "/api/monitoring/metrics?format=json").json()
+    lookups = {
+        s["labels"]["outcome"]: s["value"]
+        for s in doc["scalegate_cache_lookups"]["samples"]
+        if s["name"] == "scalegate_cache_lookups_total"
+    }
+    assert (lookups["coalesced"], lookups["miss"]) == (19, 2)
+    board = request(exact_gw.url, "GET", "/api/monitoring/dashboard", headers=auth).json()
+    assert board["cache"]["hit_ratio"] == round(19 / 21, 4)
 
 
 def test_followers_ask_for_themselves_when_the_answer_is_not_storable(
