@@ -155,6 +155,13 @@ def test_a_revoked_key_is_quarantined_on_every_replica(
         assert states[fingerprint(KEY_B)] == "quarantined"
 
 
+def waiting(url: str, priority: str) -> float:
+    """Requests of ``priority`` waiting for a key on the replica at ``url``."""
+    doc = request(url, "GET", "/api/monitoring/metrics?format=json").json()
+    samples = doc["scalegate_admission_waiting"]["samples"]
+    return sum(s["value"] for s in samples if s["labels"].get("priority") == priority)
+
+
 def test_higher_priority_waiting_on_one_replica_goes_first_on_all(
     start_sim: Callable[[SimulatorConfig], SimulatorThread],
     redis_url: str,
@@ -189,7 +196,11 @@ def test_higher_priority_waiting_on_one_replica_goes_first_on_all(
             out.append(time.monotonic())
 
         low = [asyncio.create_task(ask(b.url, "low", done_low)) for _ in range(6)]
-        await asyncio.sleep(0.3)  # the LOW requests are queued on replica B first
+        # The LOW requests are queued on replica B first (its own gauge says so).
+        deadline = time.monotonic() + 20
+        while await asyncio.to_thread(waiting, b.url, "low") < 6:
+            assert time.monotonic() < deadline, "the LOW requests never queued"
+            await asyncio.sleep(0.02)
         critical = [asyncio.create_task(ask(a.url, "critical", done_critical)) for _ in range(4)]
         await asyncio.gather(*critical, *low)
         return done_critical, done_low
