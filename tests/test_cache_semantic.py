@@ -332,6 +332,11 @@ def test_partition_index_moves_to_usearch_and_keeps_answers() -> None:
         ("What are three tips for sleep?", "What are 3 tips for sleep?", None),
         ("I can't log in", "I cannot log in", None),
         ("What's 15% of 80?", "Calculate 15 percent of 80", None),
+        ("Which foods should I eat?", "Which foods should I avoid?", "negation"),
+        ("How do I turn on dark mode?", "How do I turn off dark mode?", "contrast"),
+        ("How do I click on a link on my phone?", "How do I click a link on my phone?", None),
+        ("A houseplant for a beginner", "A houseplant for beginners", None),
+        ("A houseplant for beginners", "A houseplant for experts", "contrast"),
     ],
 )
 def test_guard_rules(a: str, b: str, reason: str | None) -> None:

@@ -63,7 +63,9 @@ _NEGATIONS = frozenset(
     _w(
         "not no never none nobody nothing nowhere neither nor without cannot cant dont doesnt "
         "isnt arent wasnt werent wont wouldnt shouldnt couldnt didnt hasnt havent hadnt "
-        "mustnt neednt aint"
+        "mustnt neednt aint "
+        # words that turn a request into its opposite ("foods to eat" / "foods to avoid")
+        "avoid avoiding skip skipping prevent preventing except excluding exclude"
     )
 )
 
@@ -191,6 +193,7 @@ _CONTRAST_SETS = (
     "north south east west",
     "left right",
     "up down",
+    "on off",
     "inside outside",
     "morning evening night afternoon",
     "spring summer autumn fall winter",
@@ -226,7 +229,21 @@ def _index(groups: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     return out
 
 
+def _singulars(groups: tuple[str, ...]) -> dict[str, str]:
+    """A set's plural → its singular in the same set ("beginners" is not "experts", but it
+    is "beginner"): a plural is no contrast."""
+    out = {"children": "child"}
+    for group in groups:
+        words = set(group.split())
+        out.update({w: w[:-1] for w in words if w.endswith("s") and w[:-1] in words})
+    return out
+
+
 _CONTRAST = _index(_CONTRAST_SETS)
+_SINGULAR = _singulars(_CONTRAST_SETS)
+# Sets of words so common that how often they occur says nothing ("click on a link on my
+# phone"): only one prompt having a word the other lacks counts.
+_BY_PRESENCE = frozenset(_CONTRAST["on"])
 
 _RELATIONS = frozenset(_w("to into than vs versus over from and or with"))
 _STOP = frozenset(
@@ -344,7 +361,7 @@ def details(text: str) -> Details:
         elif plain not in _UNITS and _is_name(token, plain, sentence_start):
             entities.append(plain.removesuffix("'s"))
         for group in _CONTRAST.get(plain, ()):
-            contrast.append((group, plain))
+            contrast.append((group, _SINGULAR.get(plain, plain)))
         words.append(plain.removesuffix("'s"))
         if plain.endswith("'s") and plain != "let's":
             words.append("'s")  # kept: "sister's husband" is not "husband's sister"
@@ -403,7 +420,9 @@ def _contrasting(a: Details, b: Details) -> bool:
     for group, word in b.contrast:
         groups_b.setdefault(group, []).append(word)
     return any(
-        Counter(words) != Counter(groups_b[group])
+        (set(words) != set(groups_b[group]))
+        if group in _BY_PRESENCE
+        else Counter(words) != Counter(groups_b[group])
         for group, words in groups_a.items()
         if group in groups_b
     )
