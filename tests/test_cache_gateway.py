@@ -360,3 +360,39 @@ def test_followers_ask_for_themselves_when_the_answer_is_not_storable(
     assert sorted(a.headers["x-scalegate-cache"] for a in answers) == ["miss"] * 5
     assert len({a.json()["id"] for a in answers}) == 5  # five answers, none shared
     assert accepted(sim) == 5
+
+
+def test_jobs_share_the_cache_with_the_http_route(
+    exact_gw: ServerThread, sim: SimulatorThread
+) -> None:
+    """A job answers from the cache, and a job's answer serves the next identical request."""
+    hdrs = {**OLD_STYLE, "content-type": "application/json"}
+
+    def run_job(body: dict[str, Any]) -> dict[str, Any]:
+        created = request(exact_gw.url, "POST", "/v1/jobs", {"request": body}, hdrs)
+        assert created.status == 202, created.body
+        job_id = created.json()["id"]
+        doc: dict[str, Any] = {}
+
+        def finished() -> bool:
+            doc.update(request(exact_gw.url, "GET", f"/v1/jobs/{job_id}", headers=hdrs).json())
+            return doc["state"] in ("COMPLETED", "FAILED", "DEAD")
+
+        wait_for(finished)
+        assert doc["state"] == "COMPLETED", doc
+        return doc
+
+    asked = messages_body("Cached for jobs too [sim:tokens=5]")
+    first = request(exact_gw.url, "POST", "/v1/messages", asked, dict(OLD_STYLE))
+    assert first.headers["x-scalegate-cache"] == "miss"
+    job = run_job(asked)
+    assert job["result"] == first.json()  # the stored Message, not a new answer
+    assert accepted(sim) == 1
+    # The other way round: a job's answer is stored for the HTTP route.
+    other = messages_body("Asked first as a job [sim:tokens=4]")
+    job = run_job(other)
+    assert accepted(sim) == 2
+    hit = request(exact_gw.url, "POST", "/v1/messages", other, dict(OLD_STYLE))
+    assert hit.headers["x-scalegate-cache"] == "hit"
+    assert hit.json() == job["result"]
+    assert accepted(sim) == 2

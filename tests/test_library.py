@@ -48,3 +48,21 @@ async def test_message_returns_the_answer_and_raises_the_providers_error_class(
     keys = sim_stats(sim.url)["keys"]
     # One answer, two attempts per failing call (retry.max_attempts), one refusal.
     assert sum(k["requests"] for k in keys.values()) == 1 + 2 + 2 + 1
+
+
+async def test_message_uses_the_gateways_cache_when_asked(sim: SimulatorThread) -> None:
+    settings = gateway_settings(sim.url, [{"secret": KEY_A, "limits": LIMITS}])
+
+    def requests() -> int:
+        return sum(k["requests"] for k in sim_stats(sim.url)["keys"].values())
+
+    async with Gateway(settings) as gateway:
+        question = ask("Cache me [sim:tokens=6]")
+        first = await gateway.pipeline.message(question, cache="exact")
+        again = await gateway.pipeline.message(question, cache="exact")
+        assert again == first
+        assert requests() == 1
+        fresh = await gateway.pipeline.message(question)  # the configured mode: off
+        assert fresh["id"] != first["id"]
+        assert requests() == 2
+        assert gateway.cache.outcomes["hit"] == 1

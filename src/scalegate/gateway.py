@@ -119,7 +119,7 @@ class Gateway:
             pool = self.pool
             self.workers = WorkerPool(
                 self._jobs,
-                PipelineRunner(self.pipeline, self.settings.queue),
+                PipelineRunner(self.pipeline, self.settings.queue, self.cache),
                 capacity=lambda: key_capacity(pool),
             )
             await self.workers.start()
@@ -207,6 +207,7 @@ class Gateway:
             limiter=self.limiter if settings.tenants else None,
         )
         await self._start_cache()
+        self._pipeline.cache = self._cache
         await self._start_jobs()
         await self.observer.start(self)
         if not settings.tenants:

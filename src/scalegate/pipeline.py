@@ -20,6 +20,7 @@ import orjson
 from multidict import CIMultiDictProxy
 
 from scalegate.affinity import prefix_hash
+from scalegate.cache.service import BYPASS, CacheService
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import Settings, TenantConfig
 from scalegate.errors import (
@@ -130,6 +131,7 @@ class Pipeline:
         self.retry_counts: dict[str, int] = {}
         # Told every answer's model and usage document (metrics: tokens and cost).
         self.on_usage: Callable[[str, dict[str, Any], CallContext], None] | None = None
+        self.cache: CacheService | None = None  # the Gateway's caches, for message()
 
     # -- the attempt loop -------------------------------------------------------------------
 
@@ -220,8 +222,13 @@ class Pipeline:
         wait_seconds: float | None = None,
         anthropic_version: str = "2023-06-01",
         headers: dict[str, str] | None = None,
+        cache: str | None = None,
     ) -> dict[str, Any]:
         """Send one non-streaming Messages request through the pool; return the Message.
+
+        The Gateway's caches apply as to ``POST /v1/messages`` (the same entries):
+        ``cache`` (``exact``, ``semantic`` or ``off``) overrides the configured mode for
+        this call, as the ``x-scalegate-cache`` header does over HTTP.
 
         For Python apps that embed the gateway in-process. ``wait_seconds`` bounds the
         wait for a key (default: the priority's ``admission.max_wait_seconds``). Raises
@@ -240,7 +247,22 @@ class Pipeline:
         ctx = CallContext(
             "req_" + secrets.token_hex(12), priority, self.clock.monotonic() + wait, forwarded
         )
-        reply = await self.create_message(ctx, req)
+        looked = {"anthropic-version": anthropic_version, **(headers or {})}
+        if cache is not None:
+            looked["x-scalegate-cache"] = cache
+        caches, ticket = self.cache, BYPASS
+        try:
+            if caches is not None:
+                ticket = await caches.lookup(req.payload, looked, None)
+                if ticket.value is not None:
+                    hit: dict[str, Any] = orjson.loads(ticket.value)
+                    return hit
+            reply = await self.create_message(ctx, req)
+            if caches is not None and ticket.outcome == "miss" and reply.status == 200:
+                await caches.store(ticket, reply.body)
+        finally:
+            if caches is not None:
+                caches.land(ticket)
         if reply.status >= 400:  # the provider's own error, after any retries
             raise error_from_reply(reply.status, reply.body, dict(reply.headers))
         result: dict[str, Any] = orjson.loads(reply.body)

@@ -10,6 +10,10 @@ pipeline's own retries; no key within the wait;         ``queue.max_attempts``
 a timeout; an unexpected error
 =====================================================  ==========================================
 
+Caching applies as on ``POST /v1/messages``: the tenant's (or the gateway's) cache mode, or
+an ``x-scalegate-cache`` header stored with the job; a hit completes the job without a key,
+and a completed job's answer is stored for the next identical request or job.
+
 A runner never raises for a bad job; the pool treats an exception like a retryable failure
 anyway, so a poison job ends in the dead-letter set instead of crashing a worker.
 """
@@ -24,9 +28,11 @@ from typing import Any, Literal
 
 import orjson
 
+from scalegate.cache.service import BYPASS, CacheService
 from scalegate.config import QueueConfig
 from scalegate.errors import InvalidRequestError, ProviderError, error_type_for
 from scalegate.jobs.model import Job, error_doc
+from scalegate.keys.store import Demand
 from scalegate.pipeline import CallContext, Pipeline
 from scalegate.retry import RETRYABLE, classify_status
 from scalegate.validation import validate_messages
@@ -70,9 +76,12 @@ def _error_from_body(status: int, body: bytes) -> tuple[str, str]:
 class PipelineRunner:
     """Runs a job's request through :class:`~scalegate.pipeline.Pipeline`."""
 
-    def __init__(self, pipeline: Pipeline, config: QueueConfig) -> None:
+    def __init__(
+        self, pipeline: Pipeline, config: QueueConfig, cache: CacheService | None = None
+    ) -> None:
         self.pipeline = pipeline
         self.config = config
+        self.cache = cache
 
     async def __call__(self, job: Job) -> Outcome:
         version = job.headers.get("anthropic-version", "2023-06-01")
@@ -90,9 +99,18 @@ class PipelineRunner:
             headers,
             tenant=job.tenant,
         )
+        cache, ticket = self.cache, BYPASS
         try:
+            if cache is not None:
+                ticket = await cache.lookup(job.payload, job.headers, job.tenant)
+                if ticket.value is not None:  # counts as a request for the tenant, no tokens
+                    counted = await self.pipeline.tenant_admit(ctx, Demand(1, 0, 0))
+                    await self.pipeline.tenant_settle(counted, req.model, None)
+                    return Outcome("completed", result=orjson.loads(ticket.value))
             async with asyncio.timeout(self.config.job_timeout_seconds):
                 reply = await self.pipeline.create_message(ctx, req)
+            if cache is not None and ticket.outcome == "miss" and reply.status < 300:
+                await cache.store(ticket, reply.body)
         except TimeoutError:
             return Outcome.retry(
                 504, f"the attempt took longer than {self.config.job_timeout_seconds:g}s"
@@ -101,6 +119,9 @@ class PipelineRunner:
             if is_retryable(exc.status):
                 return Outcome.retry(exc.status, exc.message, exc.retry_after, exc.error_type)
             return Outcome.failed(exc.status, exc.message, exc.error_type)
+        finally:
+            if cache is not None:
+                cache.land(ticket)
         if reply.status < 300:
             return Outcome("completed", result=orjson.loads(reply.body))
         error_type, message = _error_from_body(reply.status, reply.body)
