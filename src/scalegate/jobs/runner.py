@@ -10,9 +10,9 @@ pipeline's own retries; no key within the wait;         ``queue.max_attempts``
 a timeout; an unexpected error
 =====================================================  ==========================================
 
-Caching applies as on ``POST /v1/messages``: the tenant's (or the gateway's) cache mode, or
-an ``x-scalegate-cache`` header stored with the job; a hit completes the job without a key,
-and a completed job's answer is stored for the next identical request or job.
+Caching applies as on ``POST /v1/messages`` with the tenant's (or the gateway's) cache mode
+(a job keeps no ``x-scalegate-*`` header): a hit completes the job without a key, and a
+completed job's answer is stored for the next identical request or job.
 
 A runner never raises for a bad job; the pool treats an exception like a retryable failure
 anyway, so a poison job ends in the dead-letter set instead of crashing a worker.
