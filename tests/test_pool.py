@@ -467,3 +467,18 @@ async def test_every_breaker_open_is_an_overloaded_error() -> None:
     with pytest.raises(OverloadedError, match="circuit breakers") as info:
         await pool.acquire("m", Demand(), Priority.NORMAL, clock.now + 1)
     assert info.value.retry_after == pytest.approx(30.0)
+
+
+async def test_status_reads_while_keys_are_removed() -> None:
+    """An admin listing the keys while a reload removes one (another replica, SIGHUP) gets
+    a list, not a 500: the pool's key map may change while the store is being asked."""
+    keys = [key(f"sk-{c * 4}-{c * 16}") for c in "abcd"]
+    pool = await make_pool(*keys)
+    listing = asyncio.create_task(pool.status())
+    await asyncio.sleep(0)  # the listing is under way (waiting on the store)
+    await pool.remove_key(keys[1].fingerprint)
+    await pool.remove_key(keys[2].fingerprint)
+    listed = {k["key"] for k in await listing}
+    assert {keys[0].fingerprint, keys[3].fingerprint} <= listed
+    assert {k["key"] for k in await pool.status()} == {keys[0].fingerprint, keys[3].fingerprint}
+    assert await pool.usable_count() == 2

@@ -417,7 +417,7 @@ class MemoryQueue:
             return None
         if batch.cancel_initiated_at is None and batch.processing > 0:
             batch.cancel_initiated_at = now_ms
-        for job_id in self._batch_jobs.get(batch_id, []):
+        for job_id in list(self._batch_jobs.get(batch_id, [])):
             await self.finish(job_id, JobState.CANCELED, now_ms, mode="cancel_pending")
         return replace(batch)
 

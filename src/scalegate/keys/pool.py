@@ -531,7 +531,7 @@ class KeyPool:
     async def status(self) -> list[dict[str, object]]:
         """Every key's state, by fingerprint only (secrets never leave the pool)."""
         out: list[dict[str, object]] = []
-        for entry in self._entries.values():
+        for entry in list(self._entries.values()):  # keys may come and go meanwhile
             state = await self.store.status(entry.key.fingerprint)
             if state is None:
                 continue
@@ -564,7 +564,7 @@ class KeyPool:
 
     async def usable_count(self) -> int:
         count = 0
-        for fp in self._entries:
+        for fp in list(self._entries):
             state = await self.store.status(fp)
             if state is not None and state.usable:
                 count += 1

@@ -157,7 +157,7 @@ class ResilientKeyStore:
             store = MemoryKeyStore(
                 self._clock, self._skew, self._breaker, start_empty=True, origin=LOCAL
             )
-            for key in self._keys.values():
+            for key in list(self._keys.values()):
                 await store.register(share_of(key, self.replicas))
             self._fallback = store
         return self._fallback
