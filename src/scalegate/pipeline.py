@@ -31,7 +31,8 @@ from scalegate.errors import (
     RateLimitError,
     error_from_reply,
 )
-from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
+from scalegate.keys.lease import Lease, Outcome, Usage
+from scalegate.keys.pool import KeyPool
 from scalegate.keys.store import Demand
 from scalegate.pricing import PriceTable
 from scalegate.priority import Priority

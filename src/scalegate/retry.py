@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 
 from scalegate.config import RetryConfig
-from scalegate.keys.pool import Outcome
+from scalegate.keys.lease import Outcome
 
 RETRYABLE = frozenset(
     {

@@ -24,7 +24,8 @@ import orjson
 
 from scalegate.affinity import prefix_hash
 from scalegate.errors import ERROR_TYPES
-from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
+from scalegate.keys.lease import Lease, Outcome, Usage
+from scalegate.keys.pool import KeyPool
 from scalegate.pipeline import Attempt, CallContext, Pipeline, Reply, usage_from_message
 from scalegate.retry import classify_status, classify_stream_error
 from scalegate.sse import SSEEvent, SSEParser

@@ -2,9 +2,10 @@
 
 from scalegate.keys.alerts import AlertTracker, QuotaAlert
 from scalegate.keys.breaker import BreakerState, CircuitBreaker
+from scalegate.keys.lease import Lease, Outcome, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey, fingerprint, keys_from_config
-from scalegate.keys.pool import KeyPool, Lease, Outcome, Usage
+from scalegate.keys.pool import KeyPool
 from scalegate.keys.store import Demand, KeyStatus, KeyStore
 
 __all__ = [

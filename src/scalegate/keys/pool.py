@@ -31,10 +31,8 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import AdmissionConfig, BreakerConfig
@@ -42,6 +40,7 @@ from scalegate.errors import NotFoundError, OverloadedError, RateLimitError, Una
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
 from scalegate.keys.headers import remaining_from_headers, retry_after_seconds
+from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
 from scalegate.keys.store import LIMITS, Candidate, Demand, KeyStatus, KeyStore, Settlement
@@ -51,65 +50,6 @@ logger = logging.getLogger(__name__)
 
 # A 429 without retry-after still cools the key down this long.
 DEFAULT_COOLDOWN = 1.0
-
-
-class Outcome(enum.Enum):
-    """How a call on a leased key ended, as far as the key's health is concerned."""
-
-    SUCCESS = "success"
-    RATE_LIMITED = "rate_limited"  # 429 from the provider
-    OVERLOADED = "overloaded"  # 529, or an overloaded_error event
-    SERVER_ERROR = "server_error"  # 500, 502, 503, 504
-    CONNECTION_ERROR = "connection_error"  # refused, reset, timed out
-    AUTH_FAILED = "auth_failed"  # 401 / 403: the key is quarantined
-    CLIENT_ERROR = "client_error"  # other 4xx: the request's fault, not the key's
-    CANCELLED = "cancelled"  # the client went away
-
-
-_COOLS_DOWN = {Outcome.RATE_LIMITED, Outcome.OVERLOADED, Outcome.SERVER_ERROR}
-_HEALTH = {
-    Outcome.SUCCESS: "success",
-    Outcome.OVERLOADED: "failure",
-    Outcome.SERVER_ERROR: "failure",
-    Outcome.CONNECTION_ERROR: "failure",
-    Outcome.AUTH_FAILED: "auth",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Tokens the provider counted against the key's limits (cache reads excluded)."""
-
-    input_tokens: int
-    output_tokens: int
-
-
-@dataclass(eq=False, slots=True)
-class Lease:
-    key: UpstreamKey
-    demand: Demand
-    priority: Priority
-    waited: float = 0.0
-    settled: bool = False
-    # What the key's minute buckets held right after this reservation; compared at
-    # settlement with the provider's "remaining" for the same moment.
-    snapshot: tuple[tuple[str, float, float], ...] = ()
-    affinity: str | None = None  # the prompt-cache prefix this request carries
-    origin: str = "primary"  # the store that made the reservation
-
-
-@dataclass(slots=True)
-class KeyEntry:
-    """A key as this process knows it, with its local counters."""
-
-    key: UpstreamKey
-    in_flight: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    last: str | None = None  # the latest outcome (health: is the provider reachable?)
-
-    def count(self, what: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
-        self.last = what
 
 
 class KeyPool:
@@ -473,14 +413,14 @@ class KeyPool:
         lease.settled = True
         fp = lease.key.fingerprint
         cooldown = 0.0
-        if outcome in _COOLS_DOWN:
+        if outcome in COOLS_DOWN:
             delay = retry_after_seconds(headers or {}, self.clock.time())
             if delay is None and outcome is Outcome.RATE_LIMITED:
                 delay = DEFAULT_COOLDOWN
             cooldown = delay or 0.0
         settlement = Settlement(
             refund=self._refund(lease.demand, outcome, usage),
-            health=_HEALTH.get(outcome, "neutral"),  # type: ignore[arg-type]
+            health=HEALTH.get(outcome, "neutral"),  # type: ignore[arg-type]
             cooldown=cooldown,
             snapshot=lease.snapshot,
             observed=remaining_from_headers(headers) if headers else None,
