@@ -442,7 +442,7 @@ async def test_quota_alerts_fire_once_per_crossing(caplog: pytest.LogCaptureFixt
 
 
 def test_fingerprints_never_show_the_secret() -> None:
-    secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
+    secret = "sk-FAKE-test-abcdefghijklmnopqrstuvwxyz0123456789"
     k = key(secret, name="primary-1")
     assert k.fingerprint == fingerprint(secret, "primary-1")
     assert k.fingerprint.startswith("key-")

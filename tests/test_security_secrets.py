@@ -31,9 +31,9 @@ from tests.test_jobs_http import Receiver, wait_until
 
 # Distinctive, so that no hex id or counter could contain a run of one by chance.
 UPSTREAM_KEYS = (
-    "sk-ant-api03-Quokka-Mv9LrXw4-TqHn8Yd2-Zp7Kc",
-    "sk-ant-api03-Wombat-Jf3GsBe6-RuPx1Lm5-Vn8Qa",
-    "sk-ant-api03-Numbat-Hd4TwCy9-KoEz2Ni7-Bg6Ur",
+    "sk-FAKE-test-Quokka-Mv9LrXw4-TqHn8Yd2-Zp7Kc",
+    "sk-FAKE-test-Wombat-Jf3GsBe6-RuPx1Lm5-Vn8Qa",
+    "sk-FAKE-test-Numbat-Hd4TwCy9-KoEz2Ni7-Bg6Ur",
 )
 CLIENT_KEY = "client-Echidna-Fy6Rt2Wq-Lp9Zs4"
 ADMIN_TOKEN = "admin-Platypus-Gx5Mb8Kd-Tn3Vj7"
