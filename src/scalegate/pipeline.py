@@ -259,8 +259,8 @@ class Pipeline:
                     hit: dict[str, Any] = orjson.loads(ticket.value)
                     return hit
             reply = await self.create_message(ctx, req)
-            if caches is not None and ticket.outcome == "miss" and reply.status == 200:
-                await caches.store(ticket, reply.body)
+            if caches is not None:
+                await caches.store_answer(ticket, reply.status, reply.body)
         finally:
             if caches is not None:
                 caches.land(ticket)
@@ -351,6 +351,11 @@ class Pipeline:
             self.on_usage(req.model, attempt.raw_usage, ctx)
         await self.tenant_settle(ticket, req.model, attempt.raw_usage)
         return self._reply_or_raise(ctx, attempt)
+
+    async def count_cache_hit(self, ctx: CallContext, model: str) -> None:
+        """A cache hit counts toward the tenant's request limits but costs no tokens."""
+        counted = await self.tenant_admit(ctx, Demand(1, 0, 0))
+        await self.tenant_settle(counted, model, None)
 
     async def tenant_admit(self, ctx: CallContext, demand: Demand) -> TenantTicket | None:
         """Apply the tenant's limits and budget (429 / 402), before any key is asked."""

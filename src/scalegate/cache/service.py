@@ -230,6 +230,11 @@ class CacheService:
         """What a streamed answer to ``ticket`` is fed to, when it is to be stored."""
         return StreamFill(self, ticket) if ticket.outcome == "miss" else None
 
+    async def store_answer(self, ticket: Ticket, status: int, body: bytes) -> None:
+        """Store a missed request's plain answer when it is a 200 (the provider's Message)."""
+        if status == 200:
+            await self.store(ticket, body)
+
     async def store(self, ticket: Ticket, body: bytes, message: Any = None) -> None:
         """Store a complete 2xx answer to a missed request (``message``: parsed, if at hand)."""
         if ticket.outcome != "miss":

@@ -32,7 +32,6 @@ from scalegate.cache.service import BYPASS, CacheService
 from scalegate.config import QueueConfig
 from scalegate.errors import InvalidRequestError, ProviderError, error_type_for
 from scalegate.jobs.model import Job, error_doc
-from scalegate.keys.store import Demand
 from scalegate.pipeline import CallContext, Pipeline
 from scalegate.retry import RETRYABLE, classify_status
 from scalegate.validation import validate_messages
@@ -103,14 +102,13 @@ class PipelineRunner:
         try:
             if cache is not None:
                 ticket = await cache.lookup(job.payload, job.headers, job.tenant)
-                if ticket.value is not None:  # counts as a request for the tenant, no tokens
-                    counted = await self.pipeline.tenant_admit(ctx, Demand(1, 0, 0))
-                    await self.pipeline.tenant_settle(counted, req.model, None)
+                if ticket.value is not None:
+                    await self.pipeline.count_cache_hit(ctx, req.model)
                     return Outcome("completed", result=orjson.loads(ticket.value))
             async with asyncio.timeout(self.config.job_timeout_seconds):
                 reply = await self.pipeline.create_message(ctx, req)
-            if cache is not None and ticket.outcome == "miss" and reply.status < 300:
-                await cache.store(ticket, reply.body)
+            if cache is not None:
+                await cache.store_answer(ticket, reply.status, reply.body)
         except TimeoutError:
             return Outcome.retry(
                 504, f"the attempt took longer than {self.config.job_timeout_seconds:g}s"

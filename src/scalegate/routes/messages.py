@@ -26,7 +26,6 @@ from scalegate.cache.replay import message_events
 from scalegate.cache.service import Ticket
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
-from scalegate.keys.store import Demand
 from scalegate.pipeline import CallContext, Reply
 from scalegate.routes.common import Inbound, call_context, inbound, own_headers, require_version
 from scalegate.streaming import MessageStream, open_stream
@@ -105,15 +104,12 @@ class MessagesEndpoint(_Endpoint):
         inb.cache = ticket.outcome
         if ticket.value is not None:
             inb.cache_similarity = ticket.similarity
-            # A hit counts toward the tenant's request limits but costs no tokens.
-            counted = await self.gw.pipeline.tenant_admit(ctx, Demand(1, 0, 0))
-            await self.gw.pipeline.tenant_settle(counted, req.model, None)
+            await self.gw.pipeline.count_cache_hit(ctx, req.model)
             await self._replay(send, ticket.value, req.stream, inb, ctx)
             return
         if not req.stream:
             reply = await self.gw.pipeline.create_message(ctx, req)
-            if ticket.outcome == "miss" and reply.status == 200:
-                await self.gw.cache.store(ticket, reply.body)
+            await self.gw.cache.store_answer(ticket, reply.status, reply.body)
             await self.reply(send, reply, inb, ctx)
             return
         opened = await open_stream(self.gw.pipeline, ctx, req)

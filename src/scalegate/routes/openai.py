@@ -33,7 +33,6 @@ from scalegate.cache.replay import message_events
 from scalegate.cache.service import Ticket
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
-from scalegate.keys import Demand
 from scalegate.openai.errors import from_anthropic, render_openai_error
 from scalegate.openai.request import DEFAULT_ANTHROPIC_VERSION, Translation, translate_request
 from scalegate.openai.response import translate_message
@@ -147,14 +146,12 @@ class ChatCompletionsEndpoint:
         inb.cache = ticket.outcome
         if ticket.value is not None:
             inb.cache_similarity = ticket.similarity
-            counted = await self.gw.pipeline.tenant_admit(ctx, Demand(1, 0, 0))
-            await self.gw.pipeline.tenant_settle(counted, tr.model, None)
+            await self.gw.pipeline.count_cache_hit(ctx, tr.model)
             await self._replay(send, ticket.value, tr, inb, ctx, extra)
             return
         if not tr.stream:
             reply = await self.gw.pipeline.create_message(ctx, req)
-            if ticket.outcome == "miss" and reply.status == 200:
-                await self.gw.cache.store(ticket, reply.body)
+            await self.gw.cache.store_answer(ticket, reply.status, reply.body)
             await self._reply(send, reply, tr, inb, ctx, extra)
             return
         opened = await open_stream(self.gw.pipeline, ctx, req)
