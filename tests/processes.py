@@ -25,8 +25,10 @@ class GatewayProcess:
         config: dict[str, Any],
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        global_args: list[str] | None = None,
     ) -> None:
-        self.args = args or []
+        self.args = args or []  # after `serve`
+        self.global_args = global_args or []  # before it (`--log-level debug`, …)
         self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="scalegate-gw-")
         self.config_path = Path(self._dir.name) / "gateway.yaml"
@@ -51,6 +53,7 @@ class GatewayProcess:
                 sys.executable,
                 "-m",
                 "scalegate.cli",
+                *self.global_args,
                 "serve",
                 "--port",
                 str(self.port),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,45 +47,6 @@ FAULTS = ("429", "529", "500", "drop", "overloaded_first", "overloaded_midstream
 
 def fragments(secret: str, size: int = 10) -> set[str]:
     return {secret[i : i + size] for i in range(len(secret) - size + 1)}
-
-
-class DebugGatewayProcess(GatewayProcess):
-    """``scalegate --log-level debug --log-format json serve …``: the most the log says."""
-
-    def start(self, timeout: float = 30) -> GatewayProcess:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scalegate.cli",
-                "--log-level",
-                "debug",
-                "--log-format",
-                "json",
-                "serve",
-                "--port",
-                str(self.port),
-                "--config",
-                str(self.config_path),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if request(self.url, "GET", "/healthz", timeout=1).status == 200:
-                    return self
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited early:\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"gateway did not start:\n{self.log()}")
-            time.sleep(0.05)
 
 
 def redis_dump(url: str) -> list[str]:
@@ -142,7 +102,9 @@ def traffic(redis_url: str) -> Iterator[dict[str, Any]]:
             "callback_allow_private": True,
         },
     }
-    gw = DebugGatewayProcess(config).start()
+    # `scalegate --log-level debug --log-format json serve …`: the most the log says.
+    debug = ["--log-level", "debug", "--log-format", "json"]
+    gw = GatewayProcess(config, global_args=debug).start()
     seen: list[tuple[str, RawResponse]] = []
     try:
         _drive(gw.url, sim.url, seen, receiver)
