@@ -130,6 +130,7 @@ GATEWAY_ENV_DROP = (
     "WORKER_AUTO_RESTART",
     "METRICS_ENABLED",
     "HEALTH_CHECK_INTERVAL",
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
@@ -527,8 +528,13 @@ def start_gateway(
     gateway_cmd: str,
     upstream_url: str,
     port: int,
+    extra_config: str = "",
 ) -> tuple[Child, str]:
+    """Start ``scalegate serve`` pinned to its CPU; ``extra_config`` is appended to its file."""
     config = write_gateway_config(workdir, upstream_url)
+    if extra_config:
+        with config.open("a") as out:
+            out.write(extra_config)
     argv = [
         *pinning.prefix(pinning.gateway_cpu),
         *shlex.split(gateway_cmd),

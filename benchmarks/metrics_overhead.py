@@ -27,7 +27,6 @@ import contextlib
 import http.client
 import json
 import os
-import shlex
 import statistics
 import sys
 import tempfile
@@ -71,27 +70,8 @@ def start_variant(
 ) -> tuple[core.Child, str]:
     here = workdir / f"{variant}-{time.monotonic_ns()}"
     here.mkdir()
-    config = core.write_gateway_config(here, upstream)
-    with config.open("a") as out:
-        out.write(VARIANTS[variant])
-    port = core.free_port()
-    argv = [
-        *pinning.prefix(pinning.gateway_cpu),
-        *shlex.split(args.gateway_cmd),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--config",
-        str(config),
-    ]
-    env = {k: v for k, v in os.environ.items() if k not in core.GATEWAY_ENV_DROP}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    child = children.start(f"gateway-{variant}", argv, here, env=env)
-    url = f"http://127.0.0.1:{port}"
-    core.wait_ready(
-        child, lambda: core.get_status(url + "/healthz") == 200, "gateway", child.stderr, 30
+    child, url = core.start_gateway(
+        children, here, pinning, args.gateway_cmd, upstream, core.free_port(), VARIANTS[variant]
     )
     status, _, body = core.post_once(url)
     if status != 200:
