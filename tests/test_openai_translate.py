@@ -324,13 +324,31 @@ TRANSLATIONS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"tool_choice": {"type": "any"}},
     ),
     (
-        "json_object → a system instruction",
+        "json_object → a forced answer tool with a permissive schema",
         {
             "model": M,
             "messages": [{"role": "system", "content": "sys"}, USER],
             "response_format": {"type": "json_object"},
         },
-        {"system": [text("sys"), {"type": "text", "text": ANY_TEXT}]},
+        {
+            "system": [text("sys")],
+            "tools": [
+                {
+                    "name": "json_answer",
+                    "description": ANY_TEXT,
+                    "input_schema": {"type": "object", "additionalProperties": True},
+                }
+            ],
+            "tool_choice": {"type": "tool", "name": "json_answer"},
+        },
+    ),
+    (
+        "json_object beside a function named json_answer → a free name, tool_choice any",
+        body(
+            tools=[{"type": "function", "function": {"name": "json_answer"}}],
+            response_format={"type": "json_object"},
+        ),
+        {"tool_choice": {"type": "any"}},
     ),
     (
         "response_format text",
@@ -357,6 +375,12 @@ def test_translation_flags() -> None:
     assert (tr.stream, tr.include_usage, tr.answer_tool, tr.dropped) == (True, True, None, ())
     schema = {"type": "json_schema", "json_schema": {"name": "out"}}
     assert translate_request(body(response_format=schema)).answer_tool == "out"
+    json_object = {"type": "json_object"}
+    assert translate_request(body(response_format=json_object)).answer_tool == "json_answer"
+    named = [{"type": "function", "function": {"name": "json_answer"}}]
+    tr = translate_request(body(tools=named, response_format=json_object))
+    assert tr.answer_tool == "json_answer_1"
+    assert [tool["name"] for tool in tr.payload["tools"]] == ["json_answer", "json_answer_1"]
 
 
 def test_sampling_is_dropped_when_the_api_version_rejects_it() -> None:

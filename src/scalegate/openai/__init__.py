@@ -28,7 +28,7 @@ unknown parameter                             400 ``Unrecognized request argumen
 ``seed``, ``prompt_cache_key``                ignored
 ``strict`` (tools, json_schema), image
 ``detail``, message ``name``                  ignored
-``json_object`` response format               a system instruction (asks, not enforced)
+``json_object`` response format               a forced answer tool, schema ``{type: object}``
 ``temperature``/``top_p``/``top_k`` under
 ``anthropic-version`` ≥ 2026-10-21            dropped, named in ``x-scalegate-dropped-params``
 ============================================  ==========================================

@@ -118,7 +118,7 @@ def _user(message: dict[str, Any], where: str) -> tuple[str, list[Block]]:
     return "user", blocks
 
 
-def _data_url(url: str, where: str) -> tuple[str, str]:
+def data_url(url: str, where: str) -> tuple[str, str]:
     """(media type, base64 data) of a ``data:<type>[;…];base64,<data>`` URL."""
     header, comma, data = url[5:].partition(",")
     params = header.split(";")
@@ -131,18 +131,23 @@ def _image(spec: Any, where: str) -> Block:
     url = spec.get("url") if isinstance(spec, dict) else spec
     if not isinstance(url, str):
         raise bad(f"{where}.url", "Field required (a string)", "missing_required_parameter")
+    return image_block(url, f"{where}.url")
+
+
+def image_block(url: str, where: str) -> Block:
+    """The image block for an http(s) URL or a base64 ``data:`` URL at path ``where``."""
     if url.startswith("data:"):
-        media_type, data = _data_url(url, f"{where}.url")
+        media_type, data = data_url(url, where)
         if media_type not in IMAGE_TYPES:
             supported = ", ".join(sorted(IMAGE_TYPES))
-            raise bad(f"{where}.url", f"image type {media_type!r} is not one of {supported}")
+            raise bad(where, f"image type {media_type!r} is not one of {supported}")
         return {
             "type": "image",
             "source": {"type": "base64", "media_type": media_type, "data": data},
         }
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
-    raise bad(f"{where}.url", "must be an http(s) URL or a base64 data: URL")
+    raise bad(where, "must be an http(s) URL or a base64 data: URL")
 
 
 def _document(spec: Any, where: str) -> Block:
@@ -155,7 +160,7 @@ def _document(spec: Any, where: str) -> Block:
     file_data = spec.get("file_data")
     if not isinstance(file_data, str) or not file_data.startswith("data:"):
         raise bad(f"{where}.file_data", "must be a base64 data: URL")
-    media_type, data = _data_url(file_data, f"{where}.file_data")
+    media_type, data = data_url(file_data, f"{where}.file_data")
     if media_type != "application/pdf":
         raise bad(f"{where}.file_data", "only application/pdf files translate", "unsupported_value")
     source = {"type": "base64", "media_type": media_type, "data": data}
@@ -194,11 +199,12 @@ def _tool_use(call: Any, where: str) -> Block:
         "type": "tool_use",
         "id": call_id,
         "name": function["name"],
-        "input": _arguments(function.get("arguments"), f"{where}.function.arguments"),
+        "input": arguments(function.get("arguments"), f"{where}.function.arguments"),
     }
 
 
-def _arguments(raw: Any, where: str) -> dict[str, Any]:
+def arguments(raw: Any, where: str) -> dict[str, Any]:
+    """A tool call's ``arguments`` string as the object it encodes (``""`` → ``{}``)."""
     if raw is None or raw == "":
         return {}
     if not isinstance(raw, str):

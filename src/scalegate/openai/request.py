@@ -34,10 +34,8 @@ from typing import Any
 from scalegate.openai.errors import OpenAIRequestError
 from scalegate.openai.messages import bad, translate_messages
 from scalegate.openai.tools import (
-    JSON_OBJECT_INSTRUCTION,
     answer_tool,
     force_answer,
-    is_json_object,
     no_parallel,
     translate_tool_choice,
     translate_tools,
@@ -113,7 +111,7 @@ class Translation:
     max_tokens: int
     stream: bool
     include_usage: bool  # stream_options.include_usage: one usage chunk before [DONE]
-    answer_tool: str | None  # the tool whose input is the json_schema answer
+    answer_tool: str | None  # the tool whose input is the json_schema/json_object answer
     dropped: tuple[str, ...]  # parameters left out because the API version rejects them
 
 
@@ -121,7 +119,7 @@ def translate_request(
     body: dict[str, Any], version: str = DEFAULT_ANTHROPIC_VERSION
 ) -> Translation:
     """Check and translate an OpenAI body; raises :class:`OpenAIRequestError` (400)."""
-    _check_names(body)
+    check_names(body, _TRANSLATED | _PASSED | _IGNORED, REFUSED)
     model = body.get("model")
     if model is None:
         raise bad("model", "Field required", "missing_required_parameter")
@@ -136,25 +134,28 @@ def translate_request(
     stops = _stops(body.get("stop"))
     if stops:
         payload["stop_sequences"] = stops
-    dropped = _sampling(body, payload, version)
-    user = _user(body)
+    dropped = sampling(body, payload, version)
+    user = end_user(body)
     if user is not None:
         payload["metadata"] = {"user_id": user}
     if body.get("thinking") is not None:
         payload["thinking"] = body["thinking"]
     answer = _tools(body, payload)
-    if is_json_object(body.get("response_format")):
-        system.append({"type": "text", "text": JSON_OBJECT_INSTRUCTION})
     if system:
         payload["system"] = system
     return Translation(payload, model, max_tokens, stream, include_usage, answer, dropped)
 
 
-def _check_names(body: dict[str, Any]) -> None:
+def check_names(
+    body: dict[str, Any],
+    accepted: frozenset[str],
+    refused_values: dict[str, tuple[Callable[[Any], bool], str]],
+) -> None:
+    """400 for a name in neither set, or a refused name whose value is not its no-op."""
     for name, value in body.items():
-        if name in _TRANSLATED or name in _PASSED or name in _IGNORED:
+        if name in accepted:
             continue
-        refused = REFUSED.get(name)
+        refused = refused_values.get(name)
         if refused is None:
             raise OpenAIRequestError(
                 f"Unrecognized request argument supplied: {name}",
@@ -166,7 +167,8 @@ def _check_names(body: dict[str, Any]) -> None:
             raise bad(name, why, "unsupported_parameter")
 
 
-def _positive_int(body: dict[str, Any], name: str) -> int | None:
+def positive_int(body: dict[str, Any], name: str) -> int | None:
+    """``body[name]`` checked to be a positive integer (``None`` when absent)."""
     value = body.get(name)
     if value is None:
         return None
@@ -176,8 +178,8 @@ def _positive_int(body: dict[str, Any], name: str) -> int | None:
 
 
 def _max_tokens(body: dict[str, Any]) -> int:
-    newer = _positive_int(body, "max_completion_tokens")
-    older = _positive_int(body, "max_tokens")
+    newer = positive_int(body, "max_completion_tokens")
+    older = positive_int(body, "max_tokens")
     if newer is not None and older is not None and newer != older:
         raise bad("max_tokens", "differs from max_completion_tokens; send only one of them")
     chosen = newer if newer is not None else older
@@ -219,7 +221,7 @@ def _number(body: dict[str, Any], name: str, high: float) -> float | None:
     return value
 
 
-def _sampling(body: dict[str, Any], payload: dict[str, Any], version: str) -> tuple[str, ...]:
+def sampling(body: dict[str, Any], payload: dict[str, Any], version: str) -> tuple[str, ...]:
     """Copy temperature/top_p/top_k into ``payload``; return the names the version drops."""
     temperature = _number(body, "temperature", 2)
     if temperature is not None and temperature > 1:
@@ -239,7 +241,8 @@ def _sampling(body: dict[str, Any], payload: dict[str, Any], version: str) -> tu
     return ()
 
 
-def _user(body: dict[str, Any]) -> str | None:
+def end_user(body: dict[str, Any]) -> str | None:
+    """``user`` or ``safety_identifier`` (the first non-empty), for ``metadata.user_id``."""
     for name in ("user", "safety_identifier"):
         value = body.get(name)
         if value is None:

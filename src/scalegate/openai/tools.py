@@ -6,13 +6,19 @@
 * ``tool_choice``: ``auto`` → ``auto``, ``required`` → ``any``, ``none`` → ``none``, a named
   function → ``{"type": "tool", "name": …}``. ``parallel_tool_calls: false`` →
   ``disable_parallel_tool_use: true``.
-* ``response_format``: ``text`` changes nothing; ``json_object`` appends
-  :data:`JSON_OBJECT_INSTRUCTION` to the system prompt (the provider has no JSON mode, so
-  this asks rather than guarantees); ``json_schema`` adds an *answer tool* named after the
-  schema whose ``input_schema`` is the schema, and forces it (``tool_choice: tool``) — or,
-  when the request has tools of its own and may call them, allows it alongside them
-  (``tool_choice: any``). The answer tool's input comes back as ``message.content``
+* ``response_format``: ``text`` changes nothing; ``json_schema`` adds an *answer tool* named
+  after the schema whose ``input_schema`` is the schema, and forces it (``tool_choice:
+  tool``) — or, when the request has tools of its own and may call them, allows it alongside
+  them (``tool_choice: any``). The answer tool's input comes back as ``message.content``
   (see :mod:`scalegate.openai.response`). The schema's root must be an object.
+  ``json_object`` is the same with a permissive schema (``{"type": "object"}``) and the tool
+  named :data:`JSON_OBJECT_TOOL` (suffixed if the request has a function of that name): the
+  provider has no JSON mode, and a system instruction alone only *asks* — a forced tool call
+  is the one way its answer is always a JSON object.
+
+The pieces are shared with the Responses API (:mod:`scalegate.openai.responses`), whose
+bodies name the same things differently (a function tool is flat there, the schema sits in
+``text.format``), so each helper takes the field's path for its error messages.
 """
 
 from __future__ import annotations
@@ -21,13 +27,13 @@ from typing import Any
 
 from scalegate.openai.messages import bad
 
-JSON_OBJECT_INSTRUCTION = (
-    "Respond with a single valid JSON object and nothing else: no prose before or after it "
-    "and no code fences."
-)
 ANSWER_TOOL_DESCRIPTION = (
     "Give your final answer by calling this tool; its input is the answer, as a JSON object "
     "matching the schema."
+)
+JSON_OBJECT_TOOL = "json_answer"
+JSON_OBJECT_DESCRIPTION = (
+    "Give your final answer by calling this tool; its input is the answer, as a JSON object."
 )
 _CHOICES = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 
@@ -43,20 +49,28 @@ def translate_tools(tools: Any) -> list[dict[str, Any]]:
         where = f"tools[{i}]"
         if not isinstance(tool, dict) or tool.get("type") != "function":
             raise bad(f"{where}.type", "only 'function' tools translate", "unsupported_value")
-        function = tool.get("function")
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise bad(f"{where}.function.name", "Field required", "missing_required_parameter")
-        schema = function.get("parameters")
-        if schema is None:
-            schema = {"type": "object", "properties": {}}
-        elif not isinstance(schema, dict):
-            raise bad(f"{where}.function.parameters", "must be a JSON schema object")
-        definition: dict[str, Any] = {"name": function["name"], "input_schema": schema}
-        description = function.get("description")
-        if isinstance(description, str) and description:
-            definition["description"] = description
-        out.append(definition)
+        out.append(function_tool(tool.get("function"), f"{where}.function"))
     return out
+
+
+def function_tool(function: Any, where: str) -> dict[str, Any]:
+    """The Anthropic definition of one function (``name``, ``description``, ``parameters``).
+
+    ``where`` is the function's path in the body (``tools[0].function`` for chat
+    completions, ``tools[0]`` for the Responses API, where the function is flat).
+    """
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise bad(f"{where}.name", "Field required", "missing_required_parameter")
+    schema = function.get("parameters")
+    if schema is None:
+        schema = {"type": "object", "properties": {}}
+    elif not isinstance(schema, dict):
+        raise bad(f"{where}.parameters", "must be a JSON schema object")
+    definition: dict[str, Any] = {"name": function["name"], "input_schema": schema}
+    description = function.get("description")
+    if isinstance(description, str) and description:
+        definition["description"] = description
+    return definition
 
 
 def translate_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -87,36 +101,52 @@ def no_parallel(choice: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def answer_tool(response_format: Any, tools: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The answer tool for a ``json_schema`` response format; ``None`` for other formats.
+    """The answer tool for a ``json_schema`` or ``json_object`` response format.
 
-    Raises a 400 for formats that do not translate. ``json_object`` is handled by the caller
-    (a system instruction), so it returns ``None`` too.
+    ``None`` for ``text`` (or no format); raises a 400 for formats that do not translate.
     """
     if response_format is None:
         return None
     kind = response_format.get("type") if isinstance(response_format, dict) else None
-    if kind in ("text", "json_object"):
+    if kind == "text":
         return None
+    if kind == "json_object":
+        return json_object_tool(tools)
     if kind != "json_schema":
         raise bad("response_format.type", "must be 'text', 'json_object' or 'json_schema'")
-    spec = response_format.get("json_schema")
+    return schema_tool(response_format.get("json_schema"), tools, "response_format.json_schema")
+
+
+def schema_tool(spec: Any, tools: list[dict[str, Any]], where: str) -> dict[str, Any]:
+    """The answer tool for a JSON schema ``spec`` (``name``, ``schema``, ``description``).
+
+    ``where`` is the spec's path in the body, for errors. ``strict`` is ignored.
+    """
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
-        raise bad(
-            "response_format.json_schema.name", "Field required", "missing_required_parameter"
-        )
+        raise bad(f"{where}.name", "Field required", "missing_required_parameter")
     schema = spec.get("schema", {"type": "object"})
     if not isinstance(schema, dict) or schema.get("type", "object") != "object":
         raise bad(
-            "response_format.json_schema.schema",
+            f"{where}.schema",
             "the root must be an object schema (type: object) to translate",
             "unsupported_value",
         )
     if any(tool["name"] == spec["name"] for tool in tools):
-        raise bad("response_format.json_schema.name", "clashes with a function in tools")
+        raise bad(f"{where}.name", "clashes with a function in tools")
     description = spec.get("description")
     if not isinstance(description, str) or not description:
         description = ANSWER_TOOL_DESCRIPTION
     return {"name": spec["name"], "description": description, "input_schema": schema}
+
+
+def json_object_tool(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer tool for "any JSON object": a permissive schema, a name no tool has."""
+    names = {tool["name"] for tool in tools}
+    name, n = JSON_OBJECT_TOOL, 1
+    while name in names:
+        name, n = f"{JSON_OBJECT_TOOL}_{n}", n + 1
+    schema = {"type": "object", "additionalProperties": True}
+    return {"name": name, "description": JSON_OBJECT_DESCRIPTION, "input_schema": schema}
 
 
 def force_answer(
@@ -133,7 +163,3 @@ def force_answer(
     if choice is not None and choice["type"] == "tool":
         return choice
     return {"type": "any"}
-
-
-def is_json_object(response_format: Any) -> bool:
-    return isinstance(response_format, dict) and response_format.get("type") == "json_object"
