@@ -1,4 +1,9 @@
-"""Bad input gets a clear 4xx in the provider's envelope — never a 500, never a crash."""
+"""Bad input gets a clear 4xx in the provider's envelope — never a 500, never a crash.
+
+The gateway refuses only shapes it acts on (model, max_tokens, messages, stream, size, depth);
+roles, block types, tools and sampling values are the provider's to judge, so their 400s come
+from upstream (``tests/test_passthrough.py``).
+"""
 
 from __future__ import annotations
 
@@ -62,22 +67,10 @@ CASES: list[tuple[str, Any, dict[str, str] | None, str]] = [
     ("messages not a list", {"model": "m", "max_tokens": 5, "messages": "hi"}, None, "messages"),
     ("empty messages", {"model": "m", "max_tokens": 5, "messages": []}, None, "messages"),
     (
-        "bad role",
-        {"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]},
+        "message not an object",
+        {"model": "m", "max_tokens": 5, "messages": ["hi"]},
         None,
-        "messages.0.role",
-    ),
-    (
-        "content a number",
-        {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 5}]},
-        None,
-        "messages.0.content",
-    ),
-    (
-        "block without type",
-        {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"text": "x"}]}]},
-        None,
-        "messages.0.content.0",
+        "messages.0",
     ),
     ("stream not a bool", messages_body(stream="yes"), None, "stream"),
     (
@@ -86,8 +79,6 @@ CASES: list[tuple[str, Any, dict[str, str] | None, str]] = [
         None,
         "model",
     ),
-    ("tools not a list", messages_body(tools={"a": 1}), None, "tools"),
-    ("temperature as text", messages_body(temperature="hot"), None, "temperature"),
     ("deep json", b"[" * 10_000 + b"]" * 10_000, None, "JSON"),
     ("huge number", b'{"model": "m", "max_tokens": 1e999999, "messages": []}', None, ""),
 ]

@@ -373,5 +373,5 @@ def test_client_disconnect_mid_stream_counts_only_what_was_sent() -> None:
         s = key_stats(sim)
         assert s["in_flight"] == 0
         assert 9 <= s["output_tokens"] < 1000
-        bucket = sim.simulator.authenticate(KEY).buckets["output-tokens"]
+        bucket = sim.simulator.limiter(KEY, MODEL).buckets["output-tokens"]
         assert bucket.level == pytest.approx(10_000 - s["output_tokens"])

@@ -1,10 +1,19 @@
 """Cheap structural checks of a Messages request before it costs quota.
 
-Hand-written rather than a pydantic model of the whole body: the gateway forwards the body
-untouched, and validating it as a model halved throughput in measurement. Only what the
-gateway itself needs (and what would otherwise be a confusing upstream error after a
-reservation) is checked; unknown fields pass through. Messages name the field the way the
-provider does (``messages.0.content: …``).
+The rule: a request the provider would accept is never refused for its shape. The gateway
+checks only what it acts on — ``model`` (it routes and prices by it), ``max_tokens`` (it
+reserves output quota from it), ``messages`` as a non-empty list of objects (it estimates
+input tokens and hashes prompts from them) and ``stream`` (it picks the response path) — plus
+size and depth limits (the routes). Everything else is forwarded byte for byte and left to
+the provider: roles (the current API takes ``system`` messages inside ``messages``; Claude
+Code sends them), content blocks of any type, tools, sampling parameters, betas, fields that do
+not exist yet. The one exception is documented and certain: API version 2026-10-21 removed
+``temperature``, ``top_p`` and ``top_k`` (a 400 at the provider), so they are refused here
+before a key is leased; later versions are not assumed to behave the same and pass through.
+
+Hand-written rather than a pydantic model of the whole body: validating it as a model halved
+throughput in measurement. Messages name the field the way the provider does
+(``messages.0: …``).
 """
 
 from __future__ import annotations
@@ -16,9 +25,11 @@ import orjson
 
 from scalegate.errors import InvalidRequestError
 
-_ROLES = ("user", "assistant")
-# What API version 2026-10-21 rejects (PROVIDER-NOTES).
-_REMOVED_IN_2026 = ("temperature", "top_p", "top_k")
+#: API versions whose Messages API rejects sampling parameters with a 400 (docs/provider-facts.md:
+#: the versions page lists the removal for 2026-10-21). Exact versions only: what a later
+#: version does is not known, so it is left to the provider.
+SAMPLING_REMOVED_IN = frozenset({"2026-10-21"})
+SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
 
 
 @dataclass(slots=True)
@@ -85,16 +96,6 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_content(path: str, content: Any) -> None:
-    if isinstance(content, str):
-        return
-    if not isinstance(content, list):
-        raise InvalidRequestError(f"{path}: Input should be a valid string or list of blocks")
-    for i, block in enumerate(content):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise InvalidRequestError(f"{path}.{i}: each block must be an object with a 'type'")
-
-
 def _check_messages(messages: Any) -> None:
     if messages is None:
         raise InvalidRequestError("messages: Field required")
@@ -105,11 +106,6 @@ def _check_messages(messages: Any) -> None:
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise InvalidRequestError(f"messages.{i}: Input should be a valid dictionary")
-        if message.get("role") not in _ROLES:
-            raise InvalidRequestError(f"messages.{i}.role: Input should be 'user' or 'assistant'")
-        if "content" not in message:
-            raise InvalidRequestError(f"messages.{i}.content: Field required")
-        _check_content(f"messages.{i}.content", message["content"])
 
 
 def _check_common(payload: dict[str, Any], version: str) -> str:
@@ -119,19 +115,12 @@ def _check_common(payload: dict[str, Any], version: str) -> str:
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequestError("model: Input should be a non-empty string")
     _check_messages(payload.get("messages"))
-    system = payload.get("system")
-    if system is not None:
-        _check_content("system", system)
-    tools = payload.get("tools")
-    if tools is not None and not (
-        isinstance(tools, list) and all(isinstance(t, dict) for t in tools)
-    ):
-        raise InvalidRequestError("tools: Input should be a valid list of objects")
-    if version >= "2026-10-21":
-        for name in _REMOVED_IN_2026:
+    if version in SAMPLING_REMOVED_IN:
+        for name in SAMPLING_FIELDS:
             if name in payload:
                 raise InvalidRequestError(
-                    f"{name}: is not supported with anthropic-version {version}"
+                    f"{name}: Extra inputs are not permitted (removed in anthropic-version "
+                    f"{version})"
                 )
     return model
 
@@ -148,15 +137,6 @@ def validate_messages(body: bytes, version: str) -> MessageRequest:
     stream = payload.get("stream", False)
     if not isinstance(stream, bool):
         raise InvalidRequestError("stream: Input should be a valid boolean")
-    stops = payload.get("stop_sequences")
-    if stops is not None and not (
-        isinstance(stops, list) and all(isinstance(s, str) for s in stops)
-    ):
-        raise InvalidRequestError("stop_sequences: Input should be a valid list of strings")
-    for name in ("temperature", "top_p"):
-        value = payload.get(name)
-        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-            raise InvalidRequestError(f"{name}: Input should be a valid number")
     return MessageRequest(payload, body, model, max_tokens, stream)
 
 

@@ -12,10 +12,19 @@ call's output tokens are ``ceil(UTF-8 bytes of name + input JSON / 4)``, capped 
 ``max_tokens``. Text stops at ``max_tokens`` words (``stop_reason: max_tokens``) or when a
 stop sequence is completed (``stop_sequence``; the words generated so far, including the one
 that completed it, are the output tokens; the text ends before the sequence).
+
+With structured outputs (``output_config.format``) the reply is one text block holding JSON
+that validates against the schema (a deterministic minimal instance), ``ceil(bytes / 4)``
+output tokens, cut at ``max_tokens`` like any text. With thinking on, the reply opens with a
+``thinking`` block (10–40 words, within ``budget_tokens`` and ``max_tokens``) carrying a
+``signature``; its words count as output tokens and leave the rest of ``max_tokens`` for the
+answer. Streamed, it arrives as ``thinking_delta``s and one ``signature_delta`` just before its
+``content_block_stop``, as the provider sends them.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import re
@@ -101,6 +110,10 @@ def answer_words(model: str, text: str) -> list[str]:
     seed = hashlib.blake2b(f"{model}\x00{text}".encode(), digest_size=32).digest()
     forced = _TOKENS.search(text)
     count = int(forced[1]) if forced else 20 + int.from_bytes(seed[:2], "big") % 61
+    return _words(seed, count)
+
+
+def _words(seed: bytes, count: int) -> list[str]:
     words: list[str] = []
     sentence_left = 0
     block = 0
@@ -126,10 +139,101 @@ def answer_words(model: str, text: str) -> list[str]:
 def plan_answer(request: MessagesRequest) -> Answer:
     """The reply to a validated request, deterministic except for the tool call's id."""
     text = last_user_text(request.messages)
+    limit = request.max_tokens
+    thought = None
+    if request.thinking is not None:
+        thought = _thinking_answer(request, text)
+        limit -= thought.output_tokens
+        if limit <= 0:  # thinking used all of max_tokens: no answer after it
+            return Answer(thought.blocks, thought.starts, thought.chunks,
+                          thought.output_tokens, "max_tokens")  # fmt: skip
+    body = _body_answer(request, text, limit)
+    return body if thought is None else _after(thought, body)
+
+
+def _body_answer(request: MessagesRequest, text: str, limit: int) -> Answer:
     tool = _chosen_tool(request, text)
     if tool is not None:
-        return _tool_answer(request, tool, text)
-    return _text_answer(request, answer_words(request.model, text))
+        return _tool_answer(request, tool, text, limit)
+    if request.output_schema is not None:
+        return _json_answer(request, request.output_schema, text, limit)
+    return _text_answer(request, answer_words(request.model, text), limit)
+
+
+def _after(first: Answer, second: Answer) -> Answer:
+    """``first``'s blocks, then ``second``'s (its chunks re-indexed behind them)."""
+    offset = len(first.starts)
+    moved = [Chunk(c.index + offset, c.delta, c.tokens) for c in second.chunks]
+    return Answer(
+        blocks=first.blocks + second.blocks,
+        starts=first.starts + second.starts,
+        chunks=first.chunks + moved,
+        output_tokens=first.output_tokens + second.output_tokens,
+        stop_reason=second.stop_reason,
+        stop_sequence=second.stop_sequence,
+    )
+
+
+def _thinking_answer(request: MessagesRequest, text: str) -> Answer:
+    """A ``thinking`` block: its words (one token each), then its signature."""
+    assert request.thinking is not None
+    seed = hashlib.blake2b(f"thinking\x00{request.model}\x00{text}".encode()).digest()
+    count = 10 + seed[0] % 31
+    budget = request.thinking.budget_tokens
+    count = min(count, request.max_tokens, budget if budget is not None else count)
+    words = _words(seed, count)
+    thinking = " ".join(words)
+    signature = base64.b64encode(
+        hashlib.blake2b(f"{request.model}\x00{thinking}".encode(), digest_size=48).digest()
+    ).decode()
+    chunks: list[Chunk] = []
+    if request.thinking.omitted:  # display "omitted": the signature alone, tokens still spent
+        thinking = ""
+    else:
+        for start in range(0, len(words), WORDS_PER_DELTA):
+            group = " ".join(words[start : start + WORDS_PER_DELTA])
+            piece = group if start == 0 else " " + group
+            delta = {"type": "thinking_delta", "thinking": piece}
+            chunks.append(Chunk(0, delta, len(words[start : start + WORDS_PER_DELTA])))
+    spent = sum(c.tokens for c in chunks)
+    chunks.append(Chunk(0, {"type": "signature_delta", "signature": signature}, count - spent))
+    return Answer(
+        blocks=[{"type": "thinking", "thinking": thinking, "signature": signature}],
+        starts=[{"type": "thinking", "thinking": "", "signature": ""}],
+        chunks=chunks,
+        output_tokens=count,
+    )
+
+
+def _json_answer(request: MessagesRequest, schema: dict[str, Any], text: str, limit: int) -> Answer:
+    """Structured outputs: JSON valid for ``schema`` as the text, cut at ``limit`` tokens."""
+    seed = f"{request.model}\x00{text}\x00json".encode()
+    payload = orjson.dumps(fill_schema(schema, seed)).decode()
+    tokens = max(1, math.ceil(len(payload.encode()) / 4))
+    stop_reason = "end_turn"
+    if tokens > limit:
+        payload = payload[: len(payload) * limit // tokens]
+        tokens, stop_reason = limit, "max_tokens"
+    chunks = _spread(payload, tokens, lambda piece: {"type": "text_delta", "text": piece})
+    return Answer(
+        blocks=[{"type": "text", "text": payload}],
+        starts=[{"type": "text", "text": ""}],
+        chunks=chunks,
+        output_tokens=tokens,
+        stop_reason=stop_reason,
+    )
+
+
+def _spread(payload: str, tokens: int, delta: Any) -> list[Chunk]:
+    """``payload`` in deltas of ``JSON_CHARS_PER_DELTA`` characters, ``tokens`` spread over them."""
+    chunks: list[Chunk] = []
+    sent = 0
+    for start in range(0, len(payload), JSON_CHARS_PER_DELTA):
+        end = min(len(payload), start + JSON_CHARS_PER_DELTA)
+        through = math.ceil(tokens * end / len(payload))
+        chunks.append(Chunk(0, delta(payload[start:end]), through - sent))
+        sent = through
+    return chunks
 
 
 def _chosen_tool(request: MessagesRequest, text: str) -> dict[str, Any] | None:
@@ -148,23 +252,18 @@ def _chosen_tool(request: MessagesRequest, text: str) -> dict[str, Any] | None:
     return None
 
 
-def _tool_answer(request: MessagesRequest, tool: dict[str, Any], text: str) -> Answer:
+def _tool_answer(request: MessagesRequest, tool: dict[str, Any], text: str, limit: int) -> Answer:
     name = str(tool["name"])
     seed = f"{request.model}\x00{text}\x00{name}".encode()
     tool_input = fill_schema(tool.get("input_schema", {}), seed)
     if not isinstance(tool_input, dict):
         tool_input = {}
     payload = orjson.dumps(tool_input).decode()
-    tokens = min(request.max_tokens, math.ceil((len(name.encode()) + len(payload.encode())) / 4))
+    tokens = min(limit, math.ceil((len(name.encode()) + len(payload.encode())) / 4))
     block_id = "toolu_sim" + uuid.uuid4().hex[:20]
-    chunks: list[Chunk] = []
-    sent_tokens = 0
-    for start in range(0, len(payload), JSON_CHARS_PER_DELTA):
-        end = min(len(payload), start + JSON_CHARS_PER_DELTA)
-        through = math.ceil(tokens * end / len(payload))
-        delta = {"type": "input_json_delta", "partial_json": payload[start:end]}
-        chunks.append(Chunk(0, delta, through - sent_tokens))
-        sent_tokens = through
+    chunks = _spread(
+        payload, tokens, lambda piece: {"type": "input_json_delta", "partial_json": piece}
+    )
     return Answer(
         blocks=[{"type": "tool_use", "id": block_id, "name": name, "input": tool_input}],
         starts=[{"type": "tool_use", "id": block_id, "name": name, "input": {}}],
@@ -174,10 +273,10 @@ def _tool_answer(request: MessagesRequest, tool: dict[str, Any], text: str) -> A
     )
 
 
-def _text_answer(request: MessagesRequest, words: list[str]) -> Answer:
-    generated = words[: request.max_tokens]
+def _text_answer(request: MessagesRequest, words: list[str], limit: int) -> Answer:
+    generated = words[:limit]
     pieces = [w if i == 0 else " " + w for i, w in enumerate(generated)]
-    stop_reason = "max_tokens" if len(words) > request.max_tokens else "end_turn"
+    stop_reason = "max_tokens" if len(words) > limit else "end_turn"
     stop_sequence = None
     full = "".join(pieces)
     cut = _first_stop(full, request.stop_sequences)

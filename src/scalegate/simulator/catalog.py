@@ -1,4 +1,8 @@
-"""The models the simulator serves: alias resolution, model info and ``/v1/models`` pages."""
+"""The models the simulator serves: alias resolution, model info and ``/v1/models`` pages.
+
+Per-model limits (output ceiling, context window, rate-limit class) come from
+:mod:`scalegate.simulator.model_specs`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scalegate.errors import InvalidRequestError
+from scalegate.simulator.model_specs import spec_for
 
 _DATED = re.compile(r"^(?P<alias>.+)-(?P<date>\d{8})$")
-MAX_OUTPUT_TOKENS = 64_000
-CONTEXT_WINDOW_TOKENS = 200_000
 _EPOCH = "1970-01-01T00:00:00Z"
 
 
@@ -59,7 +62,19 @@ class ModelCatalog:
         return self._resolve.get(name)
 
     def max_tokens(self, model_id: str) -> int:
-        return MAX_OUTPUT_TOKENS
+        """The model's published maximum output tokens (``max_tokens`` above it is a 400)."""
+        return spec_for(model_id).max_output_tokens
+
+    def context_window(self, model_id: str) -> int:
+        return spec_for(model_id).context_window
+
+    def rate_class(self, model_id: str) -> str:
+        """The rate-limit bucket the model draws from (shared within a family where pooled)."""
+        return spec_for(model_id).rate_class
+
+    def cache_reads_count(self, model_id: str) -> bool:
+        """Whether cache reads are charged against ITPM (no current model does)."""
+        return spec_for(model_id).cache_reads_count_for_itpm
 
     def info(self, model_id: str) -> dict[str, Any]:
         return {
@@ -68,7 +83,7 @@ class ModelCatalog:
             "display_name": display_name(model_id),
             "created_at": created_at(model_id),
             "lifecycle": "active",
-            "max_input_tokens": CONTEXT_WINDOW_TOKENS,
+            "max_input_tokens": self.context_window(model_id),
             "max_tokens": self.max_tokens(model_id),
         }
 

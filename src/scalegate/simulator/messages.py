@@ -2,11 +2,13 @@
 
 Order of checks (each answered as the provider would): 401 auth → 400 ``anthropic-version``
 → 400 body → 400/404 fields → injected early fault (no quota used) → 429 quota → answer.
-Every arrival is recorded once in the stats' events; once the key is known, every response
-carries the key's ``anthropic-ratelimit-*`` headers. Output unused by the end of the response
-(``max_tokens`` − tokens sent) is refunded to OTPM, whether the client stayed or not. An answer
-settles (refund, output counted, no longer in flight) just *before* its last bytes are
-written, so a client that fires its next request on ``message_stop`` never races the refund.
+Every arrival is recorded once in the stats' events; once the key and model are known, every
+response (429s included, which add ``retry-after``) carries the ``anthropic-ratelimit-*``
+headers of the key's buckets for the model's rate-limit class. Output unused by the end of the
+response (``max_tokens`` − tokens sent) is refunded to OTPM, whether the client stayed or not.
+An answer settles (refund, output counted, no longer in flight) just *before* its last bytes
+are written, so a client that fires its next request on ``message_stop`` never races the
+refund.
 """
 
 from __future__ import annotations
@@ -104,15 +106,16 @@ async def post_messages(request: web.Request) -> web.StreamResponse:
 async def _handle(call: Call) -> web.StreamResponse:
     sim, request = call.sim, call.request
     try:
-        call.limiter = sim.authenticate(call.key)
+        key = sim.authenticate(call.key)
         version = check_version(request.headers.get("anthropic-version"))
         body = parse_json_object(await read_body(request))
         parsed = validate_messages(body, version, sim.catalog)
+        call.limiter = sim.limiter(key, parsed.model)
         rolled = sim.faults.roll(sim.config.faults, stream=parsed.stream)
         fault = forced_fault(request.headers.get("x-sim-fault"), stream=parsed.stream) or rolled
         pacing = _pacing(call, fault)
         total = count_input_tokens(body)
-        check_context_window(total)
+        check_context_window(total, sim.catalog.context_window(parsed.model))
     except ProviderError as exc:
         call.record(exc.status, "auth" if exc.status == 401 else "invalid")
         return error_response(exc, call.request_id, call.headers())
@@ -125,7 +128,9 @@ async def _handle(call: Call) -> web.StreamResponse:
     prefixes = cache_prefixes(parsed.model, prompt_segments(body))
     now = sim.clock.monotonic()
     usage = sim.cache.usage(call.key, total, prefixes, now)
-    need = Need(input_tokens=usage.charged, output_tokens=parsed.max_tokens)
+    # Cache reads are free for ITPM on current models; writes and uncached input count.
+    charged = usage.total if sim.catalog.cache_reads_count(parsed.model) else usage.charged
+    need = Need(input_tokens=charged, output_tokens=parsed.max_tokens)
     denial = call.limiter.check(need, now)
     if denial is not None:
         sim.stats.quota_denied(call.key)
@@ -135,7 +140,7 @@ async def _handle(call: Call) -> web.StreamResponse:
         return error_response(error, call.request_id, headers)
     call.limiter.take(need, now)
     sim.cache.store(call.key, prefixes, now)
-    sim.stats.accepted(call.key, usage.charged, usage.cache_creation, usage.cache_read)
+    sim.stats.accepted(call.key, charged, usage.cache_creation, usage.cache_read)
     if fault is not None:
         sim.stats.injected(call.key, fault.value)
     call.record(200, fault.kind if fault is not None else "ok")

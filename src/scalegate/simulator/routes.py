@@ -1,4 +1,5 @@
-"""The provider's side endpoints: ``count_tokens`` and ``/v1/models`` (auth required, no limits)."""
+"""The provider's side endpoints: ``count_tokens`` and ``/v1/models`` (auth required, no
+limits), and ``HEAD /``, which clients send to check connectivity before any request."""
 
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ from scalegate.simulator.validation import check_version, parse_json_object, val
 
 def _authorize(sim: Simulator, request: web.Request) -> tuple[str, str]:
     """The caller's key and API version, or the 401/400 the provider would give."""
-    key = api_key(request)
-    sim.authenticate(key)
-    assert key is not None
+    key = sim.authenticate(api_key(request))
     return key, check_version(request.headers.get("anthropic-version"))
+
+
+async def head_root(request: web.Request) -> web.StreamResponse:
+    """``HEAD /``: 200 with no body and no auth, so a connectivity probe succeeds."""
+    return web.Response(status=200)
 
 
 async def post_count_tokens(request: web.Request) -> web.StreamResponse:

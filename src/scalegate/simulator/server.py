@@ -20,7 +20,7 @@ from scalegate.simulator.config import SimulatorConfig
 from scalegate.simulator.control import add_control_routes
 from scalegate.simulator.messages import post_messages
 from scalegate.simulator.responses import MAX_REQUEST_BYTES, envelope_middleware
-from scalegate.simulator.routes import get_model, get_models, post_count_tokens
+from scalegate.simulator.routes import get_model, get_models, head_root, post_count_tokens
 from scalegate.simulator.state import SIMULATOR_KEY, Simulator
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def create_simulator_app(config: SimulatorConfig, clock: Clock | None = None) ->
     """
     app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SIMULATOR_KEY] = Simulator(config, clock)
+    app.router.add_route("HEAD", "/", head_root)  # clients (Claude Code) probe connectivity
     app.router.add_post("/v1/messages", post_messages)
     app.router.add_post("/v1/messages/count_tokens", post_count_tokens)
     app.router.add_get("/v1/models", get_models)

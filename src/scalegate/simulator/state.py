@@ -1,5 +1,7 @@
 """The live simulator: config, per-key buckets, prompt cache, revocations, holds and stats.
 
+Buckets are per key *and* rate-limit class (see :meth:`Simulator.limiter`).
+
 One :class:`Simulator` per app, reachable as ``app[SIMULATOR_KEY]``. It is used from the
 app's event loop only, so it needs no locks; in-process tests may read it between requests.
 """
@@ -77,26 +79,37 @@ class Simulator:
         self.holds = Holds()
         self.faults = FaultRoller(config.seed)
         self.revoked: set[str] = set()
-        self._limiters: dict[str, KeyLimiter] = {}
+        self._limiters: dict[tuple[str, str], KeyLimiter] = {}  # (key, rate class)
         self._register_keys()
 
     def _register_keys(self) -> None:
         for key in self.config.keys:
             self.stats.key(key)
 
-    def authenticate(self, key: str | None) -> KeyLimiter:
-        """The key's limiter, or a 401 for a missing, unknown or revoked key."""
+    def authenticate(self, key: str | None) -> str:
+        """The key itself, or a 401 for a missing, unknown or revoked key."""
         if not key:
             raise AuthenticationError("x-api-key header is required")
         if key in self.revoked:
             raise AuthenticationError("This API key has been revoked.")
-        limiter = self._limiters.get(key)
-        if limiter is not None:
-            return limiter
-        limits = self.config.limits_for(key)
-        if limits is None:
+        if self.config.limits_for(key) is None:
             raise AuthenticationError("invalid x-api-key")
-        limiter = self._limiters[key] = KeyLimiter(limits, self.clock.monotonic())
+        return key
+
+    def limiter(self, key: str, model: str) -> KeyLimiter:
+        """The buckets ``key`` spends on ``model``: one set per rate-limit class.
+
+        The provider pools some families (every Opus 4.x model draws on one limit), so two
+        models of one class share these buckets while other classes have their own. Each
+        class starts with the key's full configured limits.
+        """
+        limits = self.config.limits_for(key)
+        if limits is None:  # a key removed by a config update since it authenticated
+            raise AuthenticationError("invalid x-api-key")
+        slot = (key, self.catalog.rate_class(model))
+        limiter = self._limiters.get(slot)
+        if limiter is None:
+            limiter = self._limiters[slot] = KeyLimiter(limits, self.clock.monotonic())
         return limiter
 
     def ratelimit_headers(self, limiter: KeyLimiter) -> dict[str, str]:
@@ -128,10 +141,10 @@ class Simulator:
         """
         config = apply_config_update(self.config, update)
         now = self.clock.monotonic()
-        for key, limiter in list(self._limiters.items()):
-            limits = config.limits_for(key)
+        for slot, limiter in list(self._limiters.items()):
+            limits = config.limits_for(slot[0])
             if limits is None:
-                del self._limiters[key]
+                del self._limiters[slot]
             else:
                 limiter.update(limits, now)
         self.config = config

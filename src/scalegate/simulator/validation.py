@@ -1,8 +1,16 @@
 """Request validation with the provider's 400/404 answers, and the parsed request it yields.
 
 Only what the simulator relies on is checked; unknown fields are ignored, as the provider
-tolerates betas and newer parameters. Errors are :mod:`scalegate.errors` exceptions whose
+tolerates betas and newer parameters. Messages may have the ``system`` role (mid-conversation
+system messages, which Claude Code sends); content blocks of types the simulator does not know
+are accepted and ignored for answering. Errors are :mod:`scalegate.errors` exceptions whose
 message names the offending field.
+
+Two current features shape the answer and are parsed here: structured outputs
+(``output_config.format``, or the deprecated ``output_format`` beta field, both
+``{"type": "json_schema", "schema": {...}}``) and thinking (``{"type": "enabled",
+"budget_tokens": N}`` with 1024 ≤ N < ``max_tokens``, ``{"type": "adaptive"}``, or
+``{"type": "disabled"}``; ``display: "omitted"`` returns a signature without the text).
 """
 
 from __future__ import annotations
@@ -19,11 +27,21 @@ from scalegate.simulator.catalog import ModelCatalog
 #: From this API version on, sampling parameters are rejected.
 NO_SAMPLING_VERSION = "2026-10-21"
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
-CONTEXT_WINDOW = 200_000
+MIN_THINKING_BUDGET = 1024
 
 _VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ROLES = frozenset({"user", "assistant"})
+_ROLES = frozenset({"user", "assistant", "system"})
 _TOOL_CHOICES = frozenset({"auto", "any", "tool", "none"})
+_THINKING_TYPES = frozenset({"enabled", "adaptive", "disabled"})
+_THINKING_DISPLAYS = frozenset({"summarized", "omitted"})
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """The request's thinking configuration, when thinking is on."""
+
+    budget_tokens: int | None  # None for adaptive thinking
+    omitted: bool = False  # ``display: "omitted"``: a signature, no thinking text
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +56,8 @@ class MessagesRequest:
     tools: list[dict[str, Any]]
     tool_choice: dict[str, Any] | None
     stop_sequences: list[str]
+    output_schema: dict[str, Any] | None = None  # structured outputs: the JSON schema
+    thinking: Thinking | None = None
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -92,7 +112,16 @@ def validate_messages(
     if not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops):
         raise InvalidRequestError("stop_sequences: must be a list of non-empty strings")
     return MessagesRequest(
-        body, canonical, max_tokens, stream, messages, tools, tool_choice, list(stops)
+        body,
+        canonical,
+        max_tokens,
+        stream,
+        messages,
+        tools,
+        tool_choice,
+        list(stops),
+        _output_schema(body),
+        _check_thinking(body.get("thinking"), max_tokens, count_only=count_only),
     )
 
 
@@ -137,7 +166,9 @@ def _check_messages(messages: Any) -> list[dict[str, Any]]:
         if not isinstance(message, dict):
             raise InvalidRequestError(f"messages.{i}: Input should be an object")
         if message.get("role") not in _ROLES:
-            raise InvalidRequestError(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+            raise InvalidRequestError(
+                f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'"
+            )
         content = message.get("content")
         if isinstance(content, list):
             _check_blocks(content, f"messages.{i}.content")
@@ -183,9 +214,55 @@ def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> dict[str, An
     return choice
 
 
-def check_context_window(input_tokens: int) -> None:
-    """A 400 like the provider's when the prompt exceeds the context window."""
-    if input_tokens > CONTEXT_WINDOW:
+def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The structured-outputs schema: ``output_config.format``, else ``output_format``."""
+    config = body.get("output_config")
+    if config is not None and not isinstance(config, dict):
+        raise InvalidRequestError("output_config: Input should be an object")
+    where, fmt = "output_config.format", (config or {}).get("format")
+    if fmt is None:
+        where, fmt = "output_format", body.get("output_format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        raise InvalidRequestError(f"{where}.type: Input should be 'json_schema'")
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        raise InvalidRequestError(f"{where}.schema: Field required (a JSON schema object)")
+    return schema
+
+
+def _check_thinking(value: Any, max_tokens: int, *, count_only: bool) -> Thinking | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("type") not in _THINKING_TYPES:
         raise InvalidRequestError(
-            f"prompt is too long: {input_tokens} tokens > {CONTEXT_WINDOW} maximum"
+            "thinking.type: Input should be 'enabled', 'adaptive' or 'disabled'"
+        )
+    display = value.get("display")
+    if display is not None and display not in _THINKING_DISPLAYS:
+        raise InvalidRequestError("thinking.display: Input should be 'summarized' or 'omitted'")
+    if value["type"] == "disabled":
+        return None
+    budget = value.get("budget_tokens")
+    if value["type"] == "enabled":
+        if isinstance(budget, bool) or not isinstance(budget, int):
+            raise InvalidRequestError("thinking.budget_tokens: Field required (an integer)")
+        if budget < MIN_THINKING_BUDGET:
+            raise InvalidRequestError(
+                f"thinking.budget_tokens: Input should be greater than or equal to "
+                f"{MIN_THINKING_BUDGET}"
+            )
+        if not count_only and budget >= max_tokens:
+            raise InvalidRequestError("max_tokens must be greater than thinking.budget_tokens")
+    else:
+        budget = None
+    return Thinking(budget, omitted=display == "omitted")
+
+
+def check_context_window(input_tokens: int, context_window: int) -> None:
+    """A 400 like the provider's when the prompt exceeds the model's context window."""
+    if input_tokens > context_window:
+        raise InvalidRequestError(
+            f"prompt is too long: {input_tokens} tokens > {context_window} maximum"
         )
