@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import anthropic
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs; a test dependency (via kubernetes-validate)
 import orjson
 import pydantic
 import pytest
@@ -75,7 +75,7 @@ def call(
         conn.close()
 
 
-def ask(text: str = "hi", model: str = MODEL, max_tokens: int = 500, **extra: Any) -> Any:
+def ask(text: str = "hi", *, model: str = MODEL, max_tokens: int = 500, **extra: Any) -> Any:
     return {
         "model": model,
         "max_tokens": max_tokens,
@@ -198,7 +198,7 @@ def test_structured_output_is_json_valid_for_the_schema(
 
 
 def test_structured_output_streams_as_text_deltas(sim: SimulatorThread) -> None:
-    fmt = {"output_config": {"format": {"type": "json_schema", "schema": SCHEMA}}}
+    fmt: dict[str, Any] = {"output_config": {"format": {"type": "json_schema", "schema": SCHEMA}}}
     whole = orjson.loads(call(sim, ask("extract", **fmt))[2])["content"][0]["text"]
     status, _, data = call(sim, ask("extract", stream=True, **fmt))
     assert status == 200
@@ -209,7 +209,7 @@ def test_structured_output_streams_as_text_deltas(sim: SimulatorThread) -> None:
 
 
 def test_structured_output_cut_by_max_tokens(sim: SimulatorThread) -> None:
-    fmt = {"output_config": {"format": {"type": "json_schema", "schema": SCHEMA}}}
+    fmt: dict[str, Any] = {"output_config": {"format": {"type": "json_schema", "schema": SCHEMA}}}
     message = orjson.loads(call(sim, ask("extract", max_tokens=5, **fmt))[2])
     assert message["stop_reason"] == "max_tokens"
     assert message["usage"]["output_tokens"] == 5
@@ -351,8 +351,8 @@ def test_invalid_thinking_is_a_400(
 def test_max_tokens_ceiling_is_the_models_own(
     sim: SimulatorThread, model: str, ceiling: int
 ) -> None:
-    assert call(sim, ask("[sim:tokens=3]", model, ceiling))[0] == 200
-    status, _, data = call(sim, ask("[sim:tokens=3]", model, ceiling + 1))
+    assert call(sim, ask("[sim:tokens=3]", model=model, max_tokens=ceiling))[0] == 200
+    status, _, data = call(sim, ask("[sim:tokens=3]", model=model, max_tokens=ceiling + 1))
     assert status == 400
     message = orjson.loads(data)["error"]["message"]
     assert f"max_tokens: {ceiling + 1} > {ceiling}" in message
