@@ -97,6 +97,8 @@ class SimulatorConfig(BaseModel):
     seed: int = 0
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS), min_length=1)
     max_hold_seconds: float = Field(default=30, gt=0)
+    #: Keep the last N requests to ``/v1/…`` byte for byte (``GET /_sim/requests``); 0 = off.
+    record_requests: int = Field(default=0, ge=0)
 
     def limits_for(self, key: str) -> SimKeyLimits | None:
         """The limits of ``key``, ``default_limits`` for an accepted unknown key, else None."""

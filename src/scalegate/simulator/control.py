@@ -9,6 +9,8 @@ No authentication: the control API is for tests and rehearsals on the simulator'
 * ``POST /_sim/keys/{key}/revoke`` / ``…/restore`` — later requests with the key get a 401.
 * ``POST /_sim/release/{id}`` — resume requests held by ``x-sim-hold: id`` (404 if none).
 * ``GET /_sim/holds`` — ``{"holds": [ids currently held]}``.
+* ``GET /_sim/requests`` — ``{"requests": [...]}``, the recorded ``/v1/…`` requests (with
+  ``record_requests`` set; see :mod:`scalegate.simulator.recorder`).
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ async def get_holds(request: web.Request) -> web.StreamResponse:
     return json_response({"holds": request.app[SIMULATOR_KEY].holds.held()})
 
 
+async def get_requests(request: web.Request) -> web.StreamResponse:
+    recorded = request.app[SIMULATOR_KEY].recorded
+    return json_response({"requests": [entry.as_json() for entry in recorded]})
+
+
 def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_sim/stats", get_stats)
     app.router.add_post("/_sim/reset", post_reset)
@@ -80,3 +87,4 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/keys/{key}/restore", post_restore)
     app.router.add_post("/_sim/release/{hold_id}", post_release)
     app.router.add_get("/_sim/holds", get_holds)
+    app.router.add_get("/_sim/requests", get_requests)

@@ -19,6 +19,7 @@ from scalegate.clock import Clock
 from scalegate.simulator.config import SimulatorConfig
 from scalegate.simulator.control import add_control_routes
 from scalegate.simulator.messages import post_messages
+from scalegate.simulator.recorder import recording_middleware
 from scalegate.simulator.responses import MAX_REQUEST_BYTES, envelope_middleware
 from scalegate.simulator.routes import get_model, get_models, head_root, post_count_tokens
 from scalegate.simulator.state import SIMULATOR_KEY, Simulator
@@ -32,8 +33,12 @@ def create_simulator_app(config: SimulatorConfig, clock: Clock | None = None) ->
     Serve it with ``AppRunner(app, handler_cancellation=True)`` (as :class:`SimulatorServer`
     does) or client disconnects are only noticed at the next write.
     """
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_REQUEST_BYTES)
-    app[SIMULATOR_KEY] = Simulator(config, clock)
+    sim = Simulator(config, clock)
+    app = web.Application(
+        middlewares=[envelope_middleware, recording_middleware(sim.requests)],
+        client_max_size=MAX_REQUEST_BYTES,
+    )
+    app[SIMULATOR_KEY] = sim
     app.router.add_route("HEAD", "/", head_root)  # clients (Claude Code) probe connectivity
     app.router.add_post("/v1/messages", post_messages)
     app.router.add_post("/v1/messages/count_tokens", post_count_tokens)

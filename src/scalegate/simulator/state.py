@@ -21,6 +21,7 @@ from scalegate.simulator.catalog import ModelCatalog
 from scalegate.simulator.config import SimulatorConfig, apply_config_update
 from scalegate.simulator.faults import FaultRoller
 from scalegate.simulator.prompt_cache import PromptCache
+from scalegate.simulator.recorder import RecordedRequest, RequestLog
 from scalegate.simulator.stats import SimStats
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Simulator:
         self.holds = Holds()
         self.faults = FaultRoller(config.seed)
         self.revoked: set[str] = set()
+        self.requests = RequestLog(config.record_requests)
         self._limiters: dict[tuple[str, str], KeyLimiter] = {}  # (key, rate class)
         self._register_keys()
 
@@ -112,6 +114,11 @@ class Simulator:
             limiter = self._limiters[slot] = KeyLimiter(limits, self.clock.monotonic())
         return limiter
 
+    @property
+    def recorded(self) -> list[RecordedRequest]:
+        """Requests as they arrived, oldest first (only with ``record_requests`` set)."""
+        return list(self.requests.entries)
+
     def ratelimit_headers(self, limiter: KeyLimiter) -> dict[str, str]:
         return limiter.headers(self.clock.monotonic(), self.clock.time())
 
@@ -123,7 +130,8 @@ class Simulator:
         self.revoked.discard(key)
 
     def reset(self) -> None:
-        """Zero stats, refill buckets, clear the prompt cache and revocations, reseed faults."""
+        """Zero stats, refill buckets, clear the prompt cache, revocations and recorded
+        requests, reseed faults."""
         now = self.clock.monotonic()
         self.stats.reset()
         self._register_keys()
@@ -131,6 +139,7 @@ class Simulator:
             limiter.refill_all(now)
         self.cache.clear()
         self.revoked.clear()
+        self.requests.clear()
         self.faults = FaultRoller(self.config.seed)
 
     def update_config(self, update: object) -> SimulatorConfig:
