@@ -9,6 +9,7 @@ events go through the installed ``openai`` SDK — its pydantic types, and a rea
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import ANY
 
 import httpx2 as httpx
 import openai
@@ -636,9 +637,17 @@ def test_stream_error_event_and_broken_stream() -> None:
     assert failed["error"]["code"] == "server_error"
     assert failed["output"][0]["status"] == "incomplete"
 
-    broken = parse_frames(run_stream(translate(), anthropic_stream(message(text("Hi")))[:3]))
-    assert [doc["type"] for doc in broken][-2:] == ["error", "response.failed"]
+    broken = parse_frames(run_stream(translate(), anthropic_stream(message(text("Hi")))[:4]))
+    assert [doc["type"] for doc in broken][-5:] == [
+        "response.output_text.done",  # the block was cut off mid-way: closed as incomplete
+        "response.content_part.done",
+        "response.output_item.done",
+        "error",
+        "response.failed",
+    ]
+    assert broken[-3]["item"] == {**broken[-3]["item"], "status": "incomplete", "content": [ANY]}
     assert broken[-2]["code"] == "upstream_incomplete"
+    assert broken[-1]["response"]["output"] == [broken[-3]["item"]]
 
     before_start = parse_frames(run_stream(translate(), []))
     assert [doc["type"] for doc in before_start] == [

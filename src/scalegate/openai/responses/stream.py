@@ -141,7 +141,7 @@ class ResponsesStreamTranslator:
 
     def _fail(self, error: dict[str, Any]) -> list[bytes]:
         frames = [] if self.started else self._begin()
-        frames.extend(self._flush("incomplete"))
+        frames.extend(self._finish_all("incomplete"))
         self.failed = True
         message = str(error.get("message") or "upstream error")
         code = error.get("code")
@@ -231,6 +231,14 @@ class ResponsesStreamTranslator:
         self.held = opened
         return frames
 
+    def _finish_all(self, status: str) -> list[bytes]:
+        """Done events for the held block and any still open (a stream cut short)."""
+        frames = self._flush(status)
+        for index in sorted(self.blocks):
+            self.held = self.blocks.pop(index)
+            frames.extend(self._flush("incomplete"))
+        return frames
+
     def _flush(self, status: str) -> list[bytes]:
         """The done events of the held block, its item now ``status``."""
         opened, self.held = self.held, None
@@ -271,7 +279,7 @@ class ResponsesStreamTranslator:
     def _stop(self, data: dict[str, Any]) -> list[bytes]:
         incomplete = incomplete_reason(self.stop_reason)
         frames = [] if self.started else self._begin()
-        frames.extend(self._flush("completed" if incomplete is None else "incomplete"))
+        frames.extend(self._finish_all("completed" if incomplete is None else "incomplete"))
         self.finished = True
         status = "completed" if incomplete is None else "incomplete"
         response = self._response(status, usage=responses_usage(self.usage), incomplete=incomplete)
