@@ -486,6 +486,23 @@ def test_chat_json_object_is_a_forced_json_answer() -> None:
     assert "tool_calls" not in choice["message"]
 
 
+def test_chat_answer_tool_is_asked_for_not_forced_with_thinking() -> None:
+    """The provider refuses forced tool use with extended thinking: ask for it instead."""
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    for fmt in ({"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": "out"}}):
+        tr = translate_request(
+            {
+                "model": M,
+                "messages": [{"role": "user", "content": "hi"}],
+                "response_format": fmt,
+                "thinking": thinking,
+            }
+        )
+        assert tr.payload["tool_choice"] == {"type": "auto"}
+        assert tr.answer_tool is not None
+        assert tr.answer_tool in tr.payload["system"][-1]["text"]
+
+
 # -- streams --------------------------------------------------------------------------------
 
 
@@ -765,6 +782,8 @@ _bodies = st.fixed_dictionaries(
         )
         | _json,
         "max_output_tokens": st.integers(-1, 10) | _json,
+        "metadata": _json,
+        "prompt_cache_key": _json,
         "reasoning": _json,
         "temperature": st.floats(-1, 3) | _json,
     },

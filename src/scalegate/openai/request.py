@@ -34,9 +34,11 @@ from typing import Any
 from scalegate.openai.errors import OpenAIRequestError
 from scalegate.openai.messages import bad, translate_messages
 from scalegate.openai.tools import (
+    answer_instruction,
     answer_tool,
     force_answer,
     no_parallel,
+    thinking_on,
     translate_tool_choice,
     translate_tools,
 )
@@ -141,9 +143,12 @@ def translate_request(
     if body.get("thinking") is not None:
         payload["thinking"] = body["thinking"]
     answer = _tools(body, payload)
+    if answer is not None and thinking_on(payload.get("thinking")):
+        system.append({"type": "text", "text": answer_instruction(answer)})
     if system:
         payload["system"] = system
-    return Translation(payload, model, max_tokens, stream, include_usage, answer, dropped)
+    name = answer["name"] if answer is not None else None
+    return Translation(payload, model, max_tokens, stream, include_usage, name, dropped)
 
 
 def check_names(
@@ -254,8 +259,8 @@ def end_user(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _tools(body: dict[str, Any], payload: dict[str, Any]) -> str | None:
-    """Set tools and tool_choice on ``payload``; return the answer tool's name, if any."""
+def _tools(body: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Set tools and tool_choice on ``payload``; return the answer tool, if any."""
     tools = translate_tools(body.get("tools"))
     choice = translate_tool_choice(body.get("tool_choice"), tools)
     parallel = body.get("parallel_tool_calls")
@@ -263,7 +268,7 @@ def _tools(body: dict[str, Any], payload: dict[str, Any]) -> str | None:
         raise bad("parallel_tool_calls", "must be a boolean", "invalid_type")
     answer = answer_tool(body.get("response_format"), tools)
     if answer is not None:
-        choice = force_answer(answer, tools, choice)
+        choice = force_answer(answer, tools, choice, thinking=thinking_on(body.get("thinking")))
         tools = [*tools, answer]
     if parallel is False and tools:
         choice = no_parallel(choice)
@@ -271,4 +276,4 @@ def _tools(body: dict[str, Any], payload: dict[str, Any]) -> str | None:
         payload["tools"] = tools
     if choice is not None:
         payload["tool_choice"] = choice
-    return answer["name"] if answer is not None else None
+    return answer

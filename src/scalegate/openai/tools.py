@@ -14,7 +14,9 @@
   ``json_object`` is the same with a permissive schema (``{"type": "object"}``) and the tool
   named :data:`JSON_OBJECT_TOOL` (suffixed if the request has a function of that name): the
   provider has no JSON mode, and a system instruction alone only *asks* — a forced tool call
-  is the one way its answer is always a JSON object.
+  is the one way its answer is always a JSON object. With extended ``thinking`` on, the
+  provider refuses forced tool use: the choice stays ``auto`` and a system instruction asks
+  for the answer tool instead (:func:`force_answer`, :func:`answer_instruction`).
 
 The pieces are shared with the Responses API (:mod:`scalegate.openai.responses`), whose
 bodies name the same things differently (a function tool is flat there, the schema sits in
@@ -150,16 +152,35 @@ def json_object_tool(tools: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def force_answer(
-    tool: dict[str, Any], tools: list[dict[str, Any]], choice: dict[str, Any] | None
-) -> dict[str, Any] | None:
+    tool: dict[str, Any],
+    tools: list[dict[str, Any]],
+    choice: dict[str, Any] | None,
+    *,
+    thinking: bool = False,
+) -> dict[str, Any]:
     """The ``tool_choice`` once the answer tool is added to ``tools``.
 
     Without tools of the request's own (or with ``tool_choice: none``) the answer tool is
     forced; with tools the model may call, it must call one of them or answer (``any``); a
-    named function stays named.
+    named function stays named. With extended ``thinking`` on, the provider refuses forced
+    tool use, so the choice is ``auto`` (unless the caller forced one itself) and the caller
+    must *ask* for the answer tool instead (:func:`answer_instruction`).
     """
+    if thinking:
+        forced = choice is not None and choice["type"] in ("tool", "any")
+        return choice if forced and choice is not None else {"type": "auto"}
     if not tools or (choice is not None and choice["type"] == "none"):
         return {"type": "tool", "name": tool["name"]}
     if choice is not None and choice["type"] == "tool":
         return choice
     return {"type": "any"}
+
+
+def thinking_on(thinking: Any) -> bool:
+    """Whether an Anthropic ``thinking`` setting turns extended thinking on."""
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def answer_instruction(tool: dict[str, Any]) -> str:
+    """The system text that asks for the answer tool when it cannot be forced."""
+    return f"Give your final answer only by calling the {tool['name']} tool."

@@ -240,18 +240,24 @@ def _tool_choice(choice: Any, tools: list[dict[str, Any]]) -> dict[str, Any] | N
 
 
 def _echo(body: dict[str, Any], text_format: dict[str, Any]) -> dict[str, Any]:
-    """The request settings a ``response`` object repeats, in the Responses shape."""
+    """The request settings a ``response`` object repeats, in the Responses shape.
+
+    Only values of the types the SDK's ``Response`` declares are echoed (an ignored
+    parameter is not checked, so a stray type there must not break the client's parsing).
+    """
     tools = [
         {
             "type": "function",
             "name": tool["name"],
-            "description": tool.get("description"),
+            "description": _str(tool.get("description")),
             "parameters": tool.get("parameters"),
-            "strict": tool.get("strict"),
+            "strict": tool.get("strict") if isinstance(tool.get("strict"), bool) else None,
         }
         for tool in body.get("tools") or ()
     ]
     metadata = body.get("metadata")
+    if isinstance(metadata, dict):
+        metadata = {k: v for k, v in metadata.items() if isinstance(k, str) and isinstance(v, str)}
     parallel = body.get("parallel_tool_calls")
     return {
         "instructions": body.get("instructions") or None,
@@ -265,8 +271,12 @@ def _echo(body: dict[str, Any], text_format: dict[str, Any]) -> dict[str, Any]:
         "tools": tools,
         "user": body.get("user"),
         "safety_identifier": body.get("safety_identifier"),
-        "prompt_cache_key": body.get("prompt_cache_key"),
+        "prompt_cache_key": _str(body.get("prompt_cache_key")),
     }
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _echo_format(text_format: dict[str, Any]) -> dict[str, Any]:
