@@ -5,7 +5,8 @@ the pipeline. :func:`translate_request` (OpenAI body → Anthropic body),
 :func:`translate_message` (Message → ``chat.completion``), :class:`ChunkTranslator` (stream
 events → ``chat.completion.chunk`` frames) and :func:`render_openai_error` (any gateway error
 → the OpenAI envelope). Each module's docstring states its part of the policy; in short,
-what does *not* translate:
+what does *not* translate (the Responses API, ``POST /v1/responses``, lives in
+:mod:`scalegate.openai.responses` and shares these helpers):
 
 ============================================  ==========================================
 OpenAI                                        what the gateway does

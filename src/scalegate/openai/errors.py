@@ -1,4 +1,5 @@
-"""The OpenAI error envelope for everything ``POST /v1/chat/completions`` answers with.
+"""The OpenAI error envelope for everything ``/v1/chat/completions`` and ``/v1/responses``
+answer with (the Responses translation raises the same :class:`OpenAIRequestError`).
 
 The body is ``{"error": {"message": …, "type": …, "param": …, "code": …}}`` — what the
 ``openai`` SDK parses into ``exc.body`` — with the *same status and headers* the Anthropic
