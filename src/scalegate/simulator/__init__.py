@@ -4,7 +4,14 @@ An Anthropic-Messages-compatible HTTP server (on ``aiohttp.web``) with per-key t
 for RPM/ITPM/OTPM, real ``anthropic-ratelimit-*`` headers and 429 + ``retry-after``,
 streaming with the provider's event sequence, prompt caching, deterministic answers, fault
 injection, and a ``/_sim`` control API with usage statistics. The official SDKs work against
-it unchanged. It never imports the gateway's estimator, key pool or config: it counts tokens
+it unchanged. It speaks today's API: ``system`` messages inside ``messages``, unknown block
+types accepted, structured outputs (``output_config.format``), thinking blocks with
+signatures, each model's own ``max_tokens`` ceiling, rate limits pooled per model class with
+cache reads free for ITPM, and ``HEAD /``. With ``record_requests`` set it keeps what arrived
+byte for byte (``GET /_sim/requests``), so tests can check a proxy forwarded it untouched.
+Sources for the provider facts: ``docs/provider-facts.md``.
+
+It never imports the gateway's estimator, key pool or config: it counts tokens
 by its own rule (:mod:`scalegate.simulator.tokens`) so tests comparing the two mean something.
 
 Entry points:
