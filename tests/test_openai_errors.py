@@ -250,8 +250,9 @@ def test_server_error_after_upstream_500s(
     [
         ("overloaded_midstream", {"message": "Overloaded", "type": "server_error",
                                   "code": "overloaded_error"}),
-        ("drop_midstream", {"message": "the upstream stream ended before the answer was complete",
-                            "type": "server_error", "code": "upstream_incomplete"}),
+        # The gateway ends a cut stream with the provider's own error event (never silently).
+        ("drop_midstream", {"message": "upstream connection lost", "type": "server_error",
+                            "code": "api_error"}),
     ],
 )  # fmt: skip
 def test_mid_stream_failure_becomes_an_error_frame(

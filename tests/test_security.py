@@ -853,8 +853,8 @@ def test_an_internal_fault_is_a_500_without_details(
     )
 
     gateway = gw.server.config.app.state.gateway  # type: ignore[attr-defined]
-    for name in ("create_message", "count_tokens"):
-        monkeypatch.setattr(gateway.pipeline, name, _boom)
+    for name in ("create", "count_tokens"):
+        monkeypatch.setattr(gateway.pipeline.attempts, name, _boom)
     monkeypatch.setattr(gateway.jobs, "submit", _boom)
 
     calls = [

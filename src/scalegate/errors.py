@@ -14,6 +14,7 @@ The tree::
         ├── RequestTooLargeError     413 request_too_large
         ├── BillingError             402 billing_error (a tenant's budget is spent)
         ├── RateLimitError           429 rate_limit_error (carries retry-after)
+        │   └── TenantRateLimited    429: over the tenant's own limit
         ├── ApiError                 500 api_error
         ├── OverloadedError          529 overloaded_error (carries retry-after)
         └── UpstreamFailure          the provider's own error, passed on as it came
@@ -125,6 +126,10 @@ class RequestTooLargeError(ProviderError):
 
 class RateLimitError(ProviderError):
     status = 429
+
+
+class TenantRateLimited(RateLimitError):
+    """Over the tenant's own limit (not the keys'): deferred work waits, a request gets 429."""
 
 
 class BillingError(ProviderError):

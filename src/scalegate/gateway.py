@@ -13,26 +13,27 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
+from scalegate.attempts import Attempts
 from scalegate.cache.service import CacheService
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import KeyConfig, Settings
 from scalegate.errors import StateBackendError
-from scalegate.jobs.autoscale import key_capacity
 from scalegate.jobs.pool import WorkerPool
 from scalegate.jobs.queue import JobQueue
 from scalegate.jobs.runner import PipelineRunner
 from scalegate.keys.manager import KeyManager
 from scalegate.keys.model import keys_from_config
 from scalegate.keys.pool import KeyPool
-from scalegate.keys.redis_store import RedisKeyStore
-from scalegate.keys.registry import KeyRegistry, MemoryKeyRegistry, RedisKeyRegistry
 from scalegate.keys.resilient_store import ResilientKeyStore
-from scalegate.keys.store import KeyStore
 from scalegate.observe.observer import Observer
 from scalegate.pipeline import Pipeline
-from scalegate.state import Backend, MemoryBackend, RedisBackend, backend_from_url
+from scalegate.pricing import PriceTable
+from scalegate.priority import Priority
+from scalegate.retry import Backoff
+from scalegate.state.outage import Outages
+from scalegate.state.stores import MemoryStores, Stores, stores_from_url
 from scalegate.tenants import TenantDirectory
-from scalegate.tenants.limits import MemoryTenantStore, RedisTenantStore, TenantLimiter
+from scalegate.tenants.limits import TenantLimiter
 from scalegate.tokens import TokenEstimator
 from scalegate.upstream.client import UpstreamClient
 
@@ -74,7 +75,12 @@ class Gateway:
         self._pipeline: Pipeline | None = None
         self._upstream: UpstreamClient | None = None
         self._cache: CacheService | None = None
-        self.backend: Backend = MemoryBackend()
+        self.stores: Stores = MemoryStores()
+        self.outages = Outages.from_settings(
+            settings.shared.on_redis_failure,
+            settings.shared.tenants_on_failure,
+            settings.shared.retry_after_seconds,
+        )
         self.key_store: ResilientKeyStore | None = None
         self._keys: KeyManager | None = None
         # Metrics, health, dashboard data, alert webhook (started last, stopped first).
@@ -104,68 +110,44 @@ class Gateway:
         assert self._cache is not None, "Gateway.start() was not called"
         return self._cache
 
-    async def _start_cache(self) -> None:
-        self._cache = await CacheService.start(self.settings, self.backend, clock=self.clock)
-
     @property
     def jobs(self) -> JobQueue:
         assert self._jobs is not None, "Gateway.start() was not called"
         return self._jobs
 
     async def _start_jobs(self) -> None:
-        self._jobs = JobQueue.on_backend(self.backend, self.settings.queue, clock=self.clock)
+        self._jobs = JobQueue.on_stores(self.stores, self.settings.queue, clock=self.clock)
         await self._jobs.start()
         if self.run_workers:
-            pool = self.pool
             self.workers = WorkerPool(
                 self._jobs,
-                PipelineRunner(self.pipeline, self.settings.queue, self.cache),
-                capacity=lambda: key_capacity(pool),
+                PipelineRunner(self.pipeline, self.settings.queue),
+                capacity=self.pool.free_capacity,
             )
             await self.workers.start()
 
-    async def _start_backend(self) -> None:
+    async def _start_stores(self) -> None:
         """One Redis connection pool for keys, caches and jobs (shared mode), or memory.
 
         Shared mode needs Redis from the start (the keys' state, the queue, the caches all
         live there): the gateway waits for it up to ``shared.startup_wait_seconds`` and then
         gives up with one clear error. Once running, an outage is handled by each
-        subsystem's policy instead.
+        subsystem's policy instead (:mod:`scalegate.state.outage`).
         """
-        backend = backend_from_url(self.settings.redis_url)
+        stores = stores_from_url(self.settings.redis_url)
         wait = self.settings.shared.startup_wait_seconds
         deadline = time.monotonic() + wait
         while True:
             try:
-                await backend.start()
+                await stores.start()
                 break
             except StateBackendError as exc:
                 if time.monotonic() >= deadline:
-                    await backend.close()
+                    await stores.close()
                     raise StateBackendError(f"{exc} (waited {wait:g} s at start)") from exc
                 logger.warning("waiting for redis: %s", exc)
                 await asyncio.sleep(1.0)
-        self.backend = backend
-
-    async def _key_store(self) -> KeyStore | None:
-        """Shared mode: key state in Redis, behind the configured outage policy."""
-        settings = self.settings
-        backend = self.backend
-        if not isinstance(backend, RedisBackend):
-            return None
-        primary = RedisKeyStore(
-            backend.client, skew=settings.admission.skew_seconds, breaker=settings.breaker
-        )
-        await primary.start()  # the heartbeat keeps trying while Redis is down
-        self.key_store = ResilientKeyStore(
-            primary,
-            settings.shared.on_redis_failure,
-            replicas=settings.shared.replicas,
-            skew=settings.admission.skew_seconds,
-            breaker=settings.breaker,
-            retry_after=settings.shared.retry_after_seconds,
-        )
-        return self.key_store
+        self.stores = stores
 
     async def start(self) -> None:
         settings = self.settings
@@ -173,41 +155,43 @@ class Gateway:
         base_url = settings.upstream.base_url
         if settings.simulated:
             key_configs, base_url = await self._start_simulator()
-        await self._start_backend()
+        await self._start_stores()
+        stores = self.stores
         self._upstream = UpstreamClient(settings.upstream, base_url)
         await self._upstream.start()
+        self.key_store = await stores.key_store(settings, self.clock)
         self._pool = KeyPool(
             keys_from_config(key_configs),
-            store=await self._key_store(),
+            store=self.key_store,
             clock=self.clock,
             admission=settings.admission,
             breaker=settings.breaker,
+            on_wait=self.observer.sink.admission_wait,
         )
         await self._pool.start()
-        shared = isinstance(self.backend, RedisBackend)
-        registry: KeyRegistry = (
-            RedisKeyRegistry(self.backend.client)
-            if isinstance(self.backend, RedisBackend)
-            else MemoryKeyRegistry()
-        )
-        self._keys = KeyManager(self._pool, registry, key_configs)
-        await self._keys.start(poll=shared)
-        self.limiter = TenantLimiter(
-            RedisTenantStore(self.backend.client)
-            if isinstance(self.backend, RedisBackend)
-            else MemoryTenantStore(self.clock),
-            self.clock,
-        )
-        self._pipeline = Pipeline(
+        self._keys = KeyManager(self._pool, stores.key_registry(), key_configs)
+        await self._keys.start(poll=stores.shared)
+        self.limiter = TenantLimiter(stores.tenant_store(self.clock), self.clock)
+        self._cache = await CacheService.start(settings, stores, clock=self.clock)
+        attempts = Attempts(
             settings,
             self._pool,
             self._upstream,
-            estimator=TokenEstimator(),
-            clock=self.clock,
-            limiter=self.limiter if settings.tenants else None,
+            TokenEstimator(),
+            self.clock,
+            Backoff(settings.retry),
         )
-        await self._start_cache()
-        self._pipeline.cache = self._cache
+        self._pipeline = Pipeline(
+            attempts,
+            self.tenants,
+            clock=self.clock,
+            prices=PriceTable(settings.prices),
+            outages=self.outages,
+            limiter=self.limiter,
+            cache=self._cache,
+            sink=self.observer.sink,
+            default_wait={p: settings.admission.wait_for(p) for p in Priority},
+        )
         await self._start_jobs()
         await self.observer.start(self)
         if not settings.tenants:
@@ -308,6 +292,6 @@ class Gateway:
             await self._upstream.close()
         if self._cache is not None:
             await self._cache.close()
-        await self.backend.close()
+        await self.stores.close()
         if self.simulator is not None:
             await self.simulator.stop()

@@ -1,219 +1,263 @@
-"""The request pipeline (DESIGN §2): admission, the upstream call, retries, settlement.
+"""The one request path (DESIGN §2): every entry point calls :meth:`Pipeline.serve`.
 
-Routes and job workers are thin shells around :class:`Pipeline`. One attempt leases a key from
-the pool, calls the provider with it, and settles the lease with what happened. A retryable
-failure moves to another eligible key at once; only when none is left does the pipeline back
-off (full jitter), and every wait — for admission or for backoff — counts against the
-request's deadline. At most ``retry.max_attempts`` attempts are made in all.
+``/v1/messages`` (plain and streamed), ``/v1/messages/count_tokens``, the OpenAI surfaces,
+job workers, Message Batch requests, :meth:`Pipeline.message` (the Python API) and cache
+warming all build a :class:`~scalegate.call.Call` and enter the same path::
+
+    serve(call)
+     1. principal   a Principal is required; with tenants configured, it must name one
+     2. policy      the tenant's model allowlist (403) — before the cache, so nothing
+                    forbidden is ever served from it
+     3. cache slot  lookup; on a hit the answer is ready (a stream is replayed as events);
+                    the slot is released when the ``async with`` ends, whatever happened
+     4. tenant      limits and budget (429 / 402), reserved on the estimate
+     5. attempts    key admission, the upstream call, retries, fallbacks (scalegate.attempts)
+     6. answer      yielded: a complete reply, or the provider's stream passed through
+     7. settle      on exit: the stream's lease, the tenant's real usage and cost, the
+                    usage sink (metrics), the cache filled with a complete 2xx answer
+
+Routes only parse and render, translation layers only translate. Every store failure on
+the way goes through one outage policy (:mod:`scalegate.state.outage`): never a 500, and an
+answer the provider produced is delivered even when its settlement cannot be written.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any, Protocol
 
 import orjson
-from multidict import CIMultiDictProxy
 
-from scalegate.affinity import prefix_hash
-from scalegate.cache.service import BYPASS, CacheService
-from scalegate.clock import Clock, SystemClock
-from scalegate.config import Settings, TenantConfig
-from scalegate.errors import (
-    ApiError,
-    InvalidRequestError,
-    OverloadedError,
-    ProviderError,
-    RateLimitError,
-    error_from_reply,
-)
-from scalegate.keys.lease import Lease, Outcome, Usage
-from scalegate.keys.pool import KeyPool
+from scalegate.attempts import Attempts
+from scalegate.cache.replay import message_events
+from scalegate.cache.service import CacheService, Ticket
+from scalegate.call import Answer, Call, CallContext, Operation, Reply
+from scalegate.clock import Clock
+from scalegate.errors import AuthenticationError, InvalidRequestError, error_from_reply
 from scalegate.keys.store import Demand
 from scalegate.pricing import PriceTable
+from scalegate.principal import Principal
 from scalegate.priority import Priority
-from scalegate.retry import RETRYABLE, Backoff, classify_status
-from scalegate.routing import candidates, check_allowed
+from scalegate.routing import check_allowed
+from scalegate.state.outage import Outages
+from scalegate.streaming import MessageStream
+from scalegate.tenants import TenantDirectory, effective_priority
 from scalegate.tenants.limits import TenantLimiter, TenantTicket
-from scalegate.tokens import TokenEstimator, raw_estimate
-from scalegate.upstream.client import UpstreamClient, UpstreamConnectionError
-from scalegate.upstream.headers import response_headers, with_credentials
-from scalegate.validation import MessageRequest, validate_messages
+from scalegate.validation import validate_messages
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 MODELS_TTL = 600.0
+SSE_HEADERS = [
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+]
+
+__all__ = ["Answer", "Call", "CallContext", "Pipeline", "PipelineSink", "Reply"]
 
 
-@dataclass(slots=True)
-class CallContext:
-    """One client request as it moves through the pipeline."""
+class PipelineSink(Protocol):
+    """What the pipeline tells observability (passed in at construction)."""
 
-    request_id: str
-    priority: Priority
-    deadline: float  # monotonic time after which the request stops waiting (admission, backoff)
-    headers: list[tuple[str, str]]  # what is forwarded upstream (credentials excluded)
-    bearer: bool = True  # send the pool key as Authorization: Bearer (else x-api-key)
-    tenant: str | None = None
-    tenant_config: TenantConfig | None = None
-    waited: float = 0.0
-    upstream_seconds: float = 0.0
-    attempts: int = 0
-    key: str | None = None  # fingerprint of the key that answered
-    model: str | None = None  # the model that answered (an alias resolves to one)
-    retries: list[str] = field(default_factory=list)  # outcome of each failed attempt
-    first_token: float | None = None  # a stream's first content delta (perf_counter)
+    def usage(self, model: str, usage: Mapping[str, Any], ctx: CallContext | None) -> None:
+        """Tokens of one answer; cost follows from them."""
 
-
-@dataclass(slots=True)
-class Reply:
-    """A complete answer for the client: the provider's status, body and passable headers."""
-
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]]
-
-
-@dataclass(slots=True)
-class Attempt(Generic[T]):
-    outcome: Outcome
-    value: T | None = None
-    usage: Usage | None = None
-    headers: CIMultiDictProxy[str] | None = None
-    status: int = 0
-    timeout: bool = False
-    keep_lease: bool = False  # a stream owns its lease until it ends
-    raw_usage: dict[str, Any] | None = None  # the provider's usage document, on success
-
-
-def usage_from_message(message: Any) -> tuple[Usage, int] | None:
-    """Usage counted against limits (input + cache creation, output) and the prompt total."""
-    if not isinstance(message, dict):
-        return None
-    usage = message.get("usage")
-    if not isinstance(usage, dict):
-        return None
-    inp = int(usage.get("input_tokens") or 0)
-    created = int(usage.get("cache_creation_input_tokens") or 0)
-    read = int(usage.get("cache_read_input_tokens") or 0)
-    out = int(usage.get("output_tokens") or 0)
-    return Usage(inp + created, out), inp + created + read
+    def stream_cut(self, ctx: CallContext) -> None:
+        """The provider's stream broke off after content reached the client."""
 
 
 class Pipeline:
-    """Everything between a validated request and the provider's answer."""
+    """The one request path; see the module docstring."""
 
     def __init__(
         self,
-        settings: Settings,
-        pool: KeyPool,
-        upstream: UpstreamClient,
+        attempts: Attempts,
+        tenants: TenantDirectory,
         *,
-        estimator: TokenEstimator | None = None,
-        clock: Clock | None = None,
-        backoff: Backoff | None = None,
+        clock: Clock,
+        prices: PriceTable,
+        outages: Outages,
         limiter: TenantLimiter | None = None,
+        cache: CacheService | None = None,
+        sink: PipelineSink | None = None,
+        default_wait: Mapping[Priority, float] | None = None,
     ) -> None:
-        self.settings = settings
-        self.limiter = limiter
-        self.prices = PriceTable(settings.prices)
-        self.pool = pool
-        self.upstream = upstream
-        self.estimator = estimator or TokenEstimator()
-        self.clock = clock or SystemClock()
-        self.backoff = backoff or Backoff(settings.retry)
+        self.attempts = attempts
+        self.tenants = tenants
+        self.clock = clock
+        self.prices = prices
+        self.outages = outages
+        self.limiter = limiter if tenants.tenants else None
+        self.cache = cache
+        self.sink = sink
+        self._default_wait = dict(default_wait or {})
         self._models: dict[str, tuple[float, Reply]] = {}
-        self.retry_counts: dict[str, int] = {}
-        # Told every answer's model and usage document (metrics: tokens and cost).
-        self.on_usage: Callable[[str, dict[str, Any], CallContext], None] | None = None
-        self.cache: CacheService | None = None  # the Gateway's caches, for message()
 
-    # -- the attempt loop -------------------------------------------------------------------
+    @property
+    def retry_counts(self) -> dict[str, int]:
+        return self.attempts.retry_counts
 
-    async def run(
-        self,
-        ctx: CallContext,
-        model: str | None,
-        demand: Demand,
-        call: Callable[[Lease], Awaitable[Attempt[T]]],
-        affinity: str | None = None,
-    ) -> Attempt[T]:
-        """Attempt ``call`` on leased keys until it succeeds, fails for good, or runs out.
+    # -- the one entry ----------------------------------------------------------------------
 
-        Returns the last attempt (successful or not); raises the pool's ``ProviderError``
-        when no key could be had within the deadline.
+    @contextlib.asynccontextmanager
+    async def serve(self, call: Call) -> AsyncIterator[Answer]:
+        """Serve ``call``: ``async with pipeline.serve(call) as answer: …`` (module docs).
+
+        Raises a ``ProviderError`` for what the gateway refuses (auth, policy, limits, no
+        key in time); a provider's own client error is an ``Answer.reply`` with its status.
+        Leaving the block — normally, by an exception, or by cancellation — ends the stream,
+        settles everything and releases the cache slot.
         """
-        exclude: frozenset[str] = frozenset()
-        backoffs = 0
-        max_attempts = self.settings.retry.max_attempts
-        while True:
-            lease = await self.pool.acquire(
-                model, demand, ctx.priority, ctx.deadline, exclude, affinity
-            )
-            ctx.waited += lease.waited
-            ctx.attempts += 1
-            ctx.key = lease.key.fingerprint
-            try:
-                attempt = await call(lease)
-            except BaseException:
-                await asyncio.shield(self.pool.settle(lease, Outcome.CANCELLED))
-                raise
-            if not attempt.keep_lease:
-                await self.pool.settle(lease, attempt.outcome, attempt.usage, attempt.headers)
-            if attempt.outcome is Outcome.SUCCESS or attempt.outcome not in RETRYABLE:
-                return attempt
-            self.retry_counts[attempt.outcome.value] = (
-                self.retry_counts.get(attempt.outcome.value, 0) + 1
-            )
-            ctx.retries.append(attempt.outcome.value)
-            if ctx.attempts >= max_attempts:
-                return attempt
-            exclude |= {lease.key.fingerprint}
-            if not self.pool.has_alternative(model, ctx.priority, exclude):
-                backoffs += 1
-                delay = self.backoff.delay(backoffs)
-                if self.clock.monotonic() + delay > ctx.deadline:
-                    return attempt
-                await self.clock.sleep(delay)
-                ctx.waited += delay
-                exclude = frozenset()
+        ctx, req = call.ctx, call.request
+        self._check_principal(ctx.principal)
+        check_allowed(ctx.principal.tenant, req.model)
+        ctx.priority = effective_priority(ctx.principal.tenant, ctx.priority)
+        if call.operation is Operation.COUNT_TOKENS:
+            yield Answer(reply=await self.attempts.count_tokens(ctx, req))
+            return
+        caches = self.cache
+        async with contextlib.AsyncExitStack() as stack:
+            ticket = await stack.enter_async_context(self._cache_slot(call))
+            if ticket.value is not None:
+                await self._count_hit(ctx, req.model)
+                yield self._from_cache(ticket, req.stream)
+                return
+            demand, _ = self.attempts.demand_for(req)
+            held = await self._tenant_admit(ctx, demand)
+            usage: dict[str, Any] = {}
+            stack.push_async_callback(self._settle, ctx, req.model, held, usage)
+            if not req.stream:
+                created = await self.attempts.create(ctx, req)
+                usage.update(created.usage or {})
+                if caches is not None and created.reply.status == 200:
+                    await caches.store(ticket, created.reply.body)
+                yield Answer(ticket.outcome, reply=created.reply)
+                return
+            opened = await self.attempts.open(ctx, req)
+            if isinstance(opened, Reply):
+                yield Answer(ticket.outcome, reply=opened)
+                return
+            stack.push_async_callback(self._stream_done, opened, ctx, usage)
+            upstream_ttfb = ctx.upstream_seconds
+            live = self._relay(opened, ticket)
+            stack.push_async_callback(live.aclose)  # first: a relay left mid-way ends now
+            yield Answer(ticket.outcome, stream=live, headers=opened.headers,
+                         upstream_ttfb=upstream_ttfb)  # fmt: skip
 
-    def final_error(self, ctx: CallContext, attempt: Attempt[Any]) -> ProviderError:
-        """The client-facing error for an attempt that failed for good."""
-        tried = f"after {ctx.attempts} attempt{'s' if ctx.attempts != 1 else ''}"
-        outcome = attempt.outcome
-        if outcome is Outcome.RATE_LIMITED:
-            return RateLimitError(
-                f"every upstream key answered 429 {tried}", retry_after=1.0, should_retry=True
-            )
-        if outcome is Outcome.OVERLOADED:
-            return OverloadedError(f"the provider is overloaded ({tried})", retry_after=1.0)
-        if outcome is Outcome.CONNECTION_ERROR:
-            status = 504 if attempt.timeout else 502
-            return ProviderError(f"the provider could not be reached {tried}", status=status)
-        if outcome is Outcome.AUTH_FAILED:
-            return OverloadedError(
-                f"every upstream key tried was rejected by the provider {tried}",
-                retry_after=30,
-                should_retry=False,
-            )
-        status = attempt.status if attempt.status >= 500 else 500
-        cls = ApiError if status == 500 else ProviderError
-        return cls(f"the provider answered {attempt.status} {tried}", status=status)
+    def _check_principal(self, principal: Principal) -> None:
+        if not isinstance(principal, Principal):  # a type, not a convention
+            raise TypeError(f"a call needs a Principal, not {type(principal).__name__}")
+        if principal.is_open and not self.tenants.open:
+            raise AuthenticationError("tenants are configured: this call names none")
 
-    def _reply_or_raise(self, ctx: CallContext, attempt: Attempt[Reply]) -> Reply:
-        if attempt.outcome is Outcome.SUCCESS or attempt.outcome is Outcome.CLIENT_ERROR:
-            assert attempt.value is not None
-            return attempt.value
-        raise self.final_error(ctx, attempt)
+    @contextlib.asynccontextmanager
+    async def _cache_slot(self, call: Call) -> AsyncIterator[Ticket]:
+        """The cache's decision for ``call``; on exit the slot is released at once, so
+        identical requests waiting on this one never wait for a failure."""
+        caches = self.cache
+        if caches is None:
+            yield _NO_CACHE
+            return
+        ticket = await caches.lookup(call.request.payload, call.cache_headers, call.principal.name)
+        try:
+            yield ticket
+        finally:
+            caches.land(ticket)
 
-    # -- library entry point ----------------------------------------------------------------
+    async def _relay(self, stream: MessageStream, ticket: Ticket) -> AsyncGenerator[bytes, None]:
+        """The provider's bytes as they arrive; a missed answer is assembled on the side
+        and stored after its final event (before the response ends)."""
+        fill = self.cache.stream_fill(ticket) if self.cache is not None else None
+        async for chunk in stream:
+            if fill is not None:
+                fill.feed(chunk)
+            yield chunk
+        if fill is not None:
+            await fill.finish(stream.tracker.finished and stream.tracker.error_type is None)
+
+    async def _stream_done(
+        self, stream: MessageStream, ctx: CallContext, usage: dict[str, Any]
+    ) -> None:
+        await stream.finish()
+        ctx.first_token = stream.tracker.first_token
+        usage.update(stream.tracker.raw)
+        if stream.cut and self.sink is not None:
+            self.sink.stream_cut(ctx)
+
+    @staticmethod
+    def _from_cache(ticket: Ticket, stream: bool) -> Answer:
+        assert ticket.value is not None
+        if not stream:
+            return Answer(ticket.outcome, ticket.similarity, reply=Reply(200, ticket.value, []))
+        events = message_events(orjson.loads(ticket.value))
+        return Answer(ticket.outcome, ticket.similarity, stream=_once(events))
+
+    # -- tenants ----------------------------------------------------------------------------
+
+    async def _count_hit(self, ctx: CallContext, model: str) -> None:
+        """A cache hit counts toward the tenant's request limits but costs no tokens."""
+        held = await self._tenant_admit(ctx, Demand(1, 0, 0))
+        await self._settle(ctx, model, held, {})
+
+    async def _tenant_admit(self, ctx: CallContext, demand: Demand) -> TenantTicket | None:
+        """The tenant's limits and budget (429 / 402), before any key is asked."""
+        tenant, limiter = ctx.principal.tenant, self.limiter
+        if tenant is None or limiter is None:
+            return None
+        tokens = demand.input_tokens + demand.output_tokens
+        return await self.outages.guard(
+            "tenants", lambda: limiter.admit(tenant, tokens), fallback=lambda: None
+        )
+
+    async def _settle(
+        self, ctx: CallContext, model: str, held: TenantTicket | None, usage: dict[str, Any]
+    ) -> None:
+        """Count what the answer really used and cost. Never raises: the answer exists."""
+        answered = ctx.model or model
+        if usage and self.sink is not None:
+            self.sink.usage(answered, usage, ctx)
+        if held is None or self.limiter is None:
+            return
+        limiter = self.limiter
+        tokens = sum(
+            int(usage.get(k) or 0)
+            for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens")
+        )
+        cost = self.prices.cost_usd(answered, usage)
+        try:
+            await self.outages.guard(
+                "tenants", lambda: limiter.settle(held, tokens, cost), fallback=lambda: None
+            )
+        except Exception:  # fail_closed refuses new calls; this one is answered already
+            logger.warning(
+                "tenant settlement not recorded (%s, %d tokens, $%.6f)", ctx.tenant, tokens,
+                cost, extra={"request_id": ctx.request_id, "event": "settle_lost"},
+            )  # fmt: skip
+
+    # -- other entry points, all through serve() --------------------------------------------
+
+    def new_context(
+        self,
+        principal: Principal,
+        priority: Priority,
+        wait_seconds: float,
+        headers: list[tuple[str, str]],
+        *,
+        bearer: bool = True,
+    ) -> CallContext:
+        """A context for a call that did not come over HTTP (jobs, warming, the library)."""
+        return CallContext(
+            "req_" + secrets.token_hex(12),
+            principal,
+            priority,
+            self.clock.monotonic() + wait_seconds,
+            headers,
+            bearer,
+        )
 
     async def message(
         self,
@@ -224,182 +268,55 @@ class Pipeline:
         anthropic_version: str = "2023-06-01",
         headers: dict[str, str] | None = None,
         cache: str | None = None,
+        tenant: str | None = None,
     ) -> dict[str, Any]:
         """Send one non-streaming Messages request through the pool; return the Message.
 
-        The Gateway's caches apply as to ``POST /v1/messages`` (the same entries):
-        ``cache`` (``exact``, ``semantic`` or ``off``) overrides the configured mode for
-        this call, as the ``x-scalegate-cache`` header does over HTTP.
-
-        For Python apps that embed the gateway in-process. ``wait_seconds`` bounds the
-        wait for a key (default: the priority's ``admission.max_wait_seconds``). Raises
-        :class:`~scalegate.errors.ProviderError` when the request cannot be served: the
-        gateway's own (e.g. ``RateLimitError`` with ``retry_after``) or the provider's answer
-        as the subclass of its status (``NotFoundError`` for a 404, ``OverloadedError`` for a
-        529 after the retries, …) with the provider's message.
+        For Python apps that embed the gateway in-process. ``tenant`` names whose call this
+        is (required once tenants are configured: their rules apply as over HTTP). The
+        caches apply as to ``POST /v1/messages``: ``cache`` (``exact``, ``semantic`` or
+        ``off``) overrides the configured mode, as the ``x-scalegate-cache`` header does.
+        ``wait_seconds`` bounds the wait for a key (default: the priority's
+        ``admission.max_wait_seconds``). Raises :class:`~scalegate.errors.ProviderError`
+        when the request cannot be served: the gateway's own (e.g. ``RateLimitError`` with
+        ``retry_after``) or the provider's answer as the subclass of its status.
         """
-        body = orjson.dumps(payload)
-        req = validate_messages(body, anthropic_version)
+        req = validate_messages(orjson.dumps(payload), anthropic_version)
         if req.stream:
             raise InvalidRequestError("stream: use the HTTP endpoint for streaming")
-        wait = self.settings.admission.wait_for(priority) if wait_seconds is None else wait_seconds
+        wait = self._default_wait.get(priority, 5.0) if wait_seconds is None else wait_seconds
         forwarded = [("anthropic-version", anthropic_version), ("content-type", "application/json")]
         forwarded += list((headers or {}).items())
-        ctx = CallContext(
-            "req_" + secrets.token_hex(12), priority, self.clock.monotonic() + wait, forwarded
-        )
+        principal = self.tenants.named(tenant)
         looked = {"anthropic-version": anthropic_version, **(headers or {})}
         if cache is not None:
             looked["x-scalegate-cache"] = cache
-        caches, ticket = self.cache, BYPASS
-        try:
-            if caches is not None:
-                ticket = await caches.lookup(req.payload, looked, None)
-                if ticket.value is not None:
-                    hit: dict[str, Any] = orjson.loads(ticket.value)
-                    return hit
-            reply = await self.create_message(ctx, req)
-            if caches is not None:
-                await caches.store_answer(ticket, reply.status, reply.body)
-        finally:
-            if caches is not None:
-                caches.land(ticket)
+        ctx = self.new_context(principal, priority, wait, forwarded)
+        async with self.serve(Call(ctx, req, looked)) as answer:
+            assert answer.reply is not None
+            reply = answer.reply
         if reply.status >= 400:  # the provider's own error, after any retries
             raise error_from_reply(reply.status, reply.body, dict(reply.headers))
         result: dict[str, Any] = orjson.loads(reply.body)
         return result
 
-    # -- calls ------------------------------------------------------------------------------
-
-    def demand_for(self, req: MessageRequest) -> tuple[Demand, float]:
-        raw = raw_estimate(req.payload)
-        return Demand(1, self.estimator.estimate(req.model, raw), req.max_tokens), raw
-
-    async def send(
-        self, ctx: CallContext, lease: Lease, method: str, path: str, body: bytes | None
-    ) -> Attempt[Reply]:
-        """One plain request/response call upstream with the leased key."""
-        headers = with_credentials(ctx.headers, lease.key.secret, ctx.bearer)
-        try:
-            resp = await self.upstream.send(method, path, headers, body)
-        except UpstreamConnectionError as exc:
-            return Attempt(Outcome.CONNECTION_ERROR, timeout=exc.timeout)
-        ctx.upstream_seconds += resp.seconds
-        reply = Reply(resp.status, resp.body, response_headers(resp.headers))
-        return Attempt(classify_status(resp.status), reply, None, resp.headers, resp.status)
-
-    async def with_fallbacks(
-        self,
-        ctx: CallContext,
-        req: MessageRequest,
-        one: Callable[[MessageRequest], Awaitable[T]],
-    ) -> T:
-        """Run ``one`` for the requested model, or along an alias's models (:mod:`routing`).
-
-        Every model but the last is tried without waiting: saturated (429), failing (5xx,
-        529) or without a key (404), the next is tried at once.
-        """
-        check_allowed(ctx.tenant_config, req.model)
-        options = candidates(self.settings, req)
-        deadline = ctx.deadline
-        for i, option in enumerate(options):
-            last = i == len(options) - 1
-            if not last:
-                ctx.deadline = min(deadline, self.clock.monotonic())
-            try:
-                result = await one(option)
-            except ProviderError as exc:
-                if last or not (exc.status in (404, 429) or exc.status >= 500):
-                    raise
-                ctx.retries.append(f"fallback:{option.model}")
-                continue
-            finally:
-                ctx.deadline = deadline
-            ctx.model = option.model
-            return result
-        raise AssertionError("unreachable: the last option returns or raises")
-
-    async def create_message(self, ctx: CallContext, req: MessageRequest) -> Reply:
-        """A non-streaming ``POST /v1/messages`` (an alias tries its models in order)."""
-        return await self.with_fallbacks(ctx, req, lambda r: self._create_one(ctx, r))
-
-    async def _create_one(self, ctx: CallContext, req: MessageRequest) -> Reply:
-        demand, raw = self.demand_for(req)
-
-        async def call(lease: Lease) -> Attempt[Reply]:
-            attempt = await self.send(ctx, lease, "POST", "/v1/messages", req.body)
-            if attempt.outcome is Outcome.SUCCESS and attempt.value is not None:
-                try:
-                    message = orjson.loads(attempt.value.body)
-                except orjson.JSONDecodeError:
-                    message = None
-                counted = usage_from_message(message)
-                if counted is not None:
-                    attempt.usage = counted[0]
-                    attempt.raw_usage = message["usage"]
-                    self.estimator.learn(req.model, raw, counted[1])
-            return attempt
-
-        affinity = prefix_hash(req.model, req.body, req.payload)
-        ticket = await self.tenant_admit(ctx, demand)
-        try:
-            attempt = await self.run(ctx, req.model, demand, call, affinity)
-        except BaseException:
-            await asyncio.shield(self.tenant_settle(ticket, req.model, None))
-            raise
-        if self.on_usage is not None and attempt.raw_usage:
-            self.on_usage(req.model, attempt.raw_usage, ctx)
-        await self.tenant_settle(ticket, req.model, attempt.raw_usage)
-        return self._reply_or_raise(ctx, attempt)
-
-    async def count_cache_hit(self, ctx: CallContext, model: str) -> None:
-        """A cache hit counts toward the tenant's request limits but costs no tokens."""
-        counted = await self.tenant_admit(ctx, Demand(1, 0, 0))
-        await self.tenant_settle(counted, model, None)
-
-    async def tenant_admit(self, ctx: CallContext, demand: Demand) -> TenantTicket | None:
-        """Apply the tenant's limits and budget (429 / 402), before any key is asked."""
-        if ctx.tenant_config is None or self.limiter is None:
-            return None
-        return await self.limiter.admit(
-            ctx.tenant_config, demand.input_tokens + demand.output_tokens
-        )
-
-    async def tenant_settle(
-        self, ticket: TenantTicket | None, model: str, usage: dict[str, Any] | None
-    ) -> None:
-        """Count what the answer really used (nothing when it failed) and what it cost."""
-        if ticket is None:
-            return
-        usage = usage or {}
-        tokens = sum(
-            int(usage.get(k) or 0)
-            for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens")
-        )
-        assert self.limiter is not None
-        await self.limiter.settle(ticket, tokens, self.prices.cost_usd(model, usage))
-
-    async def count_tokens(self, ctx: CallContext, req: MessageRequest) -> Reply:
-        """``POST /v1/messages/count_tokens``: through the pool, no quota reserved."""
-
-        async def call(lease: Lease) -> Attempt[Reply]:
-            return await self.send(ctx, lease, "POST", "/v1/messages/count_tokens", req.body)
-
-        return self._reply_or_raise(ctx, await self.run(ctx, req.model, Demand(0), call))
-
     async def models(self, ctx: CallContext, path_and_query: str) -> Reply:
         """``GET /v1/models[...]``: answered from a 10-minute cache when possible."""
+        self._check_principal(ctx.principal)
         now = self.clock.monotonic()
         cached = self._models.get(path_and_query)
         if cached is not None and cached[0] > now:
             return cached[1]
-
-        async def call(lease: Lease) -> Attempt[Reply]:
-            return await self.send(ctx, lease, "GET", path_and_query, None)
-
-        reply = self._reply_or_raise(ctx, await self.run(ctx, None, Demand(0), call))
+        reply = await self.attempts.get(ctx, path_and_query)
         if reply.status == 200:
             if len(self._models) > 256:
                 self._models.clear()
             self._models[path_and_query] = (now + MODELS_TTL, reply)
         return reply
+
+
+_NO_CACHE = Ticket("off", "bypass")
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body

@@ -1,4 +1,5 @@
-"""Streaming ``POST /v1/messages``: passed through event by event, settled when it ends.
+"""The upstream side of a streamed ``POST /v1/messages``: relayed as it arrives, settled at
+its end (the pipeline's streaming mode; :mod:`scalegate.attempts` opens it).
 
 The gateway holds back only the *first* event of a stream. If it is an ``error`` (the
 provider answered 200 and then said it is overloaded), nothing has reached the client yet, so
@@ -16,25 +17,32 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import orjson
 
-from scalegate.affinity import prefix_hash
+from scalegate.call import Reply, usage_from_message
 from scalegate.errors import ERROR_TYPES
 from scalegate.keys.lease import Lease, Outcome, Usage
 from scalegate.keys.pool import KeyPool
-from scalegate.pipeline import Attempt, CallContext, Pipeline, Reply, usage_from_message
-from scalegate.retry import classify_status, classify_stream_error
+from scalegate.retry import classify_stream_error
 from scalegate.sse import SSEEvent, SSEParser
 from scalegate.tokens import CHARS_PER_TOKEN
-from scalegate.upstream.client import UpstreamConnectionError
-from scalegate.upstream.headers import response_headers, with_credentials
-from scalegate.validation import MessageRequest
+from scalegate.upstream.headers import response_headers
 
 logger = logging.getLogger(__name__)
+
+# What a client receives when the provider's stream breaks off mid-way (issue: never a
+# silent truncation); the provider's own error event shape.
+CUT_EVENT = (
+    b"event: error\ndata: "
+    + orjson.dumps(
+        {"type": "error", "error": {"type": "api_error", "message": "upstream connection lost"}}
+    )
+    + b"\n\n"
+)
 
 # error.type → HTTP status (the first status listed for each type).
 STATUS_OF_TYPE = {t: status for status, t in sorted(ERROR_TYPES.items(), reverse=True)}
@@ -132,105 +140,56 @@ class MessageStream:
         self.tracker = tracker
         self.headers = response_headers(resp.headers)
         self._outcome = Outcome.CANCELLED
-        # Called once with the provider's usage document when the stream ends (tenants).
-        self.after: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        self._settled = False
+        self.cut = False  # the provider's stream broke off after content was forwarded
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        """The bytes to forward. A stream the provider cuts before its ``message_stop``
+        ends with an SSE ``error`` event (``api_error``, "upstream connection lost"), so
+        SDKs raise instead of returning a silently truncated message."""
         try:
             yield self.head
-            async for chunk in self.resp.content.iter_any():
-                for event in self.parser.feed(chunk):
-                    self.tracker.see(event)
-                yield chunk
+            try:
+                async for chunk in self.resp.content.iter_any():
+                    for event in self.parser.feed(chunk):
+                        self.tracker.see(event)
+                    yield chunk
+            except (aiohttp.ClientError, TimeoutError):
+                pass  # judged below, as a stream that ended without its final event
             if self.tracker.error_type is not None:
                 self._outcome = classify_stream_error(self.tracker.error_type)
             elif self.tracker.finished:
                 self._outcome = Outcome.SUCCESS
             else:
                 self._outcome = Outcome.CONNECTION_ERROR
-        except (aiohttp.ClientError, TimeoutError):
-            self._outcome = Outcome.CONNECTION_ERROR
-            logger.warning("upstream stream broke off", extra={"key": self.lease.key.fingerprint})
+                self.cut = True
+                logger.warning(
+                    "upstream stream broke off after content was forwarded",
+                    extra={"key": self.lease.key.fingerprint, "event": "stream_cut"},
+                )
+                yield CUT_EVENT
         finally:
             await asyncio.shield(self.finish())
 
     async def finish(self) -> None:
         """Close the upstream response and settle the lease (idempotent)."""
         self.resp.close()
+        if self._settled:
+            return
+        self._settled = True
         await self.pool.settle(self.lease, self._outcome, self.tracker.usage(), self.resp.headers)
-        after, self.after = self.after, None
-        if after is not None:
-            await after(self.tracker.raw)
 
 
-async def open_stream(
-    pipeline: Pipeline, ctx: CallContext, req: MessageRequest
-) -> MessageStream | Reply:
-    """Lease a key and open the stream, retrying while nothing was forwarded.
+async def first_event(
+    pool: KeyPool, lease: Lease, resp: aiohttp.ClientResponse
+) -> tuple[Outcome, MessageStream | Reply | None, int]:
+    """Read an opened 200 stream up to its first event.
 
-    Returns the open stream, or the provider's ``Reply`` for a client error; raises a
-    ``ProviderError`` when every attempt failed. An alias tries its models in order.
+    Returns ``(SUCCESS, stream, 200)`` when the first event is not an error; an ``error``
+    event before anything was forwarded becomes a proper HTTP error ``Reply`` with the
+    outcome it means (so the attempt loop retries an ``overloaded_error``); a connection
+    that ends first is ``(CONNECTION_ERROR, None, 0)``.
     """
-    return await pipeline.with_fallbacks(ctx, req, lambda r: _open_one(pipeline, ctx, r))
-
-
-async def _open_one(
-    pipeline: Pipeline, ctx: CallContext, req: MessageRequest
-) -> MessageStream | Reply:
-    demand, raw = pipeline.demand_for(req)
-
-    async def call(lease: Lease) -> Attempt[MessageStream | Reply]:
-        headers = with_credentials(ctx.headers, lease.key.secret, ctx.bearer)
-        started = time.perf_counter()
-        try:
-            resp = await pipeline.upstream.open("POST", "/v1/messages", headers, req.body)
-        except UpstreamConnectionError as exc:
-            return Attempt(Outcome.CONNECTION_ERROR, timeout=exc.timeout)
-        if resp.status != 200:
-            try:
-                body = await pipeline.upstream.read_body(resp)
-            except UpstreamConnectionError as exc:
-                return Attempt(Outcome.CONNECTION_ERROR, timeout=exc.timeout)
-            finally:
-                resp.release()
-            reply = Reply(resp.status, body, response_headers(resp.headers))
-            return Attempt(classify_status(resp.status), reply, None, resp.headers, resp.status)
-        attempt = await _first_event(pipeline, lease, resp)
-        ctx.upstream_seconds += time.perf_counter() - started
-        if isinstance(attempt.value, MessageStream):
-            tracker = attempt.value.tracker
-            if tracker.total:
-                pipeline.estimator.learn(req.model, raw, tracker.total)
-        return attempt
-
-    affinity = prefix_hash(req.model, req.body, req.payload)
-    ticket = await pipeline.tenant_admit(ctx, demand)
-    try:
-        attempt = await pipeline.run(ctx, req.model, demand, call, affinity)
-    except BaseException:
-        await asyncio.shield(pipeline.tenant_settle(ticket, req.model, None))
-        raise
-    if isinstance(attempt.value, MessageStream):
-        stream = attempt.value
-
-        async def after(usage: dict[str, Any]) -> None:
-            ctx.first_token = stream.tracker.first_token
-            if pipeline.on_usage is not None and usage:
-                pipeline.on_usage(req.model, usage, ctx)
-            await pipeline.tenant_settle(ticket, req.model, usage)
-
-        stream.after = after
-        return stream
-    await pipeline.tenant_settle(ticket, req.model, None)
-    if attempt.outcome is Outcome.CLIENT_ERROR:
-        assert attempt.value is not None
-        return attempt.value
-    raise pipeline.final_error(ctx, attempt)
-
-
-async def _first_event(
-    pipeline: Pipeline, lease: Lease, resp: aiohttp.ClientResponse
-) -> Attempt[MessageStream | Reply]:
     parser = SSEParser()
     tracker = UsageTracker()
     head = b""
@@ -239,14 +198,14 @@ async def _first_event(
             chunk = await resp.content.readany()
             if not chunk:
                 resp.close()
-                return Attempt(Outcome.CONNECTION_ERROR, headers=resp.headers)
+                return Outcome.CONNECTION_ERROR, None, 0
             head += chunk
             events = list(parser.feed(chunk))
             if events:
                 break
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (aiohttp.ClientError, TimeoutError):
         resp.close()
-        return Attempt(Outcome.CONNECTION_ERROR, timeout=isinstance(exc, TimeoutError))
+        return Outcome.CONNECTION_ERROR, None, 0
     except BaseException:
         resp.close()
         raise
@@ -255,11 +214,8 @@ async def _first_event(
     if events[0].event == "error":
         resp.close()
         error_type = tracker.error_type or "api_error"
-        outcome = classify_stream_error(error_type)
         # Nothing was sent yet: the error can still be a proper HTTP status.
         status = STATUS_OF_TYPE.get(error_type, 500)
-        body = events[0].data
-        reply = Reply(status, body, [("content-type", "application/json")])
-        return Attempt(outcome, reply, None, resp.headers, status)
-    stream = MessageStream(pipeline.pool, lease, resp, head, parser, tracker)
-    return Attempt(Outcome.SUCCESS, stream, None, resp.headers, 200, keep_lease=True)
+        reply = Reply(status, events[0].data, [("content-type", "application/json")])
+        return classify_stream_error(error_type), reply, status
+    return Outcome.SUCCESS, MessageStream(pool, lease, resp, head, parser, tracker), 200

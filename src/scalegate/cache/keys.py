@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,7 @@ class Namespace:
         return cls(tenant or DEFAULT_TENANT, header)
 
 
-def _header_part(headers: dict[str, str]) -> list[str]:
+def _header_part(headers: Mapping[str, str]) -> list[str]:
     beta = headers.get("anthropic-beta")
     if beta:
         beta = ",".join(sorted(p.strip() for p in beta.split(",") if p.strip()))
@@ -96,13 +97,13 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def canonical(payload: dict[str, Any], headers: dict[str, str]) -> bytes:
+def canonical(payload: dict[str, Any], headers: Mapping[str, str]) -> bytes:
     """The bytes the exact key hashes (without the namespace)."""
     body = {k: v for k, v in payload.items() if k not in IGNORED_FIELDS}
     return orjson.dumps([body, _header_part(headers)], option=orjson.OPT_SORT_KEYS)
 
 
-def exact_key(payload: dict[str, Any], headers: dict[str, str]) -> str:
+def exact_key(payload: dict[str, Any], headers: Mapping[str, str]) -> str:
     """Hex SHA-256 of :func:`canonical`."""
     return _digest(canonical(payload, headers))
 
@@ -134,7 +135,7 @@ def _text_of(content: Any) -> str | None:
     return "\n".join(texts)
 
 
-def semantic_prompt(payload: dict[str, Any], headers: dict[str, str]) -> SemanticPrompt | None:
+def semantic_prompt(payload: dict[str, Any], headers: Mapping[str, str]) -> SemanticPrompt | None:
     """What a semantic lookup embeds, or ``None`` when the request must not be matched loosely.
 
     Not eligible: a last message that is not the user's (a prefilled assistant turn), or

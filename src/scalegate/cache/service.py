@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,15 +31,12 @@ from scalegate.cache.embed import embedder_from_spec
 from scalegate.cache.exact import ExactCache
 from scalegate.cache.keys import Namespace, exact_key, semantic_prompt
 from scalegate.cache.policy import Mode, parse_mode, storable
-from scalegate.cache.redis_semantic import RedisSemanticStore
-from scalegate.cache.redis_store import RedisExactStore
 from scalegate.cache.replay import MessageAssembler
 from scalegate.cache.semantic import SemanticCache, SemanticLookup
-from scalegate.cache.semantic_store import MemorySemanticStore
-from scalegate.cache.store import Bounds, MemoryExactStore
+from scalegate.cache.store import Bounds
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import Settings
-from scalegate.state import Backend, RedisBackend
+from scalegate.state.stores import MemoryStores, Stores
 
 logger = logging.getLogger(__name__)
 
@@ -103,29 +101,18 @@ class CacheService:
 
     @classmethod
     async def start(
-        cls, settings: Settings, backend: Backend | None = None, *, clock: Clock | None = None
+        cls, settings: Settings, stores: Stores | None = None, *, clock: Clock | None = None
     ) -> CacheService:
-        """Build the stores the settings ask for (Redis when ``backend`` is Redis)."""
+        """Build the caches the settings ask for, on ``stores`` (default: memory)."""
         clock = clock or SystemClock()
+        stores = stores or MemoryStores()
         conf = settings.cache
         bounds = Bounds(conf.exact.max_entries, conf.exact.max_bytes, conf.exact.ttl_seconds)
-        redis = backend.client if isinstance(backend, RedisBackend) else None
-        exact = None
-        if conf.exact.enabled:
-            store = (
-                RedisExactStore(redis, bounds, clock=clock)
-                if redis is not None
-                else MemoryExactStore(bounds, clock=clock)
-            )
-            exact = ExactCache(store)
+        exact = ExactCache(stores.exact_store(bounds, clock)) if conf.exact.enabled else None
         semantic = None
         if conf.semantic.enabled:
             embedder = embedder_from_spec(conf.semantic.embedder)
-            if redis is not None:
-                sem_store: Any = RedisSemanticStore(redis, embedder.dimensions, bounds, clock=clock)
-                await sem_store.start()
-            else:
-                sem_store = MemorySemanticStore(embedder.dimensions, bounds, clock=clock)
+            sem_store = await stores.semantic_store(embedder.dimensions, bounds, clock)
             semantic = SemanticCache(embedder, sem_store, threshold=conf.semantic.threshold)
         service = cls(settings, exact, semantic)
         described = "off"
@@ -135,7 +122,7 @@ class CacheService:
         logger.info(
             "cache: default mode %s; exact %s; semantic %s",
             service.default_mode,
-            "off" if exact is None else ("redis" if redis is not None else "memory"),
+            "off" if exact is None else ("redis" if stores.shared else "memory"),
             described,
         )
         return service
@@ -155,7 +142,7 @@ class CacheService:
     async def lookup(
         self,
         payload: dict[str, Any],
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         tenant: str | None,
     ) -> Ticket:
         """The cache's answer for a validated Messages request, or a ticket to store one."""

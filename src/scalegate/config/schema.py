@@ -254,7 +254,12 @@ class ModelsConfig(_Model):
 class SharedConfig(_Model):
     """Shared mode (``REDIS_URL`` set): what to do while Redis is unreachable."""
 
+    # The key pool's policy, and every subsystem's unless it names its own below.
     on_redis_failure: Literal["fail_closed", "fail_open"] = "fail_closed"
+    # Per subsystem (scalegate.state.outage): tenant limits and budgets close (529) or open
+    # (admitted without them); caches always bypass; the job queue always refuses new work
+    # with 529 and its workers pause; the key registry keeps the last list it read.
+    tenants_on_failure: Literal["fail_closed", "fail_open"] | None = None
     # Replicas sharing the keys, for fail-open's local share (limit / replicas). Unset: the
     # number of replicas last seen alive through their Redis heartbeats.
     replicas: int | None = Field(default=None, ge=1)

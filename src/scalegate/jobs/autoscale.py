@@ -1,4 +1,5 @@
-"""How many worker tasks a pool should run: queue depth, bounded by free key capacity.
+"""How many worker tasks a pool should run: queue depth, bounded by free key capacity
+(:meth:`KeyPool.free_capacity <scalegate.keys.pool.KeyPool.free_capacity>`, a typed figure).
 
 One task per job in hand or waiting, between ``queue.min_concurrency`` and
 ``MAX_QUEUE_CONCURRENT``. Tasks beyond what the keys can admit right now would only wait in
@@ -9,12 +10,6 @@ slot other processes could use.
 
 from __future__ import annotations
 
-import logging
-
-from scalegate.keys.pool import KeyPool
-
-logger = logging.getLogger(__name__)
-
 
 def desired_concurrency(
     busy: int, ready: int, free_capacity: int | None, minimum: int, maximum: int
@@ -24,23 +19,3 @@ def desired_concurrency(
     if free_capacity is not None:
         want = min(want, busy + max(free_capacity, 0))
     return max(minimum, min(maximum, want))
-
-
-async def key_capacity(pool: KeyPool) -> int | None:
-    """Requests the usable keys could admit now (their RPM buckets' contents), minus the
-    requests already waiting for a key; ``None`` when some usable key has no RPM limit."""
-    try:
-        keys = await pool.status()
-        free = 0.0
-        for key in keys:
-            if key.get("status") != "ok":
-                continue
-            limits = key.get("limits")
-            rpm = limits.get("rpm") if isinstance(limits, dict) else None
-            if not isinstance(rpm, dict):
-                return None
-            free += float(rpm["limit"]) - float(rpm["used"])
-        return max(0, int(free) - len(pool.queue))
-    except Exception:  # the key pool's shape is not ours to break on: scale by depth alone
-        logger.debug("key capacity unavailable", exc_info=True)
-        return None

@@ -94,10 +94,12 @@ class QueueBackend(Protocol):
         run_at_ms: int,
         now_ms: int,
         error: dict[str, Any],
+        counted: bool = True,
     ) -> Literal["retrying", "stale", "batch_canceled"]:
         """Put a held job in the delayed set until ``run_at_ms`` (still PENDING).
 
         ``batch_canceled``: its batch is being canceled; the caller finishes it CANCELED.
+        ``counted=False`` gives the attempt back (deferred work, not a failure).
         """
 
     async def release(self, job_id: str, owner: str, attempt: int, now_ms: int) -> bool:

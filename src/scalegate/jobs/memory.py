@@ -236,6 +236,7 @@ class MemoryQueue:
         run_at_ms: int,
         now_ms: int,
         error: dict[str, Any],
+        counted: bool = True,
     ) -> Literal["retrying", "stale", "batch_canceled"]:
         job = self._jobs.get(job_id)
         if not self._holds(job, owner, attempt):
@@ -250,7 +251,11 @@ class MemoryQueue:
         job.updated_at = now_ms
         self._delayed[job_id] = run_at_ms
         heapq.heappush(self._delayed_heap, (run_at_ms, job_id))
-        self._count("retried")
+        if counted:
+            self._count("retried")
+        else:
+            job.attempts -= 1
+            self._count("deferred")
         return "retrying"
 
     async def release(self, job_id: str, owner: str, attempt: int, now_ms: int) -> bool:

@@ -275,7 +275,9 @@ class WorkerPool:
 
     async def _settle(self, job: Job, outcome: Outcome, seconds: float) -> None:
         now = self.queue.now_ms()
-        if outcome.kind == "retry" and job.attempts < job.max_attempts:
+        if outcome.kind == "defer":  # deferred work (a tenant over its rate): not an attempt
+            state, ok = await self._retry(job, outcome, now, counted=False)
+        elif outcome.kind == "retry" and job.attempts < job.max_attempts:
             state, ok = await self._retry(job, outcome, now)
         else:
             state = {"completed": JobState.COMPLETED, "failed": JobState.FAILED}.get(
@@ -290,7 +292,9 @@ class WorkerPool:
                 result=outcome.result,
                 error=outcome.error,
             )
-        kind = "retried" if state is JobState.PENDING else state.value.lower()
+        kind = state.value.lower()
+        if state is JobState.PENDING:
+            kind = "deferred" if outcome.kind == "defer" else "retried"
         self.counters.outcome(kind if ok else "stale", seconds)
         if ok and state.terminal and job.callback_url:
             job.state, job.updated_at = state, now
@@ -298,15 +302,19 @@ class WorkerPool:
             event = _EVENTS.get(state, "job.dead" if state is JobState.DEAD else "job.canceled")
             self.callbacks.submit(job.callback_url, event, job.public())
 
-    async def _retry(self, job: Job, outcome: Outcome, now: int) -> tuple[JobState, bool]:
+    async def _retry(
+        self, job: Job, outcome: Outcome, now: int, *, counted: bool = True
+    ) -> tuple[JobState, bool]:
         ceiling = min(
             self.config.retry_cap_seconds,
             self.config.retry_base_seconds * 2 ** (job.attempts - 1),
         )
         delay = max(self._rng.uniform(0, ceiling), outcome.retry_after or 0.0)
+        if not counted:  # the limit says when there is room again: come back then
+            delay = outcome.retry_after or self.config.retry_base_seconds
         error = outcome.error or error_doc(500, "api_error", "retryable failure")
         result = await self.backend.retry(
-            job.id, self.owner, job.attempts, now + int(delay * 1000), now, error
+            job.id, self.owner, job.attempts, now + int(delay * 1000), now, error, counted
         )
         if result == "batch_canceled":
             ok = await self.backend.finish(

@@ -26,10 +26,9 @@ from scalegate.config import QueueConfig
 from scalegate.errors import InvalidRequestError, NotFoundError, ProviderError
 from scalegate.jobs.backend import QueueBackend
 from scalegate.jobs.callbacks import check_callback_url
-from scalegate.jobs.memory import MemoryQueue
 from scalegate.jobs.model import Job, JobState, new_id, ready_score
 from scalegate.priority import Priority
-from scalegate.state import Backend, RedisBackend, backend_from_url
+from scalegate.state.stores import Stores, stores_from_url
 from scalegate.validation import validate_messages
 
 DEFAULT_VERSION = "2023-06-01"
@@ -51,7 +50,7 @@ class JobQueue:
         config: QueueConfig | None = None,
         *,
         clock: Clock | None = None,
-        owned: RedisBackend | None = None,
+        owned: Stores | None = None,
     ) -> None:
         self.backend = backend
         self.config = config or QueueConfig()
@@ -68,23 +67,15 @@ class JobQueue:
         clock: Clock | None = None,
     ) -> JobQueue:
         """A queue on ``url``: ``None``/``memory://`` (this process only) or ``redis://…``."""
-        from scalegate.jobs.redis_queue import RedisQueue
-
-        state = backend_from_url(url)
-        if isinstance(state, RedisBackend):
-            return cls(RedisQueue(state.client), config, clock=clock, owned=state)
-        return cls(MemoryQueue(), config, clock=clock)
+        stores = stores_from_url(url)
+        return cls(stores.queue_backend(), config, clock=clock, owned=stores)
 
     @classmethod
-    def on_backend(
-        cls, state: Backend, config: QueueConfig | None = None, *, clock: Clock | None = None
+    def on_stores(
+        cls, stores: Stores, config: QueueConfig | None = None, *, clock: Clock | None = None
     ) -> JobQueue:
-        """A queue on a backend someone else owns (the gateway's shared Redis pool)."""
-        from scalegate.jobs.redis_queue import RedisQueue
-
-        if isinstance(state, RedisBackend):
-            return cls(RedisQueue(state.client), config, clock=clock)
-        return cls(MemoryQueue(), config, clock=clock)
+        """A queue on stores someone else owns (the gateway's shared Redis pool)."""
+        return cls(stores.queue_backend(), config, clock=clock)
 
     async def start(self) -> None:
         if self._owned is not None:

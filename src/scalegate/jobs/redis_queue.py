@@ -245,6 +245,7 @@ class RedisQueue:
         run_at_ms: int,
         now_ms: int,
         error: dict[str, Any],
+        counted: bool = True,
     ) -> Literal["retrying", "stale", "batch_canceled"]:
         job_key = self._job(job_id)
         keys = [job_key, self.leased, self.delayed, self.stats]
@@ -252,7 +253,8 @@ class RedisQueue:
         if batch:
             keys.append(self._batch(batch.decode()))
         code = await self._s["retry"](
-            keys=keys, args=[job_id, owner, attempt, run_at_ms, now_ms, orjson.dumps(error)]
+            keys=keys,
+            args=[job_id, owner, attempt, run_at_ms, now_ms, orjson.dumps(error), int(counted)],
         )
         return {0: "stale", 1: "retrying", 2: "batch_canceled"}[int(code)]  # type: ignore[return-value]
 

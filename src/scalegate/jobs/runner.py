@@ -5,6 +5,9 @@ the pipeline's answer                                   the job
 =====================================================  ==========================================
 2xx with a Message                                      COMPLETED, the Message stored
 a 4xx that is the request's fault (400, 404, 413, …)    FAILED, the provider's error stored
+refused by its tenant's policy (403 model, 402 budget)  FAILED, the provider-shaped error
+over its tenant's rate limit (429 from the tenant)      deferred until the limit has room,
+                                                        not counted as an attempt
 429 / 529 / 5xx / 401-403 on every key, after the       retried with backoff, DEAD after
 pipeline's own retries; no key within the wait;         ``queue.max_attempts``
 a timeout; an unexpected error
@@ -21,25 +24,24 @@ anyway, so a poison job ends in the dead-letter set instead of crashing a worker
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 
-from scalegate.cache.service import BYPASS, CacheService
+from scalegate.call import Call
 from scalegate.config import QueueConfig
-from scalegate.errors import InvalidRequestError, ProviderError, error_type_for
+from scalegate.errors import ProviderError, TenantRateLimited, error_type_for
 from scalegate.jobs.model import Job, error_doc
-from scalegate.pipeline import CallContext, Pipeline
+from scalegate.pipeline import Pipeline
 from scalegate.retry import RETRYABLE, classify_status
 from scalegate.validation import validate_messages
 
 
 @dataclass(slots=True)
 class Outcome:
-    kind: Literal["completed", "failed", "retry"]
+    kind: Literal["completed", "failed", "retry", "defer"]
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     retry_after: float | None = None  # the provider's or the pool's hint, in seconds
@@ -54,6 +56,13 @@ class Outcome:
     ) -> Outcome:
         doc = error_doc(status, error_type or error_type_for(status), message)
         return cls("retry", error=doc, retry_after=retry_after)
+
+    @classmethod
+    def defer(cls, message: str, retry_after: float | None) -> Outcome:
+        """Not a failure: come back when the tenant's limit has room (the attempt is not
+        counted toward ``queue.max_attempts``)."""
+        doc = error_doc(429, "rate_limit_error", message)
+        return cls("defer", error=doc, retry_after=retry_after)
 
 
 Runner = Callable[[Job], Awaitable[Outcome]]
@@ -73,53 +82,43 @@ def _error_from_body(status: int, body: bytes) -> tuple[str, str]:
 
 
 class PipelineRunner:
-    """Runs a job's request through :class:`~scalegate.pipeline.Pipeline`."""
+    """Runs a job's request through :meth:`Pipeline.serve <scalegate.pipeline.Pipeline.serve>`
+    as the principal the job was created by (stored on the job, so a ``scalegate worker``
+    in another process applies the same tenant rules)."""
 
-    def __init__(
-        self, pipeline: Pipeline, config: QueueConfig, cache: CacheService | None = None
-    ) -> None:
+    def __init__(self, pipeline: Pipeline, config: QueueConfig) -> None:
         self.pipeline = pipeline
         self.config = config
-        self.cache = cache
 
     async def __call__(self, job: Job) -> Outcome:
         version = job.headers.get("anthropic-version", "2023-06-01")
         try:
+            principal = self.pipeline.tenants.named(job.tenant)
             req = validate_messages(orjson.dumps(job.payload), version)
-        except InvalidRequestError as exc:
-            return Outcome.failed(400, exc.message)
+        except ProviderError as exc:  # 403: its tenant is gone; 400: not a valid request
+            return Outcome.failed(exc.status, exc.message, exc.error_type)
         headers = [(k, v) for k, v in job.headers.items() if k != "content-type"]
         headers.append(("content-type", "application/json"))
-        clock = self.pipeline.clock
-        ctx = CallContext(
-            "req_" + secrets.token_hex(12),
-            job.priority,
-            clock.monotonic() + self.config.job_wait_seconds,
-            headers,
-            tenant=job.tenant,
+        ctx = self.pipeline.new_context(
+            principal, job.priority, self.config.job_wait_seconds, headers
         )
-        cache, ticket = self.cache, BYPASS
         try:
-            if cache is not None:
-                ticket = await cache.lookup(job.payload, job.headers, job.tenant)
-                if ticket.value is not None:
-                    await self.pipeline.count_cache_hit(ctx, req.model)
-                    return Outcome("completed", result=orjson.loads(ticket.value))
             async with asyncio.timeout(self.config.job_timeout_seconds):
-                reply = await self.pipeline.create_message(ctx, req)
-            if cache is not None:
-                await cache.store_answer(ticket, reply.status, reply.body)
+                async with self.pipeline.serve(Call(ctx, req, job.headers)) as answer:
+                    assert answer.reply is not None
+                    reply = answer.reply
         except TimeoutError:
             return Outcome.retry(
                 504, f"the attempt took longer than {self.config.job_timeout_seconds:g}s"
             )
-        except ProviderError as exc:
-            if is_retryable(exc.status):
+        except TenantRateLimited as exc:  # deferred work: wait for the tenant's room
+            if exc.should_retry is False:  # larger than the limit itself: never fits
+                return Outcome.failed(exc.status, exc.message, exc.error_type)
+            return Outcome.defer(exc.message, exc.retry_after)
+        except ProviderError as exc:  # the gateway's own answer: 4xx but 429 is the job's fault
+            if exc.status == 429 or exc.status >= 500:
                 return Outcome.retry(exc.status, exc.message, exc.retry_after, exc.error_type)
             return Outcome.failed(exc.status, exc.message, exc.error_type)
-        finally:
-            if cache is not None:
-                cache.land(ticket)
         if reply.status < 300:
             return Outcome("completed", result=orjson.loads(reply.body))
         error_type, message = _error_from_body(reply.status, reply.body)

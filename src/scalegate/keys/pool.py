@@ -36,7 +36,13 @@ from collections.abc import Callable, Iterable, Mapping
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import AdmissionConfig, BreakerConfig
-from scalegate.errors import NotFoundError, OverloadedError, RateLimitError, UnadmittableError
+from scalegate.errors import (
+    NotFoundError,
+    OverloadedError,
+    RateLimitError,
+    StateBackendError,
+    UnadmittableError,
+)
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
 from scalegate.keys.headers import remaining_from_headers, retry_after_seconds
@@ -64,6 +70,7 @@ class KeyPool:
         admission: AdmissionConfig | None = None,
         breaker: BreakerConfig | None = None,
         alerts: AlertTracker | None = None,
+        on_wait: Callable[[Priority, float, bool], None] | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.admission = admission or AdmissionConfig()
@@ -86,7 +93,7 @@ class KeyPool:
         self.admitted_total: dict[tuple[str, str], int] = {}
         self.drift_total = 0
         # Told each queued request's wait: (priority, seconds, admitted) — for metrics.
-        self.on_wait: Callable[[Priority, float, bool], None] | None = None
+        self.on_wait = on_wait
 
     # -- lifecycle and key management -------------------------------------------------------
 
@@ -501,6 +508,24 @@ class KeyPool:
                 }
             )
         return out
+
+    async def free_capacity(self) -> int | None:
+        """Requests the usable keys could admit now (their RPM buckets' contents), minus
+        the requests already waiting for a key; ``None`` when some usable key has no RPM
+        limit (unbounded) or the state cannot be read. For the worker autoscaler."""
+        free = 0.0
+        try:
+            for fp in list(self._entries):
+                state = await self.store.status(fp)
+                if state is None or not state.usable:
+                    continue
+                rpm = state.limits.get("rpm")
+                if rpm is None:
+                    return None
+                free += rpm.capacity - rpm.used
+        except StateBackendError:
+            return None
+        return max(0, int(free) - len(self.queue))
 
     async def usable_count(self) -> int:
         count = 0

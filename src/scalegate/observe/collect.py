@@ -65,6 +65,8 @@ def local_values(gw: Gateway) -> Samples:
     out[m.WAITING] = [((p,), float(n)) for p, n in pool.queue.depth_by_priority().items()]
     retries = {reason: 0 for reason in _RETRY_REASONS} | gw.pipeline.retry_counts
     out[m.RETRIES] = [((reason,), float(n)) for reason, n in retries.items()]
+    out[m.STATE_OUTAGES] = [(slot, float(n)) for slot, n in gw.outages.counts.items()]
+    out[m.STREAM_CUTS] = [((), float(gw.observer.recorder.stream_cuts))]
     out[m.KEY_REQUESTS] = []
     out[m.KEY_IN_FLIGHT] = []
     out[m.ALERT_LEVEL] = []

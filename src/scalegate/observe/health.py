@@ -48,6 +48,8 @@ class HealthJudge:
             components["redis"] = _redis(gw, state)
         components["jobs"] = _jobs(gw, state)
         components["caches"] = self._caches(gw, state)
+        for name, down in gw.outages.health().items():  # the declared outage policies at work
+            components[f"state:{name}"] = dict(down)
         if gw.draining:
             components["server"] = {"status": "down", "detail": "shutting down"}
         overall = _worst([c["status"] for c in components.values()])

@@ -133,6 +133,18 @@ RETRIES = Spec(
     "the deadline ran out.",
     ("reason",),
 )  # fmt: skip
+STATE_OUTAGES = Spec(
+    "scalegate_state_outages_total", "counter", "local",
+    "Calls that found a shared-state store (Redis) unavailable, by subsystem (keys, "
+    "tenants, cache, queue, registry) and the action its declared policy took.",
+    ("subsystem", "action"),
+)  # fmt: skip
+STREAM_CUTS = Spec(
+    "scalegate_stream_cuts_total", "counter", "local",
+    "Streams the provider broke off after content reached the client; each ended with an "
+    "SSE error event, never silently.",
+    (),
+)  # fmt: skip
 KEY_REQUESTS = Spec(
     "scalegate_key_requests_total", "counter", "local",
     "Calls settled on each key, by outcome.", ("key", "outcome"),

@@ -65,6 +65,13 @@ class Observer:
         self._sampling = True  # not before start()
 
     @property
+    def sink(self) -> Recorder:
+        """What the pipeline and the key pool report to, passed to them at construction
+        (usage and stream cuts: :class:`~scalegate.pipeline.PipelineSink`; admission
+        waits: the pool's ``on_wait``)."""
+        return self.recorder
+
+    @property
     def gw(self) -> Gateway:
         assert self._gw is not None, "Observer.start() was not called"
         return self._gw
@@ -82,8 +89,6 @@ class Observer:
         self.registry.register(collector)
         rec = self.recorder
         if rec.enabled:
-            gw.pipeline.on_usage = rec.usage
-            gw.pool.on_wait = rec.admission_wait
             gw.pool.alerts.listeners.append(rec.quota_alert)
         if self.webhook is not None:
             await self.webhook.start()

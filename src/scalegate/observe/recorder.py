@@ -30,8 +30,8 @@ from scalegate.observe import metrics as m
 from scalegate.pricing import PriceTable
 
 if TYPE_CHECKING:
+    from scalegate.call import CallContext
     from scalegate.keys.alerts import QuotaAlert
-    from scalegate.pipeline import CallContext
     from scalegate.priority import Priority
     from scalegate.routes.common import Inbound
 
@@ -109,6 +109,7 @@ class Recorder:
         # tail. Tokens and cost are folded from these when read (:meth:`fold`): the request
         # path does four additions, not a price lookup and four label tuples.
         self._usage: dict[tuple[str, str | None], tuple[list[int], Labels]] = {}
+        self.stream_cuts = 0
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -173,7 +174,9 @@ class Recorder:
     # -- hooks ------------------------------------------------------------------------------
 
     def usage(self, model: str, usage: Mapping[str, Any], ctx: CallContext | None) -> None:
-        """Tokens of one answer (the pipeline's usage hook); cost follows from them."""
+        """Tokens of one answer (the pipeline's usage sink); cost follows from them."""
+        if not self.enabled:
+            return
         tenant = (ctx.tenant if ctx is not None else None) if self.tenants else None
         entry = self._usage.get((model, tenant))
         if entry is None:
@@ -210,7 +213,13 @@ class Recorder:
         self._cost.clear()
         self._cost.update(cost)
 
+    def stream_cut(self, ctx: CallContext) -> None:
+        """A provider stream broke off after content reached the client (counted always)."""
+        self.stream_cuts += 1
+
     def admission_wait(self, priority: Priority, seconds: float, admitted: bool) -> None:
+        if not self.enabled:
+            return
         slot = (priority.label, "admitted" if admitted else "refused")
         series = self.values[m.ADMISSION_WAIT]
         hist = series.get(slot)

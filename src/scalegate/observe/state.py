@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from scalegate.errors import StateBackendError
-from scalegate.state import RedisBackend
 
 if TYPE_CHECKING:
     from scalegate.gateway import Gateway
@@ -55,30 +54,17 @@ async def _part(name: str, call: Awaitable[T], errors: dict[str, str]) -> T | No
     return None
 
 
-async def _ping(backend: RedisBackend) -> bool:
-    try:
-        await asyncio.wait_for(backend.client.ping(), 1.0)
-    except Exception:
-        return False
-    return True
-
-
 async def gather(gw: Gateway) -> State:
     """Read every part at once (see the module docstring)."""
     errors: dict[str, str] = {}
     queue = gw.jobs
     now_ms = queue.now_ms()
     max_age = int(queue.config.visibility_timeout_seconds * 1000)
-    backend = gw.backend
     keys, counts, workers, cache, redis_up = await asyncio.gather(
         _part("keys", gw.pool.status(), errors),
         _part("queue", queue.backend.counts(now_ms, queue.aging_ms), errors),
         _part("workers", queue.backend.workers(now_ms, max_age), errors),
         _part("cache", gw.cache.snapshot(), errors),
-        _ping(backend) if isinstance(backend, RedisBackend) else _none(),
+        gw.stores.ping(),
     )
     return State(time.time(), keys or [], counts, workers, cache, redis_up, errors)
-
-
-async def _none() -> None:
-    return None

@@ -81,7 +81,7 @@ def routes(gw: Gateway) -> list[Route]:
             raise InvalidRequestError(f"at most {MAX_WARM_ITEMS} requests per call")
         if gw.cache.exact is None and gw.cache.semantic is None:
             raise InvalidRequestError("caching is disabled (cache.exact and cache.semantic)")
-        return JSONResponse(await warm(gw.cache, gw.pipeline, items))
+        return JSONResponse(await warm(gw.pipeline, items))
 
     def admin(handler: Handler) -> Handler:
         return require_admin(gw, _backend_errors(handler))

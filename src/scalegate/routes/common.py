@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from starlette.types import Scope
 
 from scalegate.asgi import header_map, new_request_id
+from scalegate.call import CallContext
 from scalegate.errors import InvalidRequestError, OverloadedError
 from scalegate.gateway import Gateway
-from scalegate.pipeline import CallContext
 from scalegate.priority import Priority
 from scalegate.tenants import effective_priority
 from scalegate.upstream.headers import forward_headers
@@ -58,8 +58,9 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
     """Priority and deadline from ``x-scalegate-*`` headers (400 when malformed)."""
     if gw.draining:
         raise OverloadedError("the gateway is shutting down", retry_after=1)
-    tenant = gw.tenants.resolve(inb.client_key)
-    inb.tenant = tenant.name if tenant is not None else None
+    principal = gw.tenants.principal(inb.client_key)
+    tenant = principal.tenant
+    inb.tenant = principal.name
     asked = None
     raw_priority = inb.headers.get("x-scalegate-priority")
     if raw_priority is not None:
@@ -81,12 +82,11 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
             raise InvalidRequestError("x-scalegate-deadline-ms: must not be negative")
     inb.ctx = CallContext(
         inb.request_id,
+        principal,
         inb.priority,
         gw.clock.monotonic() + wait,
         forward_headers(scope["headers"]),
         inb.bearer,
-        tenant=inb.tenant,
-        tenant_config=tenant,
     )
     return inb.ctx
 

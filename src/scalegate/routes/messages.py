@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 
-import orjson
 from starlette.types import Receive, Scope, Send
 
 from scalegate.asgi import (
@@ -22,27 +21,14 @@ from scalegate.asgi import (
     send_error,
     while_connected,
 )
-from scalegate.cache.replay import message_events
-from scalegate.cache.service import Ticket
+from scalegate.call import Answer, Call, CallContext, Operation, Reply
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
-from scalegate.pipeline import CallContext, Reply
+from scalegate.pipeline import SSE_HEADERS
 from scalegate.routes.common import Inbound, call_context, inbound, own_headers, require_version
-from scalegate.streaming import MessageStream, open_stream
-from scalegate.validation import (
-    MessageRequest,
-    check_json_depth,
-    validate_count_tokens,
-    validate_messages,
-)
+from scalegate.validation import check_json_depth, validate_count_tokens, validate_messages
 
 logger = logging.getLogger(__name__)
-
-_SSE_HEADERS = [
-    ("content-type", "text/event-stream; charset=utf-8"),
-    ("cache-control", "no-cache"),
-    ("x-accel-buffering", "no"),
-]
 
 
 class _Endpoint:
@@ -85,84 +71,34 @@ class MessagesEndpoint(_Endpoint):
         ctx = call_context(self.gw, scope, inb)
         req = validate_messages(await self.read(receive, inb), version)
         check_json_depth(req.body, req.payload, self.gw.settings.server.max_json_depth)
-        # Before admission: a hit uses no key-pool quota (DESIGN §7).
-        ticket = await self.gw.cache.lookup(req.payload, inb.headers, inb.tenant)
-        try:
-            await self._answer(receive, send, inb, ctx, req, ticket)
-        finally:
-            self.gw.cache.land(ticket)  # identical requests waiting on this one stop waiting
-
-    async def _answer(
-        self,
-        receive: Receive,
-        send: Send,
-        inb: Inbound,
-        ctx: CallContext,
-        req: MessageRequest,
-        ticket: Ticket,
-    ) -> None:
-        inb.cache = ticket.outcome
-        if ticket.value is not None:
-            inb.cache_similarity = ticket.similarity
-            await self.gw.pipeline.count_cache_hit(ctx, req.model)
-            await self._replay(send, ticket.value, req.stream, inb, ctx)
-            return
-        if not req.stream:
-            reply = await self.gw.pipeline.create_message(ctx, req)
-            await self.gw.cache.store_answer(ticket, reply.status, reply.body)
-            await self.reply(send, reply, inb, ctx)
-            return
-        opened = await open_stream(self.gw.pipeline, ctx, req)
-        if isinstance(opened, Reply):
-            await self.reply(send, opened, inb, ctx)
-            return
-        await self._relay(opened, receive, send, inb, ctx, ticket)
-
-    @staticmethod
-    async def _replay(
-        send: Send, body: bytes, stream: bool, inb: Inbound, ctx: CallContext
-    ) -> None:
-        """Answer from the cache: the stored Message as it was, or replayed as a stream."""
-        headers = [("request-id", inb.request_id), *own_headers(inb, ctx)]
-        if not stream:
-            await send_body(send, 200, body, headers)
-            return
-        events = message_events(orjson.loads(body))
-        await send_body(send, 200, events, [*_SSE_HEADERS, *headers], content_type=None)
+        async with self.gw.pipeline.serve(Call(ctx, req, inb.headers)) as answer:
+            inb.cache, inb.cache_similarity = answer.cache, answer.similarity
+            if answer.reply is not None:
+                await self.reply(send, answer.reply, inb, ctx)
+            else:
+                await self._relay(answer, receive, send, inb, ctx)
 
     async def _relay(
-        self,
-        stream: MessageStream,
-        receive: Receive,
-        send: Send,
-        inb: Inbound,
-        ctx: CallContext,
-        ticket: Ticket,
+        self, answer: Answer, receive: Receive, send: Send, inb: Inbound, ctx: CallContext
     ) -> None:
         """Forward the stream while watching for the client to leave; cancel the loser."""
-        upstream_ttfb = ctx.upstream_seconds
-        headers = [*stream.headers, *_SSE_HEADERS, *own_headers(inb, ctx, upstream_ttfb)]
-        try:
-            error = await while_connected(self._pump(stream, send, headers, ticket), receive)
-        finally:
-            await stream.finish()
+        own = own_headers(inb, ctx, answer.upstream_ttfb)
+        headers = [*answer.headers, *SSE_HEADERS, *own]
+        if answer.upstream_ttfb is None:  # replayed from the cache
+            headers.append(("request-id", inb.request_id))
+        error = await while_connected(self._pump(answer, send, headers), receive)
         if error is not None:
             logger.warning(
                 "stream to client ended early: %r", error, extra={"request_id": inb.request_id}
             )
 
-    async def _pump(
-        self, stream: MessageStream, send: Send, headers: list[tuple[str, str]], ticket: Ticket
-    ) -> None:
+    @staticmethod
+    async def _pump(answer: Answer, send: Send, headers: list[tuple[str, str]]) -> None:
+        assert answer.stream is not None
         raw = encode_headers(_dedupe(headers))
         await send({"type": "http.response.start", "status": 200, "headers": raw})
-        fill = self.gw.cache.stream_fill(ticket)  # a missed request's answer, to store
-        async for chunk in stream:
-            if fill is not None:
-                fill.feed(chunk)
+        async for chunk in answer.stream:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        if fill is not None:
-            await fill.finish(stream.tracker.finished and stream.tracker.error_type is None)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -183,4 +119,7 @@ class CountTokensEndpoint(_Endpoint):
         ctx = call_context(self.gw, scope, inb)
         req = validate_count_tokens(await self.read(receive, inb), version)
         check_json_depth(req.body, req.payload, self.gw.settings.server.max_json_depth)
-        await self.reply(send, await self.gw.pipeline.count_tokens(ctx, req), inb, ctx)
+        call = Call(ctx, req, operation=Operation.COUNT_TOKENS)
+        async with self.gw.pipeline.serve(call) as answer:
+            assert answer.reply is not None
+            await self.reply(send, answer.reply, inb, ctx)

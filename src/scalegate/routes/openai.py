@@ -29,29 +29,22 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from scalegate.asgi import ClientGone, encode_headers, read_body, send_body, while_connected
-from scalegate.cache.replay import message_events
-from scalegate.cache.service import Ticket
+from scalegate.call import Answer, Call, CallContext, Reply
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
 from scalegate.openai.errors import from_anthropic, render_openai_error
 from scalegate.openai.request import DEFAULT_ANTHROPIC_VERSION, Translation, translate_request
 from scalegate.openai.response import translate_message
 from scalegate.openai.stream import ChunkTranslator
-from scalegate.pipeline import CallContext, Reply
+from scalegate.pipeline import SSE_HEADERS
 from scalegate.routes.common import Inbound, call_context, inbound, own_headers
 from scalegate.sse import SSEParser
-from scalegate.streaming import MessageStream, open_stream
 from scalegate.validation import MessageRequest, check_json_depth, parse_json_object
 
 logger = logging.getLogger(__name__)
 
 Headers = list[tuple[str, str]]
 
-_SSE_HEADERS = [
-    ("content-type", "text/event-stream; charset=utf-8"),
-    ("cache-control", "no-cache"),
-    ("x-accel-buffering", "no"),
-]
 _NOT_UPSTREAM = frozenset({"anthropic-version", "content-type"})
 _NOT_UPSTREAM_PREFIXES = ("openai-", "x-stainless-")
 
@@ -125,62 +118,12 @@ class ChatCompletionsEndpoint:
             tr.payload, orjson.dumps(tr.payload), tr.model, tr.max_tokens, tr.stream
         )
         extra = [("x-scalegate-dropped-params", ",".join(tr.dropped))] if tr.dropped else []
-        # Before admission, as on /v1/messages: a hit uses no key-pool quota.
-        ticket = await self.gw.cache.lookup(tr.payload, inb.headers, inb.tenant)
-        try:
-            await self._answer(receive, send, inb, ctx, tr, req, extra, ticket)
-        finally:
-            self.gw.cache.land(ticket)  # identical requests waiting on this one stop waiting
-
-    async def _answer(
-        self,
-        receive: Receive,
-        send: Send,
-        inb: Inbound,
-        ctx: CallContext,
-        tr: Translation,
-        req: MessageRequest,
-        extra: Headers,
-        ticket: Ticket,
-    ) -> None:
-        inb.cache = ticket.outcome
-        if ticket.value is not None:
-            inb.cache_similarity = ticket.similarity
-            await self.gw.pipeline.count_cache_hit(ctx, tr.model)
-            await self._replay(send, ticket.value, tr, inb, ctx, extra)
-            return
-        if not tr.stream:
-            reply = await self.gw.pipeline.create_message(ctx, req)
-            await self.gw.cache.store_answer(ticket, reply.status, reply.body)
-            await self._reply(send, reply, tr, inb, ctx, extra)
-            return
-        opened = await open_stream(self.gw.pipeline, ctx, req)
-        if isinstance(opened, Reply):
-            await self._reply(send, opened, tr, inb, ctx, extra)
-            return
-        await self._relay(opened, tr, receive, send, inb, ctx, extra, ticket)
-
-    async def _replay(
-        self,
-        send: Send,
-        body: bytes,
-        tr: Translation,
-        inb: Inbound,
-        ctx: CallContext,
-        extra: Headers,
-    ) -> None:
-        """Answer from the cache, translated as a fresh answer would be."""
-        if not tr.stream:
-            reply = Reply(200, body, [])
-            await self._reply(send, reply, tr, inb, ctx, extra)
-            return
-        translator = _translator(tr)
-        parser = SSEParser()
-        events = parser.feed(message_events(orjson.loads(body)))
-        frames = [f for event in events for f in translator.feed(event)]
-        frames.extend(translator.close())
-        headers = _client_headers([], inb, _SSE_HEADERS, extra, own_headers(inb, ctx))
-        await send_body(send, 200, b"".join(frames), headers, content_type=None)
+        async with self.gw.pipeline.serve(Call(ctx, req, inb.headers)) as answer:
+            inb.cache, inb.cache_similarity = answer.cache, answer.similarity
+            if answer.reply is not None:
+                await self._reply(send, answer.reply, tr, inb, ctx, extra)
+            else:
+                await self._relay(answer, tr, receive, send, inb, ctx, extra)
 
     async def _reply(
         self,
@@ -203,25 +146,19 @@ class ChatCompletionsEndpoint:
 
     async def _relay(
         self,
-        stream: MessageStream,
+        answer: Answer,
         tr: Translation,
         receive: Receive,
         send: Send,
         inb: Inbound,
         ctx: CallContext,
         extra: Headers,
-        ticket: Ticket,
     ) -> None:
         """Translate the stream while watching for the client to leave; cancel the loser."""
-        upstream_ttfb = ctx.upstream_seconds
-        own = own_headers(inb, ctx, upstream_ttfb)
-        headers = _client_headers(stream.headers, inb, _SSE_HEADERS, extra, own)
-        translator = _translator(tr)
-        pump = _pump(stream, translator, send, headers, self.gw, ticket)
-        try:
-            error = await while_connected(pump, receive)
-        finally:
-            await stream.finish()
+        own = own_headers(inb, ctx, answer.upstream_ttfb)
+        headers = _client_headers(answer.headers, inb, SSE_HEADERS, extra, own)
+        pump = _pump(answer, _translator(tr), send, headers)
+        error = await while_connected(pump, receive)
         if error is not None:
             logger.warning(
                 "stream to client ended early: %r", error, extra={"request_id": inb.request_id}
@@ -234,26 +171,14 @@ def _translator(tr: Translation) -> ChunkTranslator:
     )
 
 
-async def _pump(
-    stream: MessageStream,
-    translator: ChunkTranslator,
-    send: Send,
-    headers: Headers,
-    gw: Gateway,
-    ticket: Ticket,
-) -> None:
-    """Send the translated frames of each upstream chunk as one body part, as it arrives;
-    a missed request's Message is assembled on the side and stored after its final event."""
+async def _pump(answer: Answer, translator: ChunkTranslator, send: Send, headers: Headers) -> None:
+    """Send the translated frames of each upstream chunk as one body part, as it arrives."""
+    assert answer.stream is not None
     await send({"type": "http.response.start", "status": 200, "headers": encode_headers(headers)})
     parser = SSEParser()
-    fill = gw.cache.stream_fill(ticket)
-    async for chunk in stream:
-        if fill is not None:
-            fill.feed(chunk)
+    async for chunk in answer.stream:
         frames = [f for event in parser.feed(chunk) for f in translator.feed(event)]
         if frames:
             await send({"type": "http.response.body", "body": b"".join(frames), "more_body": True})
-    if fill is not None:
-        await fill.finish(stream.tracker.finished and stream.tracker.error_type is None)
     tail = b"".join(translator.close())
     await send({"type": "http.response.body", "body": tail, "more_body": False})

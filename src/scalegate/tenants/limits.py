@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import TenantConfig
-from scalegate.errors import BillingError, RateLimitError, StateBackendError
+from scalegate.errors import BillingError, StateBackendError, TenantRateLimited
 from scalegate.keys.buckets import SlidingWindow, TokenBucket
 from scalegate.state.names import key as rkey
 
@@ -273,7 +273,7 @@ class TenantLimiter:
         if wait > 0:
             self._count(tenant.name, limit)
             hopeless = limit in ("tpm", "tpd") and tokens > (caps[limit] or math.inf)
-            raise RateLimitError(
+            raise TenantRateLimited(
                 f"tenant {tenant.name!r} is over its {limit} limit; retry after {wait:.1f}s",
                 retry_after=wait,
                 should_retry=not hopeless,
