@@ -32,6 +32,7 @@ class ServerThread:
             http="httptools",
             lifespan="on",
             timeout_graceful_shutdown=5,
+            proxy_headers=False,  # as the gateway's default (server.trust_forwarded_proto)
         )
         self.server = uvicorn.Server(self.config)
         self.loop: asyncio.AbstractEventLoop | None = None

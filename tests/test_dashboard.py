@@ -94,18 +94,53 @@ def test_the_session_cookie(gw: ServerThread) -> None:
     good = request(gw.url, "POST", "/dashboard/session", {"token": TOKEN})
     assert good.status == 204
     cookie = good.headers["set-cookie"]
-    assert cookie.startswith("scalegate_admin=")
+    assert cookie.startswith("scalegate_session=")
+    sid = cookie.split(";")[0].partition("=")[2]
+    assert TOKEN not in cookie  # an opaque id, not the admin token
+    assert len(sid) >= 40
     for flag in ("HttpOnly", "SameSite=strict", "Path=/", "Max-Age=43200"):
         assert flag.lower() in cookie.lower(), flag
+    assert "secure" not in cookie.lower()  # plain http, no trusted proxy
     jar = {"cookie": cookie.split(";")[0]}
     assert request(gw.url, "GET", "/dashboard/session", headers=jar).json()["authenticated"]
     assert request(gw.url, "GET", "/api/monitoring/dashboard", headers=jar).status == 200
     out = request(gw.url, "DELETE", "/dashboard/session", headers=jar)
     assert out.status == 204
     assert (
-        'scalegate_admin=""' in out.headers["set-cookie"]
+        'scalegate_session=""' in out.headers["set-cookie"]
         or "Max-Age=0" in out.headers["set-cookie"]
     )
+    # Revoked server-side: the old cookie no longer opens anything.
+    assert request(gw.url, "GET", "/api/monitoring/dashboard", headers=jar).status == 401
+    assert not request(gw.url, "GET", "/dashboard/session", headers=jar).json()["authenticated"]
+
+
+def test_failed_sign_ins_are_bounded(gw: ServerThread) -> None:
+    answers = [
+        request(gw.url, "POST", "/dashboard/session", {"token": f"guess-{i}"}).status
+        for i in range(12)
+    ]
+    assert answers == [401] * 10 + [429] * 2  # server.admin_login_max_failures = 10
+    refused = request(gw.url, "POST", "/dashboard/session", {"token": TOKEN})
+    assert refused.status == 429  # even the right token waits out the window
+    assert int(refused.headers["retry-after"]) > 0
+
+
+def test_the_cookie_is_secure_behind_a_trusted_tls_proxy(
+    start_gateway: Callable[[Settings], ServerThread],
+    start_sim: Callable[[SimulatorConfig], SimulatorThread],
+) -> None:
+    sim = start_sim(sim_config({KEY_A: LIMITS}))
+    keys = [{"secret": KEY_A, "limits": {"rpm": 100}}]
+    trusting = start_gateway(
+        gateway_settings(sim.url, keys, admin_token=TOKEN, server__trust_forwarded_proto=True)
+    )
+    proxied = {"x-forwarded-proto": "https"}
+    good = request(trusting.url, "POST", "/dashboard/session", {"token": TOKEN}, proxied)
+    assert "secure" in good.headers["set-cookie"].lower()
+    plain = start_gateway(gateway_settings(sim.url, keys, admin_token=TOKEN))
+    spoofed = request(plain.url, "POST", "/dashboard/session", {"token": TOKEN}, proxied)
+    assert "secure" not in spoofed.headers["set-cookie"].lower()  # not trusted by default
 
 
 def test_the_page_and_its_assets_work_offline(gw: ServerThread) -> None:

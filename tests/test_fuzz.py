@@ -105,8 +105,27 @@ def parse(data: bytes) -> tuple[int, dict[str, str], bytes]:
     return status, headers, body
 
 
-def check_answer(path: str, method: str, data: bytes) -> int:
-    """The invariants every answer keeps; returns the status."""
+ANTHROPIC_PATHS = (
+    "/v1/messages",
+    "/v1/models",
+    "/v1/complete",
+    "/v1/files",
+    "/v1/skills",
+    "/v1/jobs",
+)
+
+
+def openai_path(path: str, versioned: bool) -> bool:
+    """Where errors come in OpenAI's envelope: its surfaces, and other ``/v1/`` paths that
+    are not Anthropic's when the client sent no ``anthropic-version``."""
+    if path.startswith(("/v1/chat/", "/v1/responses")):
+        return True
+    return path.startswith("/v1/") and not path.startswith(ANTHROPIC_PATHS) and not versioned
+
+
+def check_answer(path: str, method: str, data: bytes, raw: bytes = b"") -> int:
+    """The invariants every answer keeps (``raw``: the request sent); returns the status."""
+    headers_sent = b"\nanthropic-version:" in raw.lower()
     status, headers, body = parse(data)
     assert status < 500, (status, body[:500])
     if status < 400 or method == "HEAD":
@@ -117,13 +136,13 @@ def check_answer(path: str, method: str, data: bytes) -> int:
         # OpenAI's route answers in OpenAI's envelope, unless the request was not even HTTP
         # (then it was never routed).
         message = doc["error"]["message"]
-        assert not path.startswith("/v1/chat/") or message == NOT_HTTP, doc
+        assert not openai_path(path, headers_sent) or message == NOT_HTTP, doc
         assert doc["type"] == "error", doc
         assert doc["error"]["type"] in ANTHROPIC_TYPES, doc
         assert isinstance(message, str), doc
         assert doc["request_id"] == headers["request-id"], (doc, headers)
     else:
-        assert path.startswith("/v1/chat/"), doc
+        assert openai_path(path, headers_sent), doc
         assert set(doc) == {"error"}, doc
         assert isinstance(doc["error"]["message"], str), doc
         assert isinstance(doc["error"]["type"], str), doc
@@ -407,7 +426,7 @@ def test_raw_requests_never_get_a_5xx_and_errors_use_the_envelope(
 ) -> None:
     method, target, raw = case
     data = exchange(gateway.port, raw)
-    check_answer(target, method, data)
+    check_answer(target, method, data, raw)
 
 
 @FUZZ
@@ -427,7 +446,7 @@ def test_bodies_on_each_endpoint(
     head = f"{method} {path} HTTP/1.1\r\nhost: t\r\n".encode()
     head += b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
     raw = head + b"connection: close\r\ncontent-length: %d\r\n\r\n" % len(payload) + payload
-    status = check_answer(path, method, exchange(gateway.port, raw))
+    status = check_answer(path, method, exchange(gateway.port, raw), raw)
     assert status != 408
 
 

@@ -90,15 +90,15 @@ def test_jobs_for_a_forbidden_model_fail_with_the_permission_error(gw: ServerThr
 def test_jobs_over_the_tenants_rate_wait_instead_of_failing(gw: ServerThread) -> None:
     ids = [submit(gw.url, HAIKU) for _ in range(5)]
     # rpm 2: two complete now; the other three are deferred work, not failures.
+    wait_until(lambda: sum(job(gw.url, i)["state"] == "COMPLETED" for i in ids) == 2, timeout=30)
     wait_until(
-        lambda: sum(job(gw.url, i)["state"] == "COMPLETED" for i in ids) == 2, timeout=30
-    )
-    wait_until(
-        lambda: sum(
-            job(gw.url, i)["state"] == "PENDING" and job(gw.url, i)["error"] is not None
-            for i in ids
-        )
-        == 3,
+        lambda: (
+            sum(
+                job(gw.url, i)["state"] == "PENDING" and job(gw.url, i)["error"] is not None
+                for i in ids
+            )
+            == 3
+        ),
         timeout=30,
     )
     docs = [job(gw.url, i) for i in ids]
@@ -110,9 +110,7 @@ def test_jobs_over_the_tenants_rate_wait_instead_of_failing(gw: ServerThread) ->
 
 
 def test_a_batch_for_a_forbidden_model_errors_every_request(gw: ServerThread) -> None:
-    reqs = [
-        {"custom_id": f"r{i}", "params": messages_body("hi", model=SONNET)} for i in range(3)
-    ]
+    reqs = [{"custom_id": f"r{i}", "params": messages_body("hi", model=SONNET)} for i in range(3)]
     resp = http(gw.url, "POST", "/v1/messages/batches", {"requests": reqs}, hdrs())
     assert resp.status == 200, resp.body
     batch_id = resp.json()["id"]
@@ -177,9 +175,7 @@ def test_a_redis_outage_with_tenants_answers_by_policy_never_500(
         )
         assert http(gw.url, "POST", "/v1/messages", messages_body(), hdrs()).status == 200
         own.stop()
-        answers = [
-            http(gw.url, "POST", "/v1/messages", messages_body(), hdrs()) for _ in range(5)
-        ]
+        answers = [http(gw.url, "POST", "/v1/messages", messages_body(), hdrs()) for _ in range(5)]
         statuses = [a.status for a in answers]
         if policy == "fail_closed":
             assert statuses == [529] * 5, [a.body for a in answers]
@@ -190,7 +186,7 @@ def test_a_redis_outage_with_tenants_answers_by_policy_never_500(
         health = http(gw.url, "GET", "/api/monitoring/health").json()
         assert health["status"] != "ok"
         metrics = http(gw.url, "GET", "/metrics").body.decode()
-        assert 'scalegate_state_outages_total{' in metrics
+        assert "scalegate_state_outages_total{" in metrics
     finally:
         own.stop()
 
@@ -252,4 +248,3 @@ def test_a_principal_is_a_type_made_only_by_the_directory() -> None:
         closed.named(None)  # a call that names no tenant cannot exist once tenants do
     with pytest.raises(PermissionError_):
         closed.named("gone")
-

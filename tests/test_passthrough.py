@@ -87,11 +87,6 @@ def test_streamed_request_arrives_byte_for_byte(via: tuple[SimulatorThread, Serv
     assert arrived(sim).body == body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the gateway posts upstream to a fixed '/v1/messages' (attempts.py) and drops the "
-    "client's query string; Claude Code sends ?beta=true",
-)
 def test_beta_query_string_is_forwarded(via: tuple[SimulatorThread, ServerThread]) -> None:
     sim, gateway = via
     resp = post(gateway, MODERN_BODY, path="/v1/messages?beta=true")

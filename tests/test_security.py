@@ -728,7 +728,7 @@ def test_admin_api_is_closed_without_a_configured_token(
 ) -> None:
     gw = start_gateway(gateway_settings(module_sim.url, [{"secret": KEY_A, "limits": LIMITS}]))
     for method, path in ADMIN_ROUTES:
-        for auth in ({}, {"authorization": "Bearer anything"}, {"cookie": "scalegate_admin=x"}):
+        for auth in ({}, {"authorization": "Bearer anything"}, {"cookie": "scalegate_session=x"}):
             envelope(request(gw.url, method, path, b"{}", auth), 403, "permission_error")
 
 
@@ -749,7 +749,7 @@ def test_admin_token_is_checked_in_constant_time(
         {"authorization": "Bearer admin-secret-tokem"},  # same length, last byte differs
         {"authorization": "Bearer admin-secret-token-and-more"},
         {"authorization": "Basic admin-secret-token"},
-        {"cookie": "scalegate_admin=admin-secret-tokeN"},
+        {"cookie": "scalegate_session=admin-secret-token"},  # the token is no session id
     ]
     for method, path in ADMIN_ROUTES:
         for auth in wrong:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from scalegate.asgi import new_request_id
+from scalegate.asgi import ClientGone, new_request_id
 from scalegate.clock import Clock
 from scalegate.config import Settings, load_settings
 from scalegate.errors import ConfigError, ProviderError
@@ -32,6 +32,7 @@ from scalegate.routes.admin import error_response
 from scalegate.routes.messages import CountTokensEndpoint, MessagesEndpoint
 from scalegate.routes.models import ModelsEndpoint
 from scalegate.routes.openai import ChatCompletionsEndpoint
+from scalegate.routes.responses import ResponsesEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +76,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "not found", 405: "method not allowed"}.get(exc.status_code, exc.detail)
     error = ProviderError(f"{message}", status=exc.status_code, headers=dict(exc.headers or {}))
-    if request.url.path.startswith("/v1/chat/"):  # OpenAI clients get OpenAI's envelope
+    if openai_client(request.url.path, request.headers.get("anthropic-version")):
         status, body, headers = render_openai_error(error, new_request_id())
         return Response(body, status, headers, media_type="application/json")
     return error_response(error)
+
+
+# Anthropic's API paths and the gateway's own (jobs): errors in the provider's envelope.
+ANTHROPIC_PATHS = (
+    "/v1/messages",
+    "/v1/models",
+    "/v1/complete",
+    "/v1/files",
+    "/v1/skills",
+    "/v1/jobs",
+)
+
+
+def openai_client(path: str, anthropic_version: str | None) -> bool:
+    """An OpenAI-protocol request: an OpenAI surface, or another ``/v1/…`` path that is not
+    Anthropic's, asked without ``anthropic-version`` (which every Anthropic client sends)."""
+    if path.startswith(("/v1/chat/", "/v1/responses")):
+        return True
+    if path.startswith(ANTHROPIC_PATHS):
+        return False
+    return path.startswith("/v1/") and anthropic_version is None
 
 
 async def _client_gone(_: Request, exc: Exception) -> Response:
@@ -92,7 +114,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(ProviderError("internal error in the gateway", status=500))
 
 
-_FAST_PATHS = ("/v1/messages", "/v1/chat/completions")
+_FAST_PATHS = ("/v1/messages", "/v1/chat/completions", "/v1/responses")
 
 
 class GatewayApp(Starlette):
@@ -145,6 +167,7 @@ def create_app(
         Route("/v1/messages", MessagesEndpoint(gateway), methods=["POST"]),
         Route("/v1/messages/count_tokens", CountTokensEndpoint(gateway), methods=["POST"]),
         Route("/v1/chat/completions", ChatCompletionsEndpoint(gateway), methods=["POST"]),
+        Route("/v1/responses", ResponsesEndpoint(gateway), methods=["POST"]),
         Route("/v1/models", ModelsEndpoint(gateway), methods=["GET"]),
         Route("/v1/models/{model_id:path}", ModelsEndpoint(gateway), methods=["GET"]),
         *monitoring.routes(gateway),
@@ -161,6 +184,7 @@ def create_app(
         exception_handlers={
             HTTPException: _http_error,
             ClientDisconnect: _client_gone,
+            ClientGone: _client_gone,
             Exception: _server_error,
         },
     )

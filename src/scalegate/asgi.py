@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from scalegate.errors import ProviderError, RequestTooLargeError, render_error
@@ -30,8 +31,15 @@ def header_map(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
 
+async def read_request(request: Request, limit: int) -> bytes:
+    """:func:`read_body` for a Starlette route: the one body limit every route enforces."""
+    return await read_body(request.receive, limit, request.headers.get("content-length"))
+
+
 async def read_body(receive: Receive, limit: int, declared: str | None) -> bytes:
-    """The whole request body, refusing more than ``limit`` bytes with a 413."""
+    """The whole request body, refusing more than ``limit`` bytes with a 413 (the one body
+    limit of every route: hot ASGI routes call it directly, others through
+    :func:`read_request`)."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLargeError(f"request body is larger than the {limit}-byte limit")
     chunks: list[bytes] = []

@@ -212,7 +212,8 @@ class Attempts:
         demand, raw = self.demand_for(req)
 
         async def call(lease: Lease) -> Attempt[Reply]:
-            attempt = await self.send(ctx, lease, "POST", "/v1/messages", req.body)
+            path = "/v1/messages" + ctx.query
+            attempt = await self.send(ctx, lease, "POST", path, req.body)
             if attempt.outcome is Outcome.SUCCESS and attempt.value is not None:
                 try:
                     message = orjson.loads(attempt.value.body)
@@ -244,7 +245,8 @@ class Attempts:
             headers = with_credentials(ctx.headers, lease.key.secret, ctx.bearer)
             started = time.perf_counter()
             try:
-                resp = await self.upstream.open("POST", "/v1/messages", headers, req.body)
+                path = "/v1/messages" + ctx.query
+                resp = await self.upstream.open("POST", path, headers, req.body)
             except UpstreamConnectionError as exc:
                 return Attempt(Outcome.CONNECTION_ERROR, timeout=exc.timeout)
             if resp.status != 200:
@@ -277,7 +279,8 @@ class Attempts:
         """``POST /v1/messages/count_tokens``: through the pool, no quota reserved."""
 
         async def call(lease: Lease) -> Attempt[Reply]:
-            return await self.send(ctx, lease, "POST", "/v1/messages/count_tokens", req.body)
+            path = "/v1/messages/count_tokens" + ctx.query
+            return await self.send(ctx, lease, "POST", path, req.body)
 
         return self.reply_or_raise(ctx, await self.run(ctx, req.model, Demand(0), call))
 

@@ -35,6 +35,7 @@ class CallContext:
     deadline: float  # monotonic time after which the call stops waiting (admission, backoff)
     headers: list[tuple[str, str]]  # what is forwarded upstream (credentials excluded)
     bearer: bool = True  # send the pool key as Authorization: Bearer (else x-api-key)
+    query: str = ""  # the client's query string, forwarded as it came ("?beta=true")
     waited: float = 0.0
     upstream_seconds: float = 0.0
     attempts: int = 0

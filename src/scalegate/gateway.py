@@ -30,6 +30,7 @@ from scalegate.pipeline import Pipeline
 from scalegate.pricing import PriceTable
 from scalegate.priority import Priority
 from scalegate.retry import Backoff
+from scalegate.sessions import SessionStore
 from scalegate.state.outage import Outages
 from scalegate.state.stores import MemoryStores, Stores, stores_from_url
 from scalegate.tenants import TenantDirectory
@@ -76,6 +77,7 @@ class Gateway:
         self._upstream: UpstreamClient | None = None
         self._cache: CacheService | None = None
         self.stores: Stores = MemoryStores()
+        self.sessions: SessionStore = self.stores.session_store(self.clock)
         self.outages = Outages.from_settings(
             settings.shared.on_redis_failure,
             settings.shared.tenants_on_failure,
@@ -172,6 +174,7 @@ class Gateway:
         self._keys = KeyManager(self._pool, stores.key_registry(), key_configs)
         await self._keys.start(poll=stores.shared)
         self.limiter = TenantLimiter(stores.tenant_store(self.clock), self.clock)
+        self.sessions = stores.session_store(self.clock)
         self._cache = await CacheService.start(settings, stores, clock=self.clock)
         attempts = Attempts(
             settings,

@@ -255,6 +255,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,
         "log_config": None,
         "server_header": False,
+        # x-forwarded-proto / -for only from a proxy the operator says sets them (and
+        # clients cannot): the dashboard cookie's Secure flag and client addresses follow.
+        "proxy_headers": server.trust_forwarded_proto,
+        "forwarded_allow_ips": "*" if server.trust_forwarded_proto else None,
         "timeout_keep_alive": server.keep_alive_seconds,
         "timeout_graceful_shutdown": int(server.graceful_shutdown_seconds),
         "backlog": 4096,

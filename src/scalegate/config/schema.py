@@ -215,6 +215,13 @@ class ServerConfig(_Model):
     body_timeout_seconds: float = Field(default=30, gt=0)
     body_min_bytes_per_second: float = Field(default=64 * 1024, gt=0)
     keep_alive_seconds: int = Field(default=5, ge=1)  # idle connection between requests
+    # Behind a TLS-terminating proxy the gateway sees http: trust its x-forwarded-proto
+    # (only when the proxy sets it and clients cannot) to mark the dashboard cookie Secure.
+    trust_forwarded_proto: bool = False
+    admin_session_seconds: int = Field(default=12 * 3600, ge=60)
+    # Failed dashboard logins per client address within the window; more → 429.
+    admin_login_max_failures: int = Field(default=10, ge=1)
+    admin_login_window_seconds: float = Field(default=300, gt=0)
 
 
 class ModelPrice(_Model):

@@ -45,6 +45,7 @@ _ROUTE_OF = (
     ("/v1/messages/count_tokens", "count_tokens"),
     ("/v1/messages", "messages"),
     ("/v1/chat/completions", "chat_completions"),
+    ("/v1/responses", "responses"),
     ("/v1/models", "models"),
     ("/v1/jobs", "jobs"),
 )

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from scalegate.asgi import new_request_id
+from scalegate.asgi import new_request_id, read_request
 from scalegate.config import KeyConfig
 from scalegate.errors import (
     AuthenticationError,
@@ -35,18 +35,29 @@ def error_response(error: ProviderError) -> Response:
     return Response(body, status, headers, media_type="application/json")
 
 
-def check_admin(gw: Gateway, request: Request) -> None:
-    """Raise unless the request carries the admin token."""
+SESSION_COOKIE = "scalegate_session"
+
+
+async def check_admin(gw: Gateway, request: Request) -> None:
+    """Raise unless the request carries the admin token (``Authorization: Bearer``) or a
+    live dashboard session (an opaque id in the cookie, checked server-side)."""
     token = gw.settings.admin_token
     if token is None:
         raise PermissionError_("the admin API is disabled: set SCALEGATE_ADMIN_TOKEN to enable it")
     given = request.headers.get("authorization", "")
     if given[:7].lower() == "bearer ":
         given = given[7:].strip()
-    else:
-        given = request.cookies.get("scalegate_admin", "")
-    if not given or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        if given and hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+            return
         raise AuthenticationError("admin token missing or wrong")
+    sid = request.cookies.get(SESSION_COOKIE, "")
+    if (
+        sid
+        and len(sid) <= 128
+        and await gw.outages.guard("sessions", lambda: gw.sessions.valid(sid))
+    ):
+        return
+    raise AuthenticationError("admin token missing or wrong")
 
 
 def require_admin(gw: Gateway, handler: Handler) -> Handler:
@@ -54,7 +65,7 @@ def require_admin(gw: Gateway, handler: Handler) -> Handler:
 
     async def guarded(request: Request) -> Response:
         try:
-            check_admin(gw, request)
+            await check_admin(gw, request)
             return await handler(request)
         except ProviderError as exc:
             return error_response(exc)
@@ -80,7 +91,8 @@ def routes(gw: Gateway) -> list[Route]:
         # Errors name fields, never echo input: the body holds a secret.
         try:
             # orjson, not request.json(): the stdlib parser recurses (a deep body was a 500)
-            cfg = KeyConfig.model_validate(orjson.loads(await request.body()))
+            raw = await read_request(request, gw.settings.server.max_body_bytes)
+            cfg = KeyConfig.model_validate(orjson.loads(raw))
         except ValidationError as exc:
             fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise InvalidRequestError(f"invalid key: {fields}") from None

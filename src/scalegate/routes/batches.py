@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from scalegate.asgi import read_request
 from scalegate.errors import InvalidRequestError, NotFoundError, OverloadedError
 from scalegate.gateway import Gateway
 from scalegate.jobs.model import Batch, Job, JobState, error_doc, new_id
@@ -31,7 +32,6 @@ from scalegate.routes.jobs import (
     guarded,
     idempotency_key,
     json_response,
-    read_limited,
     stored_headers,
     tenant_of,
 )
@@ -116,7 +116,7 @@ class BatchRoutes:
             raise OverloadedError("the gateway is shutting down", retry_after=1)
         tenant_name, tenant = tenant_of(self.gw, request)
         limit = self.gw.settings.queue.batch_max_body_bytes
-        raw = await read_limited(request, limit)
+        raw = await read_request(request, limit)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scalegate.asgi import read_request
 from scalegate.cache.warm import warm
 from scalegate.errors import InvalidRequestError, ProviderError, StateBackendError
 from scalegate.gateway import Gateway
@@ -27,8 +28,8 @@ from scalegate.validation import check_json_depth
 MAX_WARM_ITEMS = 1000
 
 
-async def _json_body(request: Request, max_depth: int) -> Any:
-    raw = await request.body()
+async def _json_body(request: Request, limit: int, max_depth: int) -> Any:
+    raw = await read_request(request, limit)
     if not raw:
         return {}
     try:
@@ -63,7 +64,9 @@ def routes(gw: Gateway) -> list[Route]:
         return JSONResponse(await gw.cache.top(max(1, min(n, 1000))))
 
     async def invalidate(request: Request) -> Response:
-        body = await _json_body(request, gw.settings.server.max_json_depth)
+        body = await _json_body(
+            request, gw.settings.server.max_body_bytes, gw.settings.server.max_json_depth
+        )
         namespace = body.get("namespace") if isinstance(body, dict) else None
         if namespace is not None and not isinstance(namespace, str):
             raise InvalidRequestError("namespace: must be a string")
@@ -73,7 +76,9 @@ def routes(gw: Gateway) -> list[Route]:
             raise InvalidRequestError(str(exc)) from None
 
     async def warm_route(request: Request) -> Response:
-        body = await _json_body(request, gw.settings.server.max_json_depth)
+        body = await _json_body(
+            request, gw.settings.server.max_body_bytes, gw.settings.server.max_json_depth
+        )
         items = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise InvalidRequestError('body must be {"requests": [<Messages request>, ...]}')

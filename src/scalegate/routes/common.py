@@ -80,6 +80,7 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
             ) from None
         if wait < 0:
             raise InvalidRequestError("x-scalegate-deadline-ms: must not be negative")
+    query = scope.get("query_string", b"").decode("latin-1")
     inb.ctx = CallContext(
         inb.request_id,
         principal,
@@ -87,6 +88,7 @@ def call_context(gw: Gateway, scope: Scope, inb: Inbound) -> CallContext:
         gw.clock.monotonic() + wait,
         forward_headers(scope["headers"]),
         inb.bearer,
+        query=f"?{query}" if query else "",
     )
     return inb.ctx
 

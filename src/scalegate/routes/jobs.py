@@ -26,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from scalegate.asgi import read_request
 from scalegate.errors import (
     InvalidRequestError,
     OverloadedError,
     ProviderError,
-    RequestTooLargeError,
     StateBackendError,
     render_error,
 )
@@ -102,19 +102,6 @@ def stored_headers(request: Request) -> dict[str, str]:
     }
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLargeError(f"request body is larger than the {limit}-byte limit")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLargeError(f"request body is larger than the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 255:
@@ -133,7 +120,7 @@ class JobRoutes:
             raise OverloadedError("the gateway is shutting down", retry_after=1)
         tenant_name, tenant = tenant_of(self.gw, request)
         server = self.gw.settings.server
-        raw = await read_limited(request, server.max_body_bytes)
+        raw = await read_request(request, server.max_body_bytes)
         body = parse_json_object(raw)
         check_json_depth(raw, body, server.max_json_depth)
         unknown = sorted(set(body) - _JOB_FIELDS)

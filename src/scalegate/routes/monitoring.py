@@ -5,11 +5,13 @@ Unauthenticated, for probes and scrapers: ``/healthz`` (liveness: the process an
 and ``/api/monitoring/metrics`` (Prometheus text; ``?format=json`` for JSON). They name keys
 by fingerprint only.
 
-Admin only (the admin token as ``Authorization: Bearer`` or the ``scalegate_admin`` session
-cookie): ``/api/monitoring/dashboard``, the JSON the page shows — it adds what an outsider
+Admin only (the admin token as ``Authorization: Bearer`` or a dashboard session cookie):
+``/api/monitoring/dashboard``, the JSON the page shows — it adds what an outsider
 has no business reading (key names, tenants' traffic and spend, worker hosts). ``/dashboard``
-itself is a static page that asks for the token once, exchanges it for the session cookie
-(``POST /dashboard/session``: HttpOnly, SameSite=Strict, 12 hours) and then polls the JSON.
+itself is a static page that asks for the token once, exchanges it for a session
+(``POST /dashboard/session``: an opaque server-side id, revocable, HttpOnly,
+SameSite=Strict, ``server.admin_session_seconds``; failed sign-ins bounded per address)
+and then polls the JSON; ``DELETE /dashboard/session`` revokes it.
 Its scripts and styles are served from the package (no CDN: it works offline), under a
 Content-Security-Policy that allows nothing else.
 """
@@ -25,17 +27,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scalegate.asgi import read_request
 from scalegate.errors import (
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
     ProviderError,
+    RateLimitError,
 )
 from scalegate.gateway import Gateway
-from scalegate.routes.admin import check_admin, error_response, require_admin
+from scalegate.routes.admin import SESSION_COOKIE, check_admin, error_response, require_admin
 
-COOKIE = "scalegate_admin"
-SESSION_SECONDS = 12 * 3600
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -113,45 +115,75 @@ class _Monitoring:
         return Response(self._files[path], headers=headers, media_type=_TYPES[suffix])
 
     async def login(self, request: Request) -> Response:
-        """Exchange the admin token for the dashboard's session cookie."""
-        token = self.gw.settings.admin_token
+        """Exchange the admin token for a dashboard session: an opaque server-side id in
+        an HttpOnly, SameSite=Strict cookie (``Secure`` over https, also behind a trusted
+        TLS-terminating proxy); failed attempts per client address are bounded."""
+        gw, conf = self.gw, self.gw.settings.server
+        client = request.client.host if request.client is not None else "?"
+        limit = conf.admin_login_max_failures
+        if await gw.outages.guard("sessions", lambda: gw.sessions.failures(client)) >= limit:
+            return error_response(
+                RateLimitError(
+                    "too many failed sign-in attempts; try again later",
+                    retry_after=conf.admin_login_window_seconds,
+                )
+            )
+        raw = await read_request(request, 64 * 1024)
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(raw)
             given = body.get("token") if isinstance(body, dict) else None
         except orjson.JSONDecodeError:
             given = None
         if not isinstance(given, str) or not given:
             return error_response(InvalidRequestError('body: {"token": "<admin token>"}'))
+        token = gw.settings.admin_token
         if token is None or not hmac.compare_digest(
             given.encode(), token.get_secret_value().encode()
         ):
+            window = conf.admin_login_window_seconds
+            await gw.outages.guard("sessions", lambda: gw.sessions.failure(client, window))
             return error_response(AuthenticationError("admin token missing or wrong"))
+        ttl = conf.admin_session_seconds
+        sid = await gw.outages.guard("sessions", lambda: gw.sessions.create(ttl))
         response = Response(status_code=204)
         response.set_cookie(
-            COOKIE,
-            given,
-            max_age=SESSION_SECONDS,
+            SESSION_COOKIE,
+            sid,
+            max_age=ttl,
             path="/",
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=_over_tls(request, conf.trust_forwarded_proto),
         )
         return response
 
     async def session(self, request: Request) -> Response:
         """Whether the caller is signed in (always 200: the page asks before it polls)."""
         try:
-            check_admin(self.gw, request)
+            await check_admin(self.gw, request)
             authenticated = True
         except ProviderError:
             authenticated = False
         enabled = self.gw.settings.admin_token is not None
         return _json({"authenticated": authenticated, "admin_enabled": enabled})
 
-    async def logout(self, _: Request) -> Response:
+    async def logout(self, request: Request) -> Response:
+        """Revoke the session server-side (the cookie alone would outlive a deletion)."""
+        sid = request.cookies.get(SESSION_COOKIE)
+        if sid:
+            await self.gw.outages.guard("sessions", lambda: self.gw.sessions.revoke(sid))
         response = Response(status_code=204)
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
         return response
+
+
+def _over_tls(request: Request, trust_forwarded_proto: bool) -> bool:
+    if request.url.scheme == "https":
+        return True
+    if not trust_forwarded_proto:
+        return False
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return forwarded.split(",")[0].strip().lower() == "https"
 
 
 def probe_routes(gw: Gateway, m: _Monitoring | None = None) -> list[Route]:

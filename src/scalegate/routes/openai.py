@@ -61,7 +61,7 @@ def upstream_headers(forwarded: Headers, version: str) -> Headers:
     return out
 
 
-def _client_headers(upstream: Headers, inb: Inbound, *more: Headers) -> Headers:
+def client_headers(upstream: Headers, inb: Inbound, *more: Headers) -> Headers:
     """The provider's passable headers, then ``more`` (later wins), with the request id also
     as ``x-request-id`` (where the OpenAI SDK reads it): the provider's when it sent one."""
     rid = next((v for k, v in upstream if k == "request-id"), inb.request_id)
@@ -73,7 +73,7 @@ def _client_headers(upstream: Headers, inb: Inbound, *more: Headers) -> Headers:
     return list(merged.items())
 
 
-def _json(body: bytes) -> object:
+def json_or_none(body: bytes) -> object:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -114,6 +114,7 @@ class ChatCompletionsEndpoint:
         check_json_depth(raw, tr.payload, self.gw.settings.server.max_json_depth)
         ctx.headers = upstream_headers(ctx.headers, version)
         ctx.bearer = False
+        ctx.query = ""  # the client's query string is for the OpenAI surface, not upstream
         req = MessageRequest(
             tr.payload, orjson.dumps(tr.payload), tr.model, tr.max_tokens, tr.stream
         )
@@ -135,13 +136,13 @@ class ChatCompletionsEndpoint:
         extra: Headers,
     ) -> None:
         """A complete answer (or the provider's error) in the OpenAI shape."""
-        document = _json(reply.body) if reply.status < 300 else None
+        document = json_or_none(reply.body) if reply.status < 300 else None
         if isinstance(document, dict):
             status, body = reply.status, translate_message(document, tr.answer_tool)
         else:  # an error, or a 2xx that is not a Message: a bad gateway
             status = reply.status if reply.status >= 400 else 502
             body = from_anthropic(status, reply.body)
-        headers = _client_headers(reply.headers, inb, extra, own_headers(inb, ctx))
+        headers = client_headers(reply.headers, inb, extra, own_headers(inb, ctx))
         await send_body(send, status, orjson.dumps(body), headers)
 
     async def _relay(
@@ -156,7 +157,7 @@ class ChatCompletionsEndpoint:
     ) -> None:
         """Translate the stream while watching for the client to leave; cancel the loser."""
         own = own_headers(inb, ctx, answer.upstream_ttfb)
-        headers = _client_headers(answer.headers, inb, SSE_HEADERS, extra, own)
+        headers = client_headers(answer.headers, inb, SSE_HEADERS, extra, own)
         pump = _pump(answer, _translator(tr), send, headers)
         error = await while_connected(pump, receive)
         if error is not None:

@@ -16,6 +16,7 @@ cache       bypass: a lookup is a miss, a store is skipped; the answer is never 
 queue       submit → 529 with ``retry-after`` (nothing is accepted that was not stored);
             workers pause and resume by themselves
 registry    the last key list read stays in force
+sessions    dashboard sign-in and session checks answer 529 (the admin token still works)
 ==========  ==========================================================================
 
 Every failure is counted in ``scalegate_state_outages_total{subsystem,action}`` and the
@@ -35,8 +36,8 @@ from scalegate.errors import OverloadedError, StateBackendError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Subsystem = Literal["keys", "tenants", "cache", "queue", "registry"]
-SUBSYSTEMS: tuple[Subsystem, ...] = ("keys", "tenants", "cache", "queue", "registry")
+Subsystem = Literal["keys", "tenants", "cache", "queue", "registry", "sessions"]
+SUBSYSTEMS: tuple[Subsystem, ...] = ("keys", "tenants", "cache", "queue", "registry", "sessions")
 Action = Literal["fail_closed", "fail_open", "bypass", "keep_last", "pause"]
 
 
@@ -69,6 +70,7 @@ class Outages:
                 "cache": "bypass",
                 "queue": "fail_closed",
                 "registry": "keep_last",
+                "sessions": "fail_closed",
             },
             retry_after,
         )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from scalegate.jobs.backend import QueueBackend
     from scalegate.keys.registry import KeyRegistry
     from scalegate.keys.resilient_store import ResilientKeyStore
+    from scalegate.sessions import SessionStore
     from scalegate.tenants.limits import TenantStore
 
 
@@ -50,6 +51,8 @@ class Stores(Protocol):
     async def semantic_store(self, dims: int, bounds: Bounds, clock: Clock) -> SemanticStore: ...
 
     def queue_backend(self) -> QueueBackend: ...
+
+    def session_store(self, clock: Clock) -> SessionStore: ...
 
 
 class MemoryStores:
@@ -96,6 +99,11 @@ class MemoryStores:
         from scalegate.jobs.memory import MemoryQueue
 
         return MemoryQueue()
+
+    def session_store(self, clock: Clock) -> SessionStore:
+        from scalegate.sessions import MemorySessionStore
+
+        return MemorySessionStore(clock)
 
 
 class RedisStores:
@@ -163,6 +171,11 @@ class RedisStores:
         from scalegate.jobs.redis_queue import RedisQueue
 
         return RedisQueue(self.redis.client)
+
+    def session_store(self, clock: Clock) -> SessionStore:
+        from scalegate.sessions import RedisSessionStore
+
+        return RedisSessionStore(self.redis.client)
 
 
 def stores_from_url(url: str | None) -> MemoryStores | RedisStores:
