@@ -1,0 +1,105 @@
+"""Alignment: every content word of each prompt must find its counterpart in the other.
+
+The two content sequences are diffed first (:class:`difflib.SequenceMatcher`): what the
+prompts share in order costs nothing, so a 60-word prompt that differs in one word is
+judged by that one word, whatever its cosine. The words left over are paired across the
+prompts — by a shared lemma (a word moved, or inflected: "bigger"/"big", "went"/"go"),
+then by a WordNet synonym ("car"/"automobile"). Before a synonym pairing, the pair is
+checked for opposition: a negating affix on the same stem ("possible"/"impossible",
+"paid"/"unpaid", "careful"/"careless") is ``negation``, a WordNet antonym is ``antonym``.
+A word still alone is ``unaligned:<word>``: a name, a topic, a detail the other prompt
+does not ask about — the question is not the same.
+"""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+from scalegate.cache.verify.features import Word
+from scalegate.cache.verify.lexicon import Lexicon
+
+_NEG_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis", "non-", "a")
+_NEG_SUFFIXES = (("less", ("", "ful", "y", "ed")), ("free", ("",)))
+
+
+def align(
+    a: list[Word], b: list[Word], lexicon: Lexicon, *, all_senses: bool
+) -> tuple[str | None, dict[int, int]]:
+    """(reason or None, positions in ``b`` → positions in ``a`` of aligned words)."""
+    pairs: dict[int, int] = {}
+    left_a, left_b = _diff(a, b, pairs)
+    for x in list(left_a):  # the same lemma, elsewhere or inflected
+        y = next((y for y in left_b if x.keys & y.keys), None)
+        if y is not None:
+            pairs[y.position] = x.position
+            left_a.remove(x)
+            left_b.remove(y)
+    for x in list(left_a):
+        for y in left_b:
+            reason = opposed(x, y, lexicon)
+            if reason is not None:
+                return reason, pairs
+            if _synonyms(x, y, lexicon, all_senses):
+                pairs[y.position] = x.position
+                left_a.remove(x)
+                left_b.remove(y)
+                break
+    for x, others in [(x, b) for x in left_a] + [(y, a) for y in left_b]:
+        for other in others:
+            reason = opposed(x, other, lexicon)
+            if reason is not None:
+                return reason, pairs
+    alone = left_a or left_b
+    return (f"unaligned:{alone[0].text}" if alone else None), pairs
+
+
+def _diff(a: list[Word], b: list[Word], pairs: dict[int, int]) -> tuple[list[Word], list[Word]]:
+    """Pair the words the two sequences share in order; return the rest of each."""
+    seq_a = [min(w.keys) for w in a]
+    seq_b = [min(w.keys) for w in b]
+    matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=False)
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            pairs[b[block.b + k].position] = a[block.a + k].position
+            used_a.add(block.a + k)
+            used_b.add(block.b + k)
+    return (
+        [w for i, w in enumerate(a) if i not in used_a],
+        [w for i, w in enumerate(b) if i not in used_b],
+    )
+
+
+def opposed(x: Word, y: Word, lexicon: Lexicon) -> str | None:
+    """``"negation"`` for one stem with and without a negating affix, ``"antonym"`` for a
+    WordNet antonym, else ``None``."""
+    if x.keys & y.keys:
+        return None
+    if _negated(x, y) or _negated(y, x):
+        return "negation"
+    if any(ky in lexicon.antonyms(kx) for kx in x.keys for ky in y.keys):
+        return "antonym"
+    if any(kx in lexicon.antonyms(ky) for kx in x.keys for ky in y.keys):
+        return "antonym"
+    return None
+
+
+def _negated(x: Word, y: Word) -> bool:
+    """``x`` is ``y`` with a negating prefix or a "-less" suffix."""
+    for kx in x.keys | {x.text}:
+        for ky in y.keys | {y.text}:
+            if len(ky) < 3:
+                continue
+            if any(kx == p + ky for p in _NEG_PREFIXES if p != "a" or len(ky) > 5):
+                return True
+            for suffix, others in _NEG_SUFFIXES:
+                stem = kx.removesuffix(suffix)
+                if stem != kx and len(stem) > 2 and any(ky == stem + o for o in others):
+                    return True
+    return False
+
+
+def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
+    related = lexicon.all_synonyms if all_senses else lexicon.synonyms
+    return any(ky in related(kx) or kx in related(ky) for kx in x.keys for ky in y.keys)

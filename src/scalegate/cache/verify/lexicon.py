@@ -1,0 +1,205 @@
+"""The lexicon: lemmas (simplemma), WordNet synonyms, antonyms and inflections, all cached.
+
+Two words *align* when they share a lemma or a WordNet synset, and *oppose* when WordNet
+links them as antonyms — directly ("possible"/"impossible"), through a synonym of either
+("large"/"little": "little" shares a synset with "small"), through the similar-to clusters
+of adjectives ("huge" is similar to "large", "tiny" to "small"), or through a
+derivationally related word ("increase" the noun and "decrease" the verb). Strictness sets
+how many of a word's senses count (``senses``): a word's rare senses make odd synonyms
+("bad" is a sense of "big" in "a big storm").
+
+Every answer is cached on the object (a prompt's words repeat across lookups), so after
+warm-up a verification costs microseconds. When the WordNet files are missing the lexicon
+says so (:attr:`Lexicon.available` is false, logged once) and the verifier refuses every
+semantic hit rather than guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+import simplemma
+
+from scalegate.cache.verify.wordnet import POSES, Synset, WordNetFiles
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ROOTS = (Path("/usr/share/wordnet"), Path("/usr/local/share/wordnet"))
+# Morphy's detachment rules (WordNet's own lemmatiser), by part of speech.
+_RULES = {
+    "n": (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+          ("men", "man"), ("ies", "y")),
+    "v": (("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""),
+          ("ing", "e"), ("ing", "")),
+    "a": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
+    "r": (),
+}  # fmt: skip
+T = TypeVar("T")
+
+
+def _cached(fn: Callable[[str], T]) -> Callable[[str], T]:
+    return lru_cache(maxsize=1 << 16)(fn)
+
+
+class Lexicon:
+    """WordNet in ``root`` (the first of :data:`DEFAULT_ROOTS` that exists when not given)."""
+
+    def __init__(self, root: Path | None = None, *, senses: int = 3) -> None:
+        self.senses = senses
+        self._files: WordNetFiles | None = None
+        for candidate in (root,) if root is not None else DEFAULT_ROOTS:
+            try:
+                self._files = WordNetFiles(candidate)
+                break
+            except OSError as exc:
+                missing = exc
+        if self._files is None:
+            logger.warning(
+                "WordNet not found (%s): the semantic cache will refuse every semantic hit; "
+                "install Debian's wordnet-base (scripts/system-deps.sh)",
+                missing,
+            )
+        self.keys = _cached(self._keys)
+        self.synonyms = _cached(self._synonyms)
+        self.all_synonyms = _cached(self._all_synonyms)
+        self.antonyms = _cached(self._antonyms)
+        self.is_past = _cached(self._is_past)
+        self.degree = _cached(self._degree)
+        self.poses = _cached(self._poses)
+        self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
+
+    @property
+    def available(self) -> bool:
+        return self._files is not None
+
+    # -- forms -------------------------------------------------------------------------
+    def _poses(self, word: str) -> frozenset[str]:
+        """The parts of speech ``word`` is a WordNet lemma of, as written."""
+        if self._files is None:
+            return frozenset()
+        return frozenset(p for p in POSES if self._files.offsets(word, p))
+
+    def _bases(self, word: str, pos: str) -> set[str]:
+        assert self._files is not None
+        out = set(self._files.exceptions[pos].get(word, ()))
+        for suffix, ending in _RULES[pos]:
+            if word.endswith(suffix) and len(word) > len(suffix) + 1:
+                stem = word[: -len(suffix)]
+                for base in (stem + ending, stem[:-1] if stem[-1:] == stem[-2:-1] else ""):
+                    if base and pos in self.poses(base):
+                        out.add(base)
+        return out
+
+    def _keys(self, word: str) -> frozenset[str]:
+        """Every lemma ``word`` may be an inflection of, itself included."""
+        out = {word, simplemma.lemmatize(word, lang="en").lower()}
+        if self._files is not None and word.isalpha():
+            for pos in POSES:
+                out |= self._bases(word, pos)
+            if word.endswith("ly"):  # the productive adverb of an adjective: "safely" → "safe"
+                stem = word[:-2]
+                for base in (stem, stem[:-1] + "y" if stem.endswith("i") else "", stem + "le"):
+                    if base and "a" in self.poses(base):
+                        out.add(base)
+        return frozenset(out)
+
+    def _is_past(self, word: str) -> bool:
+        """A past tense or participle of a verb ("went", "happened", "painted")."""
+        if self._files is None or word.endswith(("s", "ing")):
+            return False
+        irregular = self._files.exceptions["v"].get(word)
+        if irregular is not None:
+            return word not in irregular
+        if not word.endswith("ed"):
+            return False
+        return bool(self._bases(word, "v") - {word})
+
+    def _degree(self, word: str) -> str:
+        """ "cmp" for a comparative adjective or adverb, "sup" for a superlative, else ""."""
+        if self._files is None:
+            return ""
+        for pos in ("a", "r"):
+            bases = self._files.exceptions[pos].get(word)
+            if bases and word not in bases:
+                return "sup" if word.endswith(("st", "worst")) else "cmp"
+        if not word.endswith(("er", "est")) or "n" in self.poses(word) or "v" in self.poses(word):
+            return ""
+        if self._bases(word, "a") - {word}:
+            return "sup" if word.endswith("est") else "cmp"
+        return ""
+
+    # -- relations ---------------------------------------------------------------------
+    def _read_synset(self, key: str) -> Synset:
+        assert self._files is not None
+        pos, _, offset = key.partition(":")
+        return self._files.synset(pos, int(offset))
+
+    def _senses(self, lemma: str, limit: int | None) -> Iterable[Synset]:
+        if self._files is None:
+            return
+        for pos in POSES:
+            for offset in self._files.offsets(lemma, pos)[:limit]:
+                yield self._synset(f"{pos}:{offset}")
+
+    def _synonyms(self, lemma: str) -> frozenset[str]:
+        """Words sharing one of ``lemma``'s first :attr:`senses` senses (per part of speech),
+        and words derived from it in those senses ("invent"/"inventor", "simple"/"simply")."""
+        out: set[str] = set()
+        for s in self._senses(lemma, self.senses):
+            out.update(s.words)
+            out.update(self._derived(s, lemma))
+        return frozenset(out)
+
+    def _all_synonyms(self, lemma: str) -> frozenset[str]:
+        """Words sharing any sense with ``lemma``, derived from it, in its adjective cluster
+        (similar to), or one step more general (hypernym: "fridge" → "refrigerator")."""
+        out: set[str] = set()
+        for s in self._senses(lemma, None):
+            out.update(s.words)
+            out.update(self._derived(s, lemma))
+            for p in s.pointers:
+                if p.symbol in ("&", "@"):
+                    out.update(self._synset(f"{_adj(p.pos)}:{p.offset}").words)
+        return frozenset(out)
+
+    def _derived(self, s: Synset, lemma: str) -> Iterable[str]:
+        for p in s.pointers:
+            if p.symbol in ("+", "\\") and p.target and _is_source(s, lemma, p.source):
+                yield self._synset(f"{_adj(p.pos)}:{p.offset}").words[p.target - 1]
+
+    def _antonyms(self, lemma: str) -> frozenset[str]:
+        """Words WordNet opposes to ``lemma``, through synonyms, clusters and derivations."""
+        out: set[str] = set()
+        for s in self._senses(lemma, None):
+            heads = [s] + [self._synset(f"a:{p.offset}") for p in s.pointers if p.symbol == "&"]
+            for head in heads:
+                for p in head.pointers:
+                    if p.symbol != "!" or (head is s and not _is_source(s, lemma, p.source)):
+                        continue
+                    opposite = self._synset(f"{_adj(p.pos)}:{p.offset}")
+                    out.update(opposite.words)
+                    out.update(
+                        w
+                        for q in opposite.pointers
+                        if q.symbol == "&"
+                        for w in self._synset(f"{_adj(q.pos)}:{q.offset}").words
+                    )
+            for p in s.pointers:
+                if p.symbol == "+" and _is_source(s, lemma, p.source):
+                    related = self._synset(f"{_adj(p.pos)}:{p.offset}")
+                    for q in related.pointers:
+                        if q.symbol == "!" and q.source == p.target:
+                            out.update(self._synset(f"{_adj(q.pos)}:{q.offset}").words)
+        return frozenset(out)
+
+
+def _adj(pos: str) -> str:
+    return "a" if pos == "s" else pos
+
+
+def _is_source(synset: Synset, lemma: str, source: int) -> bool:
+    return source == 0 or synset.words[source - 1] == lemma

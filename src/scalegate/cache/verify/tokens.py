@@ -1,0 +1,111 @@
+"""Tokens: a prompt cut into words, numbers, times, quoted and code spans, symbols.
+
+Quoted spans are one token compared exactly, apostrophes inside included ('it's' stays
+``it's``; a quote closes only before a space, punctuation or the end). Times of day are
+read to minutes past midnight ("3pm", "3 p.m.", "15:00" are one time; "3:00" without am/pm
+is kept apart, as it is ambiguous). Contractions and chat spellings are expanded ("can't" →
+"can not", "u" → "you") so that the grammar words they hide are compared like any other.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from scalegate.cache.verify.classes import CASUAL, CONTRACTIONS, IRREGULAR_NOT, TIMES_OF_DAY
+
+_PATTERN = re.compile(
+    r"(?P<code>```.*?```|`[^`]+`)"
+    r"|(?P<quoted>\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<![\w'])'(?:[^'\n]|'(?=\w))+'(?![\w']))"
+    r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
+    r"|(?P<number>[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?%?)"
+    r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
+    r"|(?P<punct>[.!?;:,()])"
+    r"|(?P<symbol>\S)",
+    re.DOTALL,
+)
+_CURRENCY = "$€£¥"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # word, number, ordinal, time, quoted, code, symbol, punct
+    text: str  # lower-cased word; canonical value for numbers and times; exact for spans
+
+
+def tokenize(text: str) -> list[Token]:
+    """``text`` as tokens, contractions and chat spellings expanded."""
+    text = unicodedata.normalize("NFKC", text).replace("’", "'")
+    out: list[Token] = []
+    for match in _PATTERN.finditer(text):
+        kind = match.lastgroup or "symbol"
+        raw = match.group()
+        if kind == "word":
+            out += _words(raw.lower(), casual=raw.islower())
+        elif kind == "number":
+            out += _number(raw)
+        elif kind == "time":
+            out.append(Token("time", _time(raw)))
+        elif kind in ("quoted", "code"):
+            out.append(Token(kind, raw.strip("`\"“”‘’'").strip()))
+        elif kind == "punct" or unicodedata.category(raw[0])[0] == "P":
+            out.append(Token("punct", raw))  # dashes, brackets, quotes left over: no meaning
+        elif raw != "°" and unicodedata.category(raw[0])[0] == "S":
+            out.append(Token("symbol", raw))
+    return out
+
+
+def _words(word: str, *, casual: bool = True) -> list[Token]:
+    """A word, its contraction expanded; chat spellings only as typed in lower case ("BC")."""
+    if word in IRREGULAR_NOT:
+        return [Token("word", w) for w in IRREGULAR_NOT[word].split()]
+    if casual and word in CASUAL:
+        return [Token("word", w) for w in CASUAL[word].split()]
+    for suffix, full in CONTRACTIONS.items():
+        if word.endswith(suffix) and len(word) > len(suffix):
+            return [*_words(word[: -len(suffix)]), Token("word", full)]
+    if word.endswith("'s") and len(word) > 2:
+        return [Token("word", word[:-2]), Token("word", "'s")]
+    if word.startswith("'"):
+        return [Token("word", word)] if word == "'s" else []
+    return [Token("word", word.rstrip("."))]
+
+
+def _number(raw: str) -> list[Token]:
+    out = []
+    if raw[0] in _CURRENCY:
+        out.append(Token("word", raw[0]))
+        raw = raw[1:]
+    percent = raw.endswith("%")
+    raw = raw.rstrip("%")
+    ordinal = re.search(r"(st|nd|rd|th)$", raw) is not None
+    raw = re.sub(r"(st|nd|rd|th)$", "", raw).replace(",", "")
+    try:
+        value = f"{float(raw):g}"
+    except ValueError:
+        value = raw
+    out.insert(0, Token("ordinal" if ordinal else "number", value))
+    if percent:
+        out.append(Token("word", "%"))
+    return out
+
+
+def _time(raw: str) -> str:
+    """Minutes past midnight as "HH:MM"; "h:mm?" when am/pm is not said and h ≤ 12."""
+    compact = raw.lower().replace(".", "").replace(" ", "")
+    suffix = compact[-2:] if compact.endswith(("am", "pm")) else ""
+    clock = compact[: -len(suffix)] if suffix else compact
+    hours, _, minutes = clock.partition(":")
+    h, m = int(hours), int(minutes or 0)
+    if suffix:
+        h = h % 12 + (12 if suffix == "pm" else 0)
+    elif h <= 12:
+        return f"{h}:{m:02d}?"
+    return f"{h:02d}:{m:02d}"
+
+
+def time_word(word: str) -> str | None:
+    """The time a word names ("noon" → "12:00"), if any."""
+    minutes = TIMES_OF_DAY.get(word)
+    return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
