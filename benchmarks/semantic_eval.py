@@ -34,7 +34,7 @@ RESULTS = REPO / "benchmarks" / "results" / "semantic_eval.json"
 
 
 def evaluate(pairs: list[dict[str, Any]], sims: list[float], threshold: float) -> dict[str, Any]:
-    from scalegate.cache.guard import near_miss_reason
+    from scalegate.cache.verify import near_miss_reason
 
     rows = []
     for pair, sim in zip(pairs, sims, strict=True):

@@ -2,7 +2,7 @@
 
 A lookup embeds the prompt (off the event loop), searches its partition for the closest
 stored prompts, and serves the best one whose cosine similarity reaches ``threshold``
-(default 0.92) *and* that the near-miss guard (:mod:`scalegate.cache.guard`) does not veto.
+(default 0.92) *and* that the verifier (:mod:`scalegate.cache.verify`) does not veto.
 Usable on its own::
 
     cache = SemanticCache(MiniLMEmbedder())
@@ -24,23 +24,27 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from scalegate.cache.embed.base import AsyncEmbedder, Embedder, Vector
 from scalegate.cache.embed.batching import BatchingEmbedder
 from scalegate.cache.exact import as_namespace
-from scalegate.cache.guard import near_miss_reason
 from scalegate.cache.keys import Namespace
 from scalegate.cache.semantic_store import Candidate, MemorySemanticStore, SemanticStore
 from scalegate.cache.store import Bounds
+from scalegate.cache.verify import STRICTNESS, near_miss_reason, rule
 from scalegate.clock import Clock
 from scalegate.errors import StateBackendError
 
 logger = logging.getLogger(__name__)
 
-Guard = Callable[[str, str], str | None]
+
+class Guard(Protocol):
+    """Why two prompts must not share an answer (``None``: they may), at a strictness."""
+
+    def __call__(self, a: str, b: str, strictness: str = "strict") -> str | None: ...
+
 
 _SPACE = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s?!.]+$")
@@ -81,6 +85,7 @@ class SemanticCache:
         threshold: float = 0.92,
         near_miss_margin: float = 0.05,
         guard: Guard | None = near_miss_reason,
+        strictness: str = "strict",
         candidates: int = 4,
         max_entries: int = 10_000,
         max_bytes: int = 256 * 1024 * 1024,
@@ -89,6 +94,8 @@ class SemanticCache:
     ) -> None:
         if not 0 < threshold <= 1:
             raise ValueError("threshold must be in (0, 1]")
+        if strictness not in STRICTNESS:
+            raise ValueError(f"strictness must be one of {STRICTNESS}")
         if isinstance(embedder, AsyncEmbedder):
             self.embedder: AsyncEmbedder = embedder
         else:
@@ -99,6 +106,7 @@ class SemanticCache:
         self.threshold = threshold
         self.near_miss_margin = near_miss_margin
         self.guard = guard
+        self.strictness = strictness
         self.candidates = candidates
         self.counts: dict[str, int] = {
             "lookups": 0,
@@ -133,8 +141,17 @@ class SemanticCache:
         partition: str = "",
         namespace: Namespace | str | None = None,
         vector: Vector | None = None,
+        threshold: float | None = None,
+        strictness: str | None = None,
     ) -> SemanticLookup:
-        """Search for an answer to ``prompt``; ``.hit`` is set on a semantic hit."""
+        """Search for an answer to ``prompt``; ``.hit`` is set on a semantic hit.
+
+        ``threshold`` and ``strictness`` override the cache's for this lookup (a tenant's
+        own setting, say); refusals are counted by rule, without their detail, so that the
+        metrics' label values stay bounded ("unaligned", not "unaligned:<a prompt's word>").
+        """
+        threshold = self.threshold if threshold is None else threshold
+        strictness = strictness or self.strictness
         ns = as_namespace(namespace)
         self.counts["lookups"] += 1
         if vector is None:
@@ -143,7 +160,7 @@ class SemanticCache:
         if vector is None:
             self.counts["misses"] += 1
             return found
-        floor = self.threshold - self.near_miss_margin
+        floor = threshold - self.near_miss_margin
         try:
             candidates = await self.backend.search(ns, partition, vector, self.candidates, floor)
         except StateBackendError as exc:
@@ -151,9 +168,9 @@ class SemanticCache:
             candidates = []
         for cand in candidates:
             found.best = max(found.best, cand.similarity)
-            if cand.similarity < self.threshold:
+            if cand.similarity < threshold:
                 break
-            reason = self.guard(prompt, cand.prompt) if self.guard is not None else None
+            reason = self.guard(prompt, cand.prompt, strictness) if self.guard else None
             if reason is not None:
                 found.refused.append((cand.similarity, reason))
                 continue
@@ -170,8 +187,8 @@ class SemanticCache:
         if found.refused:
             self.counts["guard_refusals"] += 1
             for _, reason in found.refused:
-                self.refusals[reason] = self.refusals.get(reason, 0) + 1
-        if floor <= found.best < self.threshold or found.refused:
+                self.refusals[rule(reason)] = self.refusals.get(rule(reason), 0) + 1
+        if floor <= found.best < threshold or found.refused:
             self.counts["near_misses"] += 1
         return found
 
