@@ -257,3 +257,47 @@ def start_gateway_with(
         )
     finally:
         core.write_gateway_config = original
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process curves: a redis-server, timings, memory
+
+
+def start_redis(children: core.Children, workdir: Path, cpu: int | None) -> int:
+    """A local redis-server (``shared_mode.start_redis``) on ``cpu``; its port."""
+    import shared_mode
+
+    _, port = shared_mode.start_redis(children, workdir, core.Pinning(cpu, None, ""))
+    return port
+
+
+def redis_info(port: int, section: str) -> dict[str, str]:
+    import shared_mode
+
+    out = {}
+    for line in shared_mode.redis_command(port, "INFO", section).splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            out[name.strip()] = value.strip()
+    return out
+
+
+def redis_used_memory(port: int) -> int:
+    return int(redis_info(port, "memory").get("used_memory", "0"))
+
+
+def redis_script_stats(port: int) -> dict[str, float]:
+    """EVALSHA + EVAL calls and Redis's own µs per call since the last CONFIG RESETSTAT."""
+    calls, usec = 0, 0.0
+    for name, value in redis_info(port, "commandstats").items():
+        if name in ("cmdstat_evalsha", "cmdstat_eval"):
+            fields = dict(part.split("=", 1) for part in value.split(","))
+            calls += int(fields["calls"])
+            usec += float(fields["usec"])
+    return {"calls": calls, "usec_per_call": usec / calls if calls else 0.0}
+
+
+def micro(values_ns: Sequence[int]) -> dict[str, float | None]:
+    """p50/p99 in µs of a list of nanosecond timings."""
+    q = quantiles([v / 1000 for v in values_ns])
+    return {"p50_us": q["p50"], "p99_us": q["p99"], "n": q["n"]}
