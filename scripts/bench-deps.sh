@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that benchmarks/gateway_overhead.py starts: nginx (the fast
-# upstream) and wrk (the load generator). Idempotent: does nothing when both are present.
+# upstream) and wrk (the load generator), and, when npm is there, Portkey's gateway under
+# benchmarks/.node for benchmarks/curve_sse_relay.py. Idempotent: does nothing when all are
+# present.
 # The benchmark runs its own nginx on a free port with its own config; the distro's service
 # is stopped and disabled so that nothing is left listening on port 80.
 set -euo pipefail
@@ -41,5 +43,20 @@ $sudo systemctl disable --now nginx >/dev/null 2>&1 || true
 $sudo service nginx stop >/dev/null 2>&1 || true
 if [ -f /run/nginx.pid ]; then
   $sudo kill "$(cat /run/nginx.pid)" >/dev/null 2>&1 || true
+fi
+# Portkey's open-source gateway (one Node process), the comparison in curve_sse_relay.py.
+# Pinned to the version the benchmark's fetch shim was written for (benchmarks/
+# portkey_fetch_shim.mjs); without npm the benchmark skips Portkey and says so.
+portkey_version=1.15.2
+node_dir="$(cd "$(dirname "$0")/.." && pwd)/benchmarks/.node"
+portkey_pkg="$node_dir/node_modules/@portkey-ai/gateway/package.json"
+if command -v npm >/dev/null 2>&1; then
+  if ! grep -q "\"version\": \"$portkey_version\"" "$portkey_pkg" 2>/dev/null; then
+    echo "installing @portkey-ai/gateway@$portkey_version under $node_dir"
+    npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error \
+      "@portkey-ai/gateway@$portkey_version"
+  fi
+else
+  echo "npm not found: curve_sse_relay.py will run without Portkey (apt-get install npm)" >&2
 fi
 exit 0
