@@ -102,10 +102,15 @@ class RedisSemanticStore:
             }
         )
         self._index = AsyncSearchIndex(schema, redis_client=self.client)
+        await self._ensure_index()
+
+    async def _ensure_index(self) -> None:
+        from redisvl.exceptions import RedisVLError  # type: ignore[import-untyped]
+
         try:
             if not await self._index.exists():
                 await self._index.create(overwrite=False)
-        except RedisError as exc:
+        except (RedisError, RedisVLError) as exc:
             raise StateBackendError(f"semantic cache: cannot create the index: {exc}") from exc
 
     async def _versions(self, ns: Namespace) -> tuple[int, int, int]:
@@ -121,6 +126,7 @@ class RedisSemanticStore:
     async def search(
         self, ns: Namespace, partition: str, vector: Vector, k: int, floor: float
     ) -> list[Candidate]:
+        from redisvl.exceptions import RedisVLError
         from redisvl.query import VectorQuery  # type: ignore[import-untyped]
         from redisvl.query.filter import Tag  # type: ignore[import-untyped]
 
@@ -134,7 +140,13 @@ class RedisSemanticStore:
                 num_results=k,
             )
             rows = await self._index.query(query)
-        except RedisError as exc:
+        # redisvl wraps the redis errors of a query in its own (not a RedisError).
+        except (RedisError, RedisVLError) as exc:
+            if "no such index" in str(exc).lower():
+                # Redis restarted empty (or was flushed) and the index went with the data:
+                # make it again, so the cache recovers without a gateway restart.
+                await self._ensure_index()
+                return []
             raise StateBackendError(f"semantic cache search failed: {exc}") from exc
         now = self.clock.time()
         out = []

@@ -132,6 +132,8 @@ class RedisExactStore:
         return out
 
     async def top(self, n: int) -> list[dict[str, Any]]:
+        if n <= 0:  # ZREVRANGE 0 0 would still answer one entry
+            return []
         prefix = names.key(SUBSYSTEM, "e") + ":"
         try:
             best = cast(

@@ -204,7 +204,7 @@ class RedisTenantStore:
             return 0.0, "", float(_text(reply[1]))
         if code == 2:
             return math.inf, BUDGET, float(_text(reply[1]))
-        return float(_text(reply[1])), _text(reply[2]), 0.0
+        return float(_text(reply[1])), _text(reply[2]), float(_text(reply[3]))
 
     async def settle(self, tenant: str, tokens_back: int, month: str, usd: float) -> None:
         keys = [
@@ -224,9 +224,11 @@ class RedisTenantStore:
     async def used(self, tenant: str, caps: dict[str, float | None]) -> dict[str, float]:
         # A zero-amount reservation refreshes the state without taking anything.
         await self.reserve(tenant, caps, 0, 0)
+        windows = [n for n in ("rpd", "tpd") if caps[n] is not None]
         try:
             raw = await self._redis.hgetall(rkey("tenants", tenant))
-        except RedisError as exc:
+            slots = [await self._redis.hgetall(rkey("tenants", tenant, "w", n)) for n in windows]
+        except RedisError as exc:  # every read, not only the first: Redis may go mid-way
             raise StateBackendError(f"redis: {exc}") from exc
         fields = {(k.decode() if isinstance(k, bytes) else k): float(v) for k, v in raw.items()}
         out = {}
@@ -234,10 +236,8 @@ class RedisTenantStore:
             cap = caps[name]
             if cap is not None:
                 out[name] = cap - fields.get(f"lvl:{name}", cap)
-        for name in ("rpd", "tpd"):
-            if caps[name] is not None:
-                slots = await self._redis.hgetall(rkey("tenants", tenant, "w", name))
-                out[name] = sum(float(v) for v in slots.values())
+        for name, window in zip(windows, slots, strict=True):
+            out[name] = sum(float(v) for v in window.values())
         return out
 
 

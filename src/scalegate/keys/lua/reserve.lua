@@ -94,8 +94,9 @@ end
 
 if best == nil then
   if #missing > 0 then
-    -- State lost (Redis restarted empty, or flushed): the caller registers these and retries.
-    local out = {-1, '0', 'unregistered'}
+    -- State lost (Redis restarted empty, or flushed): the caller registers these and retries;
+    -- keys it cannot register (removed) leave the others' wait and reason as the answer.
+    local out = {-1, str(min_wait), reason}
     for _, fp in ipairs(missing) do out[#out + 1] = fp end
     return out
   end

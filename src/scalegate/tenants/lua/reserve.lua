@@ -3,15 +3,12 @@
 -- KEYS: state hash, rpd window, tpd window, the month's spend
 -- ARGV: now, then per limit (rpm, tpm, rpd, tpd): capacity ('' = none), then requests,
 --       tokens, monthly budget ('' = none)
--- Returns {1, spent} when taken, {0, wait seconds, limit} when a limit cannot take it,
--- {2, spent} when the budget is spent.
+-- Returns {1, spent} when taken, {0, wait seconds, limit, spent} when a limit cannot take
+-- it, {2, spent} when the budget is spent (spent: the month's, as the memory store reports).
 local now = clock(ARGV[1])
 local budget = tonumber(ARGV[8])
-local spent = 0
-if budget ~= nil then
-  spent = tonumber(redis.call('GET', KEYS[4])) or 0
-  if spent >= budget then return {2, str(spent)} end
-end
+local spent = tonumber(redis.call('GET', KEYS[4])) or 0
+if budget ~= nil and spent >= budget then return {2, str(spent)} end
 local h = hash(KEYS[1])
 local caps = {rpm = tonumber(ARGV[2]), tpm = tonumber(ARGV[3]),
               rpd = tonumber(ARGV[4]), tpd = tonumber(ARGV[5])}
@@ -39,7 +36,7 @@ for _, l in ipairs({'rpd', 'tpd'}) do
     if w > worst then worst, which = w, l end
   end
 end
-if worst > 0 then return {0, str(worst), which} end
+if worst > 0 then return {0, str(worst), which, str(spent)} end
 local updates = {}
 for l, lvl in pairs(levels) do
   updates[#updates + 1] = 'cap:' .. l; updates[#updates + 1] = tostring(caps[l])
