@@ -34,7 +34,7 @@ NOT_TENSED_AFTER = _w(
 )
 DIRECTION = _w(
     "from into onto out up down above below over under before after since until till "
-    "inside outside between behind beyond toward towards against across through via "
+    "inside outside behind beyond toward towards against across through via "
     "ascending descending next previous forward backward backwards upward downward "
     "off top bottom"
 )
@@ -42,7 +42,7 @@ DIRECTION = _w(
 WH = _w("what why how when where which who whom whose")
 # "Which river is longest?" asks what "What river is longest?" asks.
 WH_SAME = {"which": "what", "whom": "who"}
-CONNECTIVES = _w("or if unless versus vs because although whether")
+CONNECTIVES = _w("or if unless because although whether")
 # Words a relation hangs on: content words that trade places across them swap roles.
 # Coordination counts too: an answer follows the order it was asked in ("Compare Java and
 # Python" is answered Java first), so "X or Y" / "Y or X" is refused — a cost in recall.
@@ -53,6 +53,8 @@ LIGHT = _w(
     "be am is are been being do does done of for on in at by with about to and so just "
     "really actually also please kindly hi hello hey thanks thank there here 're 've 'm "
     "let let's ok okay thing things way ways anyway basically exactly per use using "
+    # "the difference between X and Y": no opposite, and the roles are read from "and"
+    "between "
     # the existential "there is" lexicalised: "How many continents exist?" asks the same
     "exist exists"
 )

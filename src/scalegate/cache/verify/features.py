@@ -142,7 +142,7 @@ _CLASSES: tuple[tuple[frozenset[str], str, dict[str, str]], ...] = (
     (c.QUANTIFIERS, "quantifier", {}),
     (c.DIRECTION, "direction", {}),
     (c.WH, "question", c.WH_SAME),
-    (c.CONNECTIVES, "connective", {"vs": "versus"}),
+    (c.CONNECTIVES, "connective", {}),
 )
 
 
@@ -175,8 +175,11 @@ def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) 
     if word in c.NEGATORS:
         return "negation:not"
     if word in c.MODALS:
-        # "how can I …", "can you …", "I'd like …" are idiom, not a modality.
-        if (nxt in ("you", "i", "we") and (frame or prev in c.WH)) or nxt in ("like", "love"):
+        # "Can you …" opening a request, "how can/should I …" (= "how do I …"), "I'd like …"
+        # are idiom, not a modality; "Can I …" / "Should I …" / "When can I …" are not.
+        request = frame and nxt == "you" and word in ("can", "could", "would")
+        manner = prev == "how" and nxt in ("i", "we", "you") and word != "must"
+        if request or manner or nxt in ("like", "love"):
             return "light"
         return f"modality:{word}"
     if word in c.FUTURE_AUX or (word == "going" and nxt == "to" and prev in ("am", "is", "are")):

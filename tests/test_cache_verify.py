@@ -1,0 +1,170 @@
+"""The semantic-hit verifier, rule by rule, on pairs written for this file (not the dev set).
+
+Each near-miss names the rule expected to refuse it; each paraphrase must pass. Both
+directions are checked: the verifier is symmetric in what it refuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from scalegate.cache.verify import Lexicon, Verifier, near_miss_reason, rule
+from scalegate.cache.verify.tokens import tokenize
+
+NEAR_MISSES = [
+    # negation, words and affixes
+    ("Is it possible to freeze cooked rice?",
+     "Is it impossible to freeze cooked rice?", "negation"),
+    ("Why is my account active?", "Why is my account inactive?", "negation"),
+    ("How do I find my paid invoices?", "How do I find my unpaid invoices?", "negation"),
+    ("Is this move legal in chess?", "Is this move illegal in chess?", "negation"),
+    ("Why is my cat so careful?", "Why is my cat so careless?", "negation"),
+    ("Does the museum ever open on Mondays?", "Does the museum never open on Mondays?", "negation"),
+    ("Should I reply to the email?", "Shouldn't I reply to the email?", "negation"),
+    # quantifiers
+    ("What if none of my tests pass?", "What if all of my tests pass?", "negation"),
+    ("Is a bit of salt fine in bread dough?",
+     "Is plenty of salt fine in bread dough?", "quantifier"),
+    ("Do most birds migrate?", "Do some birds migrate?", "quantifier"),
+    ("Can every user edit the wiki?", "Can any user edit the wiki?", "quantifier"),
+    # tense and modality
+    ("What happened at the summit in Geneva?", "What happens at the summit in Geneva?", "tense"),
+    ("Who won the chess olympiad?", "Who will win the chess olympiad?", "tense"),
+    ("Was the bridge open last winter?", "Is the bridge open last winter?", "tense"),
+    ("Should I water succulents daily?", "Can I water succulents daily?", "modality"),
+    ("Must I declare my crypto gains?", "May I declare my crypto gains?", "modality"),
+    # times, numbers, units
+    ("Set an alarm for 7 am", "Set an alarm for 7 pm", "times"),
+    ("Is the shop open at 9:30pm?", "Is the shop open at 9:30am?", "times"),
+    ("Book a table for four people", "Book a table for five people", "numbers"),
+    ("What's the 2nd largest moon of Saturn?", "What's the 3rd largest moon of Saturn?", "numbers"),
+    ("How many grams of sugar are in a cup?", "How many ounces of sugar are in a cup?", "units"),
+    ("Convert 30 euros to dollars", "Convert 30 dollars to euros", "units"),
+    # antonyms WordNet knows, degree, direction
+    ("Is it rude to arrive early to a dinner?",
+     "Is it rude to arrive late to a dinner?", "antonym"),
+    ("How do I make my sourdough crust soft?", "How do I make my sourdough crust hard?", "antonym"),
+    ("Why does my phone battery drain so fast?",
+     "Why does my phone battery drain so slowly?", "antonym"),
+    ("Which planet is the hottest?", "Which planet is hot?", "comparison"),
+    ("Is tea healthier than coffee?", "Is tea healthy like coffee?", "comparison"),
+    ("Should I stretch before running?", "Should I stretch after running?", "direction"),
+    ("How do I scroll up in tmux?", "How do I scroll down in tmux?", "direction"),
+    # question word, quotes, code, symbols
+    ("When was the Eiffel Tower built?", "Where was the Eiffel Tower built?", "question"),
+    ('What does "I can\'t even" mean?', 'What does "I can even" mean?', "quoted"),
+    ("What does 'it's raining' mean in French?",
+     "What does 'its raining' mean in French?", "quoted"),
+    ("What does `ls -la` print?", "What does `ls -l` print?", "code"),
+    ("What does 👍 mean in a work chat?", "What does 👎 mean in a work chat?", "symbols"),
+    # content words: names, topics, roles
+    ("How do I bake a lemon tart?", "How do I bake a lime tart?", "unaligned"),
+    ("Who designed the Sydney Opera House?", "Who designed the Berlin Opera House?", "unaligned"),
+    ("Did the goalkeeper foul the striker?", "Did the striker foul the goalkeeper?", "order"),
+    ("Is a kilo of feathers heavier than a kilo of lead?",
+     "Is a kilo of lead heavier than a kilo of feathers?", "order"),
+    ("Send the report from Anna to Ben", "Send the report from Ben to Anna", "order"),
+]  # fmt: skip
+
+LONG = (
+    "I am planning a two week trip through the north of Italy in late spring with my partner "
+    "and we would like to visit small towns, eat well, avoid crowded places and travel by train "
+    "as much as we can, so what route would you suggest for a relaxed {} itinerary?"
+)
+
+PARAPHRASES = [
+    ("How many legs does a spider have?", "how many legs do spiders have"),
+    ("Give me three ideas for a birthday party", "Give me 3 ideas for a birthday party"),
+    ("Can you explain how vaccines work?", "Explain how vaccines work"),
+    ("Could you please tell me the height of Mount Fuji?", "What is the height of Mount Fuji?"),
+    ("What's the height of Mount Fuji?", "What is Mount Fuji's height?"),
+    ("How do I fix a flat tire on my car?", "How do I repair a flat tire on my automobile?"),
+    ("u know how to make pancakes?", "do you know how to make pancakes?"),
+    ("whats the best way to learn guitar", "What is the best way to learn guitar?"),
+    ("Which river is the longest in Africa?", "What river is the longest in Africa?"),
+    ("Meet me at 3pm", "Meet me at 15:00"),
+    ("Is it safe to drink tap water in Lisbon?", "Is it safe to drink the tap water in Lisbon?"),
+    ("How could I drink water safely on a hike?", "How do I drink water safely on a hike?"),
+    ("Who invented the printing press?", "Who was the inventor of the printing press?"),
+    ("I can't sleep at night, any tips?", "I cannot sleep at night, any tips?"),
+    ("Summarize the novel Dune", "Give me a summary of the novel Dune"),
+    ("How do I start a compost pile?", "How do I begin a compost pile?"),
+]
+
+ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), NEAR_MISSES)
+def test_near_misses_are_refused_by_their_rule(a: str, b: str, expected: str) -> None:
+    for x, y in ((a, b), (b, a)):
+        reason = near_miss_reason(x, y)
+        assert reason is not None, (x, y)
+        assert rule(reason) == expected, (x, y, reason)
+
+
+@pytest.mark.parametrize(("a", "b"), PARAPHRASES)
+def test_paraphrases_pass(a: str, b: str) -> None:
+    assert near_miss_reason(a, b) is None
+    assert near_miss_reason(b, a) is None
+
+
+def test_long_prompts_are_judged_by_the_words_that_differ() -> None:
+    a, b = LONG.format("vegetarian"), LONG.format("budget")
+    assert near_miss_reason(a, b) == "unaligned:vegetarian"
+    assert near_miss_reason(a, LONG.format("vegetarian").replace("Italy", "Spain")) is not None
+    assert near_miss_reason(a, a.replace("would you suggest", "do you suggest")) == "modality"
+    assert near_miss_reason(a, a.replace("two week", "2 week")) is None
+    assert near_miss_reason(a, a.replace("crowded places", "crowded spots")) is None
+
+
+def test_balanced_accepts_what_strict_refuses_and_nothing_worse() -> None:
+    a, b = "What are some benefits of yoga?", "What are any benefits of yoga?"
+    assert near_miss_reason(a, b) == "quantifier"
+    assert near_miss_reason(a, b, "balanced") is None
+    fridge = ("How does a fridge work?", "How does a refrigerator work?")
+    assert near_miss_reason(*fridge) is not None
+    assert near_miss_reason(*fridge, strictness="balanced") is None
+    for x, y, _ in NEAR_MISSES:
+        assert near_miss_reason(x, y, "balanced") is not None, (x, y)
+    with pytest.raises(ValueError, match="strictness"):
+        near_miss_reason(a, b, "lenient")
+
+
+def test_quoted_spans_keep_their_apostrophes() -> None:
+    tokens = tokenize("What does 'don't panic' mean, and \"it's over\"?")
+    assert [t.text for t in tokens if t.kind == "quoted"] == ["don't panic", "it's over"]
+
+
+def test_numbers_and_times_are_values() -> None:
+    texts = {t.text for t in tokenize("3 pm, 15:00, 3 p.m.")}
+    assert texts == {"15:00", ","}
+    assert near_miss_reason("twenty five apples", "25 apples") is None
+    assert near_miss_reason("a dozen eggs", "12 eggs") is None
+    assert near_miss_reason("Is 3:00 a good time?", "Is 3 am a good time?") == "times"
+
+
+def test_without_wordnet_every_pair_is_refused_and_it_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        verifier = Verifier(Lexicon(tmp_path / "missing"))
+    assert verifier.reason("What is 2+2?", "what is 2 + 2") == "lexicon-unavailable"
+    assert verifier.reason("same", "same") is None
+    assert [r.message.startswith("WordNet not found") for r in caplog.records] == [True]
+
+
+def test_verification_is_fast_once_warm() -> None:
+    verifier = Verifier()
+    pairs = [(a, b) for a, b, _ in NEAR_MISSES] + PARAPHRASES
+    for a, b in pairs:
+        verifier.reason(a, b)
+    started = time.perf_counter()
+    for _ in range(5):
+        for a, b in pairs:
+            verifier.reason(a, b)
+    per_pair = (time.perf_counter() - started) / (5 * len(pairs))
+    assert per_pair < 0.001, per_pair
