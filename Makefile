@@ -54,9 +54,10 @@ test: install-test
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# Quick sizes by default; `make bench ARGS=--full` for the whole scale curves (about an hour).
 bench: install-test
 	@bash scripts/bench-deps.sh
-	$(BIN)/python benchmarks/gateway_overhead.py
+	$(BIN)/python benchmarks/report.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

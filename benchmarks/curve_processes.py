@@ -131,7 +131,7 @@ def run_variant(
             "gateway_cpu_ms_per_request": 1000 * gw_cpu / max(1, requests),
             "gateway_cpu_pct": 100 * gw_cpu / elapsed,
             # Everything else on the machine (other sessions' tests): above ~10 % it is noise.
-            "other_cpu_pct": core.cpu_usage(cpu_before, cpu_after, None)[0].get(
+            "other_cpu_pct": core.cpu_usage(cpu_before, cpu_after, "wrk")[0].get(
                 "other processes", 0.0
             ),
         }
