@@ -45,7 +45,7 @@ def run_size(
     max_connections: int | None,
     direct: bool = True,
 ) -> dict[str, Any]:
-    ramp = max(2.0, n / 1000)
+    ramp = max(2.0, n / args.open_rate)
     events = int(ramp + args.hold)
     upstream, up_url = cc.start_sse_upstream(
         children, workdir, pinning.load_cpu, events=events, interval=1.0
@@ -159,6 +159,9 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=10, help="seconds all streams are open")
     parser.add_argument("--max-connections", type=int, default=50_000)
     parser.add_argument(
+        "--open-rate", type=float, default=500, help="new streams per second during the ramp"
+    )
+    parser.add_argument(
         "--defaults-at", type=int, default=3000, help="size of the default-pool run (0: none)"
     )
     args = parser.parse_args()
@@ -194,7 +197,7 @@ def main() -> int:
     note = cc.pin_note(pinning, "upstream + client", "the gateway")
     print(
         f"scale curve: open streams per gateway process ({note}; "
-        f"1 delta/s per stream; open-file limit {nofile})"
+        f"1 delta/s per stream, opened at {args.open_rate:g}/s; open-file limit {nofile})"
     )
     if rows:
         print(render(rows))
@@ -208,6 +211,7 @@ def main() -> int:
         )
     settings = {
         "sizes": sizes,
+        "open_rate_per_s": args.open_rate,
         "capped_by_open_file_limit": capped,
         "nofile": nofile,
         "hold_s": args.hold,
