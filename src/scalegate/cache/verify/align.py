@@ -45,8 +45,10 @@ def align(
                 left_b.remove(y)
                 break
     for x, others in [(x, b) for x in left_a] + [(y, a) for y in left_b]:
+        # A word left alone may still oppose one already aligned ("hot and spicy" / "cold
+        # and spicy"): only its own antonyms are read, which keeps a cold lookup cheap.
         for other in others:
-            reason = opposed(x, other, lexicon)
+            reason = opposed(x, other, lexicon, both_ways=False)
             if reason is not None:
                 return reason, pairs
     alone = left_a or left_b
@@ -71,16 +73,16 @@ def _diff(a: list[Word], b: list[Word], pairs: dict[int, int]) -> tuple[list[Wor
     )
 
 
-def opposed(x: Word, y: Word, lexicon: Lexicon) -> str | None:
+def opposed(x: Word, y: Word, lexicon: Lexicon, *, both_ways: bool = True) -> str | None:
     """``"negation"`` for one stem with and without a negating affix, ``"antonym"`` for a
-    WordNet antonym, else ``None``."""
+    WordNet antonym (of ``x``, and of ``y`` when ``both_ways``), else ``None``."""
     if x.keys & y.keys:
         return None
     if _negated(x, y) or _negated(y, x):
         return "negation"
     if any(ky in lexicon.antonyms(kx) for kx in x.keys for ky in y.keys):
         return "antonym"
-    if any(kx in lexicon.antonyms(ky) for kx in x.keys for ky in y.keys):
+    if both_ways and any(kx in lexicon.antonyms(ky) for kx in x.keys for ky in y.keys):
         return "antonym"
     return None
 
