@@ -141,11 +141,12 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=2000, help="text deltas per stream")
     parser.add_argument("--batch", type=int, default=1, help="deltas per upstream write")
     parser.add_argument("--concurrency", type=int, default=8, help="streams at a time")
-    parser.add_argument("--full", action="store_true", help="longer runs (30 s)")
+    parser.add_argument("--full", action="store_true", help="20 s runs, 16 streams at a time")
     parser.add_argument("--no-portkey", action="store_true")
     args = parser.parse_args()
-    if args.full:
-        args.duration = max(args.duration, 30)
+    if args.full:  # longer, and more streams at a time so that each proxy is CPU-bound
+        args.duration = max(args.duration, 20)
+        args.concurrency = max(args.concurrency, 16)
     pinning = core.choose_pinning()
     if pinning.load_cpu is not None:
         os.sched_setaffinity(0, {pinning.load_cpu})
