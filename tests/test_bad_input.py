@@ -153,8 +153,17 @@ def test_bad_control_headers(gateway: ServerThread, header: str, value: str, nee
 
 
 def test_unknown_route_and_wrong_method(gateway: ServerThread) -> None:
-    assert_envelope(request(gateway.url, "GET", "/v1/nothing-here"), 404, "not_found_error")
+    versioned = {"anthropic-version": "2023-06-01"}
+    unknown = request(gateway.url, "GET", "/v1/nothing-here", headers=versioned)
+    assert_envelope(unknown, 404, "not_found_error")
     assert_envelope(request(gateway.url, "GET", "/v1/messages"), 405, "invalid_request_error")
+    # An OpenAI client (no anthropic-version) on a path that is not Anthropic's gets
+    # OpenAI's envelope, as its SDK expects.
+    openai = request(gateway.url, "POST", "/v1/embeddings", {"input": "x"})
+    assert openai.status == 404
+    error = openai.json()["error"]
+    assert set(openai.json()) == {"error"}
+    assert error["code"] == "not_found"
 
 
 def test_priority_is_echoed(gateway: ServerThread) -> None:

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from scalegate.clock import ManualClock
 from scalegate.config import AdmissionConfig, BreakerConfig, KeyConfig
-from scalegate.errors import NotFoundError, OverloadedError, RateLimitError, UnadmittableError
+from scalegate.errors import NotFoundError, OverloadedError, RateLimitError
 from scalegate.keys import Demand, KeyPool, Outcome, UpstreamKey, Usage, fingerprint
 from scalegate.keys.model import keys_from_config
 from scalegate.keys.redis_store import RedisKeyStore
@@ -202,12 +202,16 @@ async def test_critical_keys_serve_only_critical_and_high() -> None:
         assert (await pool.acquire("m", Demand(), p, FAR)).key is critical
 
 
-async def test_a_request_no_key_could_ever_admit_is_refused_at_once() -> None:
-    pool = await make_pool(key("sk-one-aaaaaaaaaaaaaaaa", limits={"otpm": 8000}))
-    with pytest.raises(UnadmittableError, match="otpm") as info:
-        await pool.acquire("m", Demand(1, 10, 64_000), Priority.NORMAL, FAR)
-    assert info.value.status == 400
-    assert info.value.should_retry is False
+async def test_an_estimate_above_every_keys_capacity_is_bounded_not_refused() -> None:
+    # Clients send max_tokens of 32k-128k by default; a key with 8,000 OTPM still serves
+    # them: the reservation is bounded by the largest capacity, settlement charges usage.
+    pool = await make_pool(key("sk-one-aaaaaaaaaaaaaaaa", limits={"otpm": 8000, "itpm": 40_000}))
+    lease = await pool.acquire("m", Demand(1, 52_000, 64_000), Priority.NORMAL, FAR)
+    assert lease.demand == Demand(1, 40_000, 8000)
+    await pool.settle(lease, Outcome.SUCCESS, Usage(21_000, 300))
+    status = (await pool.status())[0]["limits"]
+    assert status["otpm"]["used"] == pytest.approx(300, abs=1)  # the real count, not 64k
+    assert status["itpm"]["used"] == pytest.approx(21_000, abs=2)
 
 
 async def test_model_patterns() -> None:

@@ -89,7 +89,9 @@ def test_client_disconnect_cancels_upstream_and_settles_the_reservation(
         return entry["limits"]["otpm"]["used"], entry["in_flight"]
 
     used, in_flight = gw.call(otpm_used)
-    assert used >= 39_000  # max_tokens reserved while the stream runs (less a refill)
+    # The output reservation while the stream runs: the learned share of max_tokens (the
+    # 1,024-token floor before any answer of the model was seen), less a refill.
+    assert 900 <= used <= 1_024
     assert in_flight == 1
     stream.close()  # the client goes away mid-stream
     wait_until(lambda: sim_stats(sim.url)["keys"][KEY_A]["streams_cancelled"] == 1)
@@ -99,7 +101,7 @@ def test_client_disconnect_cancels_upstream_and_settles_the_reservation(
     assert holds(sim) == []  # the held handler was cancelled, not left waiting
     wait_until(lambda: gw.call(otpm_used)[1] == 0)
     used, _ = gw.call(otpm_used)
-    assert used < 1_000  # the unused reservation went back to the key
+    assert used < 100  # the unused reservation went back to the key
 
 
 def gw_app_pool(gw: ServerThread) -> Any:

@@ -155,9 +155,28 @@ class Attempts:
             return attempt.value
         raise self.final_error(ctx, attempt)
 
-    def demand_for(self, req: MessageRequest) -> tuple[Demand, float]:
+    def demand_for(self, req: MessageRequest, prefix: str | None = None) -> tuple[Demand, float]:
+        """What to reserve: the input estimate less what the prompt cache will likely serve
+        (cache reads do not count toward ITPM), and the output the model's answers use
+        (``admission.output_reservation``); settlement charges the real counts."""
         raw = raw_estimate(req.payload)
-        return Demand(1, self.estimator.estimate(req.model, raw), req.max_tokens), raw
+        total = self.estimator.estimate(req.model, raw)
+        cached = min(self.estimator.expected_cached(prefix), int(total * 0.9))
+        if self.settings.admission.output_reservation == "max_tokens":
+            out = req.max_tokens
+        else:
+            out = self.estimator.output_reservation(req.model, req.max_tokens)
+        return Demand(1, max(1, total - cached), out), raw
+
+    def learn(self, model: str, raw: float, prefix: str | None, usage: dict[str, Any]) -> None:
+        """Fold one answer's usage into the estimates (input, cached prefix, output)."""
+        inp = int(usage.get("input_tokens") or 0)
+        read = int(usage.get("cache_read_input_tokens") or 0)
+        created = int(usage.get("cache_creation_input_tokens") or 0)
+        if inp + read + created:
+            self.estimator.learn(model, raw, inp + read + created)
+            self.estimator.learn_cached(prefix, read, created)
+        self.estimator.learn_output(model, int(usage.get("output_tokens") or 0))
 
     async def send(
         self, ctx: CallContext, lease: Lease, method: str, path: str, body: bytes | None
@@ -209,7 +228,8 @@ class Attempts:
         return await self.with_fallbacks(ctx, req, lambda r: self._create_one(ctx, r))
 
     async def _create_one(self, ctx: CallContext, req: MessageRequest) -> Created:
-        demand, raw = self.demand_for(req)
+        affinity = prefix_hash(req.model, req.body, req.payload)
+        demand, raw = self.demand_for(req, affinity)
 
         async def call(lease: Lease) -> Attempt[Reply]:
             path = "/v1/messages" + ctx.query
@@ -223,10 +243,9 @@ class Attempts:
                 if counted is not None:
                     attempt.usage = counted[0]
                     attempt.raw_usage = message["usage"]
-                    self.estimator.learn(req.model, raw, counted[1])
+                    self.learn(req.model, raw, affinity, message["usage"])
             return attempt
 
-        affinity = prefix_hash(req.model, req.body, req.payload)
         attempt = await self.run(ctx, req.model, demand, call, affinity)
         return Created(self.reply_or_raise(ctx, attempt), attempt.raw_usage)
 
@@ -239,7 +258,11 @@ class Attempts:
         return await self.with_fallbacks(ctx, req, lambda r: self._open_one(ctx, r))
 
     async def _open_one(self, ctx: CallContext, req: MessageRequest) -> MessageStream | Reply:
-        demand, raw = self.demand_for(req)
+        affinity = prefix_hash(req.model, req.body, req.payload)
+        demand, raw = self.demand_for(req, affinity)
+
+        def learn(usage: dict[str, Any]) -> None:
+            self.learn(req.model, raw, affinity, usage)
 
         async def call(lease: Lease) -> Attempt[MessageStream | Reply]:
             headers = with_credentials(ctx.headers, lease.key.secret, ctx.bearer)
@@ -259,15 +282,12 @@ class Attempts:
                 reply = Reply(resp.status, body, response_headers(resp.headers))
                 status = resp.status
                 return Attempt(classify_status(status), reply, None, resp.headers, status)
-            outcome, opened, status = await first_event(self.pool, lease, resp)
+            outcome, opened, status = await first_event(self.pool, lease, resp, learn)
             ctx.upstream_seconds += time.perf_counter() - started
             if isinstance(opened, MessageStream):
-                if opened.tracker.total:
-                    self.estimator.learn(req.model, raw, opened.tracker.total)
                 return Attempt(outcome, opened, None, resp.headers, 200, keep_lease=True)
             return Attempt(outcome, opened, None, resp.headers, status)
 
-        affinity = prefix_hash(req.model, req.body, req.payload)
         attempt = await self.run(ctx, req.model, demand, call, affinity)
         if isinstance(attempt.value, MessageStream):
             return attempt.value

@@ -125,6 +125,7 @@ class Gateway:
                 self._jobs,
                 PipelineRunner(self.pipeline, self.settings.queue),
                 capacity=self.pool.free_capacity,
+                outages=self.outages,
             )
             await self.workers.start()
 
@@ -161,7 +162,7 @@ class Gateway:
         stores = self.stores
         self._upstream = UpstreamClient(settings.upstream, base_url)
         await self._upstream.start()
-        self.key_store = await stores.key_store(settings, self.clock)
+        self.key_store = await stores.key_store(settings, self.clock, self.outages)
         self._pool = KeyPool(
             keys_from_config(key_configs),
             store=self.key_store,
@@ -171,11 +172,13 @@ class Gateway:
             on_wait=self.observer.sink.admission_wait,
         )
         await self._pool.start()
-        self._keys = KeyManager(self._pool, stores.key_registry(), key_configs)
+        self._keys = KeyManager(self._pool, stores.key_registry(), key_configs, self.outages)
         await self._keys.start(poll=stores.shared)
         self.limiter = TenantLimiter(stores.tenant_store(self.clock), self.clock)
         self.sessions = stores.session_store(self.clock)
-        self._cache = await CacheService.start(settings, stores, clock=self.clock)
+        self._cache = await CacheService.start(
+            settings, stores, clock=self.clock, outages=self.outages
+        )
         attempts = Attempts(
             settings,
             self._pool,

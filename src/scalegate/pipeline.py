@@ -126,7 +126,7 @@ class Pipeline:
                 await self._count_hit(ctx, req.model)
                 yield self._from_cache(ticket, req.stream)
                 return
-            demand, _ = self.attempts.demand_for(req)
+            demand, _ = self.attempts.demand_for(req)  # the tenant's share: no prefix
             held = await self._tenant_admit(ctx, demand)
             usage: dict[str, Any] = {}
             stack.push_async_callback(self._settle, ctx, req.model, held, usage)

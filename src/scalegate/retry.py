@@ -57,13 +57,28 @@ def classify_stream_error(error_type: str) -> Outcome:
     return Outcome.CLIENT_ERROR
 
 
+def full_jitter(
+    attempt: int,
+    base: float,
+    cap: float,
+    rng: random.Random,
+    retry_after: float | None = None,
+) -> float:
+    """The one backoff of the code base: ``uniform(0, min(cap, base · 2^(attempt-1)))``,
+    never shorter than the server's ``retry-after`` when it sent one. ``attempt`` counts
+    from 1 (the first retry). Used by the pipeline, job retries, callbacks and alerts."""
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    delay = rng.uniform(0.0, ceiling)
+    return max(delay, retry_after) if retry_after is not None else delay
+
+
 class Backoff:
-    """Full-jitter exponential delays; ``attempt`` counts from 1 (the first retry)."""
+    """Full-jitter exponential delays for the pipeline (:func:`full_jitter`)."""
 
     def __init__(self, config: RetryConfig, rng: random.Random | None = None) -> None:
         self.config = config
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
 
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.config.cap_seconds, self.config.base_seconds * 2 ** (attempt - 1))
-        return self._rng.uniform(0.0, ceiling)
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        c = self.config
+        return full_jitter(attempt, c.base_seconds, c.cap_seconds, self._rng, retry_after)

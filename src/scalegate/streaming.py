@@ -17,7 +17,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -131,7 +131,9 @@ class MessageStream:
         head: bytes,
         parser: SSEParser,
         tracker: UsageTracker,
+        learn: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        self.learn = learn  # told the complete usage of a finished stream (estimates)
         self.pool = pool
         self.lease = lease
         self.resp = resp
@@ -177,11 +179,16 @@ class MessageStream:
         if self._settled:
             return
         self._settled = True
+        if self._outcome is Outcome.SUCCESS and self.learn is not None:
+            self.learn(self.tracker.raw)
         await self.pool.settle(self.lease, self._outcome, self.tracker.usage(), self.resp.headers)
 
 
 async def first_event(
-    pool: KeyPool, lease: Lease, resp: aiohttp.ClientResponse
+    pool: KeyPool,
+    lease: Lease,
+    resp: aiohttp.ClientResponse,
+    learn: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Outcome, MessageStream | Reply | None, int]:
     """Read an opened 200 stream up to its first event.
 
@@ -218,4 +225,5 @@ async def first_event(
         status = STATUS_OF_TYPE.get(error_type, 500)
         reply = Reply(status, events[0].data, [("content-type", "application/json")])
         return classify_stream_error(error_type), reply, status
-    return Outcome.SUCCESS, MessageStream(pool, lease, resp, head, parser, tracker), 200
+    stream = MessageStream(pool, lease, resp, head, parser, tracker, learn)
+    return Outcome.SUCCESS, stream, 200

@@ -10,6 +10,7 @@ the corrected estimate plus a small margin, and settlement refunds or charges th
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -23,6 +24,10 @@ MEDIA_BLOCK_TOKENS = 1600
 INITIAL_CORRECTION = 1.2
 MARGIN = 1.05
 SMOOTHING = 0.2
+# Output reserved before anything is known of a model's answers (then: learned, see
+# TokenEstimator.output_reservation); never more than the request's max_tokens.
+OUTPUT_FLOOR = 1024
+PREFIXES = 10_000  # stable prompt prefixes whose cached share is remembered
 
 
 def _text_tokens(text: str) -> float:
@@ -85,10 +90,16 @@ class TokenEstimator:
     deviation, so a model whose prompts vary a lot is reserved for more generously.
     """
 
-    def __init__(self, initial_correction: float = INITIAL_CORRECTION) -> None:
+    def __init__(
+        self, initial_correction: float = INITIAL_CORRECTION, output_floor: int = OUTPUT_FLOOR
+    ) -> None:
         self._initial = initial_correction
         self._mean: dict[str, float] = {}
         self._dev: dict[str, float] = {}
+        self._floor = output_floor
+        self._out_mean: dict[str, float] = {}
+        self._out_dev: dict[str, float] = {}
+        self._cached: OrderedDict[str, int] = OrderedDict()
 
     def correction(self, model: str) -> float:
         mean = self._mean.get(model)
@@ -111,3 +122,40 @@ class TokenEstimator:
             return
         self._dev[model] += SMOOTHING * (abs(ratio - mean) - self._dev[model])
         self._mean[model] = mean + SMOOTHING * (ratio - mean)
+
+    # -- output: what answers of a model really use -----------------------------------------
+
+    def output_reservation(self, model: str, max_tokens: int) -> int:
+        """Output tokens to reserve: what this model's answers use (mean + 3 deviations of
+        the answers seen, at least the floor), never more than ``max_tokens``. Settlement
+        charges what the answer really used, so a long answer is paid for in full."""
+        mean = self._out_mean.get(model)
+        learned = self._floor if mean is None else mean + 3.0 * self._out_dev[model]
+        return max(1, min(max_tokens, max(self._floor, math.ceil(learned))))
+
+    def learn_output(self, model: str, output_tokens: int) -> None:
+        if output_tokens <= 0:
+            return
+        mean = self._out_mean.get(model)
+        if mean is None:
+            self._out_mean[model], self._out_dev[model] = float(output_tokens), 0.0
+            return
+        self._out_dev[model] += SMOOTHING * (abs(output_tokens - mean) - self._out_dev[model])
+        self._out_mean[model] = mean + SMOOTHING * (output_tokens - mean)
+
+    # -- input read from the prompt cache (does not count toward ITPM) ----------------------
+
+    def expected_cached(self, prefix: str | None) -> int:
+        """Input tokens the next request with this stable prefix will likely read from the
+        prompt cache: what the last one read or wrote there."""
+        if prefix is None:
+            return 0
+        return self._cached.get(prefix, 0)
+
+    def learn_cached(self, prefix: str | None, cache_read: int, cache_write: int) -> None:
+        if prefix is None:
+            return
+        self._cached[prefix] = cache_read + cache_write
+        self._cached.move_to_end(prefix)
+        while len(self._cached) > PREFIXES:
+            self._cached.popitem(last=False)

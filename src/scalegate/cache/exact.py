@@ -22,6 +22,7 @@ from scalegate.cache.keys import Namespace
 from scalegate.cache.store import Bounds, ExactStore, MemoryExactStore
 from scalegate.clock import Clock
 from scalegate.errors import StateBackendError
+from scalegate.state.outage import Outages
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ class ExactCache:
         max_bytes: int = 256 * 1024 * 1024,
         ttl_seconds: float = 3600.0,
         clock: Clock | None = None,
+        outages: Outages | None = None,
     ) -> None:
+        self.outages = outages  # the cache's policy (bypass) is counted there
         self.store: ExactStore = store or MemoryExactStore(
             Bounds(max_entries, max_bytes, ttl_seconds), clock=clock
         )
@@ -59,6 +62,9 @@ class ExactCache:
         except StateBackendError as exc:
             self._failed("read", exc)
             value = None
+        else:
+            if self.outages is not None and self.outages.down:
+                self.outages.recovered("cache")
         self.counts["hits" if value is not None else "misses"] += 1
         return value
 
@@ -86,8 +92,10 @@ class ExactCache:
         ns = as_namespace(namespace)
         return await self.store.bump(str(ns))
 
-    def _failed(self, what: str, exc: Exception) -> None:
+    def _failed(self, what: str, exc: StateBackendError) -> None:
         self.counts["errors"] += 1
+        if self.outages is not None:
+            self.outages.failed("cache", exc)
         logger.warning("exact cache %s failed, treated as a miss: %s", what, exc)
 
     def stats(self) -> dict[str, Any]:
@@ -95,11 +103,7 @@ class ExactCache:
         total = self.counts["hits"] + self.counts["misses"]
         out: dict[str, Any] = dict(self.counts)
         out["hit_rate"] = self.counts["hits"] / total if total else 0.0
-        if isinstance(self.store, MemoryExactStore):
-            out["entries"] = len(self.store._entries)
-            out["bytes"] = self.store.bytes
-            out["evictions"] = self.store.counts["evictions"]
-            out["expired"] = self.store.counts["expired"]
+        out.update(self.store.local_stats())
         return out
 
     async def snapshot(self) -> dict[str, Any]:

@@ -131,6 +131,9 @@ class RedisExactStore:
             out[name] = counts.get(name, 0)
         return out
 
+    def local_stats(self) -> dict[str, Any]:
+        return {}  # shared: the store-wide numbers are in snapshot()
+
     async def top(self, n: int) -> list[dict[str, Any]]:
         if n <= 0:  # ZREVRANGE 0 0 would still answer one entry
             return []

@@ -36,6 +36,7 @@ from scalegate.cache.semantic import SemanticCache, SemanticLookup
 from scalegate.cache.store import Bounds
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import Settings
+from scalegate.state.outage import Outages
 from scalegate.state.stores import MemoryStores, Stores
 
 logger = logging.getLogger(__name__)
@@ -101,14 +102,23 @@ class CacheService:
 
     @classmethod
     async def start(
-        cls, settings: Settings, stores: Stores | None = None, *, clock: Clock | None = None
+        cls,
+        settings: Settings,
+        stores: Stores | None = None,
+        *,
+        clock: Clock | None = None,
+        outages: Outages | None = None,
     ) -> CacheService:
         """Build the caches the settings ask for, on ``stores`` (default: memory)."""
         clock = clock or SystemClock()
         stores = stores or MemoryStores()
         conf = settings.cache
         bounds = Bounds(conf.exact.max_entries, conf.exact.max_bytes, conf.exact.ttl_seconds)
-        exact = ExactCache(stores.exact_store(bounds, clock)) if conf.exact.enabled else None
+        exact = (
+            ExactCache(stores.exact_store(bounds, clock), outages=outages)
+            if conf.exact.enabled
+            else None
+        )
         semantic = None
         if conf.semantic.enabled:
             embedder = embedder_from_spec(conf.semantic.embedder)

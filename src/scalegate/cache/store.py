@@ -57,6 +57,10 @@ class ExactStore(Protocol):
         """Store-wide numbers: entries, bytes, hits, misses, evictions, expired."""
         ...
 
+    def local_stats(self) -> dict[str, Any]:
+        """What this process alone knows (entries, bytes, evictions of a memory store;
+        nothing for a shared one, whose numbers are in :meth:`snapshot`)."""
+
     async def top(self, n: int) -> list[dict[str, Any]]:
         """The ``n`` live entries with most hits: namespace, key, hits, bytes, label."""
         ...
@@ -151,6 +155,14 @@ class MemoryExactStore:
 
     async def snapshot(self) -> dict[str, Any]:
         return {"entries": len(self._entries), "bytes": self.bytes, **self.counts}
+
+    def local_stats(self) -> dict[str, Any]:
+        return {
+            "entries": len(self._entries),
+            "bytes": self.bytes,
+            "evictions": self.counts["evictions"],
+            "expired": self.counts["expired"],
+        }
 
     async def top(self, n: int) -> list[dict[str, Any]]:
         best = sorted(self._entries.items(), key=lambda item: item[1].hits, reverse=True)[:n]

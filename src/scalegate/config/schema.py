@@ -101,6 +101,11 @@ class AdmissionConfig(_Model):
     # Refill held back from each minute bucket to cover jitter between the gateway's
     # reservation and the provider's own deduction one network hop later.
     skew_seconds: float = Field(default=0.1, ge=0, le=5)
+    # Output tokens reserved per request (docs/provider-quotas.md): "learned" — what the
+    # model's answers use (at least output_floor_tokens, at most max_tokens), settled to
+    # the real count; "max_tokens" — all of max_tokens, as the provider is said to estimate.
+    output_reservation: Literal["learned", "max_tokens"] = "learned"
+    output_floor_tokens: int = Field(default=1024, ge=1)
 
     def wait_for(self, priority: Priority) -> float:
         seconds: float = getattr(self.max_wait_seconds, priority.label)

@@ -41,6 +41,8 @@ from aiohttp.resolver import DefaultResolver
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import QueueConfig
 from scalegate.errors import InvalidRequestError
+from scalegate.keys.headers import retry_after_seconds
+from scalegate.retry import full_jitter
 
 logger = logging.getLogger(__name__)
 
@@ -178,16 +180,18 @@ class CallbackSender:
                     url, data=body, headers=headers, allow_redirects=False
                 ) as resp:
                     code = resp.status
+                    retry_after = min(retry_after_seconds(resp.headers) or 0.0, 30.0)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 logger.info("callback for %s failed (attempt %d): %r", job_id, attempt, exc)
-                code = 0
+                code, retry_after = 0, None
             if 200 <= code < 300:
                 status = "delivered"
                 break
             if 400 <= code < 500 and code not in (408, 429):
                 break
             if attempt < self.config.callback_max_attempts:
-                await asyncio.sleep(self._rng.uniform(0, min(30.0, 0.5 * 2 ** (attempt - 1))))
+                delay = full_jitter(attempt, 0.5, 30.0, self._rng, retry_after)
+                await asyncio.sleep(delay)
         self.counts[status] += 1
         try:
             await self._annotate(job_id, {"callback_status": status})

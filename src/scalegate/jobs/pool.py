@@ -35,11 +35,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scalegate.errors import StateBackendError
 from scalegate.jobs.autoscale import desired_concurrency
 from scalegate.jobs.callbacks import CallbackSender
 from scalegate.jobs.model import Job, JobState, error_doc
 from scalegate.jobs.queue import JobQueue
 from scalegate.jobs.runner import Outcome, Runner
+from scalegate.retry import full_jitter
+from scalegate.state.outage import Outages
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,9 @@ class WorkerPool:
         capacity: Callable[[], Awaitable[int | None]] | None = None,
         concurrency: int | None = None,
         rng: random.Random | None = None,
+        outages: Outages | None = None,
     ) -> None:
+        self.outages = outages or Outages.from_settings()
         self.queue = queue
         self.backend = queue.backend
         self.config = queue.config
@@ -305,11 +310,10 @@ class WorkerPool:
     async def _retry(
         self, job: Job, outcome: Outcome, now: int, *, counted: bool = True
     ) -> tuple[JobState, bool]:
-        ceiling = min(
-            self.config.retry_cap_seconds,
-            self.config.retry_base_seconds * 2 ** (job.attempts - 1),
+        c = self.config
+        delay = full_jitter(
+            job.attempts, c.retry_base_seconds, c.retry_cap_seconds, self._rng, outcome.retry_after
         )
-        delay = max(self._rng.uniform(0, ceiling), outcome.retry_after or 0.0)
         if not counted:  # the limit says when there is room again: come back then
             delay = outcome.retry_after or self.config.retry_base_seconds
         error = outcome.error or error_doc(500, "api_error", "retryable failure")
@@ -333,9 +337,16 @@ class WorkerPool:
                 if self.stopping:
                     return
                 raise
+            except StateBackendError as exc:  # the queue's policy: pause, resume by itself
+                self.outages.failed("queue", exc)
+                await asyncio.sleep(1.0)
+                continue
             except Exception:
                 logger.exception("job fetcher: backend failed; retrying in 1s")
                 await asyncio.sleep(1.0)
+                continue
+            if self.outages.down:
+                self.outages.recovered("queue")
 
     async def _fetch_once(self) -> None:
         free = self.target - len(self._held)

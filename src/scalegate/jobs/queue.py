@@ -16,7 +16,9 @@ routes and the CLI are thin shells around this class.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import collections
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -26,7 +28,7 @@ from scalegate.config import QueueConfig
 from scalegate.errors import InvalidRequestError, NotFoundError, ProviderError
 from scalegate.jobs.backend import QueueBackend
 from scalegate.jobs.callbacks import check_callback_url
-from scalegate.jobs.model import Job, JobState, new_id, ready_score
+from scalegate.jobs.model import Batch, Job, JobState, new_id, ready_score
 from scalegate.priority import Priority
 from scalegate.state.stores import Stores, stores_from_url
 from scalegate.validation import validate_messages
@@ -288,3 +290,46 @@ class JobQueue:
         t0, d0 = self._samples[0]
         counts["throughput_per_second"] = (done - d0) / (now - t0) if now > t0 else 0.0
         return counts
+
+    # -- read-outs and batches: the public API routes use (never the backend itself) -------
+
+    async def counts(self) -> dict[str, Any]:
+        """Depth by effective priority, delayed, in flight, dead (one read)."""
+        return await self.backend.counts(self.now_ms(), self.aging_ms)
+
+    async def workers(self) -> builtins.list[dict[str, Any]]:
+        """Worker pools with a heartbeat within the visibility timeout."""
+        max_age = int(self.config.visibility_timeout_seconds * 1000)
+        return await self.backend.workers(self.now_ms(), max_age)
+
+    async def submit_batch(
+        self, batch: Batch, jobs: Sequence[Job], idempotency_key: str | None = None
+    ) -> Batch:
+        """Store a Message Batch and its jobs at once (the tenant's key returns the same)."""
+        ttl = int(self.config.retention_seconds * 1000)
+        stored, _ = await self.backend.create_batch(batch, jobs, idempotency_key, ttl)
+        return stored
+
+    async def batch(self, batch_id: str, *, tenant: Any = ANY_TENANT) -> Batch:
+        """The batch, or :class:`NotFoundError` (also for another tenant's)."""
+        batch = await self.backend.get_batch(batch_id)
+        if batch is None or (tenant is not ANY_TENANT and batch.tenant != tenant):
+            raise NotFoundError(f"no message batch with id {batch_id!r}")
+        return batch
+
+    async def batches(
+        self, tenant: str | None, limit: int, after_id: str | None, before_id: str | None
+    ) -> tuple[builtins.list[Batch], bool]:
+        return await self.backend.list_batches(tenant, limit, after_id, before_id)
+
+    async def batch_jobs(self, batch_id: str, start: int, stop: int) -> builtins.list[Job]:
+        return await self.backend.batch_jobs(batch_id, start, stop)
+
+    async def cancel_batch(self, batch_id: str) -> Batch:
+        canceled = await self.backend.cancel_batch(batch_id, self.now_ms())
+        if canceled is None:
+            raise NotFoundError(f"no message batch with id {batch_id!r}")
+        return canceled
+
+    async def delete_batch(self, batch_id: str) -> None:
+        await self.backend.delete_batch(batch_id)

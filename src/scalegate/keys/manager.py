@@ -17,6 +17,7 @@ from scalegate.errors import StateBackendError
 from scalegate.keys.model import UpstreamKey, fingerprint, keys_from_config
 from scalegate.keys.pool import KeyPool
 from scalegate.keys.registry import KeyRegistry
+from scalegate.state.outage import Outages
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,13 @@ POLL_SECONDS = 2.0
 
 class KeyManager:
     def __init__(
-        self, pool: KeyPool, registry: KeyRegistry, file_keys: tuple[KeyConfig, ...]
+        self,
+        pool: KeyPool,
+        registry: KeyRegistry,
+        file_keys: tuple[KeyConfig, ...],
+        outages: Outages | None = None,
     ) -> None:
+        self.outages = outages or Outages.from_settings()
         self.pool = pool
         self.registry = registry
         self._file_keys = file_keys
@@ -58,8 +64,8 @@ class KeyManager:
     async def start(self, poll: bool) -> None:
         try:
             await self.apply()
-        except StateBackendError as exc:
-            logger.error("key registry unreachable at start (%s): file keys only for now", exc)
+        except StateBackendError as exc:  # policy keep_last: the file's keys for now
+            self.outages.failed("registry", exc)
         if poll:
             self._poller = asyncio.get_running_loop().create_task(
                 self._poll(), name="scalegate-key-registry"
@@ -71,8 +77,10 @@ class KeyManager:
             try:
                 if await self.registry.generation() != self._generation:
                     await self.apply()
-            except StateBackendError as exc:
-                logger.warning("key registry poll failed: %s", exc)
+            except StateBackendError as exc:  # policy keep_last: the last list stays
+                self.outages.failed("registry", exc)
+            else:
+                self.outages.recovered("registry")
 
     async def close(self) -> None:
         if self._poller is not None:
@@ -81,13 +89,14 @@ class KeyManager:
                 await self._poller
 
     async def add(self, cfg: KeyConfig) -> str:
-        fp = await self.registry.add(cfg)
+        """Add a key for every replica (529 while the registry's store is down)."""
+        fp = await self.outages.guard("registry", lambda: self.registry.add(cfg))
         await self.apply()
         return fp
 
     async def remove(self, fp: str) -> None:
         self.pool.entry(fp)  # 404 for an unknown key
-        await self.registry.remove(fp)
+        await self.outages.guard("registry", lambda: self.registry.remove(fp))
         await self.apply()
 
     async def reload(self, file_keys: tuple[KeyConfig, ...]) -> None:

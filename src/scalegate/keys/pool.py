@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import AdmissionConfig, BreakerConfig
@@ -41,7 +42,6 @@ from scalegate.errors import (
     OverloadedError,
     RateLimitError,
     StateBackendError,
-    UnadmittableError,
 )
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
@@ -49,7 +49,7 @@ from scalegate.keys.headers import remaining_from_headers, retry_after_seconds
 from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
-from scalegate.keys.store import LIMITS, Candidate, Demand, KeyStatus, KeyStore, Settlement
+from scalegate.keys.store import Candidate, Demand, KeyStatus, KeyStore, Settlement
 from scalegate.priority import Priority
 
 logger = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class KeyPool:
         entries = self._eligible(model, priority)
         if not entries:
             raise self._no_key(model, priority)
-        self._check_admittable(entries, demand)
+        demand = self._bounded(entries, demand)
         key_ids = frozenset(e.key.fingerprint for e in entries)
         if exclude and key_ids - exclude:
             key_ids -= exclude
@@ -330,24 +330,20 @@ class KeyPool:
         )
         return lease, 0.0, None
 
-    def _check_admittable(self, entries: tuple[KeyEntry, ...], demand: Demand) -> None:
-        worst = None
-        for entry in entries:
-            too_big = [
-                (name, getattr(entry.key.limits, name), demand.amount(unit))
-                for name, (unit, _, _) in LIMITS.items()
-                if getattr(entry.key.limits, name) is not None
-                and demand.amount(unit) > getattr(entry.key.limits, name)
-            ]
-            if not too_big:
-                return
-            worst = too_big[0]
-        assert worst is not None
-        name, limit, amount = worst
-        raise UnadmittableError(
-            f"this request needs {amount} against a limit of {limit} ({name}) on every key that "
-            "serves its model; no key can ever admit it (lower max_tokens or shorten the prompt)"
-        )
+    @staticmethod
+    def _bounded(entries: tuple[KeyEntry, ...], demand: Demand) -> Demand:
+        """The demand, each token amount at most the largest per-minute capacity among the
+        keys that serve it: an estimate (or a ``max_tokens`` far above what answers use) is
+        never a reason to refuse a request for good. Settlement charges the real usage."""
+        out = demand
+        for unit, name in (("input_tokens", "itpm"), ("output_tokens", "otpm")):
+            caps = [getattr(e.key.limits, name) for e in entries]
+            if not caps or any(c is None for c in caps):
+                continue
+            ceiling = max(int(c) for c in caps)
+            if getattr(out, unit) > ceiling:
+                out = replace(out, **{unit: ceiling})
+        return out
 
     def has_alternative(
         self, model: str | None, priority: Priority, exclude: frozenset[str]

@@ -15,6 +15,7 @@ There is no silent fallback: the policy is configuration, and the degraded state
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import time
@@ -37,6 +38,7 @@ from scalegate.keys.store import (
     SettleResult,
     Strategy,
 )
+from scalegate.state.outage import Outages
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ T = TypeVar("T")
 Policy = Literal["fail_closed", "fail_open"]
 LOCAL = "local"
 RETRY_SECONDS = 1.0
+JOURNAL_MAX = 100_000  # settlements kept through an outage (oldest dropped beyond)
 
 
 def share_of(key: UpstreamKey, replicas: int) -> UpstreamKey:
@@ -70,6 +73,7 @@ class ResilientKeyStore:
         breaker: BreakerConfig | None = None,
         clock: Clock | None = None,
         retry_after: float = 5.0,
+        outages: Outages | None = None,
     ) -> None:
         self.primary = primary
         self.policy = policy
@@ -86,6 +90,13 @@ class ResilientKeyStore:
         self.errors_total = 0
         self.fallback_reservations = 0
         self.last_error: str | None = None
+        self._outages = outages
+        # Settlements that could not be written (fail-closed outage): replayed on recovery,
+        # so an answer the provider produced is never turned into an error by its settling.
+        self._journal: collections.deque[tuple[str, Settlement]] = collections.deque(
+            maxlen=JOURNAL_MAX
+        )
+        self.journaled_total = 0
 
     # -- state ------------------------------------------------------------------------------
 
@@ -128,10 +139,25 @@ class ResilientKeyStore:
             )
             self._down_since = None
             self._fallback = None
+            if self._outages is not None:
+                self._outages.recovered("keys")
+            await self._replay()
         return result
+
+    async def _replay(self) -> None:
+        """Write the journaled settlements (oldest first) now that Redis answers."""
+        while self._journal:
+            key_id, settlement = self._journal[0]
+            try:
+                await self.primary.settle(key_id, settlement)
+            except StateBackendError:
+                return  # down again: keep the rest for the next recovery
+            self._journal.popleft()
 
     def _failed(self, exc: StateBackendError, now: float) -> None:
         self.errors_total += 1
+        if self._outages is not None:
+            self._outages.failed("keys", exc)
         self._last_try = now
         self.last_error = str(exc)
         if self._down_since is None:
@@ -202,10 +228,15 @@ class ResilientKeyStore:
             if self._fallback is None:
                 return SettleResult()  # the outage is over; the local state went with it
             return await self._fallback.settle(key_id, settlement)
-        return await self._call(
-            lambda: self.primary.settle(key_id, settlement),
-            lambda s: s.settle(key_id, replace(settlement, snapshot=())),
-        )
+        try:
+            return await self._call(
+                lambda: self.primary.settle(key_id, settlement),
+                lambda s: s.settle(key_id, replace(settlement, snapshot=())),
+            )
+        except OverloadedError:  # fail-closed: the answer exists, its settlement waits
+            self._journal.append((key_id, settlement))
+            self.journaled_total += 1
+            return SettleResult()
 
     async def set_disabled(self, key_id: str, reason: str | None) -> None:
         if self._fallback is not None:

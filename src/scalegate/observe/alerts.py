@@ -24,6 +24,8 @@ import orjson
 
 from scalegate.config import AlertsConfig
 from scalegate.keys.alerts import QuotaAlert
+from scalegate.keys.headers import retry_after_seconds
+from scalegate.retry import full_jitter
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +87,17 @@ class WebhookSender:
             try:
                 async with self._session.post(self._url, data=body, headers=headers) as resp:
                     await resp.read()
+                    retry_after = min(retry_after_seconds(resp.headers) or 0.0, MAX_BACKOFF_SECONDS)
                     if 200 <= resp.status < 300:
                         self.counts["sent"] += 1
                         return
                     why = f"answered {resp.status}"
             except (aiohttp.ClientError, TimeoutError) as exc:
-                why = type(exc).__name__
+                why, retry_after = type(exc).__name__, None
             if attempt < self.config.webhook_max_attempts:
-                cap = min(MAX_BACKOFF_SECONDS, self.config.webhook_retry_base_seconds * 2**attempt)
-                await asyncio.sleep(self._rng.uniform(0, cap))
+                base = self.config.webhook_retry_base_seconds * 2  # the first wait: 2 × base
+                delay = full_jitter(attempt, base, MAX_BACKOFF_SECONDS, self._rng, retry_after)
+                await asyncio.sleep(delay)
         self.counts["failed"] += 1
         logger.warning(
             "quota alert webhook failed after %d attempts (%s); alert for key %s %s dropped",

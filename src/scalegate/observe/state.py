@@ -58,12 +58,10 @@ async def gather(gw: Gateway) -> State:
     """Read every part at once (see the module docstring)."""
     errors: dict[str, str] = {}
     queue = gw.jobs
-    now_ms = queue.now_ms()
-    max_age = int(queue.config.visibility_timeout_seconds * 1000)
     keys, counts, workers, cache, redis_up = await asyncio.gather(
         _part("keys", gw.pool.status(), errors),
-        _part("queue", queue.backend.counts(now_ms, queue.aging_ms), errors),
-        _part("workers", queue.backend.workers(now_ms, max_age), errors),
+        _part("queue", queue.counts(), errors),
+        _part("workers", queue.workers(), errors),
         _part("cache", gw.cache.snapshot(), errors),
         gw.stores.ping(),
     )

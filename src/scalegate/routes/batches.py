@@ -24,7 +24,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from scalegate.asgi import read_request
-from scalegate.errors import InvalidRequestError, NotFoundError, OverloadedError
+from scalegate.errors import InvalidRequestError, OverloadedError
 from scalegate.gateway import Gateway
 from scalegate.jobs.model import Batch, Job, JobState, error_doc, new_id
 from scalegate.priority import Priority
@@ -105,11 +105,7 @@ class BatchRoutes:
 
     async def owned(self, request: Request) -> Batch:
         tenant_name, _ = tenant_of(self.gw, request)
-        batch_id = request.path_params["batch_id"]
-        batch = await self.gw.jobs.backend.get_batch(batch_id)
-        if batch is None or batch.tenant != tenant_name:
-            raise NotFoundError(f"no message batch with id {batch_id!r}")
-        return batch
+        return await self.gw.jobs.batch(request.path_params["batch_id"], tenant=tenant_name)
 
     async def create(self, request: Request) -> Response:
         if self.gw.draining:
@@ -142,10 +138,7 @@ class BatchRoutes:
             processing=len(jobs) - errored,
             errored=errored,
         )
-        ttl = int(self.gw.settings.queue.retention_seconds * 1000)
-        batch, _ = await self.gw.jobs.backend.create_batch(
-            batch, jobs, idempotency_key(request), ttl
-        )
+        batch = await self.gw.jobs.submit_batch(batch, jobs, idempotency_key(request))
         return json_response(batch.public(base_url(self.gw, request)))
 
     async def show(self, request: Request) -> Response:
@@ -160,7 +153,7 @@ class BatchRoutes:
             raise InvalidRequestError("limit: must be an integer") from None
         if not 1 <= limit <= 1000:
             raise InvalidRequestError("limit: must be between 1 and 1000")
-        batches, has_more = await self.gw.jobs.backend.list_batches(
+        batches, has_more = await self.gw.jobs.batches(
             tenant_name, limit, q.get("after_id"), q.get("before_id")
         )
         url = base_url(self.gw, request)
@@ -176,8 +169,7 @@ class BatchRoutes:
 
     async def cancel(self, request: Request) -> Response:
         batch = await self.owned(request)
-        canceled = await self.gw.jobs.backend.cancel_batch(batch.id, self.gw.jobs.now_ms())
-        assert canceled is not None
+        canceled = await self.gw.jobs.cancel_batch(batch.id)
         return json_response(canceled.public(base_url(self.gw, request)))
 
     async def delete(self, request: Request) -> Response:
@@ -186,7 +178,7 @@ class BatchRoutes:
             raise InvalidRequestError(
                 f"message batch {batch.id} is still processing; cancel it before deleting it"
             )
-        await self.gw.jobs.backend.delete_batch(batch.id)
+        await self.gw.jobs.delete_batch(batch.id)
         return json_response({"id": batch.id, "type": "message_batch_deleted"})
 
     async def results(self, request: Request) -> Response:
@@ -196,20 +188,34 @@ class BatchRoutes:
 
         async def lines() -> AsyncIterator[bytes]:
             for start in range(0, batch.total, RESULTS_CHUNK):
-                jobs = await self.gw.jobs.backend.batch_jobs(batch.id, start, start + RESULTS_CHUNK)
+                jobs = await self.gw.jobs.batch_jobs(batch.id, start, start + RESULTS_CHUNK)
                 yield b"".join(orjson.dumps(result_line(j)) + b"\n" for j in jobs)
 
         return StreamingResponse(lines(), media_type="application/x-jsonl")
 
     def routes(self) -> list[Route]:
         return [
-            Route("/v1/messages/batches", guarded(self.create), methods=["POST"]),
-            Route("/v1/messages/batches", guarded(self.listing), methods=["GET"]),
-            Route("/v1/messages/batches/{batch_id}", guarded(self.show), methods=["GET"]),
-            Route("/v1/messages/batches/{batch_id}", guarded(self.delete), methods=["DELETE"]),
-            Route("/v1/messages/batches/{batch_id}/cancel", guarded(self.cancel), methods=["POST"]),
+            Route("/v1/messages/batches", guarded(self.create, self.gw.outages), methods=["POST"]),
+            Route("/v1/messages/batches", guarded(self.listing, self.gw.outages), methods=["GET"]),
             Route(
-                "/v1/messages/batches/{batch_id}/results", guarded(self.results), methods=["GET"]
+                "/v1/messages/batches/{batch_id}",
+                guarded(self.show, self.gw.outages),
+                methods=["GET"],
+            ),
+            Route(
+                "/v1/messages/batches/{batch_id}",
+                guarded(self.delete, self.gw.outages),
+                methods=["DELETE"],
+            ),
+            Route(
+                "/v1/messages/batches/{batch_id}/cancel",
+                guarded(self.cancel, self.gw.outages),
+                methods=["POST"],
+            ),
+            Route(
+                "/v1/messages/batches/{batch_id}/results",
+                guarded(self.results, self.gw.outages),
+                methods=["GET"],
             ),
         ]
 

@@ -39,6 +39,7 @@ from scalegate.jobs.model import JobState
 from scalegate.priority import Priority
 from scalegate.routes.admin import require_admin
 from scalegate.routes.common import inbound
+from scalegate.state.outage import Outages
 from scalegate.tenants import effective_priority
 from scalegate.upstream.headers import forward_headers
 from scalegate.validation import check_json_depth, parse_json_object
@@ -54,17 +55,18 @@ def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = 
     return Response(orjson.dumps(doc), status, headers, media_type="application/json")
 
 
-def guarded(handler: Handler) -> Handler:
-    """Render every ``ProviderError`` in the provider's envelope; a queue backend outage is a
-    503 (the queue fails closed: nothing is accepted that was not stored)."""
+def guarded(handler: Handler, outages: Outages) -> Handler:
+    """Render every ``ProviderError`` in the provider's envelope; a queue store outage is the
+    queue's declared policy: 529 with ``retry-after`` (nothing is accepted that was not
+    stored), counted and shown on health."""
 
     async def run(request: Request) -> Response:
         request_id = inbound(request.scope).request_id
         try:
             return await handler(request)
-        except StateBackendError:
-            error = ProviderError("the job queue is unavailable; try again", status=503)
-            status, body, headers = render_error(error, request_id)
+        except StateBackendError as exc:
+            outages.failed("queue", exc)
+            status, body, headers = render_error(outages.refusal("queue"), request_id)
         except ProviderError as exc:
             status, body, headers = render_error(exc, request_id)
         headers["x-scalegate-request-id"] = request_id
@@ -183,13 +185,13 @@ class JobRoutes:
         return json_response((await self.gw.jobs.requeue(request.path_params["job_id"])).public())
 
     def admin(self, handler: Handler) -> Handler:
-        return require_admin(self.gw, guarded(handler))
+        return require_admin(self.gw, guarded(handler, self.gw.outages))
 
     def routes(self) -> list[Route]:
         return [
-            Route("/v1/jobs", guarded(self.create), methods=["POST"]),
-            Route("/v1/jobs/{job_id}", guarded(self.show), methods=["GET"]),
-            Route("/v1/jobs/{job_id}", guarded(self.cancel), methods=["DELETE"]),
+            Route("/v1/jobs", guarded(self.create, self.gw.outages), methods=["POST"]),
+            Route("/v1/jobs/{job_id}", guarded(self.show, self.gw.outages), methods=["GET"]),
+            Route("/v1/jobs/{job_id}", guarded(self.cancel, self.gw.outages), methods=["DELETE"]),
             Route("/admin/jobs", self.admin(self.admin_list), methods=["GET"]),
             Route("/admin/jobs/stats", self.admin(self.admin_stats), methods=["GET"]),
             Route("/admin/jobs/{job_id}", self.admin(self.admin_show), methods=["GET"]),
@@ -217,11 +219,10 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 async def jobs_report(gw: Gateway) -> dict[str, Any]:
     """Queue statistics, this process's pool, and every pool's last heartbeat."""
     queue = gw.jobs
-    max_age = int(queue.config.visibility_timeout_seconds * 1000)
     return {
         "queue": await queue.stats(),
         "pool": gw.workers.stats() if gw.workers is not None else None,
-        "workers": await queue.backend.workers(queue.now_ms(), max_age),
+        "workers": await queue.workers(),
     }
 
 
@@ -232,8 +233,8 @@ async def jobs_health(gw: Gateway) -> dict[str, Any]:
     queue = gw.jobs
     max_age = int(queue.config.visibility_timeout_seconds * 1000)
     try:
-        counts = await queue.backend.counts(queue.now_ms(), queue.aging_ms)
-        workers = await queue.backend.workers(queue.now_ms(), max_age)
+        counts = await queue.counts()
+        workers = await queue.workers()
     except StateBackendError as exc:
         return {"status": "degraded", "detail": f"job queue unreachable: {exc}"}
     idle = counts["ready"] > 0 and not workers

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from scalegate.keys.registry import KeyRegistry
     from scalegate.keys.resilient_store import ResilientKeyStore
     from scalegate.sessions import SessionStore
+    from scalegate.state.outage import Outages
     from scalegate.tenants.limits import TenantStore
 
 
@@ -39,7 +40,9 @@ class Stores(Protocol):
     async def ping(self) -> bool | None:
         """``None`` when there is nothing to reach (memory)."""
 
-    async def key_store(self, settings: Settings, clock: Clock) -> ResilientKeyStore | None:
+    async def key_store(
+        self, settings: Settings, clock: Clock, outages: Outages | None = None
+    ) -> ResilientKeyStore | None:
         """Shared key state behind its outage policy; ``None``: the pool keeps its own."""
 
     def key_registry(self) -> KeyRegistry: ...
@@ -72,7 +75,9 @@ class MemoryStores:
     async def ping(self) -> bool | None:
         return None
 
-    async def key_store(self, settings: Settings, clock: Clock) -> ResilientKeyStore | None:
+    async def key_store(
+        self, settings: Settings, clock: Clock, outages: Outages | None = None
+    ) -> ResilientKeyStore | None:
         return None
 
     def key_registry(self) -> KeyRegistry:
@@ -128,7 +133,9 @@ class RedisStores:
             return False
         return True
 
-    async def key_store(self, settings: Settings, clock: Clock) -> ResilientKeyStore | None:
+    async def key_store(
+        self, settings: Settings, clock: Clock, outages: Outages | None = None
+    ) -> ResilientKeyStore | None:
         from scalegate.keys.redis_store import RedisKeyStore
         from scalegate.keys.resilient_store import ResilientKeyStore
 
@@ -143,6 +150,7 @@ class RedisStores:
             skew=settings.admission.skew_seconds,
             breaker=settings.breaker,
             retry_after=settings.shared.retry_after_seconds,
+            outages=outages,
         )
 
     def key_registry(self) -> KeyRegistry:
