@@ -25,6 +25,11 @@ BENCH = core.REPO / "benchmarks"
 
 
 def commit() -> str:
+    """The short commit being measured: ``report.py`` fixes it for every script it runs
+    (``SCALEGATE_BENCH_COMMIT``), since others may commit while a long run goes on."""
+    fixed = os.environ.get("SCALEGATE_BENCH_COMMIT")
+    if fixed:
+        return fixed
     try:
         done = subprocess.run(
             ["git", "-C", str(core.REPO), "rev-parse", "--short", "HEAD"],
