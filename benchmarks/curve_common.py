@@ -306,3 +306,35 @@ def micro(values_ns: Sequence[int]) -> dict[str, float | None]:
     """p50/p99 in µs of a list of nanosecond timings."""
     q = quantiles([v / 1000 for v in values_ns])
     return {"p50_us": q["p50"], "p99_us": q["p99"], "n": q["n"]}
+
+
+class CpuPeakSampler:
+    """A process group's CPU, second by second, in a thread: the busiest second's % of one
+    core (an average over a run hides a saturated ramp) and the per-second series."""
+
+    def __init__(self, pgid: int, interval: float = 1.0) -> None:
+        import threading
+
+        self.pgid, self.interval = pgid, interval
+        self.series: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def _run(self) -> None:
+        last, at = core.group_cpu_seconds(self.pgid), time.monotonic()
+        while not self._stop.wait(self.interval):
+            now, t = core.group_cpu_seconds(self.pgid), time.monotonic()
+            self.series.append(round(100 * (now - last) / max(1e-6, t - at), 1))
+            last, at = now, t
+
+    @property
+    def peak_pct(self) -> float:
+        return max(self.series, default=0.0)
+
+    def __enter__(self) -> CpuPeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()

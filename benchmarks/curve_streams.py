@@ -69,7 +69,7 @@ def run_size(
             time.sleep(0.5)
             idle_kb = core.read_status_kb(pid, "VmRSS") or 0
             before = core.CpuSnapshot.take({"gateway": pid, "upstream": upstream.proc.pid})
-            with core.RssSampler(pid, 0.1) as sampler:
+            with core.RssSampler(pid, 0.1) as sampler, cc.CpuPeakSampler(pid) as cpu_peak:
                 g = cc.run_sse_client(
                     children, workdir, pinning.load_cpu, gw_url, "paced", n, ramp=ramp,
                     timeout=timeout,
@@ -82,6 +82,8 @@ def run_size(
             row["bytes_per_stream"] = (sampler.peak_kb - idle_kb) * 1024 / n
             row["cpu_pct"] = cpu
             row["core_busy_pct"] = busy
+            row["gateway_cpu_peak_pct"] = cpu_peak.peak_pct  # busiest second
+            row["gateway_cpu_series_pct"] = cpu_peak.series
             row["gateway_cpu_s_per_1k_events"] = (
                 (after.groups["gateway"] - before.groups["gateway"])
                 / max(1, len(g["event_delay_ms"]))
@@ -120,11 +122,12 @@ def render(rows: list[dict[str, Any]]) -> str:
         "pool",
         "RSS idle/peak MB",
         "KB/stream",
-        "gw CPU %",
+        "gw CPU avg/peak %",
         "1st event p50/p99 direct ms",
         "added p50/p99 ms",
         "event delay added p50/p99 ms",
         "errors (gateway)",
+        "other CPU %",
     )
     out = []
     for r in rows:
@@ -135,13 +138,14 @@ def render(rows: list[dict[str, Any]]) -> str:
                 str(r["max_connections"]),
                 f"{r['gateway_rss_idle_mb']:.0f} / {r['gateway_rss_peak_mb']:.0f}",
                 r["bytes_per_stream"] / 1024,
-                r["cpu_pct"].get("gateway", 0.0),
+                f"{r['cpu_pct'].get('gateway', 0.0):.0f} / {r.get('gateway_cpu_peak_pct', 0):.0f}",
                 "-"
                 if d is None
                 else f"{_f(d['first_event_ms']['p50'])} / {_f(d['first_event_ms']['p99'])}",
                 "-" if not a else f"{_f(a['first_event_ms_p50'])} / {_f(a['first_event_ms_p99'])}",
                 "-" if not a else f"{_f(a['event_delay_ms_p50'])} / {_f(a['event_delay_ms_p99'])}",
                 ", ".join(f"{k}: {v}" for k, v in g["errors"].items()) or "0",
+                r["cpu_pct"].get("other processes", 0.0),
             )
         )
     return cc.table(headers, out)

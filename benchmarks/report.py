@@ -123,7 +123,8 @@ def rows_curve_streams(d: dict[str, Any]) -> list[tuple[str, str]]:
         )
         text = (
             f"{n(r['gateway_rss_peak_mb'])} MB peak RSS ({n(r['bytes_per_stream'] / 1024, '.1f')}"
-            f" KB per stream); gateway CPU {n(r['cpu_pct'].get('gateway'))} %; "
+            f" KB per stream); gateway CPU {n(r['cpu_pct'].get('gateway'))} % on average, "
+            f"{n(r.get('gateway_cpu_peak_pct'))} % in the busiest second; "
         )
         if a:
             text += (
