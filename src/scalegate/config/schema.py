@@ -119,10 +119,29 @@ class RetryConfig(_Model):
 
 
 class BreakerConfig(_Model):
-    consecutive_failures: int = Field(default=5, ge=1)
+    """Outlier ejection per key (the ``breaker:`` section; :mod:`scalegate.keys.outliers`).
+
+    A key is ejected when, over ``window_seconds`` and with at least ``min_requests``
+    outcomes, its failure rate (5xx and connection errors; 429/529 are not failures) is at
+    least ``failure_rate`` and exceeds the other keys' median by ``failure_rate_margin``;
+    never more than ``max_ejection_percent`` of the keys at once (one always stays).
+    """
+
+    # Failure rate a key must reach before it can be ejected (absolute floor).
     failure_rate: float = Field(default=0.5, gt=0, le=1)
+    # ...and by how much it must exceed the median of the other keys (key-specific evidence).
+    failure_rate_margin: float = Field(default=0.3, ge=0, le=1)
     window_seconds: float = Field(default=30.0, gt=0)
     min_requests: int = Field(default=20, ge=1)
+    max_ejection_percent: float = Field(default=50.0, ge=0, le=100)
+    base_ejection_seconds: float = Field(default=30.0, gt=0)  # × the number of ejections
+    max_ejection_seconds: float = Field(default=300.0, gt=0)
+    probes: int = Field(default=3, ge=1)  # requests let through at once after an ejection
+    # Median failure rate (529s included) across keys at which health says "provider degraded".
+    degraded_failure_rate: float = Field(default=0.1, gt=0, le=1)
+    # Settings of the former store-level circuit breaker, accepted so existing files keep
+    # loading; the key stores' breaker is no longer fed failures, so they change nothing.
+    consecutive_failures: int = Field(default=5, ge=1)
     cooldown_seconds: float = Field(default=30.0, gt=0)
 
 

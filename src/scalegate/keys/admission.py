@@ -6,7 +6,9 @@ ended, a key came back). A waiter that cannot be admitted *blocks its candidate 
 everyone behind it in that pass, so a lower-priority request never takes capacity a
 higher-priority one is waiting for, while requests for other keys (another model, another
 class) still flow. Each waiter has a deadline; past it, it is refused with an honest
-``retry-after``. When the queue is full, the lowest-priority, newest waiter is shed first.
+``retry-after``; the refusal is worded (429 or 529) by the pool from why the waiter's last
+attempt found no key (``Waiter.last_reason``: a limit, or keys ejected/disabled). When the
+queue is full, the lowest-priority, newest waiter is shed first.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Waiter(Generic[L]):
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     last_wait: float = 0.0
+    last_reason: str | None = None  # why the last attempt found no key (set by the attempt)
 
     @property
     def order(self) -> tuple[int, int]:
@@ -77,6 +80,11 @@ class WaitQueue(Generic[L]):
     def __len__(self) -> int:
         return len(self._waiters)
 
+    @property
+    def closing(self) -> bool:
+        """Shutting down: waiters are refused because the gateway stops, not for capacity."""
+        return self._closing
+
     def has_waiters_at_or_above(self, priority: Priority) -> bool:
         return bool(self._orders) and self._orders[0][0] <= int(priority)
 
@@ -101,8 +109,17 @@ class WaitQueue(Generic[L]):
         key_ids: frozenset[str],
         attempt: Callable[[Waiter[L], frozenset[str]], Awaitable[tuple[L | None, float]]],
         last_wait: float,
+        last_reason: str | None = None,
     ) -> Waiter[L]:
-        waiter = Waiter(priority, next(self._seq), deadline, key_ids, attempt, last_wait=last_wait)
+        waiter = Waiter(
+            priority,
+            next(self._seq),
+            deadline,
+            key_ids,
+            attempt,
+            last_wait=last_wait,
+            last_reason=last_reason,
+        )
         if self._closing:
             waiter.future.set_exception(self._refuse(waiter, "shutdown"))
             return waiter

@@ -26,11 +26,12 @@ class Outcome(enum.Enum):
 
 
 COOLS_DOWN = {Outcome.RATE_LIMITED, Outcome.OVERLOADED, Outcome.SERVER_ERROR}
+# What the key store is told: "success" (it records prompt-cache affinity) and "auth" (it
+# quarantines the key); everything else is "neutral". Failures are judged by the pool's
+# outlier detection (keys/outliers.py), never by the store's breaker, which counted them in
+# the order they finished and opened on every key under provider-wide faults (issue 13).
 HEALTH = {
     Outcome.SUCCESS: "success",
-    Outcome.OVERLOADED: "failure",
-    Outcome.SERVER_ERROR: "failure",
-    Outcome.CONNECTION_ERROR: "failure",
     Outcome.AUTH_FAILED: "auth",
 }
 
@@ -55,6 +56,8 @@ class Lease:
     snapshot: tuple[tuple[str, float, float], ...] = ()
     affinity: str | None = None  # the prompt-cache prefix this request carries
     origin: str = "primary"  # the store that made the reservation
+    started: float | None = None  # when the request started on the key (outlier detection)
+    probe: bool = False  # one of the requests let through to a key on probation
 
 
 @dataclass(slots=True)

@@ -4,9 +4,12 @@
 priority (critical keys serve only CRITICAL and HIGH) and can take the request's whole demand
 on every limit, and to reserve it there — one atomic step (:mod:`scalegate.keys.store`).
 While no key can, the request waits in priority order (:mod:`scalegate.keys.admission`) until
-its deadline, then gets a 429 with an honest ``retry-after``. ``settle`` gives back what the
-provider did not use, charges what the provider saw and the gateway did not, cools the key
-down after a ``retry-after``, feeds its breaker, and quarantines it after a 401/403.
+its deadline, then gets an honest error with a ``retry-after``: 429 when quota is what is
+missing, 529 when no key is usable (ejected, disabled, quarantined) or the gateway's own
+queue is full. ``settle`` gives back what the provider did not use, charges what the
+provider saw and the gateway did not, cools the key down after a ``retry-after``, reports
+the outcome to the outlier detection (:mod:`scalegate.keys.outliers`, which ejects a key
+that fails while its peers succeed) and quarantines the key after a 401/403.
 
 Priority across replicas (shared mode): each replica orders its own waiters strictly by
 priority, then arrival. To order them across replicas, a replica that has requests of
@@ -40,6 +43,7 @@ from scalegate.config import AdmissionConfig, BreakerConfig
 from scalegate.errors import (
     NotFoundError,
     OverloadedError,
+    ProviderError,
     RateLimitError,
     StateBackendError,
 )
@@ -49,6 +53,7 @@ from scalegate.keys.headers import remaining_from_headers, retry_after_seconds
 from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
+from scalegate.keys.outliers import KeyHealth, OutlierDetector, Verdict
 from scalegate.keys.store import Candidate, Demand, KeyStatus, KeyStore, Settlement
 from scalegate.priority import Priority
 
@@ -56,6 +61,9 @@ logger = logging.getLogger(__name__)
 
 # A 429 without retry-after still cools the key down this long.
 DEFAULT_COOLDOWN = 1.0
+
+# Why no key could be had, when the answer is 529 (no key usable) rather than 429 (quota).
+UNUSABLE = frozenset({"ejected", "breaker", "disabled"})
 
 
 class KeyPool:
@@ -71,13 +79,17 @@ class KeyPool:
         breaker: BreakerConfig | None = None,
         alerts: AlertTracker | None = None,
         on_wait: Callable[[Priority, float, bool], None] | None = None,
+        outliers: OutlierDetector | None = None,
     ) -> None:
+        """``breaker`` configures the outlier detection (and, for old files, the stores'
+        breaker, which the pool no longer feeds failures); ``outliers`` replaces it."""
         self.clock = clock or SystemClock()
         self.admission = admission or AdmissionConfig()
         self.store: KeyStore = store or MemoryKeyStore(
             self.clock, self.admission.skew_seconds, breaker
         )
         self.alerts = alerts or AlertTracker()
+        self.outliers = outliers or OutlierDetector(breaker or BreakerConfig(), self.clock)
         self._entries: dict[str, KeyEntry] = {}
         self._candidates: dict[tuple[str, bool], tuple[KeyEntry, ...]] = {}
         self._key_ids: frozenset[str] = frozenset()
@@ -114,6 +126,7 @@ class KeyPool:
         if old is not None:
             entry.in_flight, entry.counts = old.in_flight, old.counts
         self._entries[key.fingerprint] = entry
+        self.outliers.track(key.fingerprint)
         self._changed()
 
     async def remove_key(self, fingerprint: str, forget_state: bool = True) -> None:
@@ -127,6 +140,7 @@ class KeyPool:
         if forget_state:
             await self.store.remove(fingerprint)
         self.alerts.forget(fingerprint)
+        self.outliers.forget(fingerprint)
         self._changed()
 
     async def sync(self, keys: Iterable[UpstreamKey]) -> tuple[list[str], list[str]]:
@@ -155,6 +169,7 @@ class KeyPool:
     async def enable(self, fingerprint: str) -> None:
         self.entry(fingerprint)
         await self.store.set_disabled(fingerprint, None)
+        self.outliers.reset(fingerprint)
         self._changed()
 
     def entry(self, fingerprint: str) -> KeyEntry:
@@ -199,23 +214,26 @@ class KeyPool:
         """Reserve ``demand`` on the best key for ``model``, waiting until ``deadline``.
 
         ``model=None`` accepts any key (model listing). ``exclude`` names keys to avoid
-        (those that just failed) unless no other key is eligible. ``affinity`` is a hash of
-        the request's prompt-cache prefix: the key that last served it is preferred.
+        (those that just failed) unless no other key that is not ejected is eligible.
+        ``affinity`` is a hash of the request's prompt-cache prefix: the key that last
+        served it is preferred.
 
-        Raises :class:`NotFoundError` when no key serves the model, :class:`OverloadedError`
-        when every such key is disabled or its breaker open, :class:`UnadmittableError` when
-        the demand exceeds every key's capacity, :class:`RateLimitError` (with
-        ``retry_after``) when the deadline passes or the request is shed.
+        Raises :class:`NotFoundError` when no key serves the model; :class:`OverloadedError`
+        (529) when every such key is disabled, quarantined or ejected, also once the deadline
+        passes while they are, or when the wait queue is full; :class:`RateLimitError` (429,
+        with ``retry_after``) when the deadline passes while the keys are at their limits.
         """
         entries = self._eligible(model, priority)
         if not entries:
             raise self._no_key(model, priority)
         demand = self._bounded(entries, demand)
         key_ids = frozenset(e.key.fingerprint for e in entries)
-        if exclude and key_ids - exclude:
-            key_ids -= exclude
+        if exclude:
+            rest = key_ids - exclude
+            if any(self.outliers.wait(fp) == 0 for fp in rest):
+                key_ids = rest
         started = self.clock.monotonic()
-        wait = 0.0
+        wait, reason = 0.0, None
         if not self.queue.has_waiters_at_or_above(priority):
             lease, wait, reason = await self._try(demand, priority, key_ids, affinity)
             if lease is not None:
@@ -230,13 +248,16 @@ class KeyPool:
                 )
             if started + wait > deadline:
                 self._count(priority, "rejected")
-                if reason == "breaker":
+                if reason in UNUSABLE:
                     raise OverloadedError(
-                        "the provider is failing on every eligible key (circuit breakers open)",
-                        retry_after=wait,
+                        "every eligible upstream key is ejected for failing while others "
+                        f"succeeded; retry after {wait:.1f}s",
+                        retry_after=max(wait, 0.001),
                     )
                 raise self._rate_limited(wait, "every eligible key is at its limit")
-        return await self._wait(demand, priority, deadline, key_ids, affinity, wait, started)
+        return await self._wait(
+            demand, priority, deadline, key_ids, affinity, wait, started, reason
+        )
 
     async def _wait(
         self,
@@ -247,12 +268,16 @@ class KeyPool:
         affinity: str | None,
         wait: float,
         started: float,
+        reason: str | None,
     ) -> Lease:
-        async def attempt(_: Waiter[Lease], allowed: frozenset[str]) -> tuple[Lease | None, float]:
-            lease, wait, _reason = await self._try(demand, priority, allowed, affinity, False)
+        async def attempt(
+            waiter: Waiter[Lease], allowed: frozenset[str]
+        ) -> tuple[Lease | None, float]:
+            lease, wait, why = await self._try(demand, priority, allowed, affinity, False)
+            waiter.last_reason = why
             return lease, wait
 
-        waiter = self.queue.enqueue(priority, deadline, key_ids, attempt, wait)
+        waiter = self.queue.enqueue(priority, deadline, key_ids, attempt, wait, reason)
         try:
             await self._announce(key_ids, priority, +1)
             lease = await waiter.future
@@ -262,7 +287,9 @@ class KeyPool:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 await self.settle(fut.result(), Outcome.CANCELLED)
             raise
-        except RateLimitError:
+        except ProviderError:
+            if self.queue.closing:
+                raise
             self._count(priority, "shed")
             if self.on_wait is not None:
                 self.on_wait(priority, self.clock.monotonic() - started, False)
@@ -300,18 +327,26 @@ class KeyPool:
         affinity: str | None,
         count: bool = True,
     ) -> tuple[Lease | None, float, str | None]:
-        candidates = [
-            Candidate(fp, e.key.weight)
-            for fp in key_ids
-            if (e := self._entries.get(fp)) is not None
-        ]
-        result = await self.store.reserve(
-            candidates, demand, self.admission.selection, int(priority), affinity
-        )
+        candidates, probes, ejected = self._offer(key_ids)
+        if not candidates and ejected < float("inf"):
+            return None, ejected, "ejected"
+        chosen: str | None = None
+        try:
+            result = await self.store.reserve(
+                candidates, demand, self.admission.selection, int(priority), affinity
+            )
+            chosen = result.key_id
+        finally:
+            for fp in probes:
+                if fp != chosen:
+                    self.outliers.release(fp)
         if result.key_id is None:
+            if ejected < result.wait:
+                return None, ejected, "ejected"
             return None, result.wait, result.reason
         entry = self._entries.get(result.key_id)
         if entry is None:  # removed while we reserved: give it back
+            self.outliers.release(result.key_id)
             await self.store.settle(result.key_id, Settlement(demand))
             return None, 0.0, None
         entry.in_flight += 1
@@ -327,8 +362,31 @@ class KeyPool:
             snapshot=result.snapshot,
             affinity=affinity,
             origin=result.origin,
+            started=self.outliers.begin(result.key_id),
+            probe=result.key_id in probes,
         )
         return lease, 0.0, None
+
+    def _offer(self, key_ids: frozenset[str]) -> tuple[list[Candidate], list[str], float]:
+        """The candidates to hand the store: keys not ejected, and keys on probation with a
+        probe slot free (held here, so concurrent reservations cannot exceed ``probes``).
+        Also returns the keys whose slot was held and the seconds until an ejected key is
+        back (inf when none is ejected)."""
+        candidates: list[Candidate] = []
+        probes: list[str] = []
+        ejected = float("inf")
+        for fp in key_ids:
+            e = self._entries.get(fp)
+            if e is None:
+                continue
+            blocked = self.outliers.wait(fp)
+            if blocked > 0:
+                ejected = min(ejected, blocked)
+                continue
+            if self.outliers.hold(fp):
+                probes.append(fp)
+            candidates.append(Candidate(fp, e.key.weight))
+        return candidates, probes, ejected
 
     @staticmethod
     def _bounded(entries: tuple[KeyEntry, ...], demand: Demand) -> Demand:
@@ -348,8 +406,13 @@ class KeyPool:
     def has_alternative(
         self, model: str | None, priority: Priority, exclude: frozenset[str]
     ) -> bool:
-        """Whether a key other than ``exclude`` could serve this request (ignoring quota)."""
-        return any(e.key.fingerprint not in exclude for e in self._eligible(model, priority))
+        """Whether a key other than ``exclude`` could serve this request now (ignoring
+        quota; ejected keys cannot)."""
+        return any(
+            fp not in exclude and self.outliers.wait(fp) == 0
+            for e in self._eligible(model, priority)
+            if (fp := e.key.fingerprint)
+        )
 
     def _no_key(self, model: str | None, priority: Priority) -> Exception:
         model = model or "*"
@@ -369,15 +432,28 @@ class KeyPool:
         )
 
     def _refusal(self, waiter: Waiter[Lease], reason: str) -> BaseException:
-        wait = self._estimate_wait(waiter)
-        why = {
-            "deadline": "no upstream key had capacity before the admission deadline",
-            "shed": "shed to make room for higher-priority traffic",
-            "queue_full": "the admission queue is full",
-            "shutdown": "the gateway is shutting down",
-        }[reason]
+        """The error for a waiter the queue gives up on: 429 only when the keys' quota is
+        what was missing; 529 when no key was usable or the gateway's own queue is full."""
         if reason == "shutdown":
-            return OverloadedError(why, retry_after=1)
+            return OverloadedError("the gateway is shutting down", retry_after=1)
+        wait = self._estimate_wait(waiter)
+        if reason == "deadline" and waiter.last_reason in UNUSABLE:
+            # Read now, not at the last attempt: the time until an ejected key is back.
+            back = [w for fp in waiter.key_ids if (w := self.outliers.wait(fp)) > 0]
+            wait = min(back, default=wait)
+            why = (
+                "no upstream key was usable before the admission deadline (keys ejected for "
+                f"failing, disabled or quarantined); retry after {wait:.1f}s"
+            )
+            return OverloadedError(why, retry_after=wait)
+        if reason in ("shed", "queue_full"):
+            why = {
+                "shed": "shed to make room for higher-priority traffic: the admission queue "
+                "is full",
+                "queue_full": "the admission queue is full",
+            }[reason]
+            return OverloadedError(f"{why}; retry after {wait:.1f}s", retry_after=wait)
+        why = "no upstream key had capacity before the admission deadline"
         return self._rate_limited(wait, why)
 
     def _estimate_wait(self, waiter: Waiter[Lease]) -> float:
@@ -415,6 +491,9 @@ class KeyPool:
             return
         lease.settled = True
         fp = lease.key.fingerprint
+        verdict = self.outliers.settle(fp, lease.started, lease.probe, outcome)
+        if verdict is not None:
+            self._log_verdict(verdict)
         cooldown = 0.0
         if outcome in COOLS_DOWN:
             delay = retry_after_seconds(headers or {}, self.clock.time())
@@ -445,15 +524,30 @@ class KeyPool:
                 fp,
                 extra={"event": "key_quarantined", "key": fp},
             )
-        if result.breaker_opened:
-            logger.warning(
-                "key %s: circuit breaker opened", fp, extra={"event": "breaker_open", "key": fp}
-            )
         entry = self._entries.get(fp)
         if entry is not None:
             entry.in_flight -= 1
             entry.count(outcome.value)
         self.queue.wake()
+
+    @staticmethod
+    def _log_verdict(verdict: Verdict) -> None:
+        fp = verdict.key
+        if verdict.ejected:
+            logger.warning(
+                "key %s ejected for %.0fs: %s",
+                fp,
+                verdict.seconds,
+                verdict.why,
+                extra={"event": "key_ejected", "key": fp},
+            )
+        else:
+            logger.info(
+                "key %s back in service: %s",
+                fp,
+                verdict.why,
+                extra={"event": "key_returned", "key": fp},
+            )
 
     @staticmethod
     def _refund(reserved: Demand, outcome: Outcome, usage: Usage | None) -> Demand:
@@ -479,6 +573,8 @@ class KeyPool:
             if state is None:
                 continue
             fp = entry.key.fingerprint
+            health = self.outliers.health(fp)
+            tally = self.outliers.tally(fp)
             out.append(
                 {
                     "key": fp,
@@ -486,9 +582,20 @@ class KeyPool:
                     "class": entry.key.key_class.value,
                     "models": list(entry.key.models),
                     "weight": entry.key.weight,
-                    "status": _status_word(state),
+                    "status": _status_word(state, health),
                     "disabled_reason": state.disabled,
-                    "breaker": state.breaker,
+                    # The former breaker's words: ejected is "open", probation "half_open".
+                    "breaker": _breaker_word(state, health),
+                    "ejection": {
+                        "state": health.name.lower(),
+                        "seconds_left": round(self.outliers.ejected_for(fp), 3),
+                        "ejections": self.outliers.ejections_total().get(fp, 0),
+                        "window": {
+                            "successes": tally.successes,
+                            "failures": tally.failures,
+                            "overloaded": tally.overloaded,
+                        },
+                    },
                     "cooldown_seconds": round(state.cooldown, 3),
                     "in_flight": entry.in_flight,
                     "limits": {
@@ -513,7 +620,7 @@ class KeyPool:
         try:
             for fp in list(self._entries):
                 state = await self.store.status(fp)
-                if state is None or not state.usable:
+                if state is None or not state.usable or self.outliers.wait(fp) > 0:
                     continue
                 rpm = state.limits.get("rpm")
                 if rpm is None:
@@ -523,11 +630,14 @@ class KeyPool:
             return None
         return max(0, int(free) - len(self.queue))
 
+    def _ejected(self, fp: str) -> bool:
+        return self.outliers.health(fp) is KeyHealth.EJECTED
+
     async def usable_count(self) -> int:
         count = 0
         for fp in list(self._entries):
             state = await self.store.status(fp)
-            if state is not None and state.usable:
+            if state is not None and state.usable and not self._ejected(fp):
                 count += 1
         return count
 
@@ -543,11 +653,19 @@ def _same_key(a: UpstreamKey, b: UpstreamKey) -> bool:
     )
 
 
-def _status_word(state: KeyStatus) -> str:
+def _status_word(state: KeyStatus, health: KeyHealth) -> str:
     if state.quarantined:
         return "quarantined"
     if state.disabled is not None:
         return "disabled"
-    if state.breaker != "closed":
+    if health is KeyHealth.EJECTED:
+        return "ejected"
+    if health is KeyHealth.PROBATION:
+        return "probation"
+    if state.breaker != "closed":  # "unknown": the store cannot be read
         return "breaker_" + state.breaker
     return "ok"
+
+
+def _breaker_word(state: KeyStatus, health: KeyHealth) -> str:
+    return health.breaker_word if health is not KeyHealth.SERVING else state.breaker
