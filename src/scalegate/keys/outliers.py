@@ -285,6 +285,11 @@ class OutlierDetector:
         """Why the provider looks degraded (failing on every key alike), or ``None``."""
         now = self._clock.monotonic()
         cfg = self.config
+        if self._capped_at is not None and now - self._capped_at < cfg.window_seconds:
+            return (
+                f"provider degraded: more keys fail than max_ejection_percent "
+                f"({cfg.max_ejection_percent:g} %) lets be ejected"
+            )
         rates = []
         for key in self._keys.values():
             self._refresh(key, now)
@@ -297,11 +302,6 @@ class OutlierDetector:
             return (
                 f"provider degraded: {median:.0%} of calls fail (5xx, 529, connection) on "
                 f"every key alike (median over {len(rates)} keys, last {cfg.window_seconds:g} s)"
-            )
-        if self._capped_at is not None and now - self._capped_at < cfg.window_seconds:
-            return (
-                f"provider degraded: more keys fail than max_ejection_percent "
-                f"({cfg.max_ejection_percent:g} %) lets be ejected"
             )
         return None
 

@@ -78,6 +78,9 @@ def local_values(gw: Gateway) -> Samples:
             level = pool.alerts.level(fp, limit)
             out[m.ALERT_LEVEL].append(((fp, limit), level or 0.0))
     out[m.KEY_DRIFT] = [((), float(pool.drift_total))]
+    ejections = pool.outliers.ejections_total()
+    out[m.KEY_EJECTIONS] = [((fp,), float(n)) for fp, n in ejections.items()]
+    out[m.PROVIDER_DEGRADED] = [((), float(pool.outliers.degraded() is not None))]
     _cache_values(gw, out)
     webhook = gw.observer.webhook
     if webhook is not None:

@@ -3,9 +3,10 @@
 ``down`` (``/readyz`` 503) means the gateway cannot serve synchronous traffic: no usable
 upstream key, Redis required and unreachable under the ``fail_closed`` policy, or shutting
 down. ``degraded`` means it serves, but something needs a look: some keys quarantined,
-disabled, with an open breaker or failing upstream; Redis down under ``fail_open``; the job
-queue unreachable, jobs waiting with no live worker pool; a cache failing. Upstream
-reachability per key is judged from each key's own recent calls (its breaker and its last
+disabled, ejected or failing upstream; the provider failing on every key alike ("provider
+degraded": requests are retried, no key is ejected for it); Redis down under ``fail_open``;
+the job queue unreachable, jobs waiting with no live worker pool; a cache failing. Upstream
+reachability per key is judged from each key's own recent calls (its ejection and its last
 outcome): health checks never spend a key's quota.
 """
 
@@ -42,6 +43,7 @@ class HealthJudge:
         components: dict[str, Component] = {
             "keys": _keys(state),
             "upstream": _upstream(gw, state),
+            "provider": _provider(gw),
             "admission": _admission(gw),
         }
         if gw.settings.redis_url:
@@ -110,7 +112,7 @@ def _keys(state: State) -> Component:
 
 
 def _upstream(gw: Gateway, state: State) -> Component:
-    """Reachability per key, from each key's breaker and its last call."""
+    """Reachability per key, from each key's ejection and its last call."""
     per_key = []
     failing = []
     entries = {e.key.fingerprint: e for e in gw.pool.entries}
@@ -135,6 +137,18 @@ def _upstream(gw: Gateway, state: State) -> Component:
     if gw.simulated:
         detail += " — SIMULATED provider (no upstream API keys configured)"
     return {"status": "degraded" if failing else "ok", "detail": detail, "keys": per_key}
+
+
+def _provider(gw: Gateway) -> Component:
+    """The provider as a whole: failing on every key alike (not one key's fault)."""
+    why = gw.pool.outliers.degraded()
+    if why is not None:
+        return {
+            "status": "degraded",
+            "detail": f"{why}; requests are retried across the keys and none is ejected "
+            "for it",
+        }
+    return {"status": "ok", "detail": "no provider-wide failures"}
 
 
 def _admission(gw: Gateway) -> Component:

@@ -200,6 +200,18 @@ FALLBACK = Spec(
     "Reservations made on local fail-open limits while Redis was unreachable.",
 )  # fmt: skip
 
+KEY_EJECTIONS = Spec(
+    "scalegate_key_ejections_total", "counter", "local",
+    "Times this process's outlier detection ejected a key (failing while the others did not).",
+    ("key",),
+)  # fmt: skip
+PROVIDER_DEGRADED = Spec(
+    "scalegate_provider_degraded", "gauge", "local",
+    "1 while the provider fails on every key alike (5xx, 529, connection errors over the "
+    "detection window): retried, no key ejected for it.",
+    mp_gauge="livemax",
+)  # fmt: skip
+
 # -- shared state, read at scrape time --------------------------------------------------------
 
 KEY_UTILIZATION = Spec(
@@ -221,7 +233,8 @@ KEY_EXHAUSTION = Spec(
 )  # fmt: skip
 BREAKER = Spec(
     "scalegate_key_breaker_state", "gauge", "shared",
-    "Circuit breaker per key: 0 closed, 1 half-open, 2 open.", ("key",),
+    "Outlier ejection per key (the former breaker's gauge): 0 serving, 1 on probation "
+    "(half-open), 2 ejected (open).", ("key",),
 )  # fmt: skip
 KEY_QUARANTINED = Spec(
     "scalegate_key_quarantined", "gauge", "shared",
@@ -237,7 +250,7 @@ KEY_COOLDOWN = Spec(
 )  # fmt: skip
 KEYS_USABLE = Spec(
     "scalegate_keys_usable", "gauge", "shared",
-    "Keys that can take traffic (enabled, breaker not open).",
+    "Keys that can take traffic (enabled, not quarantined, not ejected).",
 )  # fmt: skip
 KEYS_CONFIGURED = Spec(
     "scalegate_keys_configured", "gauge", "shared", "Keys in the pool.",

@@ -40,7 +40,7 @@ class State:
 
     @property
     def usable(self) -> int:
-        return sum(1 for k in self.keys if k["status"] in ("ok", "breaker_half_open"))
+        return sum(1 for k in self.keys if k["status"] in ("ok", "probation", "breaker_half_open"))
 
 
 async def _part(name: str, call: Awaitable[T], errors: dict[str, str]) -> T | None:

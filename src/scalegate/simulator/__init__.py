@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from scalegate.simulator.config import (
     FaultConfig,
+    KeyFaultRates,
     LatencyConfig,
     SimKeyLimits,
     SimulatorConfig,
@@ -46,6 +47,7 @@ from scalegate.simulator.thread import SimulatorThread
 __all__ = [
     "SIMULATOR_KEY",
     "FaultConfig",
+    "KeyFaultRates",
     "LatencyConfig",
     "SimKeyLimits",
     "Simulator",

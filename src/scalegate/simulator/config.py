@@ -8,13 +8,14 @@ A :class:`SimulatorConfig` is immutable; ``PUT /_sim/config`` builds a new one w
       sk-sim-b: {rpm: 5}            # itpm/otpm omitted: unlimited
     accept_unknown_keys: false
     latency: {ttft_ms: 200, tokens_per_second: 80}
-    faults: {error_529_rate: 0.02, overloaded_midstream_rate: 0.01}
+    faults: {error_529_rate: 0.02, overloaded_midstream_rate: 0.01,
+             by_key: {sk-sim-b: {error_500_rate: 1.0}}}   # one key failing on its own
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import yaml
@@ -68,8 +69,25 @@ class LatencyConfig(BaseModel):
     tokens_per_second: float = Field(default=0, ge=0)
 
 
+class KeyFaultRates(BaseModel):
+    """Fault rates for one key that replace the shared ones (``None``: the shared rate)."""
+
+    model_config = _STRICT
+
+    error_500_rate: float | None = Field(default=None, ge=0, le=1)
+    error_529_rate: float | None = Field(default=None, ge=0, le=1)
+    error_429_rate: float | None = Field(default=None, ge=0, le=1)
+    overloaded_midstream_rate: float | None = Field(default=None, ge=0, le=1)
+    overloaded_first_rate: float | None = Field(default=None, ge=0, le=1)
+    drop_connection_rate: float | None = Field(default=None, ge=0, le=1)
+    slow_stream_rate: float | None = Field(default=None, ge=0, le=1)
+
+
 class FaultConfig(BaseModel):
-    """Probabilities (0–1) of injected faults, rolled per request with the seeded RNG."""
+    """Probabilities (0–1) of injected faults, rolled per request with the seeded RNG.
+
+    ``by_key`` overrides rates for single keys (a key that fails while the others do not).
+    """
 
     model_config = _STRICT
 
@@ -82,6 +100,14 @@ class FaultConfig(BaseModel):
     slow_stream_rate: float = Field(default=0, ge=0, le=1)
     injected_retry_after_seconds: int = Field(default=1, ge=0)
     slow_stream_factor: float = Field(default=10, ge=1)
+    by_key: dict[str, KeyFaultRates] = Field(default_factory=dict)
+
+    def for_key(self, key: str | None) -> FaultConfig:
+        """The rates a request with ``key`` is rolled against."""
+        override = self.by_key.get(key) if key is not None else None
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
 class SimulatorConfig(BaseModel):
@@ -99,6 +125,12 @@ class SimulatorConfig(BaseModel):
     max_hold_seconds: float = Field(default=30, gt=0)
     #: Keep the last N requests to ``/v1/…`` byte for byte (``GET /_sim/requests``); 0 = off.
     record_requests: int = Field(default=0, ge=0)
+    #: How output is charged up front against OTPM (adjusted to the real count at the end,
+    #: as the provider documents): "capped" — min(max_tokens, the OTPM limit), so a
+    #: max_tokens above the limit is admitted on a full bucket; "max_tokens" — all of it,
+    #: so such a request can never be admitted. The provider does not document which; see
+    #: docs/provider-quotas.md.
+    output_estimate: Literal["capped", "max_tokens"] = "capped"
 
     def limits_for(self, key: str) -> SimKeyLimits | None:
         """The limits of ``key``, ``default_limits`` for an accepted unknown key, else None."""

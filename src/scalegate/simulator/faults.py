@@ -4,7 +4,8 @@ Rolling: every request draws one number from the seeded RNG per fault applicable
 a fixed order (500, 529, 429, drop, overloaded_first*, overloaded_midstream*, slow; * stream
 only), and the first draw below its rate wins — so a given seed and request sequence always
 fails the same way. ``drop_connection_rate`` drops a non-streaming request before any
-response and a streaming one mid-stream.
+response and a streaming one mid-stream. The rates are the key's own where
+``faults.by_key`` names it (one key failing while the others answer), else the shared ones.
 
 Timing relative to rate limiting (see :data:`EARLY`): 500, 529, injected 429, drop and
 overloaded_first are decided after auth and validation and *before* the rate-limit check,

@@ -28,7 +28,7 @@ from scalegate.errors import (
     RateLimitError,
 )
 from scalegate.simulator.answers import Answer, plan_answer
-from scalegate.simulator.buckets import KeyLimiter, Need
+from scalegate.simulator.buckets import OUTPUT, KeyLimiter, Need
 from scalegate.simulator.faults import EARLY, Fault, forced_fault
 from scalegate.simulator.prompt_cache import CacheUsage
 from scalegate.simulator.responses import (
@@ -111,7 +111,7 @@ async def _handle(call: Call) -> web.StreamResponse:
         body = parse_json_object(await read_body(request))
         parsed = validate_messages(body, version, sim.catalog)
         call.limiter = sim.limiter(key, parsed.model)
-        rolled = sim.faults.roll(sim.config.faults, stream=parsed.stream)
+        rolled = sim.faults.roll(sim.config.faults.for_key(call.key), stream=parsed.stream)
         fault = forced_fault(request.headers.get("x-sim-fault"), stream=parsed.stream) or rolled
         pacing = _pacing(call, fault)
         total = count_input_tokens(body)
@@ -130,7 +130,7 @@ async def _handle(call: Call) -> web.StreamResponse:
     usage = sim.cache.usage(call.key, total, prefixes, now)
     # Cache reads are free for ITPM on current models; writes and uncached input count.
     charged = usage.total if sim.catalog.cache_reads_count(parsed.model) else usage.charged
-    need = Need(input_tokens=charged, output_tokens=parsed.max_tokens)
+    need = Need(input_tokens=charged, output_tokens=_output_estimate(call, parsed.max_tokens))
     denial = call.limiter.check(need, now)
     if denial is not None:
         sim.stats.quota_denied(call.key)
@@ -145,6 +145,15 @@ async def _handle(call: Call) -> web.StreamResponse:
         sim.stats.injected(call.key, fault.value)
     call.record(200, fault.kind if fault is not None else "ok")
     return await _answer(call, parsed, usage, pacing, fault)
+
+
+def _output_estimate(call: Call, max_tokens: int) -> int:
+    """What is charged up front against OTPM (``SimulatorConfig.output_estimate``)."""
+    assert call.limiter is not None
+    bucket = call.limiter.buckets.get(OUTPUT)
+    if bucket is None or call.sim.config.output_estimate == "max_tokens":
+        return max_tokens
+    return min(max_tokens, bucket.limit)
 
 
 def _pacing(call: Call, fault: Fault | None) -> Pacing:
