@@ -21,11 +21,53 @@ QUANTIFIERS = _w(
     "enough plenty lot lots bit little only whole half majority minority everything something "
     "anything everyone someone anyone everybody somebody anybody"
 )
+# Quantifiers by what they claim, for contradiction rather than difference: "some" in one
+# prompt only asks nothing new ("any tips to quit procrastinating"), "all" vs "any" or
+# "most" does. Classes in WEAK_QUANTITY may be present in one prompt only.
+QUANTITY = {
+    **dict.fromkeys(_w("all every each whole entire everything everyone everybody"), "all"),
+    **dict.fromkeys(_w("some any something anything someone anyone somebody anybody several "
+                       "either"), "some"),
+    **dict.fromkeys(_w("many much lot lots plenty"), "many"),
+    **dict.fromkeys(_w("most majority"), "most"),
+    **dict.fromkeys(_w("few little bit"), "few"),
+    "half": "half", "minority": "minority", "only": "only", "enough": "enough",
+    "more": "more", "less": "less", "fewer": "less", "least": "least",
+}  # fmt: skip
+WEAK_QUANTITY = frozenset({"some", "many", "both"})
+# Modals by force; a modal in one prompt only is no contradiction ("Is it safe to eat …" /
+# "Can I safely eat …"), two different forces are ("Should I …" / "Can I …").
+FORCE = {
+    "can": "can", "could": "can", "may": "can", "must": "must", "should": "should",
+    "ought": "should", "might": "might", "would": "would",
+}  # fmt: skip
+# "have to", "has to", "need to", "required to": obligation said with a verb.
+OBLIGATION_VERBS = _w("have has had need needs required")
+# Direction words that contradict each other; one in one prompt only is not a contradiction
+# unless the other prompt has its opposite ("turn on …" / "turn off …").
+OPPOSITE_GROUPS = (
+    _w("before after during while"), _w("up down"), _w("above below"), _w("over under"),
+    _w("into from out"), _w("on off"), _w("ascending descending"), _w("next previous"),
+    _w("inside outside"), _w("forward backward backwards"), _w("top bottom"),
+    _w("upward downward"), _w("toward towards away"), _w("since until till"),
+)  # fmt: skip
+# Persons, compared as the sets a prompt mentions (possessives aside: "my sister" is the
+# sister): "Can I rent …" / "Can she rent …". "you" is left out: it is the addressee of a
+# request as often as the subject ("How do you say …").
+PERSONS = {
+    **dict.fromkeys(_w("i me myself"), "1s"), **dict.fromkeys(_w("we us ourselves"), "1p"),
+    **dict.fromkeys(_w("he him himself"), "3m"), **dict.fromkeys(_w("she herself"), "3f"),
+    **dict.fromkeys(_w("they them themselves"), "3p"),
+}  # fmt: skip
+# "what's the best way to X" asks "how do I X": adjectives that only frame a request.
+FRAME_ADJECTIVES = _w("best good right proper correct")
+FRAME_NOUNS = _w("way ways method steps step process procedure instructions")
 # "will"/"shall" are tense (future); "can"/"could" after "how … I" are idiom (see features).
 MODALS = _w("can could may might must should would ought")
 PAST_AUX = _w("did was were had")
 FUTURE_AUX = _w("will shall gonna")
 PERFECT_AUX = _w("has have")
+DO_AUX = _w("do does is are am")
 AUXILIARIES = _w("is are am was were be been being has have had get gets got")
 # A participle after these is passive, perfect or an adjective: their own tense counts.
 NOT_TENSED_AFTER = _w(
@@ -36,7 +78,7 @@ DIRECTION = _w(
     "from into onto out up down above below over under before after since until till "
     "inside outside behind beyond toward towards against across through via "
     "ascending descending next previous forward backward backwards upward downward "
-    "off top bottom"
+    "on off top bottom while during"
 )
 # Compared only when both prompts ask with one: "why" ≠ "how", but "What's X?" = "Tell me X".
 WH = _w("what why how when where which who whom whose")

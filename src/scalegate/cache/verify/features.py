@@ -10,7 +10,6 @@ units, quoted and code spans, symbols, negations, quantifiers, modals, tense, de
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from scalegate.cache.verify import classes as c
@@ -19,9 +18,10 @@ from scalegate.cache.verify.tokens import Token, time_word, tokenize
 from scalegate.cache.verify.units import CONVERSION, UNITS, WEAK
 
 EXACT_FIELDS = (
-    "quoted", "code", "symbols", "numbers", "times", "units", "negation", "quantifier",
-    "modality", "tense", "comparison", "direction", "question", "connective",
+    "quoted", "code", "symbols", "numbers", "times", "units", "negation", "person",
+    "quantifier", "modality", "tense", "direction", "question", "connective",
 )  # fmt: skip
+_TIME_UNITS = frozenset({"s", "min", "h", "day", "week", "month", "year"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,70 +29,109 @@ class Word:
     text: str  # as typed, lower case
     keys: frozenset[str]  # the lemmas it may be an inflection of
     position: int  # index in Analysis.sequence
+    past: bool = False  # a past tense (not a participle after an auxiliary)
+    degree: str = ""  # "cmp", "sup" or ""
 
 
 @dataclass(slots=True)
 class Analysis:
     content: list[Word] = field(default_factory=list)
-    # Content words and relation words in order, for the role rule (relations as "=word").
+    # Content words, persons ("@1s") and relation words ("=than") in order, for the role rule.
     sequence: list[str] = field(default_factory=list)
     exact: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The tense of an auxiliary that opens a question ("Was …" / "Is …", "When did …").
+    leads: tuple[str, ...] = ()
 
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
-    """Split ``text`` into content words and the exactly compared details."""
+    """Split ``text`` into content words and the closed-class details."""
     tokens = tokenize(text)
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()
     bag: dict[str, list[str]] = {name: [] for name in EXACT_FIELDS}
+    leads: list[str] = []
     frame = True  # at the start of a clause: a request verb there is light
+    lead = True  # at the start of a clause or after its question word: an auxiliary leads
     auxiliary = False  # a be/have auxiliary earlier in the clause: a participle is passive
+    number_end = -1  # the token after the last number: a unit there is that number's
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         if tok.kind != "word":
             _special(tok, bag)
+            if tok.kind in ("number", "ordinal"):
+                number_end = i + 1
+            elif tok.kind == "punct" and number_end == i and tok.text not in ".!?;:,()":
+                number_end = i + 1  # "seven-hour"
             frame = tok.kind == "punct" or (frame and tok.kind in ("quoted", "code"))
+            lead = tok.kind == "punct"
             auxiliary = auxiliary and tok.kind != "punct"
             i += 1
             continue
         used = _number_words(tokens, i, bag)
         if used:
             i += used
-            frame = False
+            number_end = i + (i < len(tokens) and tokens[i].text == "-")
+            frame = lead = False
             continue
+        word = tok.text
         prev = tokens[i - 1].text if i else ""
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        role = _closed(tok.text, prev, nxt, has_digit, frame)
+        role = _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
+        if role is not None and role.startswith("units:"):
+            unit = role[6:]
+            if number_end == i and bag["numbers"]:
+                bag["numbers"][-1] += " " + unit  # "5 km" is one value: "five kilometres"
+                role = "light"
+            elif unit in _TIME_UNITS:
+                role = None  # "how many hours of sleep": a noun like any other
+        if lead and word in c.AUXILIARIES | c.PAST_AUX | c.DO_AUX:
+            leads.append("past" if word in c.PAST_AUX else "present")
+        lead = lead and word in c.WH
         if role is None:
-            out.content.append(Word(tok.text, lexicon.keys(tok.text), len(out.sequence)))
-            out.sequence.append(tok.text)
-            degree = lexicon.degree(tok.text)
-            if degree:
-                bag["comparison"].append(degree)
-            if lexicon.is_past(tok.text) and not auxiliary and prev not in c.NOT_TENSED_AFTER:
+            past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
+            degree = lexicon.degree(word)
+            out.content.append(Word(word, lexicon.keys(word), len(out.sequence), past, degree))
+            out.sequence.append(word)
+            if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         elif role == "light":
-            if tok.text in c.RELATIONS:
-                out.sequence.append("=" + tok.text)
+            if word in c.RELATIONS:
+                out.sequence.append("=" + word)
         else:
             name, value = role.split(":", 1)
             bag[name].append(value)
-            if tok.text in c.RELATIONS:
-                out.sequence.append("=" + tok.text)
-        frame = role == "light" and (frame or tok.text in ("please", "you"))
-        auxiliary = auxiliary or tok.text in c.AUXILIARIES
+            if name == "person":
+                out.sequence.append("@" + value)
+            elif word in c.RELATIONS:
+                out.sequence.append("=" + word)
+        if role == "modality:must" and word in c.OBLIGATION_VERBS:
+            i += 1  # "have to": the "to" is the modal's
+        frame = role == "light" and (frame or word in ("please", "you"))
+        auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
-    ordered = ("numbers", "times", "units", "quoted", "code", "symbols")
+    sets = ("quantifier", "direction", "question", "connective", "person", "modality")
+    multisets = ("numbers", "negation", "quoted", "code", "symbols", "times")
     out.exact = {
-        name: tuple(vals) if name in ordered else tuple(sorted(vals)) for name, vals in bag.items()
-    }
-    out.exact["tense"] = _tense(bag["tense"])
-    if any(t.text in ("way", "ways") for t in tokens):  # "what is the way to X" asks how
+        name: tuple(sorted(set(vals))) if name in sets
+        else tuple(sorted(vals)) if name in multisets else tuple(vals)
+        for name, vals in bag.items()
+    }  # fmt: skip
+    out.exact["tense"] = tuple(sorted(set(bag["tense"])))
+    out.leads = tuple(leads)
+    if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+def _person(word: str, nxt: str) -> str | None:
+    """ "person:1s" for "I", "me", "myself" …; "her" only when not a possessive ("her car")."""
+    if word == "her":
+        return "person:3f" if not nxt or nxt in c.LIGHT or nxt in c.RELATIONS else "light"
+    person = c.PERSONS.get(word)
+    return None if person is None else f"person:{person}"
 
 
 def _special(tok: Token, bag: dict[str, list[str]]) -> None:
@@ -139,7 +178,7 @@ def _number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int
 
 _CLASSES: tuple[tuple[frozenset[str], str, dict[str, str]], ...] = (
     (c.PAST_AUX, "tense", {}),
-    (c.QUANTIFIERS, "quantifier", {}),
+    (c.QUANTIFIERS, "quantifier", c.QUANTITY),
     (c.DIRECTION, "direction", {}),
     (c.WH, "question", c.WH_SAME),
     (c.CONNECTIVES, "connective", {}),
@@ -151,12 +190,22 @@ def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str
     special = _special_word(word, prev, nxt, has_digit, frame)
     if special is not None:
         return special
+    if word in ("few", "little", "bit") and prev == "a":
+        return "quantifier:some"  # "a few" is "some"; "few" alone is not
+    if word in ("many", "much") and prev == "how":
+        return "light"  # "how many": the question word asks for a quantity
+    if word in c.OBLIGATION_VERBS and nxt == "to":
+        return "modality:must"  # "have to", "need to", "required to"
     for words, name, canonical in _CLASSES:
         if word in words:
             value = "past" if name == "tense" else canonical.get(word, word)
             return f"{name}:{value}"
     if word in c.LIGHT or word in c.PERFECT_AUX or word in c.RELATIONS:
         return "light"
+    if word in c.FRAME_ADJECTIVES and nxt in c.FRAME_NOUNS:
+        return "light"  # "the best way to", "a good way to"
+    if word in c.FRAME_NOUNS and nxt in ("to", "for", "of"):
+        return "light"  # "steps to jump-start", "the method for finding"
     if (frame and word in c.REQUEST_VERBS) or (word in ("like", "love") and prev in c.MODALS):
         return "light"
     return None
@@ -181,7 +230,7 @@ def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) 
         manner = prev == "how" and nxt in ("i", "we", "you") and word != "must"
         if request or manner or nxt in ("like", "love"):
             return "light"
-        return f"modality:{word}"
+        return f"modality:{c.FORCE[word]}"
     if word in c.FUTURE_AUX or (word == "going" and nxt == "to" and prev in ("am", "is", "are")):
         return "tense:future"
     if word == "there" and nxt in ("is", "are", "was", "were"):
@@ -191,8 +240,3 @@ def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) 
 
 def _num(word: str) -> bool:
     return word[:1].isdigit()
-
-
-def _tense(markers: list[str]) -> tuple[str, ...]:
-    counts = Counter(markers)
-    return tuple(f"{k}={counts[k]}" for k in ("past", "future") if counts[k])

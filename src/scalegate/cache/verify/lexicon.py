@@ -70,6 +70,7 @@ class Lexicon:
         self.is_past = _cached(self._is_past)
         self.degree = _cached(self._degree)
         self.poses = _cached(self._poses)
+        self.verbal = _cached(self._verbal)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
 
     @property
@@ -82,6 +83,15 @@ class Lexicon:
         if self._files is None:
             return frozenset()
         return frozenset(p for p in POSES if self._files.offsets(word, p))
+
+    def _verbal(self, word: str) -> bool:
+        """``word`` is usually a verb: tagged as a verb more often than as a noun in WordNet's
+        corpus ("shoot", "fix"; not "flat", "checking") — no role for the role rule."""
+        if self._files is None:
+            return False
+        files = self._files
+        forms = (word,) if self.poses(word) else tuple(self.keys(word))  # "checking": a noun
+        return any(files.tagged(f, "v") > max(files.tagged(f, "n"), 0) for f in forms)
 
     def _bases(self, word: str, pos: str) -> set[str]:
         assert self._files is not None

@@ -1,15 +1,12 @@
-"""The verifier: exact details, then alignment, then roles — the first failure is the reason.
+"""The verifier: closed-class contradictions, then alignment, then roles — the first
+failure is the reason.
 
 Strictness (a miss costs money, a false hit a wrong answer; the default is ``strict``):
 
-``strict``    synonyms only through a word's most frequent WordNet senses; quantifiers
-              compared exactly ("some" ≠ "any");
-``balanced``  synonyms through any sense and through adjective similarity clusters;
-              "some"/"any" treated as one quantifier.
-
-Both refuse every difference in numbers, times, units, quotes, code, symbols, negation,
-modality, tense, degree, direction, question word and connectives, every unaligned or
-opposed content word, and every swap of roles.
+``strict``    synonyms through a word's most frequent WordNet senses; "all" and "only" in
+              one prompt only are a contradiction;
+``balanced``  synonyms through any sense, adjective clusters and one hypernym step; "all"
+              and "only" may be present in one prompt only.
 """
 
 from __future__ import annotations
@@ -17,14 +14,19 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+import re
+from collections.abc import Callable
+
 from scalegate.cache.verify.align import align
+from scalegate.cache.verify.compare import contradiction
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis, analyse
 from scalegate.cache.verify.lexicon import Lexicon
 
 logger = logging.getLogger(__name__)
 
 STRICTNESS = ("strict", "balanced")
-_EITHER = frozenset({"some", "any"})
+# Quote marks, not apostrophes: "the meaning of 'schadenfreude'" / "schadenfreude – meaning?"
+_QUOTES = re.compile(r"[\"“”‘’]|(?<![\w])'|'(?![\w])")
 
 
 class Verifier:
@@ -46,25 +48,53 @@ class Verifier:
         if not self.lexicon.available:
             return "lexicon-unavailable"
         da, db = self._analyse(a), self._analyse(b)
+        if da.exact["quoted"] != db.exact["quoted"] and _unquoted(da, b) and _unquoted(db, a):
+            da, db = self._analyse(_QUOTES.sub(" ", a)), self._analyse(_QUOTES.sub(" ", b))
         for name in EXACT_FIELDS:
-            if _differ(name, da.exact[name], db.exact[name], strictness):
+            if contradiction(name, da.exact[name], db.exact[name], strictness):
                 return name
+        if da.leads and db.leads and not set(da.leads) & set(db.leads):
+            return "tense"  # "Was the bridge open?" / "Is the bridge open?"
         reason, pairs = align(
             da.content, db.content, self.lexicon, all_senses=strictness == "balanced"
         )
         if reason is not None:
             return reason
-        if swapped(possessive_as_of(da.sequence), possessive_as_of(_renamed(da, db, pairs))):
+        reason = _inflection(da, db, pairs)
+        if reason is not None:
+            return reason
+        renamed = _renamed(da, db, pairs)
+        if swapped(possessive_as_of(da.sequence), possessive_as_of(renamed), self._nominal):
             return "order"
         return None
 
+    def _nominal(self, word: str) -> bool:
+        """A word that can fill a role: a noun, a name, a person — not a verb."""
+        return word.startswith("@") or not self.lexicon.verbal(word)
 
-def _differ(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness: str) -> bool:
-    if name == "question":  # a question word replaced, not one added ("… and how?")
-        return bool(a and b) and not (set(a) <= set(b) or set(b) <= set(a))
-    if name == "quantifier" and strictness == "balanced":
-        return [q for q in a if q not in _EITHER] != [q for q in b if q not in _EITHER]
-    return a != b
+
+def _unquoted(analysis: Analysis, other: str) -> bool:
+    """Every quoted span of ``analysis`` is in ``other`` as plain words."""
+    def words(text: str) -> str:
+        return " " + " ".join(re.findall(r"[\w']+", text.lower())) + " "
+
+    plain = words(other)
+    return all(words(span) in plain for span in analysis.exact["quoted"])
+
+
+def _inflection(da: Analysis, db: Analysis, pairs: dict[int, int]) -> str | None:
+    """Aligned words of one lemma in another tense or degree: "happened"/"happens",
+    "hottest"/"hot"."""
+    words_a = {w.position: w for w in da.content}
+    for wb in db.content:
+        wa = words_a.get(pairs.get(wb.position, -1))
+        if wa is None or not wa.keys & wb.keys:
+            continue
+        if wa.past != wb.past:
+            return "tense"
+        if wa.degree != wb.degree:
+            return "comparison"
+    return None
 
 
 def _renamed(da: Analysis, db: Analysis, pairs: dict[int, int]) -> list[str]:
@@ -95,9 +125,12 @@ def possessive_as_of(words: list[str]) -> list[str]:
     return out
 
 
-def swapped(a: list[str], b: list[str]) -> bool:
-    """Two words that trade places: "X than Y" / "Y than X", "lion beats tiger" / "tiger
-    beats lion" — across a relation word in both, or across the very same words in both."""
+def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = None) -> bool:
+    """Two nominal words that trade places across the same pivot — a word between them in
+    both: "X than Y" / "Y than X", "Aaron Burr shoot Alexander Hamilton" / "Alexander
+    Hamilton shoot Aaron Burr", "my sister lent me" / "I lent my sister", and coordination
+    too ("Compare Java and Python" is answered Java first). A verb that moved ("fix a flat
+    tyre on my bike" / "my bike has a flat tyre, how do I fix it") is no role."""
 
     def positions(words: list[str]) -> dict[str, int]:
         seen: dict[str, int] = {}
@@ -106,17 +139,21 @@ def swapped(a: list[str], b: list[str]) -> bool:
                 seen[w] = -1 if w in seen else i
         return {w: i for w, i in seen.items() if i >= 0}
 
-    def between(words: list[str], i: int, j: int) -> list[str]:
-        return words[min(i, j) + 1 : max(i, j)]
+    def between(words: list[str], i: int, j: int) -> set[str]:
+        return set(words[min(i, j) + 1 : max(i, j)])
+
+    def role(w: str, words: list[str], i: int) -> bool:  # after a preposition: a noun
+        return nominal is None or nominal(w) or (i > 0 and words[i - 1].startswith("="))
 
     pa, pb = positions(a), positions(b)
-    shared = sorted(set(pa) & set(pb), key=pa.__getitem__)
+    shared = sorted(
+        (w for w in set(pa) & set(pb) if role(w, a, pa[w]) and role(w, b, pb[w])),
+        key=pa.__getitem__,
+    )
     for n, x in enumerate(shared):
         for y in shared[n + 1 :]:
             if pb[y] > pb[x]:
                 continue
-            in_a, in_b = between(a, pa[x], pa[y]), between(b, pb[y], pb[x])
-            related = any(w.startswith("=") for w in in_a) and any(w.startswith("=") for w in in_b)
-            if related or (in_a and in_a == in_b):
+            if between(a, pa[x], pa[y]) & between(b, pb[y], pb[x]):
                 return True
     return False

@@ -19,7 +19,7 @@ _PATTERN = re.compile(
     r"(?P<code>```.*?```|`[^`]+`)"
     r"|(?P<quoted>\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<![\w'])'(?:[^'\n]|'(?=\w))+'(?![\w']))"
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
-    r"|(?P<number>[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?%?)"
+    r"|(?P<number>[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
     r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
     r"|(?P<punct>[.!?;:,()])"
     r"|(?P<symbol>\S)",
@@ -80,9 +80,10 @@ def _number(raw: str) -> list[Token]:
     percent = raw.endswith("%")
     raw = raw.rstrip("%")
     ordinal = re.search(r"(st|nd|rd|th)$", raw) is not None
-    raw = re.sub(r"(st|nd|rd|th)$", "", raw).replace(",", "")
+    thousands = raw.endswith("k")  # "$30k", "a 5k salary rise"
+    raw = re.sub(r"(st|nd|rd|th|k)$", "", raw).replace(",", "")
     try:
-        value = f"{float(raw):g}"
+        value = f"{float(raw) * (1000 if thousands else 1):g}"
     except ValueError:
         value = raw
     out.insert(0, Token("ordinal" if ordinal else "number", value))

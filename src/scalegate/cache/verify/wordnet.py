@@ -68,6 +68,15 @@ class WordNetFiles:
         start = 4 + n_ptrs + 2
         return tuple(int(x) for x in fields[start : start + n_synsets])
 
+    def tagged(self, lemma: str, pos: str) -> int:
+        """How often ``lemma`` was seen as ``pos`` in WordNet's sense-tagged corpus
+        (``tagsense_cnt``): which part of speech a word usually is."""
+        line = _search(self._maps[f"index.{POS_FILES[pos]}"], lemma.encode("utf-8"))
+        if line is None:
+            return 0
+        fields = line.split()
+        return int(fields[4 + int(fields[3]) + 1])
+
     def synset(self, pos: str, offset: int) -> Synset:
         data = self._maps[f"data.{POS_FILES[pos]}"]
         end = data.find(b"\n", offset)

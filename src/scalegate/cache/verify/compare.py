@@ -1,0 +1,67 @@
+"""Closed-class details compared for *contradiction*, not for difference.
+
+A detail present in one prompt only is usually a matter of wording — "any tips to quit
+procrastinating" asks what "How do I stop procrastinating?" asks, "Is it safe to eat …"
+what "Can I safely eat …" asks. What changes the answer is a detail the other prompt
+*contradicts*: "all" against "any", "should" against "can", "before" against "after", a
+past against a future, "I" against "she". So each field has its own test:
+
+* numbers, times, units, quoted and code spans, symbols: the same multiset of values
+  (a number with its unit is one value: "five km" = "5 kilometers"; a lone "1" is "a");
+* negation: the same parity ("can't sleep" = "cannot sleep"; "not" ≠ "");
+* persons: the same set when both prompts name any (possessives aside);
+* quantifiers: no strong quantifier ("all", "most", "only", "few", "more", …) in one that
+  the other lacks; "some", "many", "both" may appear in one only;
+* modality: the same forces when both have one ("would" is politeness);
+* tense: not a past against a future, and not a question's leading auxiliary in another
+  tense ("Was …" / "Is …"); aligned verbs are compared by :mod:`.rules`;
+* direction: no word whose opposite the other prompt has ("turn on" / "turn off");
+* question word: only when both ask with a specific one ("what" stands for any:
+  "what's the reason" asks "why");
+* connectives: "unless" against "if", "although" against "because".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from scalegate.cache.verify import classes as c
+
+_OPPOSITES = {w: group - {w} for group in c.OPPOSITE_GROUPS for w in group}
+_CONNECTIVE = {"whether": "if", "if": "if", "unless": "unless", "because": "because",
+               "although": "although"}  # fmt: skip
+
+
+def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness: str) -> bool:
+    """Whether field ``name`` of two prompts' analyses contradicts (see the module doc)."""
+    if a == b:
+        return False
+    sa, sb = set(a), set(b)
+    if name == "numbers":
+        return Counter(x for x in a if x != "1") != Counter(x for x in b if x != "1")
+    if name == "negation":
+        return len(a) % 2 != len(b) % 2
+    if name == "person":
+        return bool(sa and sb)
+    if name == "quantifier":
+        weak = c.WEAK_QUANTITY | ({"all", "only"} if strictness == "balanced" else set())
+        return bool((sa ^ sb) - weak) or (bool(sa - weak) and bool(sb - weak) and sa != sb)
+    if name == "modality":
+        sa, sb = sa - {"would"}, sb - {"would"}
+        return bool(sa and sb) and sa != sb
+    if name == "tense":
+        return ("past" in sa - sb and "future" in sb - sa) or (
+            "future" in sa - sb and "past" in sb - sa
+        )
+    if name == "direction":
+        return any(_OPPOSITES.get(x, set()) & sb for x in sa - sb) or any(
+            _OPPOSITES.get(x, set()) & sa for x in sb - sa
+        )
+    if name == "question":
+        sa, sb = sa - {"what"}, sb - {"what"}
+        return bool(sa and sb) and not (sa <= sb or sb <= sa)
+    if name == "connective":
+        ca = {_CONNECTIVE[x] for x in sa if x in _CONNECTIVE}
+        cb = {_CONNECTIVE[x] for x in sb if x in _CONNECTIVE}
+        return "unless" in ca ^ cb or (bool(ca and cb) and not (ca <= cb or cb <= ca))
+    return a != b  # in order: "cups in a liter" is not "liters in a cup"
