@@ -1,4 +1,12 @@
-"""A circuit breaker per key: closed → open → half-open (one probe) → closed.
+"""A circuit breaker per key in the key stores: closed → open → half-open (one probe) → closed.
+
+No longer what takes a failing key out of service: since issue 13 the pool reports only
+successes (for prompt-cache affinity) and 401/403s to the stores, and judges failures with
+outlier detection (:mod:`scalegate.keys.outliers`). This breaker counted outcomes in the
+order they finished — fast failures before slow successes — and so opened on every key at
+once under provider-wide faults. It stays, fed nothing that opens it, because the key
+stores (memory and the Redis Lua scripts) still carry its state; removing it from them is a
+separate change.
 
 Hand-written on purpose (measured: pybreaker's async path needs Tornado, aiobreaker is
 unmaintained with a blocking Redis client, purgatory does two Redis reads per call). It opens
