@@ -51,8 +51,18 @@ def align(
             reason = opposed(x, other, lexicon, both_ways=False)
             if reason is not None:
                 return reason, pairs
-    alone = left_a or left_b
+    alone = [x for x in left_a if not _implied(x, b, lexicon)] or [
+        y for y in left_b if not _implied(y, a, lexicon)
+    ]
     return (f"unaligned:{alone[0].text}" if alone else None), pairs
+
+
+def _implied(x: Word, others: list[Word], lexicon: Lexicon) -> bool:
+    """A word left alone that asks nothing new: a light verb ("what *makes* the sky blue"),
+    or a noun more general than a word of the other prompt ("the capital *city*")."""
+    if lexicon.light_verb(x.text):
+        return True
+    return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
 
 
 def _diff(a: list[Word], b: list[Word], pairs: dict[int, int]) -> tuple[list[Word], list[Word]]:

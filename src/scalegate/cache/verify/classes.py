@@ -19,6 +19,7 @@ NEGATORS = _w("not no never none nobody nothing nowhere neither nor without cann
 QUANTIFIERS = _w(
     "all every each some any few many much several most more less fewer least both either "
     "enough plenty lot lots bit little only whole half majority minority everything something "
+    "multiple single entire "
     "anything everyone someone anyone everybody somebody anybody"
 )
 # Quantifiers by what they claim, for contradiction rather than difference: "some" in one
@@ -31,6 +32,7 @@ QUANTITY = {
     **dict.fromkeys(_w("many much lot lots plenty"), "many"),
     **dict.fromkeys(_w("most majority"), "most"),
     **dict.fromkeys(_w("few little bit"), "few"),
+    "multiple": "multiple", "single": "single",
     "half": "half", "minority": "minority", "only": "only", "enough": "enough",
     "more": "more", "less": "less", "fewer": "less", "least": "least",
 }  # fmt: skip

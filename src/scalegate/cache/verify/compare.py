@@ -7,7 +7,8 @@ what "Can I safely eat …" asks. What changes the answer is a detail the other 
 past against a future, "I" against "she". So each field has its own test:
 
 * numbers, times, units, quoted and code spans, symbols: the same multiset of values
-  (a number with its unit is one value: "five km" = "5 kilometers"; a lone "1" is "a");
+  (a number with its unit is one value: "five km" = "5 kilometers"; a lone word "one"
+  counts only against a "1" of the other prompt: "one or two hours" = "an hour or two");
 * negation: the same parity ("can't sleep" = "cannot sleep"; "not" ≠ "");
 * persons: the same set when both prompts name any (possessives aside);
 * quantifiers: no strong quantifier ("all", "most", "only", "few", "more", …) in one that
@@ -38,14 +39,16 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         return False
     sa, sb = set(a), set(b)
     if name == "numbers":
-        return Counter(x for x in a if x != "1") != Counter(x for x in b if x != "1")
+        return _numbers(a, b) != _numbers(b, a)
     if name == "negation":
         return len(a) % 2 != len(b) % 2
     if name == "person":
         return bool(sa and sb)
     if name == "quantifier":
-        weak = c.WEAK_QUANTITY | ({"all", "only"} if strictness == "balanced" else set())
-        return bool((sa ^ sb) - weak) or (bool(sa - weak) and bool(sb - weak) and sa != sb)
+        strong = (sa ^ sb) - c.WEAK_QUANTITY
+        if strictness == "balanced" and strong <= {"all", "only"} and not (sa and sb):
+            return False  # balanced: "all" / "only" in one prompt only ("all night")
+        return bool(strong)
     if name == "modality":
         sa, sb = sa - {"would"}, sb - {"would"}
         return bool(sa and sb) and sa != sb
@@ -65,3 +68,10 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         cb = {_CONNECTIVE[x] for x in sb if x in _CONNECTIVE}
         return "unless" in ca ^ cb or (bool(ca and cb) and not (ca <= cb or cb <= ca))
     return a != b  # in order: "cups in a liter" is not "liters in a cup"
+
+
+def _numbers(mine: tuple[str, ...], other: tuple[str, ...]) -> Counter[str]:
+    counts = Counter(mine)
+    ones = counts.pop("one", 0)
+    counts["1"] += min(ones, max(Counter(other)["1"] - counts["1"], 0))
+    return +counts

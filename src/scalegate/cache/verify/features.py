@@ -172,7 +172,8 @@ def _number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int
             break
         used += 1
         j += 1
-    bag["numbers"].append(f"{value:g}")
+    # A lone "one" may be an article's work ("one or two hours" / "an hour or two").
+    bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
     return used
 
 
@@ -223,7 +224,7 @@ def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) 
         return f"times:{when}"
     if word in c.NEGATORS:
         return "negation:not"
-    if word in c.MODALS:
+    if word in c.MODALS and not (word == "may" and (_num(nxt) or _num(prev))):  # "May 25"
         # "Can you …" opening a request, "how can/should I …" (= "how do I …"), "I'd like …"
         # are idiom, not a modality; "Can I …" / "Should I …" / "When can I …" are not.
         request = frame and nxt == "you" and word in ("can", "could", "would")

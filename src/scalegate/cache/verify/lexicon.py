@@ -39,6 +39,7 @@ _RULES = {
     "r": (),
 }  # fmt: skip
 T = TypeVar("T")
+LIGHT_SENSES = 8
 
 
 def _cached(fn: Callable[[str], T]) -> Callable[[str], T]:
@@ -71,6 +72,8 @@ class Lexicon:
         self.degree = _cached(self._degree)
         self.poses = _cached(self._poses)
         self.verbal = _cached(self._verbal)
+        self.light_verb = _cached(self._light_verb)
+        self.broader = _cached(self._broader)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
 
     @property
@@ -92,6 +95,30 @@ class Lexicon:
         files = self._files
         forms = (word,) if self.poses(word) else tuple(self.keys(word))  # "checking": a noun
         return any(files.tagged(f, "v") > max(files.tagged(f, "n"), 0) for f in forms)
+
+    def _light_verb(self, word: str) -> bool:
+        """A verb of :data:`LIGHT_SENSES` senses or more ("make", "take", "get", "go",
+        "feel"): so general that a prompt adds or drops it without asking anything new
+        ("What makes the sky blue?" / "Why is the sky blue?")."""
+        if self._files is None or not self.verbal(word):
+            return False
+        return any(len(self._files.offsets(k, "v")) >= LIGHT_SENSES for k in self.keys(word))
+
+    def _broader(self, lemma: str) -> frozenset[str]:
+        """Nouns one or two steps more general than ``lemma``'s first senses ("capital" →
+        "city"): a prompt that adds one says no more than the other ("the capital city")."""
+        out: set[str] = set()
+        frontier = list(self._senses(lemma, self.senses))
+        for _ in range(2):
+            frontier = [
+                self._synset(f"{_adj(p.pos)}:{p.offset}")
+                for s in frontier
+                for p in s.pointers
+                if p.symbol in ("@", "@i") and s.pos == "n"
+            ]
+            for s in frontier:
+                out.update(s.words)
+        return frozenset(out)
 
     def _bases(self, word: str, pos: str) -> set[str]:
         assert self._files is not None
@@ -162,24 +189,30 @@ class Lexicon:
         for s in self._senses(lemma, self.senses):
             out.update(s.words)
             out.update(self._derived(s, lemma))
+            for p in s.pointers:  # "speed" is the attribute "fast" and "slow" are values of
+                if p.symbol == "=":
+                    out.update(self._synset(f"{_adj(p.pos)}:{p.offset}").words)
         return frozenset(out)
 
     def _all_synonyms(self, lemma: str) -> frozenset[str]:
-        """Words sharing any sense with ``lemma``, derived from it, in its adjective cluster
-        (similar to), or one step more general (hypernym: "fridge" → "refrigerator")."""
+        """Words sharing any sense with ``lemma``, derived from it, or in its adjective
+        cluster (similar to). Not its hypernyms: "vegan" is a kind of "vegetarian", and a
+        vegan recipe is not what a vegetarian asks for."""
         out: set[str] = set()
         for s in self._senses(lemma, None):
             out.update(s.words)
             out.update(self._derived(s, lemma))
             for p in s.pointers:
-                if p.symbol in ("&", "@"):
+                if p.symbol == "&":
                     out.update(self._synset(f"{_adj(p.pos)}:{p.offset}").words)
         return frozenset(out)
 
     def _derived(self, s: Synset, lemma: str) -> Iterable[str]:
+        """Words derived from ``lemma`` in sense ``s``, with their synonyms in that sense
+        ("write" → "writer", "author")."""
         for p in s.pointers:
             if p.symbol in ("+", "\\") and p.target and _is_source(s, lemma, p.source):
-                yield self._synset(f"{_adj(p.pos)}:{p.offset}").words[p.target - 1]
+                yield from self._synset(f"{_adj(p.pos)}:{p.offset}").words
 
     def _antonyms(self, lemma: str) -> frozenset[str]:
         """Words WordNet opposes to ``lemma``, through synonyms, clusters and derivations."""

@@ -5,8 +5,8 @@ Strictness (a miss costs money, a false hit a wrong answer; the default is ``str
 
 ``strict``    synonyms through a word's most frequent WordNet senses; "all" and "only" in
               one prompt only are a contradiction;
-``balanced``  synonyms through any sense, adjective clusters and one hypernym step; "all"
-              and "only" may be present in one prompt only.
+``balanced``  synonyms through any sense and adjective clusters; "all" and "only" may be
+              present in one prompt when the other has no quantifier.
 """
 
 from __future__ import annotations
