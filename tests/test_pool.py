@@ -307,6 +307,26 @@ async def test_a_key_failing_while_its_peer_succeeds_is_ejected_then_probed() ->
     assert {s["key"]: s["status"] for s in await pool.status()}[a.fingerprint] == "ok"
 
 
+async def test_a_retry_is_not_sent_to_wait_for_an_ejected_key() -> None:
+    # The attempt loop excludes the keys that just failed; when only ejected keys are left
+    # the exclusion is dropped (and has_alternative says so, for the backoff) rather than
+    # making the request wait out an ejection.
+    clock = ManualClock()
+    a, b, c = (key(f"sk-{x * 4}-{x * 16}") for x in "abc")
+    config = BreakerConfig(min_requests=5, max_ejection_percent=34)
+    admission = AdmissionConfig(selection="round_robin", skew_seconds=0)
+    pool = await make_pool(a, b, c, clock=clock, breaker=config, admission=admission)
+    await settle_as(pool, a, 30, Outcome.SERVER_ERROR)
+    clock.advance(1)
+    await settle_as(pool, a, 3, Outcome.SERVER_ERROR)
+    assert [s["status"] for s in await pool.status()] == ["ejected", "ok", "ok"]
+    bc = frozenset({b.fingerprint, c.fingerprint})
+    assert pool.has_alternative("m", Priority.NORMAL, frozenset({b.fingerprint}))
+    assert not pool.has_alternative("m", Priority.NORMAL, bc)
+    lease = await pool.acquire("m", Demand(), Priority.NORMAL, clock.now, bc)
+    assert lease.key in (b, c)
+
+
 async def test_a_lone_failing_key_is_never_ejected() -> None:
     # One key: there are no peers to compare with and no key to leave in service.
     clock = ManualClock()

@@ -346,7 +346,8 @@ class KeyPool:
             return None, result.wait, result.reason
         entry = self._entries.get(result.key_id)
         if entry is None:  # removed while we reserved: give it back
-            self.outliers.release(result.key_id)
+            if result.key_id in probes:
+                self.outliers.release(result.key_id)
             await self.store.settle(result.key_id, Settlement(demand))
             return None, 0.0, None
         entry.in_flight += 1
