@@ -61,7 +61,7 @@ CASES: list[tuple[str, Any, dict[str, str] | None, str]] = [
         "max_tokens: Field required",
     ),
     ("missing messages", {"model": "m", "max_tokens": 5}, None, "messages: Field required"),
-    ("max_tokens as string", messages_body(max_tokens="10"), None, "max_tokens"),  # type: ignore[arg-type]
+    ("max_tokens as string", messages_body(max_tokens="10"), None, "max_tokens"),  # type: ignore[arg-type]  # a deliberately wrong or loosely typed value, as a client sends it
     ("max_tokens as bool", messages_body(max_tokens=True), None, "max_tokens"),
     ("negative max_tokens", messages_body(max_tokens=-1), None, "max_tokens"),
     ("messages not a list", {"model": "m", "max_tokens": 5, "messages": "hi"}, None, "messages"),

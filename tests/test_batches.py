@@ -81,14 +81,14 @@ def test_sdk_batch_round_trip_with_errored_results(
     for i in range(3):
         ok = results[f"ok-{i}"]
         assert ok.type == "succeeded"
-        assert ok.message.usage.output_tokens == i + 2  # type: ignore[union-attr]
+        assert ok.message.usage.output_tokens == i + 2  # type: ignore[union-attr]  # a content-block union; this test's block is text
     unknown = results["unknown-model"]
     assert unknown.type == "errored"
-    assert unknown.error.error.type == "not_found_error"  # type: ignore[union-attr]
+    assert unknown.error.error.type == "not_found_error"  # type: ignore[union-attr]  # a content-block union; this test's block is text
     no_tokens = results["no-tokens"]
     assert no_tokens.type == "errored"
-    assert no_tokens.error.error.type == "invalid_request_error"  # type: ignore[union-attr]
-    assert "max_tokens" in no_tokens.error.error.message  # type: ignore[union-attr]
+    assert no_tokens.error.error.type == "invalid_request_error"  # type: ignore[union-attr]  # a content-block union; this test's block is text
+    assert "max_tokens" in no_tokens.error.error.message  # type: ignore[union-attr]  # a content-block union; this test's block is text
 
     deleted = client.messages.batches.delete(batch.id)
     assert (deleted.id, deleted.type) == (batch.id, "message_batch_deleted")

@@ -99,7 +99,7 @@ def test_streamed_miss_is_stored_and_serves_both_forms(
     plain = client.messages.with_raw_response.create(model=MODEL, max_tokens=64, messages=prompt)
     assert plain.headers["x-scalegate-cache"] == "hit"
     stored = json.loads(plain.http_response.content)
-    assert stored["content"] == [{"type": "text", "text": streamed.content[0].text}]  # type: ignore[union-attr]
+    assert stored["content"] == [{"type": "text", "text": streamed.content[0].text}]  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert stored["id"] == streamed.id
     assert stored["stop_reason"] == streamed.stop_reason
     assert plain.parse().usage.output_tokens == streamed.usage.output_tokens
@@ -107,7 +107,7 @@ def test_streamed_miss_is_stored_and_serves_both_forms(
         texts = list(stream.text_stream)
         replayed = stream.get_final_message()
         assert stream.response.headers["x-scalegate-cache"] == "hit"
-    assert "".join(texts) == streamed.content[0].text  # type: ignore[union-attr]
+    assert "".join(texts) == streamed.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert replayed.model_dump() == streamed.model_dump()
     assert accepted(sim) == 1
 

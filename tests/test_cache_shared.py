@@ -82,7 +82,7 @@ def test_semantic_hit_through_the_sdk(
     ) as stream:
         final = stream.get_final_message()
         assert stream.response.headers["x-scalegate-cache"] == "semantic-hit"
-    assert final.content[0].text == first.parse().content[0].text  # type: ignore[union-attr]
+    assert final.content[0].text == first.parse().content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert accepted(sim) == calls
 
     # A near-miss the embedding scores above the threshold is refused by the guard.
@@ -99,7 +99,7 @@ def test_semantic_hit_through_the_sdk(
         messages=user("What is the capital of France?"),
     )
     assert other.headers["x-scalegate-cache"] == "miss"
-    gateway: Gateway = gw.config.app.state.gateway  # type: ignore[attr-defined]
+    gateway: Gateway = gw.config.app.state.gateway  # type: ignore[attr-defined]  # Starlette's app.state is untyped
     stats = gateway.cache.stats()
     assert stats["semantic"]["hits"] == 2
     assert stats["semantic"]["guard_refusals_by_reason"] == {"units": 1}

@@ -305,7 +305,7 @@ def test_workers_scale_with_depth_and_back(
     gw = make_gateway(
         queue__worker_concurrency=1, queue__min_concurrency=1, queue__max_concurrency=6
     )
-    pool = gw.config.app.state.gateway.workers  # type: ignore[attr-defined]
+    pool = gw.config.app.state.gateway.workers  # type: ignore[attr-defined]  # Starlette's app.state is untyped
     assert pool.target == 1
     jobs = [
         submit(gw.url, {"request": messages_body(f"job {i}")}, **{"x-sim-hold": "scale"}).json()

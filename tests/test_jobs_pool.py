@@ -92,7 +92,7 @@ async def test_outcomes_map_to_states() -> None:
         assert (done["doomed-1"].state, done["doomed-1"].attempts) == (JobState.DEAD, 3)
         # a runner that raises is a poison job for the dead-letter set, not a dead worker
         assert (done["boom-1"].state, done["boom-1"].attempts) == (JobState.DEAD, 3)
-        assert "a bug in the runner" in done["boom-1"].error["message"]  # type: ignore[index]
+        assert "a bug in the runner" in done["boom-1"].error["message"]  # type: ignore[index]  # the SDK types this document as object
         assert done["ok-2"].state is JobState.COMPLETED
         stats = pool.stats()
         assert stats["restarts"] == 0
@@ -234,18 +234,31 @@ class CountingBackend(MemoryQueue):
     def __init__(self) -> None:
         super().__init__()
         self.lease_calls = 0
+        self.blocked = asyncio.Event()  # set while the fetcher waits for the wake-up signal
+        self.leases_when_blocked = -1
 
     async def lease(self, owner: str, n: int, now_ms: int, visibility_ms: int) -> Leased:
         self.lease_calls += 1
         return await super().lease(owner, n, now_ms, visibility_ms)
+
+    async def wait_for_work(self, max_seconds: float) -> None:
+        self.leases_when_blocked = self.lease_calls
+        self.blocked.set()
+        try:
+            await super().wait_for_work(max_seconds)
+        finally:
+            self.blocked.clear()
 
 
 async def test_idle_workers_block_on_the_wake_up_signal() -> None:
     backend = CountingBackend()
     queue, pool = await start_pool(scripted, backend)
     try:
-        await asyncio.sleep(0.5)
-        assert backend.lease_calls <= 3  # blocked, not polling
+        # With nothing to do, the fetcher leased once and is now blocked on the wake-up
+        # signal: no lease call happens while it waits (an idle pool does not poll).
+        await asyncio.wait_for(backend.blocked.wait(), 10)
+        assert backend.leases_when_blocked == backend.lease_calls
+        assert backend.lease_calls <= 2
         job = await queue.enqueue(request("ok-wake"), priority=Priority.LOW)
         assert (await queue.wait(job.id, timeout=5)).state is JobState.COMPLETED
     finally:

@@ -283,10 +283,10 @@ def test_access_log_line_carries_request_id_and_traceparent(
     resp = post(gw.url, messages_body(), traceparent=trace)
     assert resp.status == 200
     (record,) = [r for r in caplog.records if r.name == "scalegate.access"]
-    assert record.request_id == resp.headers["x-scalegate-request-id"]  # type: ignore[attr-defined]
-    assert record.traceparent == trace  # type: ignore[attr-defined]
-    assert record.status == 200  # type: ignore[attr-defined]
-    assert record.key == resp.headers["x-scalegate-key"]  # type: ignore[attr-defined]
+    assert record.request_id == resp.headers["x-scalegate-request-id"]  # type: ignore[attr-defined]  # Starlette's app.state is untyped
+    assert record.traceparent == trace  # type: ignore[attr-defined]  # Starlette's app.state is untyped
+    assert record.status == 200  # type: ignore[attr-defined]  # Starlette's app.state is untyped
+    assert record.key == resp.headers["x-scalegate-key"]  # type: ignore[attr-defined]  # Starlette's app.state is untyped
 
     caplog.clear()
     quiet = make_gateway()  # the default: only failed or retried requests
@@ -294,7 +294,7 @@ def test_access_log_line_carries_request_id_and_traceparent(
     bad = post(quiet.url, {**messages_body(), "max_tokens": "x"}, traceparent=trace)
     assert bad.status == 400
     (record,) = [r for r in caplog.records if r.name == "scalegate.access"]
-    assert (record.status, record.traceparent) == (400, trace)  # type: ignore[attr-defined]
+    assert (record.status, record.traceparent) == (400, trace)  # type: ignore[attr-defined]  # Starlette's app.state is untyped
 
 
 def test_model_labels_are_bounded() -> None:

@@ -140,7 +140,7 @@ def test_system_and_developer_messages_are_hoisted(
     )
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == same.usage.input_tokens
-    assert completion.choices[0].message.content == same.content[0].text  # type: ignore[union-attr]
+    assert completion.choices[0].message.content == same.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
 
 
 def test_multi_turn_with_consecutive_turns_merged(
@@ -169,7 +169,7 @@ def test_multi_turn_with_consecutive_turns_merged(
     )
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == same.usage.input_tokens
-    assert completion.choices[0].message.content == same.content[0].text  # type: ignore[union-attr]
+    assert completion.choices[0].message.content == same.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
 
 
 def test_stop_sequences(client: openai.OpenAI) -> None:
@@ -267,8 +267,8 @@ def test_tool_call_then_tool_result_then_text(client: openai.OpenAI) -> None:
     assert choice.finish_reason == "tool_calls"
     (call,) = choice.message.tool_calls or []
     assert call.type == "function"
-    assert call.function.name == "get_weather"  # type: ignore[union-attr]
-    arguments = json.loads(call.function.arguments)  # type: ignore[union-attr]
+    assert call.function.name == "get_weather"  # type: ignore[union-attr]  # a content-block union; this test's block is text
+    arguments = json.loads(call.function.arguments)  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert isinstance(arguments["city"], str)
     messages.append(choice.message.model_dump(exclude_none=True))
     messages.append({"role": "tool", "tool_call_id": call.id, "content": "Sunny [sim:tokens=6]"})
@@ -409,7 +409,7 @@ def test_priority_header_and_tenant_bearer_auth(
         make_openai(gw, api_key="wrong").chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "x"}]
         )
-    assert info.value.body["type"] == "authentication_error"  # type: ignore[index]
+    assert info.value.body["type"] == "authentication_error"  # type: ignore[index]  # the SDK types this document as object
     ok = make_openai(gw, api_key="tenant-1", default_headers={"x-scalegate-priority": "critical"})
     raw = ok.chat.completions.with_raw_response.create(
         model=MODEL, messages=[{"role": "user", "content": "x [sim:tokens=1]"}]

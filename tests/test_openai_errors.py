@@ -198,7 +198,7 @@ def test_request_too_large(
     with pytest.raises(openai.APIStatusError) as info:
         make_openai(gw).chat.completions.create(model=MODEL, messages=big)
     assert info.value.status_code == 413
-    assert info.value.body["code"] == "request_too_large"  # type: ignore[index]
+    assert info.value.body["code"] == "request_too_large"  # type: ignore[index]  # the SDK types this document as object
     assert arrivals(sim) == 0
 
 
@@ -223,8 +223,8 @@ def test_overloaded_when_every_key_is_revoked(
     with pytest.raises(openai.InternalServerError) as info:
         make_openai(gw).chat.completions.create(model=MODEL, messages=USER)
     assert info.value.status_code == 529
-    assert info.value.body["type"] == "server_error"  # type: ignore[index]
-    assert info.value.body["code"] == "overloaded"  # type: ignore[index]
+    assert info.value.body["type"] == "server_error"  # type: ignore[index]  # the SDK types this document as object
+    assert info.value.body["code"] == "overloaded"  # type: ignore[index]  # the SDK types this document as object
     assert info.value.response.headers["x-should-retry"] == "false"
     assert KEY_A not in info.value.response.text
 
@@ -241,7 +241,7 @@ def test_server_error_after_upstream_500s(
     with pytest.raises(openai.InternalServerError) as info:
         client.chat.completions.create(model=MODEL, messages=USER)
     assert info.value.status_code == 500
-    assert info.value.body["type"] == "server_error"  # type: ignore[index]
+    assert info.value.body["type"] == "server_error"  # type: ignore[index]  # the SDK types this document as object
     assert sim_stats(sim.url)["keys"][KEY_A]["requests"] == 2  # retried, then given up
 
 
@@ -294,7 +294,7 @@ def test_client_leaving_mid_stream_cancels_upstream(
     assert sim_stats(sim.url)["keys"][KEY_A]["in_flight"] == 0
 
     async def in_flight() -> int:
-        pool = gw.config.app.state.gateway.pool  # type: ignore[attr-defined]
+        pool = gw.config.app.state.gateway.pool  # type: ignore[attr-defined]  # Starlette's app.state is untyped
         return sum(s["in_flight"] for s in await pool.status())
 
     while gw.call(in_flight) != 0:
@@ -317,7 +317,7 @@ def test_stream_errors_before_the_first_chunk_are_http_errors(
     with pytest.raises(openai.InternalServerError) as info:
         overloaded.chat.completions.create(model=MODEL, messages=USER, stream=True)
     assert info.value.status_code == 529
-    assert info.value.body["code"] == "overloaded"  # type: ignore[index]
+    assert info.value.body["code"] == "overloaded"  # type: ignore[index]  # the SDK types this document as object
     assert "retry-after" in info.value.response.headers
     assert sim_stats(sim.url)["keys"][KEY_A]["requests"] == 3  # 1 + 2 attempts
 

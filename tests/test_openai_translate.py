@@ -43,7 +43,7 @@ class _AnyText:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, str) and bool(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose
 
 
 ANY_TEXT: Any = _AnyText()

@@ -260,7 +260,7 @@ def test_langchain_anthropic_invoke_and_stream(gateway: Gateway) -> None:
     from langchain_anthropic import ChatAnthropic
 
     before = gateway.answered()
-    chat = ChatAnthropic(model_name=MODEL, base_url=gateway.url, api_key="dummy")  # type: ignore[call-arg,arg-type]
+    chat = ChatAnthropic(model_name=MODEL, base_url=gateway.url, api_key="dummy")  # type: ignore[call-arg,arg-type]  # a deliberately wrong call
     assert chat.invoke(PROMPT).text.strip()
     assert "".join(chunk.text for chunk in chat.stream(PROMPT)).strip()
     assert_went_through(gateway, before, "messages")
@@ -270,7 +270,7 @@ def test_langchain_openai_invoke_and_stream(gateway: Gateway) -> None:
     from langchain_openai import ChatOpenAI
 
     before = gateway.answered()
-    chat = ChatOpenAI(model=MODEL, base_url=f"{gateway.url}/v1", api_key="dummy")  # type: ignore[arg-type]
+    chat = ChatOpenAI(model=MODEL, base_url=f"{gateway.url}/v1", api_key="dummy")  # type: ignore[arg-type]  # a deliberately wrong or loosely typed value, as a client sends it
     assert chat.invoke(PROMPT).text.strip()
     assert "".join(chunk.text for chunk in chat.stream(PROMPT)).strip()
     assert_went_through(gateway, before, "chat_completions")

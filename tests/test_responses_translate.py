@@ -728,7 +728,7 @@ def test_sdk_create_parse_and_stream() -> None:
 
 def test_sdk_stream_function_call() -> None:
     client = sdk_client(message(text("Checking."), TOOL_USE, stop="tool_use"))
-    with client.responses.stream(model=M, input="Paris?", tools=[WEATHER]) as stream:  # type: ignore[list-item]
+    with client.responses.stream(model=M, input="Paris?", tools=[WEATHER]) as stream:  # type: ignore[list-item]  # a plain dict where the SDK wants its TypedDict
         for _ in stream:
             pass
         final = stream.get_final_response()

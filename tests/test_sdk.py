@@ -63,8 +63,8 @@ def test_stream_accumulates_the_final_message(gateway: ServerThread, make_client
     ) as stream:
         texts = list(stream.text_stream)
         final = stream.get_final_message()
-    assert "".join(texts) == final.content[0].text  # type: ignore[union-attr]
-    assert len(final.content[0].text.split()) == 12  # type: ignore[union-attr]
+    assert "".join(texts) == final.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
+    assert len(final.content[0].text.split()) == 12  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert final.usage.output_tokens == 12
     assert final.stop_reason == "end_turn"
 
@@ -84,7 +84,7 @@ def test_stream_with_tool_use(gateway: ServerThread, make_client: Client) -> Non
     with make_client(gateway.url).messages.stream(
         model=MODEL,
         max_tokens=200,
-        tools=tools,  # type: ignore[arg-type]
+        tools=tools,  # type: ignore[arg-type]  # a deliberately wrong or loosely typed value, as a client sends it
         tool_choice={"type": "tool", "name": "get_weather"},
         messages=[{"role": "user", "content": "Weather in Paris?"}],
     ) as stream:
@@ -155,7 +155,7 @@ def test_bad_request_error(gateway: ServerThread, make_client: Client) -> None:
     with pytest.raises(anthropic.BadRequestError) as info:
         make_client(gateway.url).messages.create(model=MODEL, max_tokens=0, messages=USER)
     assert info.value.status_code == 400
-    assert info.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+    assert info.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]  # the SDK types this document as object
     assert "max_tokens" in info.value.message
     assert info.value.request_id
     assert info.value.request_id.startswith("req_")
@@ -170,7 +170,7 @@ def test_not_found_error_for_a_model_no_key_serves(
     gw = start_gateway(gateway_settings(sim.url, [{"secret": KEY_A, "models": ["claude-haiku-*"]}]))
     with pytest.raises(anthropic.NotFoundError) as info:
         make_client(gw.url).messages.create(model=MODEL, max_tokens=10, messages=USER)
-    assert info.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    assert info.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]  # the SDK types this document as object
     assert sim_stats(sim.url)["keys"][KEY_A]["requests"] == 0
 
 
@@ -183,7 +183,7 @@ def test_authentication_error_with_tenants(
     gw = start_gateway(gateway_settings(sim.url, [{"secret": KEY_A}], tenants=tenants))
     with pytest.raises(anthropic.AuthenticationError) as info:
         make_client(gw.url).messages.create(model=MODEL, max_tokens=10, messages=USER)
-    assert info.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
+    assert info.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]  # the SDK types this document as object
     ok = make_client(gw.url, api_key="tenant-secret-1")
     assert ok.messages.create(model=MODEL, max_tokens=10, messages=USER).type == "message"
 
@@ -198,7 +198,7 @@ def test_request_too_large_error(
     with pytest.raises(anthropic.APIStatusError) as info:
         make_client(gw.url).messages.create(model=MODEL, max_tokens=10, messages=big)
     assert info.value.status_code == 413
-    assert info.value.body["error"]["type"] == "request_too_large"  # type: ignore[index]
+    assert info.value.body["error"]["type"] == "request_too_large"  # type: ignore[index]  # the SDK types this document as object
 
 
 def test_rate_limit_error_carries_retry_after(
@@ -232,7 +232,7 @@ def test_overloaded_error_when_every_key_is_revoked(
     with pytest.raises(anthropic.APIStatusError) as info:
         make_client(gw.url).messages.create(model=MODEL, max_tokens=10, messages=USER)
     assert info.value.status_code == 529
-    assert info.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+    assert info.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]  # the SDK types this document as object
     assert KEY_A not in str(info.value.body)
 
 
@@ -250,7 +250,7 @@ def test_internal_server_error_after_upstream_500s(
     with pytest.raises(anthropic.InternalServerError) as info:
         make_client(gw.url).messages.create(model=MODEL, max_tokens=10, messages=USER)
     assert info.value.status_code == 500
-    assert info.value.body["error"]["type"] == "api_error"  # type: ignore[index]
+    assert info.value.body["error"]["type"] == "api_error"  # type: ignore[index]  # the SDK types this document as object
     assert sim_stats(sim.url)["keys"][KEY_A]["requests"] == 3  # exactly max_attempts
 
 

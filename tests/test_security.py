@@ -852,7 +852,7 @@ def test_an_internal_fault_is_a_500_without_details(
         "invalid_request_error",
     )
 
-    gateway = gw.server.config.app.state.gateway  # type: ignore[attr-defined]
+    gateway = gw.server.config.app.state.gateway  # type: ignore[attr-defined]  # Starlette's app.state is untyped
     for name in ("create", "count_tokens"):
         monkeypatch.setattr(gateway.pipeline.attempts, name, _boom)
     monkeypatch.setattr(gateway.jobs, "submit", _boom)

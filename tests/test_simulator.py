@@ -93,7 +93,7 @@ def test_create_returns_a_provider_shaped_message(client: anthropic.Anthropic) -
     assert message.role == "assistant"
     assert message.stop_reason == "end_turn"
     assert message.stop_sequence is None
-    text = message.content[0].text  # type: ignore[union-attr]
+    text = message.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert 20 <= len(text.split()) <= 80
     assert message.usage.output_tokens == len(text.split())
     # "Hello there": 11 bytes → ceil(11/4) = 3, + 3 per message + 5
@@ -109,8 +109,8 @@ def test_stream_accumulates_to_the_same_message(client: anthropic.Anthropic) -> 
     ) as stream:
         streamed_text = "".join(stream.text_stream)
         final = stream.get_final_message()
-    assert streamed_text == plain.content[0].text  # type: ignore[union-attr]
-    assert final.content[0].text == streamed_text  # type: ignore[union-attr]
+    assert streamed_text == plain.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
+    assert final.content[0].text == streamed_text  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert final.usage.output_tokens == plain.usage.output_tokens
     assert final.usage.input_tokens == plain.usage.input_tokens
     assert final.stop_reason == "end_turn"
@@ -119,7 +119,7 @@ def test_stream_accumulates_to_the_same_message(client: anthropic.Anthropic) -> 
 def test_answers_are_deterministic_per_model_and_prompt(client: anthropic.Anthropic) -> None:
     def text(model: str, prompt: str) -> str:
         message = client.messages.create(model=model, max_tokens=500, messages=user(prompt))
-        return message.content[0].text  # type: ignore[union-attr]
+        return message.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
 
     assert text(MODEL, "What is a token bucket?") == text(ALIAS, "What is a token bucket?")
     assert text(MODEL, "What is a token bucket?") != text(MODEL, "What is a leaky bucket?")
@@ -133,26 +133,26 @@ def test_tokens_directive_forces_exact_output(client: anthropic.Anthropic) -> No
         model=MODEL, max_tokens=500, messages=user("Write exactly [sim:tokens=137] words")
     )
     assert message.usage.output_tokens == 137
-    assert len(message.content[0].text.split()) == 137  # type: ignore[union-attr]
+    assert len(message.content[0].text.split()) == 137  # type: ignore[union-attr]  # a content-block union; this test's block is text
 
 
 def test_max_tokens_truncates(client: anthropic.Anthropic) -> None:
     message = client.messages.create(model=MODEL, max_tokens=7, messages=user("[sim:tokens=50]"))
     assert message.stop_reason == "max_tokens"
     assert message.usage.output_tokens == 7
-    assert len(message.content[0].text.split()) == 7  # type: ignore[union-attr]
+    assert len(message.content[0].text.split()) == 7  # type: ignore[union-attr]  # a content-block union; this test's block is text
 
 
 def test_stop_sequence_cuts_the_answer(client: anthropic.Anthropic) -> None:
     full = client.messages.create(model=MODEL, max_tokens=100, messages=user("[sim:tokens=40]"))
-    words = full.content[0].text.split()  # type: ignore[union-attr]
+    words = full.content[0].text.split()  # type: ignore[union-attr]  # a content-block union; this test's block is text
     stop = words[10]
     cut = client.messages.create(
         model=MODEL, max_tokens=100, messages=user("[sim:tokens=40]"), stop_sequences=[stop]
     )
     assert cut.stop_reason == "stop_sequence"
     assert cut.stop_sequence == stop
-    assert stop not in cut.content[0].text  # type: ignore[union-attr]
+    assert stop not in cut.content[0].text  # type: ignore[union-attr]  # a content-block union; this test's block is text
     first = next(i for i, w in enumerate(words) if stop in w)
     assert cut.usage.output_tokens == first + 1  # the words generated, the stop's included
 
@@ -208,7 +208,7 @@ def test_named_tool_choice_streams_input_json(client: anthropic.Anthropic) -> No
     with client.messages.stream(**kwargs, tool_choice=choice, messages=user("hi")) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "tool_use"
-    assert final.content[0].input == plain.content[0].input  # type: ignore[union-attr]
+    assert final.content[0].input == plain.content[0].input  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert final.usage.output_tokens == plain.usage.output_tokens
     # no tool call without a reason to make one
     text = client.messages.create(**kwargs, messages=user("hi"))

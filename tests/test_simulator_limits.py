@@ -35,8 +35,10 @@ def start(clock: ManualClock) -> Iterator[Start]:
     """Start a simulator whose only key has the given limits."""
     threads: list[SimulatorThread] = []
 
-    def _start(**limits: int | None) -> SimulatorThread:
-        config = SimulatorConfig(keys={KEY: SimKeyLimits(**limits)})
+    def _start(output_estimate: str = "capped", **limits: int | None) -> SimulatorThread:
+        config = SimulatorConfig.model_validate(
+            {"keys": {KEY: SimKeyLimits(**limits)}, "output_estimate": output_estimate}
+        )
         thread = SimulatorThread(config, clock=clock).start()
         threads.append(thread)
         return thread
@@ -163,11 +165,22 @@ def test_otpm_reserves_max_tokens_and_refunds_the_unused(start: Start) -> None:
 
 
 def test_request_larger_than_a_limit_is_never_admitted(start: Start) -> None:
-    sim = start(otpm=100)
+    sim = start(output_estimate="max_tokens", otpm=100)
     status, headers, body = ask(sim, max_tokens=101)
     assert status == 429
     assert headers["x-should-retry"] == "false"
     assert "never" in body["error"]["message"]
+
+
+def test_output_estimate_is_capped_at_the_limit_by_default(start: Start) -> None:
+    # max_tokens far above OTPM (as current clients send by default) is admitted on a full
+    # bucket: the up-front estimate is min(max_tokens, limit), adjusted at the end.
+    sim = start(otpm=8_000)
+    status, headers, body = ask(sim, max_tokens=64_000)
+    assert status == 200, body
+    assert headers["anthropic-ratelimit-output-tokens-remaining"] == "0"  # 8,000 up front
+    status, headers, body = ask(sim, max_tokens=64_000)
+    assert status == 200, body  # the unused estimate came back when the answer ended
 
 
 def test_headers_describe_every_bucket_consistently(start: Start, clock: ManualClock) -> None:

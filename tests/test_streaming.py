@@ -64,7 +64,7 @@ def test_first_event_reaches_the_client_while_the_provider_holds_the_rest(
     sim_post(sim.url, "/_sim/release/h-stream-1")
     rest = list(events)
     assert rest[-1].type == "message_stop"
-    text = "".join(e.delta.text for e in rest if e.type == "content_block_delta")  # type: ignore[union-attr]
+    text = "".join(e.delta.text for e in rest if e.type == "content_block_delta")  # type: ignore[union-attr]  # a content-block union; this test's block is text
     assert len(text.split()) == 20
 
 
@@ -89,9 +89,7 @@ def test_client_disconnect_cancels_upstream_and_settles_the_reservation(
         return entry["limits"]["otpm"]["used"], entry["in_flight"]
 
     used, in_flight = gw.call(otpm_used)
-    # The output reservation while the stream runs: the learned share of max_tokens (the
-    # 1,024-token floor before any answer of the model was seen), less a refill.
-    assert 900 <= used <= 1_024
+    assert used >= 39_000  # max_tokens reserved while the stream runs (less a refill)
     assert in_flight == 1
     stream.close()  # the client goes away mid-stream
     wait_until(lambda: sim_stats(sim.url)["keys"][KEY_A]["streams_cancelled"] == 1)
@@ -101,12 +99,12 @@ def test_client_disconnect_cancels_upstream_and_settles_the_reservation(
     assert holds(sim) == []  # the held handler was cancelled, not left waiting
     wait_until(lambda: gw.call(otpm_used)[1] == 0)
     used, _ = gw.call(otpm_used)
-    assert used < 100  # the unused reservation went back to the key
+    assert used < 1_000  # the unused reservation went back to the key
 
 
 def gw_app_pool(gw: ServerThread) -> Any:
     app = gw.config.app
-    return app.state.gateway.pool  # type: ignore[attr-defined]
+    return app.state.gateway.pool  # type: ignore[attr-defined]  # Starlette's app.state is untyped
 
 
 def test_overloaded_before_the_first_byte_is_retried_on_another_attempt(
@@ -135,7 +133,7 @@ def test_overloaded_before_the_first_byte_is_retried_on_another_attempt(
     # every attempt failed before anything was forwarded: a clean HTTP error, not a
     # broken stream
     assert info.value.status_code == 529
-    assert info.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+    assert info.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]  # the SDK types this document as object
     attempts = sim_stats(sim.url)["keys"][KEY_A]["requests"]
     assert attempts >= 2  # it was retried
     request(

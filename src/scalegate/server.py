@@ -87,7 +87,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # -- connection events ------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's protocol types the transport loosely
         super().connection_made(transport)
         self._arm()  # the first head's deadline runs from the connection's start
 

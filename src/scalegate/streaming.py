@@ -85,7 +85,7 @@ class UsageTracker:
             message = data.get("message") if data else None
             counted = usage_from_message(message)
             if counted is not None:
-                self.raw = dict(message["usage"])  # type: ignore[index]
+                self.raw = dict(message["usage"])  # type: ignore[index]  # usage_from_message checked it is a dict
                 self.input_tokens, self.total = counted[0].input_tokens, counted[1]
                 self.output_tokens = None
         elif name == "message_delta":

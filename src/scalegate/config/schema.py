@@ -59,6 +59,10 @@ class KeyConfig(_Model):
     weight: float = Field(default=1.0, gt=0)
     models: tuple[str, ...] = ("*",)
     limits: KeyLimits = DEFAULT_KEY_LIMITS
+    # Keys of one organisation share its limits: give them one group name, and list the
+    # organisation's limits on each; the pool gives each key an equal share, so one budget
+    # is never counted twice (the limits the provider reports are shared the same way).
+    group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     @field_validator("secret")
     @classmethod
@@ -101,10 +105,12 @@ class AdmissionConfig(_Model):
     # Refill held back from each minute bucket to cover jitter between the gateway's
     # reservation and the provider's own deduction one network hop later.
     skew_seconds: float = Field(default=0.1, ge=0, le=5)
-    # Output tokens reserved per request (docs/provider-quotas.md): "learned" — what the
-    # model's answers use (at least output_floor_tokens, at most max_tokens), settled to
-    # the real count; "max_tokens" — all of max_tokens, as the provider is said to estimate.
-    output_reservation: Literal["learned", "max_tokens"] = "learned"
+    # Output tokens reserved per request (docs/provider-quotas.md): "max_tokens" — as the
+    # provider documents its own estimate (bounded by the key's OTPM, so a large max_tokens
+    # is never refused for it), adjusted to the real count at the end; "learned" — what the
+    # model's answers use (at least output_floor_tokens), for an organisation whose OTPM is
+    # known not to be pre-charged (else the provider's headers charge the difference).
+    output_reservation: Literal["max_tokens", "learned"] = "max_tokens"
     output_floor_tokens: int = Field(default=1024, ge=1)
 
     def wait_for(self, priority: Priority) -> float:

@@ -256,7 +256,7 @@ class RedisQueue:
             keys=keys,
             args=[job_id, owner, attempt, run_at_ms, now_ms, orjson.dumps(error), int(counted)],
         )
-        return {0: "stale", 1: "retrying", 2: "batch_canceled"}[int(code)]  # type: ignore[return-value]
+        return {0: "stale", 1: "retrying", 2: "batch_canceled"}[int(code)]  # type: ignore[return-value]  # the table's values are exactly the Literal's members
 
     @_translated
     async def release(self, job_id: str, owner: str, attempt: int, now_ms: int) -> bool:

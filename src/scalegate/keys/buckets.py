@@ -16,7 +16,7 @@ class TokenBucket:
     does the same: usage beyond the estimate is debt repaid by the refill).
     """
 
-    __slots__ = ("capacity", "level", "margin", "rate", "updated")
+    __slots__ = ("capacity", "level", "margin", "period", "rate", "skew", "updated")
 
     def __init__(
         self,
@@ -27,12 +27,24 @@ class TokenBucket:
         empty: bool = False,
     ) -> None:
         self.capacity = float(limit)
+        self.period = period
+        self.skew = skew
         self.rate = self.capacity / period
         self.level = 0.0 if empty else self.capacity
         self.updated = now
         # Refill the provider may not have credited yet: its deduction happens a network
         # hop after ours, and that hop's length varies. Kept back from every admission.
         self.margin = self.rate * skew
+
+    def resize(self, limit: float, now: float) -> None:
+        """A new capacity (a learned limit), keeping what is used; the refill rate and the
+        skew margin follow the new capacity."""
+        self._refill(now)
+        used = self.capacity - self.level
+        self.capacity = float(limit)
+        self.rate = self.capacity / self.period
+        self.margin = self.rate * self.skew
+        self.level = self.capacity - used
 
     def _refill(self, now: float) -> None:
         if now > self.updated:

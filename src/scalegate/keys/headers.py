@@ -29,6 +29,30 @@ def remaining_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
     return found
 
 
+_LIMITS = {
+    "anthropic-ratelimit-requests-limit": "rpm",
+    "anthropic-ratelimit-input-tokens-limit": "itpm",
+    "anthropic-ratelimit-output-tokens-limit": "otpm",
+}
+
+
+def limits_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
+    """``{"rpm": n, "itpm": n, "otpm": n}`` for the limits the provider reported (on every
+    answer, 429s included): what the key (its organisation) is really allowed."""
+    found: dict[str, float] = {}
+    for header, limit in _LIMITS.items():
+        value = headers.get(header)
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if number > 0:
+            found[limit] = number
+    return found
+
+
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), if any."""
     ms = headers.get("retry-after-ms")

@@ -34,8 +34,10 @@ class _KeyState:
         "cooldown_until",
         "disabled",
         "empty",
+        "key",
         "limits",
         "quarantined",
+        "reported",
         "skew",
         "taken",
     )
@@ -51,14 +53,18 @@ class _KeyState:
         self.breaker = breaker
         self.disabled: str | None = None
         self.quarantined = False
+        self.reported: dict[str, float] = {}  # the provider's limits, learned from headers
         self.configure(key, now)
 
     def configure(self, key: UpstreamKey, now: float) -> None:
+        self.key = key
         fresh: dict[str, tuple[str, Limit]] = {}
         for name, (unit, kind, window) in LIMITS.items():
             limit = getattr(key.limits, name)
             if limit is None:
                 continue
+            if name in self.reported:  # learned: min(configured, reported)
+                limit = min(limit, self.reported[name])
             old = self.limits.get(name)
             if old is not None and old[1].capacity == float(limit):
                 fresh[name] = old
@@ -74,6 +80,22 @@ class _KeyState:
                     lim.take(old[1].used(now), now)
             fresh[name] = (unit, lim)
         self.limits = fresh
+
+    def learn(self, reported: Mapping[str, float], now: float) -> None:
+        """The provider's reported limits: each minute bucket's capacity becomes
+        min(configured, reported), keeping what is used."""
+        for name, value in reported.items():
+            entry = self.limits.get(name)
+            configured = getattr(self.key.limits, name, None)
+            if entry is None or configured is None or not isinstance(entry[1], TokenBucket):
+                continue
+            self.reported[name] = value
+            effective = min(float(configured), value)
+            if entry[1].capacity != effective:
+                # A shrink counts as taken (a growth as given back), so drift
+                # reconciliation against a snapshot from before it stays right.
+                self.taken[name] = self.taken.get(name, 0.0) + entry[1].capacity - effective
+                entry[1].resize(effective, now)
 
     def wait(self, demand: Demand, now: float) -> tuple[float, str | None]:
         worst, which = max(0.0, self.cooldown_until - now), "cooldown"
@@ -202,6 +224,8 @@ class MemoryKeyStore:
         if state is None:
             return SettleResult()
         now = self._clock.monotonic()
+        if settlement.reported:
+            state.learn(settlement.reported, now)
         refund = settlement.refund
         for unit, lim in state.limits.values():
             amount = refund.amount(unit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scalegate.config import KeyConfig, KeyLimits
 
@@ -38,8 +38,10 @@ class UpstreamKey:
     key_class: KeyClass
     weight: float
     models: tuple[str, ...]
-    limits: KeyLimits
+    limits: KeyLimits  # this key's own (its share of its group's, for a key in a group)
     name: str | None = None
+    group: str | None = None
+    share: int = 1  # keys in its group serving the same models: limits are divided by it
 
     @classmethod
     def from_config(cls, cfg: KeyConfig, fp: str | None = None) -> UpstreamKey:
@@ -52,6 +54,7 @@ class UpstreamKey:
             models=cfg.models,
             limits=cfg.limits,
             name=cfg.name,
+            group=cfg.group,
         )
 
     def serves(self, model: str) -> bool:
@@ -62,7 +65,11 @@ class UpstreamKey:
 
 
 def keys_from_config(configs: tuple[KeyConfig, ...]) -> list[UpstreamKey]:
-    """Build pool entries; a secret listed twice (one entry per model class) gets distinct ids."""
+    """Build pool entries; a secret listed twice (one entry per model class) gets distinct ids.
+
+    Keys of one ``group`` serving the same models share the organisation's limits: each
+    gets an equal share of them (``share`` = how many split them).
+    """
     keys: list[UpstreamKey] = []
     seen: dict[str, int] = {}
     for cfg in configs:
@@ -71,4 +78,22 @@ def keys_from_config(configs: tuple[KeyConfig, ...]) -> list[UpstreamKey]:
         if seen[fp] > 1:
             fp = f"{fp}-{seen[fp]}"
         keys.append(UpstreamKey.from_config(cfg, fp))
-    return keys
+    sizes: dict[tuple[str, tuple[str, ...]], int] = {}
+    for key in keys:
+        if key.group is not None:
+            slot = (key.group, key.models)
+            sizes[slot] = sizes.get(slot, 0) + 1
+    return [
+        _shared(key, sizes[(key.group, key.models)]) if key.group is not None else key
+        for key in keys
+    ]
+
+
+def _shared(key: UpstreamKey, share: int) -> UpstreamKey:
+    if share <= 1:
+        return key
+    scaled = {
+        name: None if value is None else max(1, value // share)
+        for name, value in key.limits.model_dump().items()
+    }
+    return replace(key, limits=KeyLimits(**scaled), share=share)

@@ -49,7 +49,11 @@ from scalegate.errors import (
 )
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
-from scalegate.keys.headers import remaining_from_headers, retry_after_seconds
+from scalegate.keys.headers import (
+    limits_from_headers,
+    remaining_from_headers,
+    retry_after_seconds,
+)
 from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
@@ -503,10 +507,11 @@ class KeyPool:
             cooldown = delay or 0.0
         settlement = Settlement(
             refund=self._refund(lease.demand, outcome, usage),
-            health=HEALTH.get(outcome, "neutral"),  # type: ignore[arg-type]
+            health=HEALTH.get(outcome, "neutral"),  # type: ignore[arg-type]  # HEALTH's values are the Health literal's members
             cooldown=cooldown,
             snapshot=lease.snapshot,
             observed=remaining_from_headers(headers) if headers else None,
+            reported=_share_of_reported(headers, lease.key.share) if headers else None,
             affinity=lease.affinity if outcome is Outcome.SUCCESS else None,
             origin=lease.origin,
         )
@@ -670,3 +675,12 @@ def _status_word(state: KeyStatus, health: KeyHealth) -> str:
 
 def _breaker_word(state: KeyStatus, health: KeyHealth) -> str:
     return health.breaker_word if health is not KeyHealth.SERVING else state.breaker
+
+
+def _share_of_reported(headers: Mapping[str, str], share: int) -> dict[str, float] | None:
+    """The limits the provider reported for the key's organisation, divided among the keys
+    of its group (learned limits: a bucket's capacity becomes min(configured, this))."""
+    reported = limits_from_headers(headers)
+    if not reported:
+        return None
+    return {name: max(1.0, value // share) for name, value in reported.items()}

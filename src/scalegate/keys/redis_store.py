@@ -100,6 +100,9 @@ class RedisKeyStore:
         self._turn = 0
         self._heartbeat: asyncio.Task[None] | None = None
         self._registered: dict[str, UpstreamKey] = {}
+        # The provider's last reported remaining per key (fingerprint → limit → count).
+        self._remaining: dict[str, dict[str, float]] = {}
+        self._reported: dict[str, dict[str, float]] = {}  # and the limits it reported
         self.replicas_alive = 1
 
     def _now(self) -> str:
@@ -167,11 +170,22 @@ class RedisKeyStore:
 
     # -- the protocol -----------------------------------------------------------------------
 
-    async def register(self, key: UpstreamKey) -> None:
+    async def register(self, key: UpstreamKey, *, conservative: bool = False) -> None:
+        """Register ``key``'s configured limits. ``conservative``: Redis lost the key's state
+        (restarted empty), so its minute buckets start from what the provider last reported
+        remaining — or empty — instead of full: the provider's own buckets are nearly
+        empty, and a full start would send it a burst of 429s."""
         self._registered[key.fingerprint] = key
         limits = key.limits
         caps = [limits.rpm, limits.itpm, limits.otpm, limits.rph, limits.rpd]
-        args = [self._now(), *("" if c is None else c for c in caps)]
+        args: list[Any] = [self._now(), *("" if c is None else c for c in caps)]
+        if conservative:
+            seen = self._remaining.get(key.fingerprint, {})
+            learned = self._reported.get(key.fingerprint, {})
+            args += ["levels", *(seen.get(name, "") for name in _BUCKETS)]
+            args += [learned.get(name, "") for name in _BUCKETS]
+        else:
+            args.append("full")
         await self._run("register", [rkey("keys", key.fingerprint)], args)
 
     async def remove(self, key_id: str) -> None:
@@ -217,7 +231,7 @@ class RedisKeyStore:
             logger.warning("redis had no state for %s: registering again", ", ".join(lost))
             for fp in lost:
                 if fp in self._registered:
-                    await self.register(self._registered[fp])
+                    await self.register(self._registered[fp], conservative=True)
             reply = await self._run("reserve", keys, args)
             index = max(0, int(reply[0]))
         if index == 0:
@@ -251,12 +265,18 @@ class RedisKeyStore:
         ]
         snap = {name: (left, taken) for name, left, taken in settlement.snapshot}
         observed = settlement.observed or {}
+        if observed:  # what a conservative re-registration starts from
+            self._remaining[key_id] = dict(observed)
         for name in _BUCKETS:
             left, taken = snap.get(name, ("", ""))
             seen = observed.get(name, "")
             args += [left, taken, seen, DRIFT_TOLERANCE[name]]
         affinity = settlement.affinity
         args += [key_id if affinity else "", AFFINITY_SECONDS, QUARANTINE_REASON]
+        reported = settlement.reported or {}
+        if reported:
+            self._reported[key_id] = dict(reported)
+        args += [reported.get(name, "") for name in _BUCKETS]
         affinity_key = rkey("affinity", affinity or "-")
         reply = await self._run("settle", [state, rph, rpd, breaker_window, affinity_key], args)
         drift = {name: _f(v) for name, v in zip(_BUCKETS, reply[:3], strict=True) if _f(v) > 0}
@@ -282,7 +302,7 @@ class RedisKeyStore:
         args = [self._now(), self._breaker.cooldown_seconds]
         reply = await self._run("status", [state, rph, rpd], args)
         if not reply and key_id in self._registered:  # Redis lost it: register again
-            await self.register(self._registered[key_id])
+            await self.register(self._registered[key_id], conservative=True)
             reply = await self._run("status", [state, rph, rpd], args)
         if not reply:
             return None

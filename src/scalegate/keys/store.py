@@ -96,6 +96,9 @@ class Settlement:
     cooldown: float = 0.0  # seconds the key must rest (a retry-after)
     snapshot: tuple[tuple[str, float, float], ...] = ()  # from the reservation
     observed: Mapping[str, float] | None = None  # the provider's remaining, by limit name
+    # The limits the provider reports for this key (its share, for a key in a group): the
+    # bucket's capacity becomes min(configured, reported).
+    reported: Mapping[str, float] | None = None
     affinity: str | None = None  # prompt-cache prefix this key now holds (on success)
     origin: str = "primary"  # echoes ReserveResult.origin
 

@@ -4,7 +4,8 @@
 -- ARGV: now, refund requests, refund input, refund output, health (s|f|n|a), cooldown,
 --       consecutive_failures, failure_rate, window_seconds, min_requests,
 --       then for rpm, itpm, otpm: snapshot_left, snapshot_taken, observed, tolerance
---       ('' when absent), then affinity fp ('' = none), affinity seconds, quarantine reason
+--       ('' when absent), then affinity fp ('' = none), affinity seconds, quarantine reason,
+--       then for rpm, itpm, otpm: the limit the provider reported ('' when absent)
 local now = clock(ARGV[1])
 local skey = KEYS[1]
 if redis.call('HEXISTS', skey, 'registered') == 0 then return {'0', '0', '0', 0, 0} end
@@ -14,6 +15,28 @@ local health = ARGV[5]
 local cooldown = tonumber(ARGV[6])
 local updates = {}
 local function set(f, v) updates[#updates + 1] = f; updates[#updates + 1] = v end
+
+-- learned limits: a bucket's capacity is min(configured, reported); what is used is kept
+for idx, l in ipairs(BUCKETS) do
+  local reported = tonumber(ARGV[25 + idx])
+  local cap = tonumber(h['cap:' .. l])
+  if reported ~= nil and reported > 0 and cap ~= nil then
+    local cfg = num(h['cfg:' .. l], cap)
+    local eff = math.min(cfg, reported)
+    if h['rep:' .. l] ~= str(reported) then set('rep:' .. l, str(reported)) end
+    if h['cfg:' .. l] == nil then set('cfg:' .. l, str(cfg)) end
+    if eff ~= cap then
+      local _, lvl = bucket_level(h, l, now)
+      lvl = eff - (cap - lvl)
+      h['cap:' .. l] = str(eff); h['lvl:' .. l] = str(lvl); h['upd:' .. l] = str(now)
+      set('cap:' .. l, str(eff))
+      -- a shrink counts as taken (a growth as given back): drift against snapshots from
+      -- before it stays right
+      h['taken:' .. l] = str(num(h['taken:' .. l], 0) + cap - eff)
+      set('taken:' .. l, h['taken:' .. l])
+    end
+  end
+end
 
 -- refund (or charge) the minute buckets, and reconcile each with the provider's report
 local drift = {}
