@@ -22,6 +22,7 @@ import pytest
 from scalegate.clock import ManualClock
 from scalegate.simulator import (
     FaultConfig,
+    KeyFaultRates,
     LatencyConfig,
     SimKeyLimits,
     SimulatorConfig,
@@ -375,3 +376,21 @@ def test_client_disconnect_mid_stream_counts_only_what_was_sent() -> None:
         assert 9 <= s["output_tokens"] < 1000
         bucket = sim.simulator.limiter(KEY, MODEL).buckets["output-tokens"]
         assert bucket.level == pytest.approx(10_000 - s["output_tokens"])
+
+
+def test_fault_rates_can_be_set_for_one_key_at_run_time(sim: SimulatorThread) -> None:
+    other = "sk-sim-faults-other"
+    update = {
+        "keys": {other: {"rpm": 100}},
+        "faults": {"by_key": {KEY: {"error_500_rate": 1.0}}},
+    }
+    status, _, _ = request(sim, "PUT", "/_sim/config", update)
+    assert status == 200
+    statuses = [request(sim, "POST", "/v1/messages", body())[0] for _ in range(2)]
+    others = [
+        request(sim, "POST", "/v1/messages", body(), {"x-api-key": other})[0] for _ in range(2)
+    ]
+    assert (statuses, others) == ([500, 500], [200, 200])
+    rates = FaultConfig(error_529_rate=0.2, by_key={KEY: KeyFaultRates(error_500_rate=1.0)})
+    assert (rates.for_key(KEY).error_500_rate, rates.for_key(KEY).error_529_rate) == (1.0, 0.2)
+    assert rates.for_key(other) is rates
