@@ -46,7 +46,15 @@ def test_a_healthy_gateway_reports_every_component(
     assert doc["status"] == "ok"
     assert doc["reasons"] == []
     assert (doc["mode"], doc["simulated_upstream"]) == ("embedded", False)
-    assert set(doc["components"]) == {"keys", "upstream", "provider", "admission", "jobs", "caches"}
+    assert set(doc["components"]) == {
+        "keys",
+        "upstream",
+        "provider",
+        "admission",
+        "jobs",
+        "caches",
+        "capacity",
+    }
     assert all(c["status"] == "ok" and c["detail"] for c in doc["components"].values())
     reachable = {k["reachable"] for k in doc["components"]["upstream"]["keys"]}
     assert "reachable" in reachable

@@ -357,6 +357,21 @@ def _one(port: int, data: bytes, deadline: float = 10) -> Exchange:
     return converse(port, [(0, data)], deadline)
 
 
+def test_an_oversized_upload_gets_a_413_and_a_clean_close(served: GatewayProcess) -> None:
+    # The body is declared over the limit and only its first part is sent: the answer is a
+    # 413, then the connection closes — and nothing else comes (no 408 for the unread body).
+    head = (
+        b"POST /v1/messages HTTP/1.1\r\nhost: t\r\nanthropic-version: 2023-06-01\r\n"
+        b"x-api-key: k\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n" % (64 * 1024 * 1024)
+    )
+    ex = converse(served.port, [(0, head), (0, b"x" * 65536)], deadline=BODY_TIMEOUT + 5)
+    assert ex.status == 413, ex.data[:300]
+    assert ex.headers.get("connection") == "close"
+    assert ex.data.count(b"HTTP/1.1 ") == 1, ex.data
+    assert ex.closed is not None
+
+
 def test_headers_under_the_limit_are_served(served: GatewayProcess) -> None:
     ex = _one(served.port, _head_request(b"/v1/messages", b"x-pad: " + b"a" * 6000 + b"\r\n"))
     assert ex.status == 200, ex

@@ -121,7 +121,13 @@ class NotFoundError(ProviderError):
 
 
 class RequestTooLargeError(ProviderError):
+    """The body is over the limit. The rest of it was never read, so the connection closes
+    after the answer (no unsolicited 408 for the unread body later)."""
+
     status = 413
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, headers={"connection": "close", **(headers or {})})
 
 
 class RateLimitError(ProviderError):

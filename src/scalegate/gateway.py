@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from scalegate.attempts import Attempts
 from scalegate.cache.service import CacheService
+from scalegate.capacity import GatewayCapacity
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import KeyConfig, Settings
 from scalegate.errors import StateBackendError
@@ -197,6 +198,9 @@ class Gateway:
             cache=self._cache,
             sink=self.observer.sink,
             default_wait={p: settings.admission.wait_for(p) for p in Priority},
+            capacity=GatewayCapacity(
+                settings.upstream.max_connections, settings.server.max_open_streams
+            ),
         )
         await self._start_jobs()
         await self.observer.start(self)

@@ -10,7 +10,9 @@ warming all build a :class:`~scalegate.call.Call` and enter the same path::
                     forbidden is ever served from it
      3. cache slot  lookup; on a hit the answer is ready (a stream is replayed as events);
                     the slot is released when the ``async with`` ends, whatever happened
-     4. tenant      limits and budget (429 / 402), reserved on the estimate
+     4. capacity    the gateway's own: upstream connections, open streams (529 when full,
+                    LOW shed first: scalegate.capacity)
+        tenant      limits and budget (429 / 402), reserved on the estimate
      5. attempts    key admission, the upstream call, retries, fallbacks (scalegate.attempts)
      6. answer      yielded: a complete reply, or the provider's stream passed through
      7. settle      on exit: the stream's lease, the tenant's real usage and cost, the
@@ -35,6 +37,7 @@ from scalegate.attempts import Attempts
 from scalegate.cache.replay import message_events
 from scalegate.cache.service import CacheService, Ticket
 from scalegate.call import Answer, Call, CallContext, Operation, Reply
+from scalegate.capacity import GatewayCapacity
 from scalegate.clock import Clock
 from scalegate.errors import AuthenticationError, InvalidRequestError, error_from_reply
 from scalegate.keys.store import Demand
@@ -85,7 +88,9 @@ class Pipeline:
         cache: CacheService | None = None,
         sink: PipelineSink | None = None,
         default_wait: Mapping[Priority, float] | None = None,
+        capacity: GatewayCapacity | None = None,
     ) -> None:
+        self.capacity = capacity or GatewayCapacity(20_000, 10_000)
         self.attempts = attempts
         self.tenants = tenants
         self.clock = clock
@@ -126,6 +131,8 @@ class Pipeline:
                 await self._count_hit(ctx, req.model)
                 yield self._from_cache(ticket, req.stream)
                 return
+            # The gateway's own capacity (connections, open streams): a 529 at once when full.
+            stack.enter_context(self.capacity.hold(ctx.priority, req.stream))
             demand, _ = self.attempts.demand_for(req)  # the tenant's share: no prefix
             held = await self._tenant_admit(ctx, demand)
             usage: dict[str, Any] = {}

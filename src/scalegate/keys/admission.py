@@ -219,7 +219,13 @@ class WaitQueue(Generic[L]):
                 continue
             allowed = waiter.key_ids - blocked
             if allowed:
-                lease, wait = await waiter.attempt(waiter, frozenset(allowed))
+                try:
+                    lease, wait = await waiter.attempt(waiter, frozenset(allowed))
+                except Exception as exc:  # e.g. the store's fail-closed 529: answer it now
+                    self._remove(waiter)
+                    if not waiter.future.done():
+                        waiter.future.set_exception(exc)
+                    continue
                 if lease is not None:
                     self._remove(waiter)
                     if waiter.future.done():  # the caller left while we reserved

@@ -67,6 +67,12 @@ def local_values(gw: Gateway) -> Samples:
     out[m.RETRIES] = [((reason,), float(n)) for reason, n in retries.items()]
     out[m.STATE_OUTAGES] = [(slot, float(n)) for slot, n in gw.outages.counts.items()]
     out[m.STREAM_CUTS] = [((), float(gw.observer.recorder.stream_cuts))]
+    capacity = gw.pipeline.capacity
+    out[m.CAPACITY_IN_USE] = [
+        (("calls",), float(capacity.calls)),
+        (("streams",), float(capacity.streams)),
+    ]
+    out[m.CAPACITY_REFUSALS] = [((r,), float(n)) for r, n in capacity.refused.items()]
     out[m.KEY_REQUESTS] = []
     out[m.KEY_IN_FLIGHT] = []
     out[m.ALERT_LEVEL] = []

@@ -50,6 +50,7 @@ class HealthJudge:
             components["redis"] = _redis(gw, state)
         components["jobs"] = _jobs(gw, state)
         components["caches"] = self._caches(gw, state)
+        components["capacity"] = _capacity(gw)
         for name, down in gw.outages.health().items():  # the declared outage policies at work
             components[f"state:{name}"] = dict(down)
         if gw.draining:
@@ -199,3 +200,17 @@ def _jobs(gw: Gateway, state: State) -> Component:
         if not gw.draining:  # stopping on its own, not as part of a shutdown
             status = "degraded"
     return {"status": status, "detail": detail, "depth": counts["depth"], "workers": pools}
+
+
+def _capacity(gw: Gateway) -> Component:
+    """The gateway's own capacity (scalegate.capacity): degraded from 90 % used."""
+    cap = gw.pipeline.capacity
+    detail = (
+        f"{cap.calls}/{cap.max_calls} upstream calls in flight, "
+        f"{cap.streams}/{cap.max_streams} open streams"
+    )
+    refused = sum(cap.refused.values())
+    if refused:
+        detail += f"; {refused} call(s) refused with 529 while full"
+    busy = cap.utilisation() >= 0.9
+    return {"status": "degraded" if busy else "ok", "detail": detail, "refused": cap.refused}

@@ -139,6 +139,18 @@ STATE_OUTAGES = Spec(
     "tenants, cache, queue, registry) and the action its declared policy took.",
     ("subsystem", "action"),
 )  # fmt: skip
+CAPACITY_IN_USE = Spec(
+    "scalegate_gateway_in_flight", "gauge", "local",
+    "This process's own capacity in use: upstream calls in flight (kind=calls, bounded by "
+    "upstream.max_connections) and open streams (kind=streams, server.max_open_streams).",
+    ("kind",),
+)  # fmt: skip
+CAPACITY_REFUSALS = Spec(
+    "scalegate_capacity_refusals_total", "counter", "local",
+    "Calls answered 529 because the gateway itself was full, by what was full "
+    "(upstream_connections, open_streams); LOW traffic is shed first.",
+    ("reason",),
+)  # fmt: skip
 STREAM_CUTS = Spec(
     "scalegate_stream_cuts_total", "counter", "local",
     "Streams the provider broke off after content reached the client; each ended with an "
