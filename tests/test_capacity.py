@@ -36,9 +36,8 @@ def setup(
     request(sim.url, "POST", "/_sim/release/cap")  # whatever is still held (any status)
 
 
-def open_stream(gw: ServerThread, priority: str) -> Any:
+def open_stream(client: anthropic.Anthropic, priority: str) -> Any:
     """A stream held open at the simulator after its first event; its iterator."""
-    client = anthropic.Anthropic(api_key="c", base_url=gw.url, max_retries=0)
     stream = client.messages.create(
         model=MODEL,
         max_tokens=50,
@@ -55,20 +54,25 @@ def test_open_streams_are_bounded_and_low_is_shed_first(
     setup: tuple[SimulatorThread, ServerThread],
 ) -> None:
     sim, gw = setup
-    held = [open_stream(gw, "low") for _ in range(8)]  # LOW may fill 80 %
+    with anthropic.Anthropic(api_key="c", base_url=gw.url, max_retries=0) as client:
+        check_shedding(sim, gw, client)
+
+
+def check_shedding(sim: SimulatorThread, gw: ServerThread, client: anthropic.Anthropic) -> None:
+    held = [open_stream(client, "low") for _ in range(8)]  # LOW may fill 80 %
     with pytest.raises(anthropic.APIStatusError) as low:
-        open_stream(gw, "low")
+        open_stream(client, "low")
     assert low.value.status_code == 529
     assert low.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]  # the SDK types the body as object
     assert int(low.value.response.headers["retry-after"]) >= 1
     assert "open streams" in low.value.body["error"]["message"]  # type: ignore[index]  # the SDK types the body as object
-    held.append(open_stream(gw, "normal"))  # NORMAL up to 90 %
+    held.append(open_stream(client, "normal"))  # NORMAL up to 90 %
     with pytest.raises(anthropic.APIStatusError) as normal:
-        open_stream(gw, "normal")
+        open_stream(client, "normal")
     assert normal.value.status_code == 529
-    held.append(open_stream(gw, "critical"))  # CRITICAL all of it
+    held.append(open_stream(client, "critical"))  # CRITICAL all of it
     with pytest.raises(anthropic.APIStatusError) as full:
-        open_stream(gw, "critical")
+        open_stream(client, "critical")
     assert full.value.status_code == 529
     health = request(gw.url, "GET", "/api/monitoring/health").json()
     assert health["components"]["capacity"]["status"] == "degraded"
@@ -79,5 +83,9 @@ def test_open_streams_are_bounded_and_low_is_shed_first(
     sim_post(sim.url, "/_sim/release/cap")
     for stream in held:
         assert list(stream)[-1].type == "message_stop"
+        stream.close()
     # Capacity is given back as the streams end.
-    assert open_stream(gw, "low") is not None
+    again = open_stream(client, "low")
+    sim_post(sim.url, "/_sim/release/cap")
+    assert list(again)[-1].type == "message_stop"
+    again.close()

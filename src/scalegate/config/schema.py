@@ -76,7 +76,9 @@ class UpstreamConfig(_Model):
     base_url: str = DEFAULT_BASE_URL
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     read_timeout_seconds: float = Field(default=600.0, gt=0)
-    max_connections: int = Field(default=1000, ge=1)
+    # Upstream calls in flight per process (one connection each). Sized for LLM traffic:
+    # thousands of answers streaming for tens of seconds each (docs/deployment.md).
+    max_connections: int = Field(default=20_000, ge=1)
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # Production guard: refuse to start without keys instead of serving the simulator.
     require_keys: bool = False
@@ -244,7 +246,14 @@ class ServerConfig(_Model):
     # A body must arrive within this plus 1 s per body_min_bytes_per_second received (408).
     body_timeout_seconds: float = Field(default=30, gt=0)
     body_min_bytes_per_second: float = Field(default=64 * 1024, gt=0)
-    keep_alive_seconds: int = Field(default=5, ge=1)  # idle connection between requests
+    # An idle kept-alive connection stays open this long: longer than the idle reuse of
+    # common client pools (aiohttp 15 s, Node 5 s, Go 90 s), so a client never sends on a
+    # connection the gateway is closing at that moment (docs/configuration.md).
+    keep_alive_seconds: int = Field(default=120, ge=1)
+    # Streamed answers open at once per process; beyond a priority's share of it (LOW 80 %,
+    # NORMAL 90 %, HIGH 97 %) new ones get 529 (scalegate.capacity). Bytes per open stream
+    # are measured in docs/deployment.md.
+    max_open_streams: int = Field(default=10_000, ge=1)
     # Behind a TLS-terminating proxy the gateway sees http: trust its x-forwarded-proto
     # (only when the proxy sets it and clients cannot) to mark the dashboard cookie Secure.
     trust_forwarded_proto: bool = False
