@@ -43,7 +43,7 @@ NEAR_MISSES = [
     ("Book a table for four people", "Book a table for five people", "numbers"),
     ("What's the 2nd largest moon of Saturn?", "What's the 3rd largest moon of Saturn?", "numbers"),
     ("How many grams of sugar are in a cup?", "How many ounces of sugar are in a cup?", "units"),
-    ("Convert 30 euros to dollars", "Convert 30 dollars to euros", "units"),
+    ("Convert 30 euros to dollars", "Convert 30 dollars to euros", "numbers"),  # 30 EUR ≠ 30 USD
     # antonyms WordNet knows, degree, direction
     ("Is it rude to arrive early to a dinner?",
      "Is it rude to arrive late to a dinner?", "antonym"),
@@ -51,7 +51,7 @@ NEAR_MISSES = [
     ("Why does my phone battery drain so fast?",
      "Why does my phone battery drain so slowly?", "antonym"),
     ("Which planet is the hottest?", "Which planet is hot?", "comparison"),
-    ("Is tea healthier than coffee?", "Is tea healthy like coffee?", "comparison"),
+    ("Is tea healthier than coffee?", "Is tea healthy, like coffee?", "unaligned"),
     ("Should I stretch before running?", "Should I stretch after running?", "direction"),
     ("How do I scroll up in tmux?", "How do I scroll down in tmux?", "direction"),
     # question word, quotes, code, symbols
@@ -68,6 +68,19 @@ NEAR_MISSES = [
     ("Is a kilo of feathers heavier than a kilo of lead?",
      "Is a kilo of lead heavier than a kilo of feathers?", "order"),
     ("Send the report from Anna to Ben", "Send the report from Ben to Anna", "order"),
+    # persons and roles (holdout3's false hits, reworded)
+    ("I'm 30 and my brother is 17. Can I open a bank account alone?",
+     "I'm 30 and my brother is 17. Can he open a bank account alone?", "person"),
+    ("Did Marie Curie meet Albert Einstein?", "Did Albert Einstein meet Marie Curie?", "order"),
+    ("My neighbour owes me 300 pounds", "I owe my neighbour 300 pounds", "order"),
+    # contradictions in closed classes, not mere differences
+    ("Do I have to register my bike?", "Can I register my bike?", "modality"),
+    ("Delete rows where all values are empty", "Delete rows where any value is empty",
+     "quantifier"),
+    ("Which day was the museum open?", "Which day will the museum be open?", "tense"),
+    ("Take the pills before meals", "Take the pills before or after meals", "direction"),
+    ("What is May 5 in the Chinese zodiac?", "What is June 5 in the Chinese zodiac?",
+     "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -93,6 +106,14 @@ PARAPHRASES = [
     ("I can't sleep at night, any tips?", "I cannot sleep at night, any tips?"),
     ("Summarize the novel Dune", "Give me a summary of the novel Dune"),
     ("How do I start a compost pile?", "How do I begin a compost pile?"),
+    # v2: details present in one prompt only, numbers with units, wrappers
+    ("How far is 5 kilometers in miles?", "how far is five km in miles"),
+    ("How do I stop snoring?", "any tips to stop snoring"),
+    ("Is it safe to eat raw eggs?", "can i safely eat raw eggs"),
+    ("Why is the sea salty?", "what makes the sea salty"),
+    ("I spent about $20k on my car", "I spent about 20,000 dollars on my car"),
+    ("Can you explain what 'serendipity' means?", "explain what serendipity means"),
+    ("Who wrote Moby Dick?", "Who is the author of Moby Dick?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -116,18 +137,20 @@ def test_long_prompts_are_judged_by_the_words_that_differ() -> None:
     a, b = LONG.format("vegetarian"), LONG.format("budget")
     assert near_miss_reason(a, b) == "unaligned:vegetarian"
     assert near_miss_reason(a, LONG.format("vegetarian").replace("Italy", "Spain")) is not None
-    assert near_miss_reason(a, a.replace("would you suggest", "do you suggest")) == "modality"
+    # "would" is politeness, "should" a force: only two forces contradict
+    assert near_miss_reason(a, a.replace("would you suggest", "do you suggest")) is None
+    assert near_miss_reason(a, a.replace("can, so", "must, so")) == "modality"
     assert near_miss_reason(a, a.replace("two week", "2 week")) is None
     assert near_miss_reason(a, a.replace("crowded places", "crowded spots")) is None
 
 
 def test_balanced_accepts_what_strict_refuses_and_nothing_worse() -> None:
-    a, b = "What are some benefits of yoga?", "What are any benefits of yoga?"
+    a, b = "Do all birds migrate?", "Do birds migrate?"
     assert near_miss_reason(a, b) == "quantifier"
     assert near_miss_reason(a, b, "balanced") is None
-    fridge = ("How does a fridge work?", "How does a refrigerator work?")
-    assert near_miss_reason(*fridge) is not None
-    assert near_miss_reason(*fridge, strictness="balanced") is None
+    assert near_miss_reason("Do all birds migrate?", "Do some birds migrate?", "balanced")
+    some = ("What are some benefits of yoga?", "What are any benefits of yoga?")
+    assert near_miss_reason(*some) is None  # one class of quantifier: no contradiction
     for x, y, _ in NEAR_MISSES:
         assert near_miss_reason(x, y, "balanced") is not None, (x, y)
     with pytest.raises(ValueError, match="strictness"):

@@ -2,7 +2,7 @@
 
 A lookup embeds the prompt (off the event loop), searches its partition for the closest
 stored prompts, and serves the best one whose cosine similarity reaches ``threshold``
-(default 0.92) *and* that the verifier (:mod:`scalegate.cache.verify`) does not veto.
+(default 0.85) *and* that the verifier (:mod:`scalegate.cache.verify`) does not veto.
 Usable on its own::
 
     cache = SemanticCache(MiniLMEmbedder())
@@ -82,7 +82,7 @@ class SemanticCache:
         embedder: AsyncEmbedder | Embedder,
         store: SemanticStore | None = None,
         *,
-        threshold: float = 0.92,
+        threshold: float = 0.85,
         near_miss_margin: float = 0.05,
         guard: Guard | None = near_miss_reason,
         strictness: str = "strict",

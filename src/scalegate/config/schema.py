@@ -166,7 +166,7 @@ class ExactCacheConfig(_Model):
 class SemanticCacheConfig(_Model):
     enabled: bool = False
     embedder: str = "minilm"
-    threshold: float = Field(default=0.92, gt=0, le=1)
+    threshold: float = Field(default=0.85, gt=0, le=1)  # the verifier judges (cache/verify)
 
 
 class CacheConfig(_Model):

@@ -63,7 +63,7 @@ PERSONS = {
 }  # fmt: skip
 # "what's the best way to X" asks "how do I X": adjectives that only frame a request.
 FRAME_ADJECTIVES = _w("best good right proper correct")
-FRAME_NOUNS = _w("way ways method steps step process procedure instructions")
+FRAME_NOUNS = _w("way ways method steps step process procedure instructions tips tip advice")
 # "will"/"shall" are tense (future); "can"/"could" after "how … I" are idiom (see features).
 MODALS = _w("can could may might must should would ought")
 PAST_AUX = _w("did was were had")

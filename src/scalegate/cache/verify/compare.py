@@ -12,7 +12,8 @@ past against a future, "I" against "she". So each field has its own test:
 * negation: the same parity ("can't sleep" = "cannot sleep"; "not" ≠ "");
 * persons: the same set when both prompts name any (possessives aside);
 * quantifiers: no strong quantifier ("all", "most", "only", "few", "more", …) in one that
-  the other lacks; "some", "many", "both" may appear in one only;
+  the other lacks, and not two disjoint ones; "some", "many", "both" may appear in one
+  prompt only;
 * modality: the same forces when both have one ("would" is politeness);
 * tense: not a past against a future, and not a question's leading auxiliary in another
   tense ("Was …" / "Is …"); aligned verbs are compared by :mod:`.rules`;
@@ -48,7 +49,7 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         strong = (sa ^ sb) - c.WEAK_QUANTITY
         if strictness == "balanced" and strong <= {"all", "only"} and not (sa and sb):
             return False  # balanced: "all" / "only" in one prompt only ("all night")
-        return bool(strong)
+        return bool(strong) or (bool(sa and sb) and not sa & sb)  # "a bit" / "plenty"
     if name == "modality":
         sa, sb = sa - {"would"}, sb - {"would"}
         return bool(sa and sb) and sa != sb

@@ -78,13 +78,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         prev = tokens[i - 1].text if i else ""
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         role = _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
-        if role is not None and role.startswith("units:"):
-            unit = role[6:]
-            if number_end == i and bag["numbers"]:
-                bag["numbers"][-1] += " " + unit  # "5 km" is one value: "five kilometres"
-                role = "light"
-            elif unit in _TIME_UNITS:
-                role = None  # "how many hours of sleep": a noun like any other
+        role = _attach_unit(role, number_end == i, bag["numbers"])
         if lead and word in c.AUXILIARIES | c.PAST_AUX | c.DO_AUX:
             leads.append("past" if word in c.PAST_AUX else "present")
         lead = lead and word in c.WH
@@ -95,16 +89,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
-        elif role == "light":
-            if word in c.RELATIONS:
-                out.sequence.append("=" + word)
         else:
-            name, value = role.split(":", 1)
-            bag[name].append(value)
-            if name == "person":
-                out.sequence.append("@" + value)
-            elif word in c.RELATIONS:
-                out.sequence.append("=" + word)
+            _record(role, word, bag, out.sequence)
         if role == "modality:must" and word in c.OBLIGATION_VERBS:
             i += 1  # "have to": the "to" is the modal's
         frame = role == "light" and (frame or word in ("please", "you"))
@@ -124,6 +110,30 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+def _attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> str | None:
+    """A unit right after a number joins it ("5 km" is one value, as is "five kilometres");
+    a unit of time alone is a noun like any other ("how many hours of sleep")."""
+    if role is None or not role.startswith("units:"):
+        return role
+    unit = role[6:]
+    if after_number and numbers:
+        numbers[-1] += " " + unit
+        return "light"
+    return None if unit in _TIME_UNITS else role
+
+
+def _record(role: str, word: str, bag: dict[str, list[str]], sequence: list[str]) -> None:
+    """A closed-class word into its field; persons and relation words into the sequence."""
+    if role != "light":
+        name, value = role.split(":", 1)
+        bag[name].append(value)
+        if name == "person":
+            sequence.append("@" + value)
+            return
+    if word in c.RELATIONS:
+        sequence.append("=" + word)
 
 
 def _person(word: str, nxt: str) -> str | None:

@@ -12,10 +12,9 @@ Strictness (a miss costs money, a false hit a wrong answer; the default is ``str
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
-
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from scalegate.cache.verify.align import align
 from scalegate.cache.verify.compare import contradiction
@@ -75,6 +74,7 @@ class Verifier:
 
 def _unquoted(analysis: Analysis, other: str) -> bool:
     """Every quoted span of ``analysis`` is in ``other`` as plain words."""
+
     def words(text: str) -> str:
         return " " + " ".join(re.findall(r"[\w']+", text.lower())) + " "
 
