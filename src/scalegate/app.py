@@ -201,12 +201,13 @@ def create_app(
 def app_from_environment() -> GatewayApp:
     """The app of one ``scalegate serve --workers N`` process (settings from the environment)."""
     from scalegate import logs
-    from scalegate.cli.serve import tune_gc
+    from scalegate.cli.serve import raise_open_files_limit, tune_gc
 
     logs.configure(
         os.environ.get("SCALEGATE_LOG_LEVEL", "info"),
         os.environ.get("SCALEGATE_LOG_FORMAT", "text"),
     )
     settings = load_settings()
+    raise_open_files_limit()
     tune_gc()
     return create_app(settings, reload=load_settings)

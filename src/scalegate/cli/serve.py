@@ -55,6 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
     # 143). A completed drain is a clean exit: this handler, which uvicorn restores after
     # its own, turns that re-raise (or a SIGTERM before uvicorn took over) into exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    raise_open_files_limit()
     tune_gc()
     draining_server(config, app.state.gateway).run()
     return 0
@@ -120,6 +121,22 @@ def _run_processes(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port,
         **uvicorn_options(settings),
     )
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's open-files limit to its hard limit (the usual 1,024 soft limit
+    would cap a process at a few hundred open streams: each holds a client and an upstream
+    socket). Returns the limit in force; best effort where the OS refuses."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft >= hard:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        return soft
+    return hard
 
 
 def tune_gc() -> None:
