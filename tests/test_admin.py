@@ -27,7 +27,7 @@ def test_disable_and_enable_a_key(
 ) -> None:
     gw = start_gateway(
         gateway_settings(
-            sim.url,  # type: ignore[attr-defined]  # Starlette's app.state is untyped
+            sim.url,  # type: ignore[attr-defined]  # the fixture's object is typed loosely
             [{"secret": KEY_A}, {"secret": KEY_B}],
             admin_token=TOKEN,
         )

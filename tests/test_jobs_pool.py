@@ -92,7 +92,7 @@ async def test_outcomes_map_to_states() -> None:
         assert (done["doomed-1"].state, done["doomed-1"].attempts) == (JobState.DEAD, 3)
         # a runner that raises is a poison job for the dead-letter set, not a dead worker
         assert (done["boom-1"].state, done["boom-1"].attempts) == (JobState.DEAD, 3)
-        assert "a bug in the runner" in done["boom-1"].error["message"]  # type: ignore[index]  # the SDK types this document as object
+        assert "a bug in the runner" in done["boom-1"].error["message"]  # type: ignore[index]  # Job.error is typed Optional
         assert done["ok-2"].state is JobState.COMPLETED
         stats = pool.stats()
         assert stats["restarts"] == 0

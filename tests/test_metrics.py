@@ -283,10 +283,10 @@ def test_access_log_line_carries_request_id_and_traceparent(
     resp = post(gw.url, messages_body(), traceparent=trace)
     assert resp.status == 200
     (record,) = [r for r in caplog.records if r.name == "scalegate.access"]
-    assert record.request_id == resp.headers["x-scalegate-request-id"]  # type: ignore[attr-defined]  # Starlette's app.state is untyped
-    assert record.traceparent == trace  # type: ignore[attr-defined]  # Starlette's app.state is untyped
-    assert record.status == 200  # type: ignore[attr-defined]  # Starlette's app.state is untyped
-    assert record.key == resp.headers["x-scalegate-key"]  # type: ignore[attr-defined]  # Starlette's app.state is untyped
+    assert record.request_id == resp.headers["x-scalegate-request-id"]  # type: ignore[attr-defined]  # extra fields the logger set on the record
+    assert record.traceparent == trace  # type: ignore[attr-defined]  # extra fields the logger set on the record
+    assert record.status == 200  # type: ignore[attr-defined]  # extra fields the logger set on the record
+    assert record.key == resp.headers["x-scalegate-key"]  # type: ignore[attr-defined]  # extra fields the logger set on the record
 
     caplog.clear()
     quiet = make_gateway()  # the default: only failed or retried requests
@@ -294,7 +294,35 @@ def test_access_log_line_carries_request_id_and_traceparent(
     bad = post(quiet.url, {**messages_body(), "max_tokens": "x"}, traceparent=trace)
     assert bad.status == 400
     (record,) = [r for r in caplog.records if r.name == "scalegate.access"]
-    assert (record.status, record.traceparent) == (400, trace)  # type: ignore[attr-defined]  # Starlette's app.state is untyped
+    assert (record.status, record.traceparent) == (400, trace)  # type: ignore[attr-defined]  # extra fields the logger set on the record
+
+
+def test_access_log_line_explains_itself(
+    make_gateway: Callable[..., ServerThread], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="scalegate.access")
+    gw = make_gateway()
+    headers = {
+        "x-api-key": "c",
+        "anthropic-version": "2023-06-01",
+        "user-agent": "claude-cli/2.1.197 (external, sdk-cli)",
+    }
+    body = {**messages_body(), "max_tokens": "lots"}
+    resp = request(gw.url, "POST", "/v1/messages?beta=true&api_key=sk-oops", body, headers)
+    assert resp.status == 400
+    (record,) = [r for r in caplog.records if r.name == "scalegate.access"]
+    line = record.getMessage()
+    # What was asked, what came back and why, by whom: readable by a stranger.
+    assert line.startswith("POST /v1/messages?beta=true&api_key=*** 400 invalid_request_error")
+    assert "max_tokens" in line
+    assert "claude-cli/2.1.197" in line
+    assert f"req={resp.headers['x-scalegate-request-id']}" in line
+    assert "sk-oops" not in line  # a credential in the query string is never logged
+    fields = vars(record)
+    assert fields["method"] == "POST"
+    assert fields["path"] == "/v1/messages?beta=true&api_key=***"
+    assert fields["error_type"] == "invalid_request_error"
+    assert fields["user_agent"].startswith("claude-cli/")
 
 
 def test_model_labels_are_bounded() -> None:

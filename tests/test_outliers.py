@@ -332,7 +332,7 @@ def test_provider_wide_faults_eject_no_key_and_clients_see_under_1_percent_error
     assert injected >= n * 0.2  # the faults really happened (about a quarter of attempts)
     keys = admin_keys(gw)
     assert [k["status"] for k in keys.values()] == ["ok"] * 3
-    assert [k["ejection"]["ejections"] for k in keys.values()] == [0] * 3  # type: ignore[index]  # the SDK types this document as object
+    assert [k["ejection"]["ejections"] for k in keys.values()] == [0] * 3  # type: ignore[index]  # the status document is typed as object
     health = request(gw.url, "GET", "/api/monitoring/health").json()
     provider = health["components"]["provider"]
     assert provider["status"] == "degraded", provider
@@ -352,7 +352,7 @@ def test_one_bad_key_is_ejected_and_only_it(
     outcomes = asyncio.run(load(gw.url, n, concurrency=30))
     errors = n - outcomes["ok"]
     keys = admin_keys(gw)
-    ejections = {fp: k["ejection"]["ejections"] for fp, k in keys.items()}  # type: ignore[index]  # the SDK types this document as object
+    ejections = {fp: k["ejection"]["ejections"] for fp, k in keys.items()}  # type: ignore[index]  # the status document is typed as object
     print(f"\none bad key: {dict(outcomes)}, ejections {ejections}")
     assert errors / n < 0.01, dict(outcomes)
     bad = fingerprint(KEY_B)

@@ -146,8 +146,7 @@ def _provider(gw: Gateway) -> Component:
     if why is not None:
         return {
             "status": "degraded",
-            "detail": f"{why}; requests are retried across the keys and none is ejected "
-            "for it",
+            "detail": f"{why}; requests are retried across the keys and none is ejected for it",
         }
     return {"status": "ok", "detail": "no provider-wide failures"}
 

@@ -115,7 +115,13 @@ class Recorder:
     # -- requests ---------------------------------------------------------------------------
 
     def request(
-        self, route: str, status: int, started: float, responded: float, inb: Inbound | None
+        self,
+        route: str,
+        status: int,
+        started: float,
+        responded: float,
+        inb: Inbound | None,
+        scope: Scope | None = None,
     ) -> None:
         """One finished request (``responded``: when its response started, or 0)."""
         end = time.perf_counter()
@@ -140,7 +146,7 @@ class Recorder:
             self.access == "errors"
             and (status >= 400 or status == 0 or (ctx is not None and ctx.retries))
         ):
-            self._log(route, status, end - started, inb, ctx)
+            self._log(route, status, end - started, inb, ctx, scope)
 
     def _series(self, route: str) -> tuple[Hist, Hist, Hist, Hist]:
         def hist(spec: m.Spec) -> Hist:
@@ -154,23 +160,61 @@ class Recorder:
 
     @staticmethod
     def _log(
-        route: str, status: int, seconds: float, inb: Inbound | None, ctx: CallContext | None
+        route: str,
+        status: int,
+        seconds: float,
+        inb: Inbound | None,
+        ctx: CallContext | None,
+        scope: Scope | None,
     ) -> None:
+        """One line a stranger can read: what was asked, what came back and why, by whom,
+        through which key, how long the gateway and the provider took. Never a secret or a
+        body (the error message is the gateway's or the provider's, not the request's)."""
         if not access_log.isEnabledFor(logging.INFO):
             return
-        extra: dict[str, Any] = {"event": "request", "route": route, "status": status or 499}
+        status = status or 499
+        extra: dict[str, Any] = {"event": "request", "route": route, "status": status}
+        target = route
+        if scope is not None:
+            query = _redacted(scope.get("query_string", b"").decode("latin-1"))
+            target = scope.get("path", "") + (f"?{query}" if query else "")
+            extra.update(method=scope.get("method", ""), path=target)
+            target = f"{scope.get('method', '')} {target}"
         extra["duration_ms"] = round(seconds * 1000, 3)
+        words = [target, str(status)]
         if inb is not None:
             extra["request_id"] = inb.request_id
             extra["traceparent"] = inb.headers.get("traceparent")
             extra["priority"] = inb.priority.label
             extra["cache"] = inb.cache
+            extra["user_agent"] = inb.headers.get("user-agent", "")[:200]
             if inb.tenant is not None:
                 extra["tenant"] = inb.tenant
+            if inb.error is not None:
+                extra["error_type"], extra["error"] = inb.error
+                words += [inb.error[0], repr(inb.error[1])]
+        words.append(f"in {seconds * 1000:.1f} ms")
         if ctx is not None:
+            upstream = round(ctx.upstream_seconds * 1000, 3)
             extra.update(attempts=ctx.attempts, key=ctx.key, retries=list(ctx.retries))
             extra["queue_ms"] = round(ctx.waited * 1000, 3)
-        access_log.info("%s %s in %.1f ms", route, status or 499, seconds * 1000, extra=extra)
+            extra["upstream_ms"] = upstream
+            extra["gateway_ms"] = round(
+                max(0.0, seconds - ctx.upstream_seconds - ctx.waited) * 1000, 3
+            )
+            if ctx.model:
+                extra["model"] = ctx.model
+            words.append(f"(upstream {upstream:.1f} ms, {ctx.attempts} attempt(s))")
+        if inb is not None:
+            words.append(f"req={inb.request_id}")
+            if inb.tenant is not None:
+                words.append(f"tenant={inb.tenant}")
+            if ctx is not None and ctx.key:
+                words.append(f"key={ctx.key}")
+            words += [f"priority={inb.priority.label}", f"cache={inb.cache}"]
+            if extra["user_agent"]:
+                words.append(f"ua={extra['user_agent']!r}")
+        access_log.info("%s", " ".join(words), extra=extra)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -269,6 +313,21 @@ def instrument(routes: Iterable[BaseRoute], recorder: Recorder) -> None:
                 route.app = _Observed(route.app, label, recorder)
 
 
+_SECRET_PARAM = ("key", "token", "secret", "auth", "password", "signature")
+
+
+def _redacted(query: str) -> str:
+    """The query string with the values of anything that looks like a credential hidden."""
+    if not query or "=" not in query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, sep, _ = part.partition("=")
+        secret = sep and any(word in name.lower() for word in _SECRET_PARAM)
+        parts.append(f"{name}=***" if secret else part)
+    return "&".join(parts)
+
+
 class _Observed:
     """An ASGI app that records the request it passes to ``app``."""
 
@@ -289,7 +348,9 @@ class _Observed:
                 seen.status = 500
             raise
         finally:
-            self.recorder.request(self.label, seen.status, started, seen.at, scope.get(INBOUND))
+            self.recorder.request(
+                self.label, seen.status, started, seen.at, scope.get(INBOUND), scope
+            )
 
 
 class _Seen:

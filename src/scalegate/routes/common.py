@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import orjson
 from starlette.types import Scope
 
 from scalegate.asgi import header_map, new_request_id
@@ -31,6 +32,7 @@ class Inbound:
     ctx: CallContext | None = None  # once the request is admitted to the pipeline
     cache: str = "bypass"  # x-scalegate-cache: hit | semantic-hit | coalesced | miss | bypass
     cache_similarity: float | None = None  # on a semantic hit
+    error: tuple[str, str] | None = None  # (type, message) of an error answer, for the log
 
 
 def inbound(scope: Scope) -> Inbound:
@@ -125,3 +127,13 @@ def own_headers(
     else:
         out.append(("x-scalegate-overhead-ms", f"{elapsed * 1000:.3f}"))
     return out
+
+
+def error_of(body: bytes) -> tuple[str, str] | None:
+    """``(type, message)`` of an error document (Anthropic's or OpenAI's), for the log."""
+    try:
+        doc = orjson.loads(body)
+        error = doc["error"]
+        return str(error.get("type") or error.get("code")), str(error.get("message", ""))[:300]
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None

@@ -25,7 +25,14 @@ from scalegate.call import Answer, Call, CallContext, Operation, Reply
 from scalegate.errors import ApiError, ProviderError
 from scalegate.gateway import Gateway
 from scalegate.pipeline import SSE_HEADERS
-from scalegate.routes.common import Inbound, call_context, inbound, own_headers, require_version
+from scalegate.routes.common import (
+    Inbound,
+    call_context,
+    error_of,
+    inbound,
+    own_headers,
+    require_version,
+)
 from scalegate.validation import check_json_depth, validate_count_tokens, validate_messages
 
 logger = logging.getLogger(__name__)
@@ -40,6 +47,7 @@ class _Endpoint:
         try:
             await self.handle(scope, receive, send, inb)
         except ProviderError as exc:
+            inb.error = (exc.error_type, exc.message)
             await send_error(send, exc, inb.request_id, own_headers(inb, inb.ctx))
         except ClientGone:
             return
@@ -59,6 +67,8 @@ class _Endpoint:
 
     @staticmethod
     async def reply(send: Send, reply: Reply, inb: Inbound, ctx: CallContext) -> None:
+        if reply.status >= 400:
+            inb.error = error_of(reply.body)
         headers = reply.headers
         if not any(k == "request-id" for k, _ in headers):
             headers = [*headers, ("request-id", inb.request_id)]

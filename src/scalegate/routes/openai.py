@@ -37,7 +37,7 @@ from scalegate.openai.request import DEFAULT_ANTHROPIC_VERSION, Translation, tra
 from scalegate.openai.response import translate_message
 from scalegate.openai.stream import ChunkTranslator
 from scalegate.pipeline import SSE_HEADERS
-from scalegate.routes.common import Inbound, call_context, inbound, own_headers
+from scalegate.routes.common import Inbound, call_context, error_of, inbound, own_headers
 from scalegate.sse import SSEParser
 from scalegate.validation import MessageRequest, check_json_depth, parse_json_object
 
@@ -101,6 +101,7 @@ class ChatCompletionsEndpoint:
                 await self._error(send, error, inb)
 
     async def _error(self, send: Send, error: ProviderError, inb: Inbound) -> None:
+        inb.error = (error.error_type, error.message)
         status, body, headers = render_openai_error(error, inb.request_id)
         await send_body(send, status, body, [*headers.items(), *own_headers(inb, inb.ctx)])
 
@@ -142,6 +143,7 @@ class ChatCompletionsEndpoint:
         else:  # an error, or a 2xx that is not a Message: a bad gateway
             status = reply.status if reply.status >= 400 else 502
             body = from_anthropic(status, reply.body)
+            inb.error = error_of(reply.body)
         headers = client_headers(reply.headers, inb, extra, own_headers(inb, ctx))
         await send_body(send, status, orjson.dumps(body), headers)
 

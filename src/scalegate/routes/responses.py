@@ -29,7 +29,7 @@ from scalegate.openai.responses import (
     translate_responses_request,
 )
 from scalegate.pipeline import SSE_HEADERS
-from scalegate.routes.common import Inbound, call_context, inbound, own_headers
+from scalegate.routes.common import Inbound, call_context, error_of, inbound, own_headers
 from scalegate.routes.openai import Headers, client_headers, json_or_none, upstream_headers
 from scalegate.sse import SSEParser
 from scalegate.validation import MessageRequest, check_json_depth, parse_json_object
@@ -58,6 +58,7 @@ class ResponsesEndpoint:
                 await self._error(send, error, inb)
 
     async def _error(self, send: Send, error: ProviderError, inb: Inbound) -> None:
+        inb.error = (error.error_type, error.message)
         status, body, headers = render_openai_error(error, inb.request_id)
         await send_body(send, status, body, [*headers.items(), *own_headers(inb, inb.ctx)])
 
@@ -98,6 +99,7 @@ class ResponsesEndpoint:
         else:  # an error, or a 2xx that is not a Message: a bad gateway
             status = reply.status if reply.status >= 400 else 502
             body = from_anthropic(status, reply.body)
+            inb.error = error_of(reply.body)
         headers = client_headers(reply.headers, inb, extra, own_headers(inb, ctx))
         await send_body(send, status, orjson.dumps(body), headers)
 
