@@ -184,22 +184,30 @@ class MessageStream:
         await self.pool.settle(self.lease, self._outcome, self.tracker.usage(), self.resp.headers)
 
 
+# Events after which the answer has begun: until one of them, nothing the client receives
+# would be lost by retrying the call elsewhere (message_start, content_block_start and ping
+# carry no content).
+_CONTENT = frozenset({"content_block_delta", "message_delta", "message_stop", "error"})
+
+
 async def first_event(
     pool: KeyPool,
     lease: Lease,
     resp: aiohttp.ClientResponse,
     learn: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Outcome, MessageStream | Reply | None, int]:
-    """Read an opened 200 stream up to its first event.
+    """Read an opened 200 stream up to its first content event, holding back what precedes
+    it (``message_start``, ``content_block_start``, ``ping``: a few hundred bytes).
 
-    Returns ``(SUCCESS, stream, 200)`` when the first event is not an error; an ``error``
-    event before anything was forwarded becomes a proper HTTP error ``Reply`` with the
-    outcome it means (so the attempt loop retries an ``overloaded_error``); a connection
-    that ends first is ``(CONNECTION_ERROR, None, 0)``.
+    Returns ``(SUCCESS, stream, 200)`` once content began; an ``error`` event before any
+    content becomes a proper HTTP error ``Reply`` with the outcome it means (so the attempt
+    loop retries an ``overloaded_error``); a connection that ends or breaks before content
+    is ``(CONNECTION_ERROR, None, 0)``, retried on another key like a dropped plain call.
     """
     parser = SSEParser()
     tracker = UsageTracker()
     head = b""
+    first_error = None
     try:
         while True:
             chunk = await resp.content.readany()
@@ -207,8 +215,14 @@ async def first_event(
                 resp.close()
                 return Outcome.CONNECTION_ERROR, None, 0
             head += chunk
-            events = list(parser.feed(chunk))
-            if events:
+            began = False
+            for event in parser.feed(chunk):
+                tracker.see(event)
+                if event.event == "error" and first_error is None and not began:
+                    first_error = event
+                if event.event in _CONTENT:
+                    began = True
+            if began:
                 break
     except (aiohttp.ClientError, TimeoutError):
         resp.close()
@@ -216,14 +230,12 @@ async def first_event(
     except BaseException:
         resp.close()
         raise
-    for event in events:
-        tracker.see(event)
-    if events[0].event == "error":
+    if first_error is not None:
         resp.close()
         error_type = tracker.error_type or "api_error"
         # Nothing was sent yet: the error can still be a proper HTTP status.
         status = STATUS_OF_TYPE.get(error_type, 500)
-        reply = Reply(status, events[0].data, [("content-type", "application/json")])
+        reply = Reply(status, first_error.data, [("content-type", "application/json")])
         return classify_stream_error(error_type), reply, status
     stream = MessageStream(pool, lease, resp, head, parser, tracker, learn)
     return Outcome.SUCCESS, stream, 200

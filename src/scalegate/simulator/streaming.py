@@ -3,8 +3,8 @@
 Sequence: ``message_start`` (usage with input tokens, ``output_tokens: 1``), ``ping``, then per
 block ``content_block_start`` / ``content_block_delta``… / ``content_block_stop``, then
 ``message_delta`` (stop reason, cumulative usage) and ``message_stop``. Each event is written
-(and so flushed) on its own. A hold parks the stream after ``ping``; time to first token is
-spent after the hold, before the first block.
+(and so flushed) on its own. A hold parks the stream after its first content delta (the
+answer has begun; the rest waits); time to first token is spent before the first block.
 
 If the client goes away the handler is cancelled (or a write fails); :class:`Progress` still
 says how many output tokens were sent so the caller can charge and refund exactly.
@@ -124,8 +124,7 @@ async def stream_answer(
     }
     await send(response, "message_start", {"type": "message_start", "message": message})
     await send(response, "ping", {"type": "ping"})
-    if plan.hold_id:
-        await holds.wait(plan.hold_id, plan.hold_timeout)
+    held = plan.hold_id is None
     if plan.pacing.ttft > 0:
         await clock.sleep(plan.pacing.ttft)
     midstream = plan.fault in (Fault.OVERLOADED_MIDSTREAM, Fault.DROP_MIDSTREAM)
@@ -148,10 +147,15 @@ async def stream_answer(
                 await send(response, "content_block_delta", body)
             progress.tokens_sent += chunk.tokens
             delivered += 1
+            if not held and plan.hold_id is not None:
+                held = True
+                await holds.wait(plan.hold_id, plan.hold_timeout)
         if midstream:  # an answer with no deltas still fails
             await _strike(request, response, plan.fault, progress)
             return
         await send(response, "content_block_stop", {"type": "content_block_stop", "index": index})
+    if not held and plan.hold_id is not None:  # an answer without deltas: hold at its end
+        await holds.wait(plan.hold_id, plan.hold_timeout)
     delta = {"stop_reason": answer.stop_reason, "stop_sequence": answer.stop_sequence}
     usage = usage_body(plan.usage, answer.output_tokens)
     progress.end("completed")
