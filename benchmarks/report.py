@@ -117,7 +117,7 @@ def rows_curve_streams(d: dict[str, Any]) -> list[tuple[str, str]]:
         pool = r["max_connections"]
         label = f"{r['streams']:,} open streams, 1 event/s each"
         label += (
-            f", default `max_connections` ({pool})"
+            ", default `max_connections` (1,000)"
             if isinstance(pool, str)
             else ", `max_connections` raised"
         )
@@ -128,9 +128,9 @@ def rows_curve_streams(d: dict[str, Any]) -> list[tuple[str, str]]:
         )
         if a:
             text += (
-                f"first event +{n(a['first_event_ms_p50'], '.1f')} ms p50 / "
-                f"+{n(a['first_event_ms_p99'], '.1f')} ms p99, each event "
-                f"+{n(a['event_delay_ms_p50'], '.1f')} / +{n(a['event_delay_ms_p99'], '.1f')} ms; "
+                f"first event {n(a['first_event_ms_p50'], '+,.1f')} ms p50 / "
+                f"{n(a['first_event_ms_p99'], '+,.1f')} ms p99 added, each event "
+                f"{n(a['event_delay_ms_p50'], '+,.1f')} / {n(a['event_delay_ms_p99'], '+,.1f')} ms; "
             )
         else:
             fe = g["first_event_ms"]
