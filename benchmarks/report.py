@@ -130,7 +130,8 @@ def rows_curve_streams(d: dict[str, Any]) -> list[tuple[str, str]]:
             text += (
                 f"first event {n(a['first_event_ms_p50'], '+,.1f')} ms p50 / "
                 f"{n(a['first_event_ms_p99'], '+,.1f')} ms p99 added, each event "
-                f"{n(a['event_delay_ms_p50'], '+,.1f')} / {n(a['event_delay_ms_p99'], '+,.1f')} ms; "
+                f"{n(a['event_delay_ms_p50'], '+,.1f')} / "
+                f"{n(a['event_delay_ms_p99'], '+,.1f')} ms; "
             )
         else:
             fe = g["first_event_ms"]
