@@ -121,13 +121,10 @@ class NotFoundError(ProviderError):
 
 
 class RequestTooLargeError(ProviderError):
-    """The body is over the limit. The rest of it was never read, so the connection closes
-    after the answer (no unsolicited 408 for the unread body later)."""
+    """The body is over the limit (the server then closes the connection cleanly: the rest
+    of the body was never read; see ``scalegate.server.GuardedProtocol``)."""
 
     status = 413
-
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message, headers={"connection": "close", **(headers or {})})
 
 
 class RateLimitError(ProviderError):

@@ -199,6 +199,17 @@ class GuardedProtocol(HttpToolsProtocol):
         limit = self.limits.max_header_bytes
         return ProviderError(f"request headers are larger than the {limit}-byte limit", status=431)
 
+    def on_response_complete(self) -> None:
+        """An answer given before the request's body was read (a 413 for an oversized
+        upload): the rest of the body will never be read, so the connection ends here,
+        cleanly (``_linger``) — not kept alive to time out later with an unsolicited 408."""
+        if self._phase == _BODY and not self.transport.is_closing():
+            self.server_state.total_requests += 1
+            self._disarm()
+            self._linger()
+            return
+        super().on_response_complete()
+
     # -- answering --------------------------------------------------------------------------
 
     def _refuse(self, error: ProviderError) -> None:
