@@ -66,11 +66,11 @@ class RedisSemanticStore:
     async def start(self) -> None:
         """Check for the search module and create the index if it does not exist."""
         # redisvl ships no type information.
-        from redisvl.index import AsyncSearchIndex  # type: ignore[import-untyped]
-        from redisvl.schema import IndexSchema  # type: ignore[import-untyped]
+        from redisvl.index import AsyncSearchIndex  # type: ignore[import-untyped]  # the package ships no type hints
+        from redisvl.schema import IndexSchema  # type: ignore[import-untyped]  # the package ships no type hints
 
         try:
-            await self.client.execute_command("FT._LIST")  # type: ignore[no-untyped-call]
+            await self.client.execute_command("FT._LIST")  # type: ignore[no-untyped-call]  # redis-py's execute_command is untyped
         except ResponseError as exc:
             raise ConfigError(
                 "cache.semantic: REDIS_URL points at a Redis without the search module "
@@ -105,7 +105,7 @@ class RedisSemanticStore:
         await self._ensure_index()
 
     async def _ensure_index(self) -> None:
-        from redisvl.exceptions import RedisVLError  # type: ignore[import-untyped]
+        from redisvl.exceptions import RedisVLError  # type: ignore[import-untyped]  # the package ships no type hints
 
         try:
             if not await self._index.exists():
@@ -127,8 +127,8 @@ class RedisSemanticStore:
         self, ns: Namespace, partition: str, vector: Vector, k: int, floor: float
     ) -> list[Candidate]:
         from redisvl.exceptions import RedisVLError
-        from redisvl.query import VectorQuery  # type: ignore[import-untyped]
-        from redisvl.query.filter import Tag  # type: ignore[import-untyped]
+        from redisvl.query import VectorQuery  # type: ignore[import-untyped]  # the package ships no type hints
+        from redisvl.query.filter import Tag  # type: ignore[import-untyped]  # the package ships no type hints
 
         try:
             tag = await self._tag(ns, partition)
