@@ -23,7 +23,6 @@ from scalegate.clock import Clock
 from scalegate.config import Settings, load_settings
 from scalegate.errors import ConfigError, ProviderError
 from scalegate.gateway import Gateway
-from scalegate.observe.recorder import instrument
 from scalegate.openai.errors import render_openai_error
 from scalegate.origin import CrossOriginGuard
 from scalegate.routes import admin, batches, jobs, monitoring
@@ -163,20 +162,20 @@ def create_app(
                 hup.close()
             await gateway.stop()
 
+    sink = gateway.observer.sink  # told about every request: metrics and the access log
     routes = [
-        Route("/v1/messages", MessagesEndpoint(gateway), methods=["POST"]),
-        Route("/v1/messages/count_tokens", CountTokensEndpoint(gateway), methods=["POST"]),
-        Route("/v1/chat/completions", ChatCompletionsEndpoint(gateway), methods=["POST"]),
-        Route("/v1/responses", ResponsesEndpoint(gateway), methods=["POST"]),
-        Route("/v1/models", ModelsEndpoint(gateway), methods=["GET"]),
-        Route("/v1/models/{model_id:path}", ModelsEndpoint(gateway), methods=["GET"]),
+        Route("/v1/messages", MessagesEndpoint(gateway, sink), methods=["POST"]),
+        Route("/v1/messages/count_tokens", CountTokensEndpoint(gateway, sink), methods=["POST"]),
+        Route("/v1/chat/completions", ChatCompletionsEndpoint(gateway, sink), methods=["POST"]),
+        Route("/v1/responses", ResponsesEndpoint(gateway, sink), methods=["POST"]),
+        Route("/v1/models", ModelsEndpoint(gateway, sink), methods=["GET"]),
+        Route("/v1/models/{model_id:path}", ModelsEndpoint(gateway, sink), methods=["GET"]),
         *monitoring.routes(gateway),
         *admin.routes(gateway),
         *cache_routes.routes(gateway),
-        *jobs.routes(gateway),
-        *batches.routes(gateway),
+        *jobs.routes(gateway, sink),
+        *batches.routes(gateway, sink),
     ]
-    instrument(routes, gateway.observer.recorder)  # request metrics and the access log
     app = GatewayApp(
         routes=routes,
         lifespan=lifespan,
@@ -191,7 +190,7 @@ def create_app(
     app.state.gateway = gateway
     public_url = settings.server.public_url
     app.fast = {
-        route.path: CrossOriginGuard(route.app, public_url=public_url)  # instrumented above
+        route.path: CrossOriginGuard(route.app, public_url=public_url)
         for route in routes
         if isinstance(route, Route) and route.path in _FAST_PATHS
     }

@@ -22,6 +22,7 @@ from scalegate.errors import StateBackendError
 from scalegate.jobs.pool import WorkerPool
 from scalegate.jobs.queue import JobQueue
 from scalegate.jobs.runner import PipelineRunner
+from scalegate.keys.alerts import AlertTracker
 from scalegate.keys.manager import KeyManager
 from scalegate.keys.model import keys_from_config
 from scalegate.keys.pool import KeyPool
@@ -171,6 +172,7 @@ class Gateway:
             admission=settings.admission,
             breaker=settings.breaker,
             on_wait=self.observer.sink.admission_wait,
+            alerts=AlertTracker(listeners=self.observer.alert_listeners()),
         )
         await self._pool.start()
         self._keys = KeyManager(self._pool, stores.key_registry(), key_configs, self.outages)

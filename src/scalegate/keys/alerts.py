@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -42,12 +42,13 @@ class AlertTracker:
         thresholds: tuple[float, ...] = THRESHOLDS,
         hysteresis: float = 0.05,
         history: int = 500,
+        listeners: Sequence[Callable[[QuotaAlert], None]] = (),
     ) -> None:
         self.thresholds = thresholds
         self.hysteresis = hysteresis
         self._level: dict[tuple[str, str], int] = {}
         self.recent: deque[QuotaAlert] = deque(maxlen=history)
-        self.listeners: list[Callable[[QuotaAlert], None]] = []
+        self.listeners: list[Callable[[QuotaAlert], None]] = list(listeners)
         self.fired_total = 0
 
     def observe(self, key: str, limit: str, ratio: float, wall_now: float) -> None:

@@ -1,9 +1,10 @@
 """The gateway's observer: its metrics, health, dashboard data and quota-alert webhook.
 
 :class:`Observer` is created with the :class:`~scalegate.gateway.Gateway` (``gw.observer``)
-and started once the gateway's parts exist. It hooks the request path (the pipeline's usage
-hook, the pool's admission-wait hook, the alert tracker's listeners), owns the Prometheus
-registry, and runs two small background tasks: a sampler every ``monitoring.sample_seconds``
+and started once the gateway's parts exist. The request path reports to it through what the
+gateway hands each part at construction (the routes' and the pipeline's sink, the pool's
+admission-wait callback, the alert tracker's listeners); it owns the Prometheus registry,
+and runs two small background tasks: a sampler every ``monitoring.sample_seconds``
 (the dashboard's history and the exhaustion forecast; it starts with the first reader) and,
 with several processes, the publisher of this process's counters
 (:mod:`scalegate.observe.multiprocess`).
@@ -15,11 +16,13 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
 from scalegate.config import Settings
+from scalegate.keys.alerts import QuotaAlert
 from scalegate.observe import multiprocess
 from scalegate.observe.alerts import WebhookSender
 from scalegate.observe.collect import StateCollector, shared_values
@@ -64,6 +67,16 @@ class Observer:
         self._tasks: list[asyncio.Task[None]] = []
         self._sampling = True  # not before start()
 
+    def alert_listeners(self) -> list[Callable[[QuotaAlert], None]]:
+        """Who hears quota alerts (given to the key pool's tracker at construction):
+        the metrics, and the webhook when one is configured."""
+        out: list[Callable[[QuotaAlert], None]] = []
+        if self.recorder.enabled:
+            out.append(self.recorder.quota_alert)
+        if self.webhook is not None:
+            out.append(self.webhook.offer)
+        return out
+
     @property
     def sink(self) -> Recorder:
         """What the pipeline and the key pool report to, passed to them at construction
@@ -87,12 +100,8 @@ class Observer:
         else:
             ProcessCollector(registry=self._own)
         self.registry.register(collector)
-        rec = self.recorder
-        if rec.enabled:
-            gw.pool.alerts.listeners.append(rec.quota_alert)
         if self.webhook is not None:
             await self.webhook.start()
-            gw.pool.alerts.listeners.append(self.webhook.offer)
         collector.ready = True
         self._sampling = False
 

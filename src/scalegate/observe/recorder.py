@@ -1,7 +1,8 @@
 """What is recorded on the request path: one call per request, kept cheap.
 
-The route wrapper (:func:`instrument`) notes the status and the moment the response began,
-and at the end makes one :meth:`Recorder.request` call. Tokens and cost come from the
+Every counted route is given the recorder at construction (as a
+:class:`~scalegate.routes.common.RequestSink`) and makes one :meth:`Recorder.request` call per
+request, with its status and the moment the response began. Tokens and cost come from the
 pipeline's usage hook, admission waits from the pool's wait hook (only requests that
 queued), quota alerts from the alert tracker's listener. One structured access-log line per
 request (all, or only the failed and retried ones: ``monitoring.access_log``) carries the
@@ -19,12 +20,11 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from scalegate.observe import metrics as m
 from scalegate.pricing import PriceTable
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 access_log = logging.getLogger("scalegate.access")
 
-INBOUND = "scalegate.inbound"  # where routes.common.inbound() leaves the request's Inbound
 
 # Path prefixes of the counted routes (the first match wins).
 _ROUTE_OF = (
@@ -302,17 +301,6 @@ def route_label(path: str) -> str | None:
     return None
 
 
-def instrument(routes: Iterable[BaseRoute], recorder: Recorder) -> None:
-    """Wrap each counted route's ASGI app so that every request is recorded once."""
-    if not recorder.enabled and recorder.access == "off":
-        return
-    for route in routes:
-        if isinstance(route, Route):
-            label = route_label(route.path)
-            if label is not None:
-                route.app = _Observed(route.app, label, recorder)
-
-
 _SECRET_PARAM = ("key", "token", "secret", "auth", "password", "signature")
 
 
@@ -326,49 +314,3 @@ def _redacted(query: str) -> str:
         secret = sep and any(word in name.lower() for word in _SECRET_PARAM)
         parts.append(f"{name}=***" if secret else part)
     return "&".join(parts)
-
-
-class _Observed:
-    """An ASGI app that records the request it passes to ``app``."""
-
-    __slots__ = ("app", "label", "recorder")
-
-    def __init__(self, app: ASGIApp, label: str, recorder: Recorder) -> None:
-        self.app = app
-        self.label = label
-        self.recorder = recorder
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        seen = _Seen(send)
-        try:
-            await self.app(scope, receive, seen)
-        except Exception:
-            if not seen.status:
-                seen.status = 500
-            raise
-        finally:
-            self.recorder.request(
-                self.label, seen.status, started, seen.at, scope.get(INBOUND), scope
-            )
-
-
-class _Seen:
-    """``send`` that notes the status and when the response started.
-
-    A plain function returning ``send``'s awaitable, not a coroutine of its own: no extra
-    frame per message on the hot path.
-    """
-
-    __slots__ = ("at", "send", "status")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.status = 0
-        self.at = 0.0
-
-    def __call__(self, message: Message) -> Awaitable[None]:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self.at = time.perf_counter()
-        return self.send(message)

@@ -28,7 +28,9 @@ from scalegate.errors import InvalidRequestError, OverloadedError
 from scalegate.gateway import Gateway
 from scalegate.jobs.model import Batch, Job, JobState, error_doc, new_id
 from scalegate.priority import Priority
+from scalegate.routes.common import RequestSink
 from scalegate.routes.jobs import (
+    Handler,
     guarded,
     idempotency_key,
     json_response,
@@ -100,8 +102,9 @@ def result_line(job: Job) -> dict[str, Any]:
 class BatchRoutes:
     """The handlers, bound to one gateway."""
 
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, sink: RequestSink | None = None) -> None:
         self.gw = gw
+        self.observe = (sink, "batches") if sink is not None else None
 
     async def owned(self, request: Request) -> Batch:
         tenant_name, _ = tenant_of(self.gw, request)
@@ -193,35 +196,38 @@ class BatchRoutes:
 
         return StreamingResponse(lines(), media_type="application/x-jsonl")
 
+    def public(self, handler: Handler) -> Handler:
+        return guarded(handler, self.gw.outages, self.observe)
+
     def routes(self) -> list[Route]:
         return [
-            Route("/v1/messages/batches", guarded(self.create, self.gw.outages), methods=["POST"]),
-            Route("/v1/messages/batches", guarded(self.listing, self.gw.outages), methods=["GET"]),
+            Route("/v1/messages/batches", self.public(self.create), methods=["POST"]),
+            Route("/v1/messages/batches", self.public(self.listing), methods=["GET"]),
             Route(
                 "/v1/messages/batches/{batch_id}",
-                guarded(self.show, self.gw.outages),
+                self.public(self.show),
                 methods=["GET"],
             ),
             Route(
                 "/v1/messages/batches/{batch_id}",
-                guarded(self.delete, self.gw.outages),
+                self.public(self.delete),
                 methods=["DELETE"],
             ),
             Route(
                 "/v1/messages/batches/{batch_id}/cancel",
-                guarded(self.cancel, self.gw.outages),
+                self.public(self.cancel),
                 methods=["POST"],
             ),
             Route(
                 "/v1/messages/batches/{batch_id}/results",
-                guarded(self.results, self.gw.outages),
+                self.public(self.results),
                 methods=["GET"],
             ),
         ]
 
 
-def routes(gw: Gateway) -> list[Route]:
-    return BatchRoutes(gw).routes()
+def routes(gw: Gateway, sink: RequestSink | None = None) -> list[Route]:
+    return BatchRoutes(gw, sink).routes()
 
 
 def _job(

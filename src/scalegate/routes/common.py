@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
-from starlette.types import Scope
+from starlette.types import Message, Scope, Send
 
 from scalegate.asgi import header_map, new_request_id
 from scalegate.call import CallContext
@@ -52,7 +54,6 @@ def inbound(scope: Scope) -> Inbound:
         bearer=bearer,
         client_key=client_key,
     )
-    scope["scalegate.inbound"] = inb  # for the metrics and access log (scalegate.observe)
     return inb
 
 
@@ -137,3 +138,56 @@ def error_of(body: bytes) -> tuple[str, str] | None:
         return str(error.get("type") or error.get("code")), str(error.get("message", ""))[:300]
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
+
+
+class RequestSink(Protocol):
+    """What is told about every finished request (metrics and the access log:
+    :class:`scalegate.observe.recorder.Recorder`), passed to each route at construction."""
+
+    def request(
+        self,
+        route: str,
+        status: int,
+        started: float,
+        responded: float,
+        inb: Inbound | None,
+        scope: Scope | None = None,
+    ) -> None: ...
+
+
+class SeenSend:
+    """``send`` that notes the status and when the response started (a plain callable
+    returning ``send``'s awaitable: no extra frame per message on the hot path)."""
+
+    __slots__ = ("at", "send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.at = 0.0
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.at = time.perf_counter()
+        return self.send(message)
+
+
+async def observed(
+    sink: RequestSink,
+    route: str,
+    scope: Scope,
+    send: Send,
+    run: Callable[[Inbound, Send], Awaitable[None]],
+) -> None:
+    """Run one request's handling (``run``) and tell ``sink`` how it went, once."""
+    inb = inbound(scope)
+    seen = SeenSend(send)
+    try:
+        await run(inb, seen)
+    except BaseException:
+        if not seen.status:
+            seen.status = 500
+        raise
+    finally:
+        sink.request(route, seen.status, inb.started, seen.at, inb, scope)

@@ -18,6 +18,7 @@ envelope. Headers of the creating request that the provider would see on a synch
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +39,7 @@ from scalegate.gateway import Gateway
 from scalegate.jobs.model import JobState
 from scalegate.priority import Priority
 from scalegate.routes.admin import require_admin
-from scalegate.routes.common import inbound
+from scalegate.routes.common import Inbound, RequestSink, inbound
 from scalegate.state.outage import Outages
 from scalegate.tenants import effective_priority
 from scalegate.upstream.headers import forward_headers
@@ -55,31 +56,62 @@ def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = 
     return Response(orjson.dumps(doc), status, headers, media_type="application/json")
 
 
-def guarded(handler: Handler, outages: Outages) -> Handler:
+def guarded(
+    handler: Handler,
+    outages: Outages,
+    observe: tuple[RequestSink, str] | None = None,
+) -> Handler:
     """Render every ``ProviderError`` in the provider's envelope; a queue store outage is the
     queue's declared policy: 529 with ``retry-after`` (nothing is accepted that was not
-    stored), counted and shown on health."""
+    stored), counted and shown on health. ``observe``: the sink told about each request,
+    and its route label (metrics, access log)."""
 
     async def run(request: Request) -> Response:
-        request_id = inbound(request.scope).request_id
+        inb = inbound(request.scope)
+        request.state.inbound = inb  # the handler's own view of this request
         try:
-            return await handler(request)
+            response = await handler(request)
         except StateBackendError as exc:
             outages.failed("queue", exc)
-            status, body, headers = render_error(outages.refusal("queue"), request_id)
+            response = _rendered(outages.refusal("queue"), inb)
         except ProviderError as exc:
-            status, body, headers = render_error(exc, request_id)
-        headers["x-scalegate-request-id"] = request_id
-        return Response(body, status, headers, media_type="application/json")
+            response = _rendered(exc, inb)
+        except BaseException:
+            _tell(observe, 500, inb, request)
+            raise
+        _tell(observe, response.status_code, inb, request)
+        return response
 
     return run
 
 
+def _tell(
+    observe: tuple[RequestSink, str] | None, status: int, inb: Inbound, request: Request
+) -> None:
+    if observe is not None:
+        sink, route = observe
+        sink.request(route, status, inb.started, time.perf_counter(), inb, request.scope)
+
+
+def _rendered(error: ProviderError, inb: Inbound) -> Response:
+    inb.error = (error.error_type, error.message)
+    status, body, headers = render_error(error, inb.request_id)
+    headers["x-scalegate-request-id"] = inb.request_id
+    return Response(body, status, headers, media_type="application/json")
+
+
+def request_inbound(request: Request) -> Inbound:
+    """This request's :class:`Inbound` (made once, by :func:`guarded`)."""
+    inb = getattr(request.state, "inbound", None)
+    return inb if isinstance(inb, Inbound) else inbound(request.scope)
+
+
 def tenant_of(gw: Gateway, request: Request) -> tuple[str | None, Any]:
     """The caller's tenant name (``None`` on an open gateway) and its config; 401 if unknown."""
-    inb = inbound(request.scope)
+    inb = request_inbound(request)
     tenant = gw.tenants.resolve(inb.client_key)
-    return (tenant.name if tenant is not None else None), tenant
+    inb.tenant = tenant.name if tenant is not None else None
+    return inb.tenant, tenant
 
 
 def asked_priority(request: Request, body_value: Any, tenant: Any) -> Priority:
@@ -114,8 +146,9 @@ def idempotency_key(request: Request) -> str | None:
 class JobRoutes:
     """The handlers, bound to one gateway."""
 
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, sink: RequestSink | None = None) -> None:
         self.gw = gw
+        self.observe = (sink, "jobs") if sink is not None else None
 
     async def create(self, request: Request) -> Response:
         if self.gw.draining:
@@ -184,14 +217,17 @@ class JobRoutes:
     async def admin_requeue(self, request: Request) -> Response:
         return json_response((await self.gw.jobs.requeue(request.path_params["job_id"])).public())
 
+    def public(self, handler: Handler) -> Handler:
+        return guarded(handler, self.gw.outages, self.observe)
+
     def admin(self, handler: Handler) -> Handler:
         return require_admin(self.gw, guarded(handler, self.gw.outages))
 
     def routes(self) -> list[Route]:
         return [
-            Route("/v1/jobs", guarded(self.create, self.gw.outages), methods=["POST"]),
-            Route("/v1/jobs/{job_id}", guarded(self.show, self.gw.outages), methods=["GET"]),
-            Route("/v1/jobs/{job_id}", guarded(self.cancel, self.gw.outages), methods=["DELETE"]),
+            Route("/v1/jobs", self.public(self.create), methods=["POST"]),
+            Route("/v1/jobs/{job_id}", self.public(self.show), methods=["GET"]),
+            Route("/v1/jobs/{job_id}", self.public(self.cancel), methods=["DELETE"]),
             Route("/admin/jobs", self.admin(self.admin_list), methods=["GET"]),
             Route("/admin/jobs/stats", self.admin(self.admin_stats), methods=["GET"]),
             Route("/admin/jobs/{job_id}", self.admin(self.admin_show), methods=["GET"]),
@@ -199,8 +235,8 @@ class JobRoutes:
         ]
 
 
-def routes(gw: Gateway) -> list[Route]:
-    return JobRoutes(gw).routes()
+def routes(gw: Gateway, sink: RequestSink | None = None) -> list[Route]:
+    return JobRoutes(gw, sink).routes()
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -27,9 +27,10 @@ from scalegate.gateway import Gateway
 from scalegate.pipeline import SSE_HEADERS
 from scalegate.routes.common import (
     Inbound,
+    RequestSink,
     call_context,
     error_of,
-    inbound,
+    observed,
     own_headers,
     require_version,
 )
@@ -39,11 +40,18 @@ logger = logging.getLogger(__name__)
 
 
 class _Endpoint:
-    def __init__(self, gateway: Gateway) -> None:
+    route = "messages"  # the metrics' route label
+
+    def __init__(self, gateway: Gateway, sink: RequestSink) -> None:
         self.gw = gateway
+        self.sink = sink
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        inb = inbound(scope)
+        await observed(
+            self.sink, self.route, scope, send, lambda inb, s: self._serve(scope, receive, s, inb)
+        )
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         try:
             await self.handle(scope, receive, send, inb)
         except ProviderError as exc:
@@ -124,6 +132,8 @@ def _dedupe(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 class CountTokensEndpoint(_Endpoint):
+    route = "count_tokens"
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         version = require_version(inb)
         ctx = call_context(self.gw, scope, inb)

@@ -72,6 +72,8 @@ def upstream_target(model_id: str, scope: Scope) -> str:
 
 
 class ModelsEndpoint(_Endpoint):
+    route = "models"
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         ctx = call_context(self.gw, scope, inb)
         path = scope["path"]

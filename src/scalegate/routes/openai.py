@@ -37,7 +37,14 @@ from scalegate.openai.request import DEFAULT_ANTHROPIC_VERSION, Translation, tra
 from scalegate.openai.response import translate_message
 from scalegate.openai.stream import ChunkTranslator
 from scalegate.pipeline import SSE_HEADERS
-from scalegate.routes.common import Inbound, call_context, error_of, inbound, own_headers
+from scalegate.routes.common import (
+    Inbound,
+    RequestSink,
+    call_context,
+    error_of,
+    observed,
+    own_headers,
+)
 from scalegate.sse import SSEParser
 from scalegate.validation import MessageRequest, check_json_depth, parse_json_object
 
@@ -83,11 +90,20 @@ def json_or_none(body: bytes) -> object:
 class ChatCompletionsEndpoint:
     """``POST /v1/chat/completions`` (plain and streaming)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, sink: RequestSink) -> None:
         self.gw = gateway
+        self.sink = sink
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        inb = inbound(scope)
+        await observed(
+            self.sink,
+            "chat_completions",
+            scope,
+            send,
+            lambda inb, s: self._serve(scope, receive, s, inb),
+        )
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         try:
             await self.handle(scope, receive, send, inb)
         except ProviderError as exc:

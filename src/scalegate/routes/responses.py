@@ -29,7 +29,14 @@ from scalegate.openai.responses import (
     translate_responses_request,
 )
 from scalegate.pipeline import SSE_HEADERS
-from scalegate.routes.common import Inbound, call_context, error_of, inbound, own_headers
+from scalegate.routes.common import (
+    Inbound,
+    RequestSink,
+    call_context,
+    error_of,
+    observed,
+    own_headers,
+)
 from scalegate.routes.openai import Headers, client_headers, json_or_none, upstream_headers
 from scalegate.sse import SSEParser
 from scalegate.validation import MessageRequest, check_json_depth, parse_json_object
@@ -40,11 +47,16 @@ logger = logging.getLogger(__name__)
 class ResponsesEndpoint:
     """``POST /v1/responses`` (plain and streaming)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, sink: RequestSink) -> None:
         self.gw = gateway
+        self.sink = sink
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        inb = inbound(scope)
+        await observed(
+            self.sink, "responses", scope, send, lambda inb, s: self._serve(scope, receive, s, inb)
+        )
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         try:
             await self.handle(scope, receive, send, inb)
         except ProviderError as exc:
