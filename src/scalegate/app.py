@@ -200,7 +200,7 @@ def create_app(
 def app_from_environment() -> GatewayApp:
     """The app of one ``scalegate serve --workers N`` process (settings from the environment)."""
     from scalegate import logs
-    from scalegate.cli.serve import raise_open_files_limit, tune_gc
+    from scalegate.process import raise_open_files_limit, tune_gc
 
     logs.configure(
         os.environ.get("SCALEGATE_LOG_LEVEL", "info"),
