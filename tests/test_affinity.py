@@ -80,3 +80,31 @@ def test_affinity_never_costs_a_quota(
     # Whichever key first cached the prefix, no request waited for an exhausted one.
     assert used.count(fingerprint(KEY_A)) <= 3
     assert used.count(fingerprint(KEY_B)) >= 5
+
+
+def test_an_agents_consecutive_turns_keep_one_stable_prefix() -> None:
+    # An agent marks its tools and system prompt, and moves a second breakpoint to its
+    # latest turn every time: the affinity (and the expected cache reads) follow the stable
+    # part, so consecutive turns stay on the key that holds its cache.
+    from scalegate.affinity import prefix_hash
+
+    tools = [{"name": "read_file", "description": "Read a file", "input_schema": {}}]
+    system = [
+        {"type": "text", "text": "You are a coding agent.", "cache_control": {"type": "ephemeral"}}
+    ]
+
+    def turn(n: int) -> dict[str, object]:
+        messages: list[dict[str, object]] = []
+        for i in range(n):
+            messages.append({"role": "user", "content": f"step {i}"})
+            messages.append({"role": "assistant", "content": f"done {i}"})
+        last = {"type": "text", "text": f"step {n}", "cache_control": {"type": "ephemeral"}}
+        messages.append({"role": "user", "content": [last]})
+        return {"model": "m", "tools": tools, "system": system, "messages": messages}
+
+    hashes = {prefix_hash("m", b"cache_control", turn(n)) for n in range(5)}
+    assert len(hashes) == 1
+    assert None not in hashes
+    other = {**turn(1), "system": [{**system[0], "text": "You are a poet."}]}
+    assert prefix_hash("m", b"cache_control", other) not in hashes  # another prefix
+    assert prefix_hash("other-model", b"cache_control", turn(1)) not in hashes
