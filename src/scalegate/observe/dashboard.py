@@ -319,6 +319,13 @@ def document(
             "reasons": health["reasons"],
             "components": {n: c["status"] for n, c in health["components"].items()},
         },
+        "capacity": {  # the gateway's own (scalegate.capacity): also a health reason when full
+            "calls": gw.pipeline.capacity.calls,
+            "max_calls": gw.pipeline.capacity.max_calls,
+            "streams": gw.pipeline.capacity.streams,
+            "max_streams": gw.pipeline.capacity.max_streams,
+            "refused": dict(gw.pipeline.capacity.refused),
+        },
         "totals": {
             "requests": round(now.requests),
             "errors": round(now.errors),
