@@ -54,20 +54,27 @@ class GatewayCapacity:
                 retry_after=RETRY_AFTER,
             )
 
-    @contextlib.contextmanager
-    def hold(self, priority: Priority, stream: bool) -> Iterator[None]:
-        """Hold one call (and one open stream when ``stream``) until the block ends;
+    def take(self, priority: Priority, stream: bool) -> None:
+        """Hold one call (and one open stream when ``stream``) until :meth:`give_back`;
         ``OverloadedError`` (529) at once when this priority's share is used up."""
         self._check(priority, stream)
         self.calls += 1
         if stream:
             self.streams += 1
+
+    def give_back(self, stream: bool) -> None:
+        self.calls -= 1
+        if stream:
+            self.streams -= 1
+
+    @contextlib.contextmanager
+    def hold(self, priority: Priority, stream: bool) -> Iterator[None]:
+        """:meth:`take` for the length of a ``with`` block."""
+        self.take(priority, stream)
         try:
             yield
         finally:
-            self.calls -= 1
-            if stream:
-                self.streams -= 1
+            self.give_back(stream)
 
     def utilisation(self) -> float:
         """The fuller of the two, 0..1."""

@@ -40,7 +40,6 @@ from scalegate.call import Answer, Call, CallContext, Operation, Reply
 from scalegate.capacity import GatewayCapacity
 from scalegate.clock import Clock
 from scalegate.errors import AuthenticationError, InvalidRequestError, error_from_reply
-from scalegate.keys.store import Demand
 from scalegate.pricing import PriceTable
 from scalegate.principal import Principal
 from scalegate.priority import Priority
@@ -49,7 +48,7 @@ from scalegate.state.outage import Outages
 from scalegate.streaming import MessageStream
 from scalegate.tenants import TenantDirectory, effective_priority
 from scalegate.tenants.limits import TenantLimiter, TenantTicket
-from scalegate.validation import validate_messages
+from scalegate.validation import MessageRequest, validate_messages
 
 logger = logging.getLogger(__name__)
 
@@ -126,15 +125,15 @@ class Pipeline:
             return
         caches = self.cache
         async with contextlib.AsyncExitStack() as stack:
-            ticket = await stack.enter_async_context(self._cache_slot(call))
+            ticket = await self._cache_slot(call, stack)
             if ticket.value is not None:
                 await self._count_hit(ctx, req.model)
                 yield self._from_cache(ticket, req.stream)
                 return
             # The gateway's own capacity (connections, open streams): a 529 at once when full.
-            stack.enter_context(self.capacity.hold(ctx.priority, req.stream))
-            demand, _ = self.attempts.demand_for(req)  # the tenant's share: no prefix
-            held = await self._tenant_admit(ctx, demand)
+            self.capacity.take(ctx.priority, req.stream)
+            stack.callback(self.capacity.give_back, req.stream)
+            held = await self._tenant_admit(ctx, req)
             usage: dict[str, Any] = {}
             stack.push_async_callback(self._settle, ctx, req.model, held, usage)
             if not req.stream:
@@ -161,19 +160,18 @@ class Pipeline:
         if principal.is_open and not self.tenants.open:
             raise AuthenticationError("tenants are configured: this call names none")
 
-    @contextlib.asynccontextmanager
-    async def _cache_slot(self, call: Call) -> AsyncIterator[Ticket]:
-        """The cache's decision for ``call``; on exit the slot is released at once, so
-        identical requests waiting on this one never wait for a failure."""
+    async def _cache_slot(self, call: Call, stack: contextlib.AsyncExitStack) -> Ticket:
+        """The cache's decision for ``call``; the slot is released when ``stack`` closes,
+        whatever closes it, so identical requests waiting on this one never wait for a
+        failure."""
         caches = self.cache
         if caches is None:
-            yield _NO_CACHE
-            return
-        ticket = await caches.lookup(call.request.payload, call.cache_headers, call.principal.name)
-        try:
-            yield ticket
-        finally:
-            caches.land(ticket)
+            return _NO_CACHE
+        ticket = await caches.lookup(
+            call.request.payload, call.cache_headers, call.principal.name
+        )
+        stack.callback(caches.land, ticket)
+        return ticket
 
     async def _relay(self, stream: MessageStream, ticket: Ticket) -> AsyncGenerator[bytes, None]:
         """The provider's bytes as they arrive; a missed answer is assembled on the side
@@ -207,15 +205,21 @@ class Pipeline:
 
     async def _count_hit(self, ctx: CallContext, model: str) -> None:
         """A cache hit counts toward the tenant's request limits but costs no tokens."""
-        held = await self._tenant_admit(ctx, Demand(1, 0, 0))
+        held = await self._tenant_admit(ctx, None)
         await self._settle(ctx, model, held, {})
 
-    async def _tenant_admit(self, ctx: CallContext, demand: Demand) -> TenantTicket | None:
-        """The tenant's limits and budget (429 / 402), before any key is asked."""
+    async def _tenant_admit(
+        self, ctx: CallContext, req: MessageRequest | None
+    ) -> TenantTicket | None:
+        """The tenant's limits and budget (429 / 402), before any key is asked: one request
+        and the request's estimated tokens (none for a cache hit, ``req`` None)."""
         tenant, limiter = ctx.principal.tenant, self.limiter
         if tenant is None or limiter is None:
             return None
-        tokens = demand.input_tokens + demand.output_tokens
+        tokens = 0
+        if req is not None:
+            demand, _ = self.attempts.demand_for(req)
+            tokens = demand.input_tokens + demand.output_tokens
         return await self.outages.guard(
             "tenants", lambda: limiter.admit(tenant, tokens), fallback=lambda: None
         )
