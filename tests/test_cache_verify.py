@@ -81,6 +81,33 @@ NEAR_MISSES = [
     ("Take the pills before meals", "Take the pills before or after meals", "direction"),
     ("What is May 5 in the Chinese zodiac?", "What is June 5 in the Chinese zodiac?",
      "unaligned"),
+    # v3 (after holdout4): operators outside quotes are compared exactly
+    ("Does x += 1 work in Lua?", "Does x = 1 work in Lua?", "symbols"),
+    ("Is if (a == b) valid in C?", "Is if (a = b) valid in C?", "symbols"),
+    ("What is 9 - 4 times 2?", "What is 9 / 4 times 2?", "symbols"),
+    ("Why does i++ differ from ++i here?", "Why does i+1 differ from i here?", "symbols"),
+    # a phrase that narrows the question, on one side only: its noun is no light verb
+    ("How do I get to Rome from Milan by bus?", "How do I get to Rome from Milan?", "unaligned"),
+    ("How do I travel from Oslo to Bergen with a dog?", "How do I travel from Oslo to Bergen?",
+     "unaligned"),
+    # deontic force: obligation, permission, prohibition
+    ("Do I have to tip in Japan?", "Am I allowed to tip in Japan?", "modality"),
+    ("Is it mandatory to vote in Belgium?", "Is it permitted to vote in Belgium?", "modality"),
+    ("Is it forbidden to feed the ducks?", "Is it allowed to feed the ducks?", "negation"),
+    # an item added to a list widens the question
+    ("Name the oceans", "Name the oceans and seas", "unaligned"),
+    ("Which countries border Peru?", "Which countries or islands border Peru?", "unaligned"),
+    # roles of noun phrases with determiners and possessives
+    ("Our cat scratched the vet's assistant", "The vet's assistant scratched our cat", "order"),
+    ("My brother called the landlord's lawyer", "The landlord's lawyer called my brother",
+     "order"),
+    # the subject of the question: a pronoun or a possessed noun
+    ("Should I tell my cousin about the leak in the attic?",
+     "Should my cousin tell me about the leak in the attic?", "person"),
+    ("Is it legal for my boss to check my phone?", "Is it legal for me to check my boss's phone?",
+     "person"),
+    ("My aunt is diabetic and I am not. Which snacks are fine for me?",
+     "My aunt is diabetic and I am not. Which snacks are fine for her?", "person"),
 ]  # fmt: skip
 
 LONG = (
@@ -114,6 +141,25 @@ PARAPHRASES = [
     ("I spent about $20k on my car", "I spent about 20,000 dollars on my car"),
     ("Can you explain what 'serendipity' means?", "explain what serendipity means"),
     ("Who wrote Moby Dick?", "Who is the author of Moby Dick?"),
+    # v3: prose punctuation is no operator, permission said two ways, a clause per question
+    ("salt & pepper steak recipe", "salt and pepper steak recipe"),
+    ("What is 2+2?", "what is 2 + 2"),
+    ("How do I set up Wi-Fi on a Kindle?", "how do i set up wi-fi on my kindle"),
+    ("Am I allowed to park here overnight?", "Can I park here overnight?"),
+    (
+        "Do I need to wear a helmet on an e-scooter?",
+        "Am I required to wear a helmet on an e-scooter?",
+    ),
+    ("Is it forbidden to feed the ducks?", "Is it not allowed to feed the ducks?"),
+    ("Can my kid eat honey?", "Can my child eat honey?"),
+    (
+        "Laptop keeps freezing - what should I do?",
+        "What should I do when my laptop keeps freezing?",
+    ),
+    (
+        "What's the difference between a crocodile and an alligator?",
+        "alligator vs crocodile - what's the difference",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -17,13 +17,16 @@ Usable on its own::
 model, system prompt, tools, earlier turns and output parameters in it); ``namespace``
 scopes and invalidates like the exact cache's. Statistics count lookups, hits, misses,
 near-misses (best similarity within ``near_miss_margin`` below the threshold) and hits the
-guard refused, by reason.
+guard refused, by reason. Construction starts a thread that warms the verifier's lexicon
+(see ``SemanticCache.__init__``); :meth:`SemanticCache.close` joins it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,7 +36,7 @@ from scalegate.cache.exact import as_namespace
 from scalegate.cache.keys import Namespace
 from scalegate.cache.semantic_store import Candidate, MemorySemanticStore, SemanticStore
 from scalegate.cache.store import Bounds
-from scalegate.cache.verify import STRICTNESS, near_miss_reason, rule
+from scalegate.cache.verify import STRICTNESS, near_miss_reason, rule, warm
 from scalegate.clock import Clock
 from scalegate.errors import StateBackendError
 
@@ -119,6 +122,13 @@ class SemanticCache:
             "errors": 0,
         }
         self.refusals: dict[str, int] = {}
+        # The verifier's first call loads simplemma's dictionary and WordNet's index pages
+        # (~0.2 s); a thread owned by the cache does it now, so that the first lookup that
+        # reaches the guard does not pay for it. Joined by close().
+        self._warming: threading.Thread | None = None
+        if guard is near_miss_reason:
+            self._warming = threading.Thread(target=warm, name="verifier-warm-up", daemon=True)
+            self._warming.start()
 
     async def embed(self, text: str) -> Vector | None:
         """The prompt's unit vector, or ``None`` if it would be truncated or the embedder failed."""
@@ -268,5 +278,7 @@ class SemanticCache:
         return await self.backend.top(n)
 
     async def close(self) -> None:
+        if self._warming is not None:
+            await asyncio.to_thread(self._warming.join)
         await self.embedder.aclose()
         await self.backend.close()

@@ -45,7 +45,15 @@ from functools import cache
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.rules import STRICTNESS, Verifier
 
-__all__ = ["STRICTNESS", "Lexicon", "Verifier", "default_verifier", "near_miss_reason", "rule"]
+__all__ = [
+    "STRICTNESS",
+    "Lexicon",
+    "Verifier",
+    "default_verifier",
+    "near_miss_reason",
+    "rule",
+    "warm",
+]
 
 
 @cache
@@ -63,3 +71,8 @@ def rule(reason: str) -> str:
     """The rule a reason names, without its detail ("unaligned:flu" → "unaligned"): a
     bounded value for metrics labels."""
     return reason.partition(":")[0]
+
+
+def warm() -> None:
+    """Warm the process's verifier (:meth:`Verifier.warm`); blocking, so run it in a thread."""
+    default_verifier().warm()

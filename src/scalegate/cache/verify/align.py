@@ -59,8 +59,14 @@ def align(
 
 def _implied(x: Word, others: list[Word], lexicon: Lexicon) -> bool:
     """A word left alone that asks nothing new: a light verb ("what *makes* the sky blue"),
-    or a noun more general than a word of the other prompt ("the capital *city*")."""
-    if lexicon.light_verb(x.text):
+    or a noun more general than a word of the other prompt ("the capital *city*").
+
+    Neither excuses an item added to a list ("How many states *and territories* …"): it
+    widens the question whatever its generality. And a word after a determiner or a
+    preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
+    if x.coordinated:
+        return False
+    if not x.noun and lexicon.light_verb(x.text):
         return True
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
 

@@ -18,7 +18,7 @@ def _w(text: str) -> frozenset[str]:
 NEGATORS = _w("not no never none nobody nothing nowhere neither nor without cannot")
 QUANTIFIERS = _w(
     "all every each some any few many much several most more less fewer least both either "
-    "enough plenty lot lots bit little only whole half majority minority everything something "
+    "enough plenty lot lots little only whole half majority minority everything something "
     "multiple single entire "
     "anything everyone someone anyone everybody somebody anybody"
 )
@@ -31,7 +31,7 @@ QUANTITY = {
                        "either"), "some"),
     **dict.fromkeys(_w("many much lot lots plenty"), "many"),
     **dict.fromkeys(_w("most majority"), "most"),
-    **dict.fromkeys(_w("few little bit"), "few"),
+    **dict.fromkeys(_w("few little"), "few"),
     "multiple": "multiple", "single": "single",
     "half": "half", "minority": "minority", "only": "only", "enough": "enough",
     "more": "more", "less": "less", "fewer": "less", "least": "least",
@@ -43,8 +43,17 @@ FORCE = {
     "can": "can", "could": "can", "may": "can", "must": "must", "should": "should",
     "ought": "should", "might": "might", "would": "would",
 }  # fmt: skip
-# "have to", "has to", "need to", "required to": obligation said with a verb.
-OBLIGATION_VERBS = _w("have has had need needs required")
+# "have to", "has to", "need to": obligation said with a verb (only before "to").
+OBLIGATION_VERBS = _w("have has had need needs")
+# Deontic force said with a participle or an adjective, whatever follows: obligation
+# ("Am I required to …" = "Do I have to …"), permission ("allowed", "permitted" = "may",
+# "can"). Prohibition is permission negated ("forbidden" = "not allowed"), so
+# :data:`PROHIBITIVE` words add a negation too and meet "not allowed" / "can't" as equals.
+DEONTIC = {
+    **dict.fromkeys(_w("required obliged obligated mandatory compulsory obligatory"), "must"),
+    **dict.fromkeys(_w("allowed permitted able forbidden prohibited banned"), "can"),
+}  # fmt: skip
+PROHIBITIVE = _w("forbidden prohibited banned")
 # Direction words that contradict each other; one in one prompt only is not a contradiction
 # unless the other prompt has its opposite ("turn on …" / "turn off …").
 OPPOSITE_GROUPS = (
@@ -61,6 +70,21 @@ PERSONS = {
     **dict.fromkeys(_w("he him himself"), "3m"), **dict.fromkeys(_w("she herself"), "3f"),
     **dict.fromkeys(_w("they them themselves"), "3p"),
 }  # fmt: skip
+# What opens a noun phrase: a content word after one is a noun, never a light verb ("get
+# there *by train*" narrows the question; "what *makes* the sky blue" does not).
+DETERMINERS = _w("a an the this that these those my your his her our their its")
+POSSESSIVE_DETERMINERS = _w("my your his her our their")
+# Not "to": an infinitive's marker as often ("the best way *to remove* mould").
+PREPOSITIONS = _w(
+    "in on at by with without via for from into onto through across about against during "
+    "per near inside outside over under within using"
+)
+COORDINATORS = _w("and or")
+BE = _w("is are am was were")
+# What opens a yes/no question before its subject ("Can I …", "Should my son …").
+QUESTION_AUX = _w(
+    "can could may might must should would will shall do does did is are am was were has have"
+)
 # "what's the best way to X" asks "how do I X": adjectives that only frame a request.
 FRAME_ADJECTIVES = _w("best good right proper correct")
 FRAME_NOUNS = _w("way ways method steps step process procedure instructions tips tip advice")
@@ -125,6 +149,8 @@ CASUAL = {
 CONTRACTIONS = {
     "n't": "not", "'ll": "will", "'re": "are", "'ve": "have", "'m": "am", "'d": "would",
 }  # fmt: skip
+# "'s" after these is "is" (or "has"), never a possessive: "what's", "it's", "there's".
+IS_CONTRACTED = _w("what that it there here who where how when why he she this")
 IRREGULAR_NOT = {"won't": "will not", "can't": "can not", "shan't": "shall not"}
 NUMBER_WORDS: dict[str, float] = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,

@@ -21,6 +21,10 @@ EXACT_FIELDS = (
     "quoted", "code", "symbols", "numbers", "times", "units", "negation", "person",
     "quantifier", "modality", "tense", "direction", "question", "connective",
 )  # fmt: skip
+# In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
+# sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
+BOUNDARY = "|"
+CLAUSE = "||"
 _TIME_UNITS = frozenset({"s", "min", "h", "day", "week", "month", "year"})
 
 
@@ -31,16 +35,23 @@ class Word:
     position: int  # index in Analysis.sequence
     past: bool = False  # a past tense (not a participle after an auxiliary)
     degree: str = ""  # "cmp", "sup" or ""
+    noun: bool = False  # after a determiner or preposition: a noun ("by *train*")
+    coordinated: bool = False  # next to "and"/"or": an item of a list ("states and *territories*")
 
 
 @dataclass(slots=True)
 class Analysis:
     content: list[Word] = field(default_factory=list)
-    # Content words, persons ("@1s") and relation words ("=than") in order, for the role rule.
+    # Content words, persons ("@1s") and relation words ("=than") in order, for the role rule,
+    # and :data:`BOUNDARY` / :data:`CLAUSE` where a noun phrase or a clause starts.
     sequence: list[str] = field(default_factory=list)
     exact: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The tense of an auxiliary that opens a question ("Was …" / "Is …", "When did …").
     leads: tuple[str, ...] = ()
+    # Positions in ``sequence`` of the persons a question asks about: the subject after its
+    # auxiliary or modal, or of an infinitive after "for" — a pronoun or a possessed noun
+    # ("Can *I* …", "Should *my roommate* …", "Is it legal for *my employer* to …").
+    subjects: tuple[int, ...] = ()
 
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
@@ -54,11 +65,13 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     lead = True  # at the start of a clause or after its question word: an auxiliary leads
     auxiliary = False  # a be/have auxiliary earlier in the clause: a participle is passive
     number_end = -1  # the token after the last number: a unit there is that number's
+    subject = 0  # 1: a question's auxiliary was just read; 2: then a possessive ("Can my …")
+    subjects: list[int] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
         if tok.kind != "word":
-            _special(tok, bag)
+            _special(tok, bag, out.sequence)
             if tok.kind in ("number", "ordinal"):
                 number_end = i + 1
             elif tok.kind == "punct" and number_end == i and tok.text not in ".!?;:,()":
@@ -66,6 +79,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             frame = tok.kind == "punct" or (frame and tok.kind in ("quoted", "code"))
             lead = tok.kind == "punct"
             auxiliary = auxiliary and tok.kind != "punct"
+            subject = 0
             i += 1
             continue
         used = _number_words(tokens, i, bag)
@@ -81,18 +95,20 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         role = _attach_unit(role, number_end == i, bag["numbers"])
         if lead and word in c.AUXILIARIES | c.PAST_AUX | c.DO_AUX:
             leads.append("past" if word in c.PAST_AUX else "present")
-        lead = lead and word in c.WH
         if role is None:
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
-            degree = lexicon.degree(word)
-            out.content.append(Word(word, lexicon.keys(word), len(out.sequence), past, degree))
+            out.content.append(_content(word, lexicon, len(out.sequence), past, prev, nxt))
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
             _record(role, word, bag, out.sequence)
-        if role == "modality:must" and word in c.OBLIGATION_VERBS:
-            i += 1  # "have to": the "to" is the modal's
+        if subject == 2 - (role or "")[:7].startswith("person:"):  # "Can I", "Can my son"
+            subjects.append(len(out.sequence) - 1)
+        subject = _subject_state(subject, lead, tokens, i)
+        lead = lead and word in c.WH
+        if role is not None and role.startswith("modality:") and nxt == "to":
+            i += 1  # "have to", "allowed to": the "to" is the modal's
         frame = role == "light" and (frame or word in ("please", "you"))
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
@@ -105,11 +121,34 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     }  # fmt: skip
     out.exact["tense"] = tuple(sorted(set(bag["tense"])))
     out.leads = tuple(leads)
+    out.subjects = tuple(subjects)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+def _content(word: str, lexicon: Lexicon, position: int, past: bool, prev: str, nxt: str) -> Word:
+    return Word(
+        word, lexicon.keys(word), position, past, lexicon.degree(word),
+        noun=prev in c.DETERMINERS or prev in c.PREPOSITIONS,
+        coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
+    )  # fmt: skip
+
+
+def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
+    """After ``tokens[i]``: 1 when a subject may come next — after a question's auxiliary
+    ("Can …", "Should …") or a "for" that opens an infinitive's subject ("Is it legal for
+    *me* / *my employer* to read …"); 2 after a possessive that follows one ("Can my …");
+    else 0."""
+    word = tokens[i].text
+    if lead and word in c.QUESTION_AUX and not (i and tokens[i - 1].text in c.WH and word in c.BE):
+        return 1  # not "Who is my sister's husband?": a copula after "who" asks an identity
+    if word == "for":
+        j = i + 1 + (i + 1 < len(tokens) and tokens[i + 1].text in c.POSSESSIVE_DETERMINERS)
+        return int(j + 1 < len(tokens) and tokens[j + 1].text == "to")
+    return 2 if state and word in c.POSSESSIVE_DETERMINERS else 0
 
 
 def _attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> str | None:
@@ -125,7 +164,12 @@ def _attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> st
 
 
 def _record(role: str, word: str, bag: dict[str, list[str]], sequence: list[str]) -> None:
-    """A closed-class word into its field; persons and relation words into the sequence."""
+    """A closed-class word into its field; persons, relation words and noun-phrase
+    boundaries into the sequence."""
+    if word in c.DETERMINERS and role == "light":
+        sequence.append(BOUNDARY)  # "my dog bit | the neighbor's child"
+    if word in c.PROHIBITIVE:
+        bag["negation"].append("not")  # "forbidden" = "not allowed"
     if role != "light":
         name, value = role.split(":", 1)
         bag[name].append(value)
@@ -138,14 +182,17 @@ def _record(role: str, word: str, bag: dict[str, list[str]], sequence: list[str]
 
 def _person(word: str, nxt: str) -> str | None:
     """ "person:1s" for "I", "me", "myself" …; "her" only when not a possessive ("her car")."""
-    if word == "her":
-        return "person:3f" if not nxt or nxt in c.LIGHT or nxt in c.RELATIONS else "light"
+    if word == "her":  # "safe for her?": a person before punctuation too
+        end = not nxt or nxt in c.LIGHT or nxt in c.RELATIONS or not nxt[0].isalnum()
+        return "person:3f" if end else "light"
     person = c.PERSONS.get(word)
     return None if person is None else f"person:{person}"
 
 
-def _special(tok: Token, bag: dict[str, list[str]]) -> None:
-    if tok.kind == "number":
+def _special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None:
+    if tok.kind == "punct" and tok.text in ".!?;:,":
+        sequence.append(CLAUSE if tok.text != "," else BOUNDARY)
+    elif tok.kind == "number":
         bag["numbers"].append(tok.text)
     elif tok.kind == "ordinal":
         bag["numbers"].append("#" + tok.text)
@@ -201,12 +248,13 @@ def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str
     special = _special_word(word, prev, nxt, has_digit, frame)
     if special is not None:
         return special
-    if word in ("few", "little", "bit") and prev == "a":
-        return "quantifier:some"  # "a few" is "some"; "few" alone is not
+    if word in ("few", "little", "bit") and (prev == "a" or f"{prev} {word}" == "little bit"):
+        return "quantifier:some"  # "a few" is "some"; "few" alone is not; "bit" alone is
+        # no quantifier either: "my dog bit …", "a 64 bit integer"
     if word in ("many", "much") and prev == "how":
         return "light"  # "how many": the question word asks for a quantity
-    if word in c.OBLIGATION_VERBS and nxt == "to":
-        return "modality:must"  # "have to", "need to", "required to"
+    if word in c.DEONTIC or (word in c.OBLIGATION_VERBS and nxt == "to"):
+        return f"modality:{c.DEONTIC.get(word, 'must')}"  # "have to", "required", "allowed"
     for words, name, canonical in _CLASSES:
         if word in words:
             value = "past" if name == "tense" else canonical.get(word, word)

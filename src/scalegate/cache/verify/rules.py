@@ -18,13 +18,18 @@ from functools import lru_cache
 
 from scalegate.cache.verify.align import align
 from scalegate.cache.verify.compare import contradiction
-from scalegate.cache.verify.features import EXACT_FIELDS, Analysis, analyse
+from scalegate.cache.verify.features import BOUNDARY, CLAUSE, EXACT_FIELDS, Analysis, analyse
 from scalegate.cache.verify.lexicon import Lexicon
 
 logger = logging.getLogger(__name__)
 
 STRICTNESS = ("strict", "balanced")
 # Quote marks, not apostrophes: "the meaning of 'schadenfreude'" / "schadenfreude – meaning?"
+# Any pair will do; these touch each part of speech and the role and subject rules.
+_WARM_PAIRS = (
+    ("Can I quickly bake bread without yeast at home?", "how could my son bake bread by hand"),
+    ("The neighbor's dog bit my sister", "Did my sister bite the neighbour's happier dogs?"),
+)
 _QUOTES = re.compile(r"[\"“”‘’]|(?<![\w])'|'(?![\w])")
 
 
@@ -62,10 +67,24 @@ class Verifier:
         reason = _inflection(da, db, pairs)
         if reason is not None:
             return reason
-        renamed = _renamed(da, db, pairs)
-        if swapped(possessive_as_of(da.sequence), possessive_as_of(renamed), self._nominal):
+        return self._roles(da, db, _renamed(da, db, pairs))
+
+    def _roles(self, da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
+        """``person`` when the questions ask about someone else ("Can I …" / "Can my
+        roommate …"), ``order`` when two nominal words trade places (:func:`swapped`)."""
+        subjects_a, subjects_b = _subjects(da, da.sequence), _subjects(db, renamed)
+        if subjects_a and subjects_b and subjects_a != subjects_b:
+            return "person"
+        roles_a = possessive_as_of(da.sequence, self._nominal)
+        if swapped(roles_a, possessive_as_of(renamed, self._nominal), self._nominal):
             return "order"
         return None
+
+    def warm(self) -> None:
+        """Load what the first verification would otherwise pay for (~0.2 s: simplemma's
+        English dictionary, WordNet's index pages): call it off the event loop at start-up."""
+        for a, b in _WARM_PAIRS:
+            self.reason(a, b)
 
     def _nominal(self, word: str) -> bool:
         """A word that can fill a role: a noun, a name, a person — not a verb."""
@@ -97,15 +116,33 @@ def _inflection(da: Analysis, db: Analysis, pairs: dict[int, int]) -> str | None
     return None
 
 
+def _subjects(analysis: Analysis, sequence: list[str]) -> set[str]:
+    """Who the prompt's questions ask about (:attr:`Analysis.subjects`), in ``sequence``'s
+    words: the other prompt's through the alignment, so "my kid" meets "my child"."""
+    return {sequence[i] for i in analysis.subjects}
+
+
 def _renamed(da: Analysis, db: Analysis, pairs: dict[int, int]) -> list[str]:
     """``db``'s sequence with each content word replaced by its aligned word of ``da``."""
     return [da.sequence[pairs[i]] if i in pairs else word for i, word in enumerate(db.sequence)]
 
 
-def possessive_as_of(words: list[str]) -> list[str]:
+def possessive_as_of(words: list[str], nominal: Callable[[str], bool] | None = None) -> list[str]:
     """ "X 's Y" read as "Y of X": "green tea's health benefits" asks what "the health
     benefits of green tea" asks, while "my sister's husband" / "my husband's sister" still
-    trade places. X and Y are the runs of content words either side."""
+    trade places. X and Y are the noun phrases either side: runs of content words that stop
+    at a relation word, a determiner or punctuation (:data:`BOUNDARY`) and, when
+    ``nominal`` is given, at a verb — so in "my dog bit the neighbor's child" the phrase is
+    "neighbor's child", not "dog bit neighbor's child", and it trades places with "dog" in
+    "the neighbor's child bit my dog". Boundaries are dropped from the result."""
+
+    def inside(w: str) -> bool:
+        return (
+            not w.startswith("=")
+            and w not in (BOUNDARY, CLAUSE)
+            and (nominal is None or nominal(w))
+        )
+
     out = list(words)
     i = 1
     while i < len(out) - 1:
@@ -113,16 +150,16 @@ def possessive_as_of(words: list[str]) -> list[str]:
             i += 1
             continue
         start, end = i, i + 1
-        while start > 0 and not out[start - 1].startswith("="):
+        while start > 0 and inside(out[start - 1]):
             start -= 1
-        while end < len(out) and not out[end].startswith("="):
+        while end < len(out) and inside(out[end]):
             end += 1
         if start == i or end == i + 1:
             i += 1
             continue
         out[start:end] = [*out[i + 1 : end], "=of", *out[start:i]]
         i = end
-    return out
+    return [w for w in out if w != BOUNDARY]
 
 
 def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = None) -> bool:
@@ -130,12 +167,14 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
     both: "X than Y" / "Y than X", "Aaron Burr shoot Alexander Hamilton" / "Alexander
     Hamilton shoot Aaron Burr", "my sister lent me" / "I lent my sister", and coordination
     too ("Compare Java and Python" is answered Java first). A verb that moved ("fix a flat
-    tyre on my bike" / "my bike has a flat tyre, how do I fix it") is no role."""
+    tyre on my bike" / "my bike has a flat tyre, how do I fix it") is no role, and nor are
+    words in different clauses (:data:`CLAUSE`): "weather and climate — what's the
+    difference?" asks what "What's the difference between weather and climate?" asks."""
 
     def positions(words: list[str]) -> dict[str, int]:
         seen: dict[str, int] = {}
         for i, w in enumerate(words):
-            if not w.startswith("="):
+            if not w.startswith("=") and w != CLAUSE:
                 seen[w] = -1 if w in seen else i
         return {w: i for w, i in seen.items() if i >= 0}
 
@@ -154,6 +193,7 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
         for y in shared[n + 1 :]:
             if pb[y] > pb[x]:
                 continue
-            if between(a, pa[x], pa[y]) & between(b, pb[y], pb[x]):
+            in_a, in_b = between(a, pa[x], pa[y]), between(b, pb[y], pb[x])
+            if CLAUSE not in in_a | in_b and in_a & in_b:
                 return True
     return False

@@ -1,5 +1,12 @@
 """Tokens: a prompt cut into words, numbers, times, quoted and code spans, symbols.
 
+Operators are symbols compared exactly, quoted or not (``print(7 // 2)`` is not
+``print(7 / 2)``, ``a == b`` not ``a = b``): any run of two or more operator characters
+(``//``, ``==``, ``++``, ``->``, ``!=``, ``--soft``) except "!!" and a spaced "--" dash; a
+single ``=``, ``+``, ``*``, ``<``, ``>``, ``|``, ``^``, ``~``; and ``/``, ``-``, ``%`` only
+where they sit between operands as code does (``7/2``, ``7 / 2``, ``7 - 2``, ``a % b``),
+never inside words ("Wi-Fi", "km/h", "and/or") or as a prose dash ("Ubuntu - how do I").
+
 Quoted spans are one token compared exactly, apostrophes inside included ('it's' stays
 ``it's``; a quote closes only before a space, punctuation or the end). Times of day are
 read to minutes past midnight ("3pm", "3 p.m.", "15:00" are one time; "3:00" without am/pm
@@ -13,7 +20,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from scalegate.cache.verify.classes import CASUAL, CONTRACTIONS, IRREGULAR_NOT, TIMES_OF_DAY
+from scalegate.cache.verify.classes import (
+    CASUAL,
+    CONTRACTIONS,
+    IRREGULAR_NOT,
+    IS_CONTRACTED,
+    TIMES_OF_DAY,
+)
 
 _PATTERN = re.compile(
     r"(?P<code>```.*?```|`[^`]+`)"
@@ -21,6 +34,8 @@ _PATTERN = re.compile(
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
     r"|(?P<number>[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
     r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
+    r"|(?P<operator>[-+*/=<>&|^~!%]{2,}|[=+*<>|^~]|(?<=\d)/(?=\d)|(?<=\d )[-/%](?= \d)"
+    r"|(?<=[A-Za-z_)\]] )[/%](?= [A-Za-z_(\d])|!(?=[\w(\[]))"
     r"|(?P<punct>[.!?;:,()])"
     r"|(?P<symbol>\S)",
     re.DOTALL,
@@ -49,11 +64,24 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("time", _time(raw)))
         elif kind in ("quoted", "code"):
             out.append(Token(kind, raw.strip("`\"“”‘’'").strip()))
-        elif kind == "punct" or unicodedata.category(raw[0])[0] == "P":
+        elif kind == "operator" and _operator(raw, match.start(), text):
+            out.append(Token("symbol", raw))
+        elif raw in "-–—" and text[match.start() - 1 : match.start()].isspace():
+            out.append(Token("punct", ";"))  # a spaced dash ends a clause: "X vs Y - why?"
+        elif kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
             out.append(Token("punct", raw))  # dashes, brackets, quotes left over: no meaning
         elif raw != "°" and unicodedata.category(raw[0])[0] == "S":
             out.append(Token("symbol", raw))
     return out
+
+
+def _operator(raw: str, start: int, text: str) -> bool:
+    """A run the operator pattern matched that is code, not prose punctuation: not "!!!"
+    nor "&" ("salt & pepper"), nor a "--" dash standing alone between spaces."""
+    if (len(raw) > 1 and set(raw) <= {"!"}) or raw == "&":
+        return False
+    after = text[start + len(raw) : start + len(raw) + 1]
+    return not (raw.startswith("--") and set(raw) <= {"-"} and (not after or after.isspace()))
 
 
 def _words(word: str, *, casual: bool = True) -> list[Token]:
@@ -66,7 +94,8 @@ def _words(word: str, *, casual: bool = True) -> list[Token]:
         if word.endswith(suffix) and len(word) > len(suffix):
             return [*_words(word[: -len(suffix)]), Token("word", full)]
     if word.endswith("'s") and len(word) > 2:
-        return [Token("word", word[:-2]), Token("word", "'s")]
+        contracted = word[:-2] in IS_CONTRACTED  # "what's" is "what is", not a possessive
+        return [Token("word", word[:-2]), Token("word", "is" if contracted else "'s")]
     if word.startswith("'"):
         return [Token("word", word)] if word == "'s" else []
     return [Token("word", word.rstrip("."))]
