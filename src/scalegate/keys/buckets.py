@@ -60,6 +60,11 @@ class TokenBucket:
             return 0.0
         return (need - self.level) / self.rate
 
+    def probe(self, amount: float, now: float) -> tuple[float, float]:
+        """``wait(amount)`` and ``used()`` at once (one refill): what selection asks."""
+        wait = self.wait(amount, now)
+        return wait, self.capacity - self.level
+
     def take(self, amount: float, now: float) -> None:
         self._refill(now)
         self.level -= amount
@@ -111,6 +116,11 @@ class SlidingWindow:
             if freed >= excess:
                 return max(0.0, start + self.slot_len + self.window - now)
         return self.window  # amount exceeds the limit itself; callers refuse that earlier
+
+    def probe(self, amount: float, now: float) -> tuple[float, float]:
+        """``wait(amount)`` and ``used()`` at once: what selection asks."""
+        wait = self.wait(amount, now)
+        return wait, self.total
 
     def take(self, amount: float, now: float) -> None:
         self._expire(now)

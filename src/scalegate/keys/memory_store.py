@@ -97,20 +97,21 @@ class _KeyState:
                 self.taken[name] = self.taken.get(name, 0.0) + entry[1].capacity - effective
                 entry[1].resize(effective, now)
 
-    def wait(self, demand: Demand, now: float) -> tuple[float, str | None]:
+    def check(self, demand: Demand, now: float) -> tuple[float, str | None, float]:
+        """Seconds until ``demand`` fits (and the limit, or ``cooldown``, that holds it back)
+        and the use of the tightest limit after taking it (0 = idle, 1 = full) — one pass,
+        each limit brought up to date once."""
         worst, which = max(0.0, self.cooldown_until - now), "cooldown"
+        util = 0.0
         for name, (unit, lim) in self.limits.items():
-            w = lim.wait(demand.amount(unit), now)
+            amount = getattr(demand, unit)
+            w, used = lim.probe(amount, now)
             if w > worst:
                 worst, which = w, name
-        return worst, (which if worst > 0 else None)
-
-    def utilisation_after(self, demand: Demand, now: float) -> float:
-        """Use of the tightest limit after taking ``demand`` (0 = idle, 1 = full)."""
-        used = 0.0
-        for unit, lim in self.limits.values():
-            used = max(used, (lim.used(now) + demand.amount(unit)) / lim.capacity)
-        return used
+            after = (used + amount) / lim.capacity
+            if after > util:
+                util = after
+        return worst, (which if worst > 0 else None), util
 
 
 class MemoryKeyStore:
@@ -166,37 +167,24 @@ class MemoryKeyStore:
         strategy: Strategy,
         rank: int,
         affinity: str | None = None,
+        *,
+        complete: bool = True,
     ) -> ReserveResult:
         del rank  # one process: the local wait queue already orders by priority
         now = self._clock.monotonic()
         n = len(candidates)
         if n == 0:
             return ReserveResult(None, float("inf"), "disabled")
-        self._turn = (self._turn + 1) % n
         preferred = self._preferred(affinity, now)
-        best: _KeyState | None = None
-        best_id = ""
-        best_score = float("-inf")
-        min_wait, reason = float("inf"), "disabled"
-        for i in range(n):
-            cand = candidates[(self._turn + i) % n]
-            state = self._keys.get(cand.key_id)
-            if state is None or state.disabled is not None:
-                continue
-            wait, why = self._blocked(state, demand, now)
-            if wait > 0:
-                if wait < min_wait:
-                    min_wait, reason = wait, why
-                continue
-            if cand.key_id == preferred or strategy == "round_robin":
-                best, best_id = state, cand.key_id
-                break
-            # Relative to weight: with weights 3:1 the first key carries three times the share.
-            score = -state.utilisation_after(demand, now) / cand.weight
-            if score > best_score:
-                best, best_id, best_score = state, cand.key_id, score
-        if best is None:
-            return ReserveResult(None, min_wait, reason)
+        turn = 0  # a sample comes in the order to take it (the pool keeps the turn)
+        if complete:
+            self._turn = turn = (self._turn + 1) % n
+        elif preferred is not None and all(c.key_id != preferred for c in candidates):
+            return ReserveResult(None, 0.0, "affinity", preferred=preferred)
+        found = self._choose(candidates, turn, demand, strategy, preferred, now)
+        if isinstance(found, ReserveResult):
+            return found
+        best_id, best = found
         best.breaker.on_acquire()
         ratios, snapshot = [], []
         for name, (unit, lim) in best.limits.items():
@@ -211,13 +199,46 @@ class MemoryKeyStore:
             best_id, ratios=tuple(ratios), snapshot=tuple(snapshot), origin=self.origin
         )
 
+    def _choose(
+        self,
+        candidates: Sequence[Candidate],
+        turn: int,
+        demand: Demand,
+        strategy: Strategy,
+        preferred: str | None,
+        now: float,
+    ) -> tuple[str, _KeyState] | ReserveResult:
+        """The key to reserve on, or the refusal (the shortest wait, and why)."""
+        n = len(candidates)
+        best: tuple[str, _KeyState] | None = None
+        best_score = float("-inf")
+        min_wait, reason = float("inf"), "disabled"
+        for i in range(n):
+            cand = candidates[(turn + i) % n]
+            state = self._keys.get(cand.key_id)
+            if state is None or state.disabled is not None:
+                continue
+            wait, why, util = self._blocked(state, demand, now)
+            if wait > 0:
+                if wait < min_wait:
+                    min_wait, reason = wait, why
+                continue
+            if cand.key_id == preferred or strategy == "round_robin":
+                return cand.key_id, state
+            # Relative to weight: with weights 3:1 the first key carries three times the share.
+            score = -util / cand.weight
+            if score > best_score:
+                best, best_score = (cand.key_id, state), score
+        return best if best is not None else ReserveResult(None, min_wait, reason)
+
     @staticmethod
-    def _blocked(state: _KeyState, demand: Demand, now: float) -> tuple[float, str]:
+    def _blocked(state: _KeyState, demand: Demand, now: float) -> tuple[float, str, float]:
+        """Seconds until the key can take ``demand``, why, and its utilisation after."""
         blocked = state.breaker.available_in()
         if blocked > 0:
-            return blocked, "breaker"
-        wait, limit = state.wait(demand, now)
-        return wait, limit or "cooldown"
+            return blocked, "breaker", 1.0
+        wait, limit, util = state.check(demand, now)
+        return wait, limit or "cooldown", util
 
     async def settle(self, key_id: str, settlement: Settlement) -> SettleResult:
         state = self._keys.get(key_id)

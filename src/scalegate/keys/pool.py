@@ -2,7 +2,11 @@
 
 ``acquire`` asks the key store to pick a key that serves the model, is allowed for the
 priority (critical keys serve only CRITICAL and HIGH) and can take the request's whole demand
-on every limit, and to reserve it there — one atomic step (:mod:`scalegate.keys.store`).
+on every limit, and to reserve it there — one atomic step (:mod:`scalegate.keys.store`). In a
+pool of more than 16 eligible keys it offers a sample of them first (8 drawn by weight, plus
+the key that last served the prompt-cache prefix) and all of them only when none of the
+sample can admit, so admission costs the same with 20 keys or 1,000
+(:mod:`scalegate.keys.sampling`).
 While no key can, the request waits in priority order (:mod:`scalegate.keys.admission`) until
 its deadline, then gets an honest error with a ``retry-after``: 429 when quota is what is
 missing, 529 when no key is usable (ejected, disabled, quarantined) or the gateway's own
@@ -35,8 +39,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import AdmissionConfig, BreakerConfig
@@ -58,7 +62,16 @@ from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, U
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
 from scalegate.keys.outliers import KeyHealth, OutlierDetector, Verdict
-from scalegate.keys.store import Candidate, Demand, KeyStatus, KeyStore, Settlement
+from scalegate.keys.sampling import SAMPLE, WHOLE, Eligible
+from scalegate.keys.store import (
+    AFFINITY_SECONDS,
+    Candidate,
+    Demand,
+    KeyStatus,
+    KeyStore,
+    ReserveResult,
+    Settlement,
+)
 from scalegate.priority import Priority
 
 logger = logging.getLogger(__name__)
@@ -84,9 +97,13 @@ class KeyPool:
         alerts: AlertTracker | None = None,
         on_wait: Callable[[Priority, float, bool], None] | None = None,
         outliers: OutlierDetector | None = None,
+        rng: random.Random | None = None,
+        sample: int = SAMPLE,
     ) -> None:
         """``breaker`` configures the outlier detection (and, for old files, the stores'
-        breaker, which the pool no longer feeds failures); ``outliers`` replaces it."""
+        breaker, which the pool no longer feeds failures); ``outliers`` replaces it.
+        ``sample``: keys offered per attempt in a large pool, drawn with ``rng`` (seeded in
+        tests) — see :mod:`scalegate.keys.sampling`."""
         self.clock = clock or SystemClock()
         self.admission = admission or AdmissionConfig()
         self.store: KeyStore = store or MemoryKeyStore(
@@ -95,7 +112,12 @@ class KeyPool:
         self.alerts = alerts or AlertTracker()
         self.outliers = outliers or OutlierDetector(breaker or BreakerConfig(), self.clock)
         self._entries: dict[str, KeyEntry] = {}
-        self._candidates: dict[tuple[str, bool], tuple[KeyEntry, ...]] = {}
+        self._candidates: dict[tuple[str, bool], Eligible] = {}
+        self._rng = rng or random.Random()  # noqa: S311 - spreads load, not cryptography
+        self._sample = sample
+        # Prompt-cache prefix → (key that last served it, until when): the key the store
+        # prefers is put in the sample. Hints from other replicas come back as "affinity".
+        self._hints: dict[str, tuple[str, float]] = {}
         self._key_ids: frozenset[str] = frozenset()
         self._pending = list(keys)
         self._waiting: dict[tuple[str, int], int] = {}
@@ -108,6 +130,8 @@ class KeyPool:
         )
         self.admitted_total: dict[tuple[str, str], int] = {}
         self.drift_total = 0
+        self.offered_total = 0  # candidates handed to the store, over every reserve call
+        self.full_passes_total = 0  # attempts whose sample could not admit: all keys offered
         # Told each queued request's wait: (priority, seconds, admitted) — for metrics.
         self.on_wait = on_wait
 
@@ -191,15 +215,19 @@ class KeyPool:
         self._key_ids = frozenset(self._entries)
         self.queue.wake()
 
-    def _eligible(self, model: str | None, priority: Priority) -> tuple[KeyEntry, ...]:
+    def _eligible(self, model: str | None, priority: Priority) -> Eligible:
+        """The keys serving ``model`` that ``priority`` may use; built once per change of
+        the keys (``_changed`` forgets them)."""
         slot = (model or "", priority.may_use_critical_keys)
         found = self._candidates.get(slot)
         if found is None:
-            found = tuple(
-                e
-                for e in self._entries.values()
-                if (model is None or e.key.serves(model))
-                and (slot[1] or e.key.key_class is KeyClass.SHARED)
+            found = Eligible(
+                tuple(
+                    e
+                    for e in self._entries.values()
+                    if (model is None or e.key.serves(model))
+                    and (slot[1] or e.key.key_class is KeyClass.SHARED)
+                )
             )
             self._candidates[slot] = found
         return found
@@ -227,11 +255,11 @@ class KeyPool:
         passes while they are, or when the wait queue is full; :class:`RateLimitError` (429,
         with ``retry_after``) when the deadline passes while the keys are at their limits.
         """
-        entries = self._eligible(model, priority)
-        if not entries:
+        eligible = self._eligible(model, priority)
+        if not eligible.entries:
             raise self._no_key(model, priority)
-        demand = self._bounded(entries, demand)
-        key_ids = frozenset(e.key.fingerprint for e in entries)
+        demand = eligible.bounded(demand)
+        key_ids = eligible.ids
         if exclude:
             rest = key_ids - exclude
             if any(self.outliers.wait(fp) == 0 for fp in rest):
@@ -239,7 +267,7 @@ class KeyPool:
         started = self.clock.monotonic()
         wait, reason = 0.0, None
         if not self.queue.has_waiters_at_or_above(priority):
-            lease, wait, reason = await self._try(demand, priority, key_ids, affinity)
+            lease, wait, reason = await self._try(demand, priority, eligible, key_ids, affinity)
             if lease is not None:
                 return lease
             if reason == "disabled":
@@ -260,7 +288,7 @@ class KeyPool:
                     )
                 raise self._rate_limited(wait, "every eligible key is at its limit")
         return await self._wait(
-            demand, priority, deadline, key_ids, affinity, wait, started, reason
+            demand, priority, deadline, eligible, key_ids, affinity, wait, started, reason
         )
 
     async def _wait(
@@ -268,6 +296,7 @@ class KeyPool:
         demand: Demand,
         priority: Priority,
         deadline: float,
+        eligible: Eligible,
         key_ids: frozenset[str],
         affinity: str | None,
         wait: float,
@@ -277,7 +306,7 @@ class KeyPool:
         async def attempt(
             waiter: Waiter[Lease], allowed: frozenset[str]
         ) -> tuple[Lease | None, float]:
-            lease, wait, why = await self._try(demand, priority, allowed, affinity, False)
+            lease, wait, why = await self._try(demand, priority, eligible, allowed, affinity, False)
             waiter.last_reason = why
             return lease, wait
 
@@ -327,23 +356,86 @@ class KeyPool:
         self,
         demand: Demand,
         priority: Priority,
-        key_ids: frozenset[str],
+        eligible: Eligible,
+        allowed: frozenset[str],
         affinity: str | None,
         count: bool = True,
     ) -> tuple[Lease | None, float, str | None]:
+        """One attempt: a sample of the ``allowed`` keys; when none of it can admit, all of
+        them — which admits on any key with room, or says honestly how long until one has
+        (see :mod:`scalegate.keys.sampling`)."""
+        tried: set[str] = set()
+        for size in (self._sample, 2 * self._sample):  # a second, larger draw before all
+            sample = self._sampled(eligible, allowed, affinity, size, tried)
+            if sample is None:
+                break
+            if sample:
+                lease, _, _ = await self._reserve(
+                    sample, demand, priority, eligible, allowed, affinity, count, complete=False
+                )
+                if lease is not None:
+                    return lease, 0.0, None
+            tried.update(sample)
+        if tried:
+            self.full_passes_total += 1
+        return await self._reserve(
+            allowed, demand, priority, eligible, allowed, affinity, count, complete=True
+        )
+
+    def _sampled(
+        self,
+        eligible: Eligible,
+        allowed: frozenset[str],
+        affinity: str | None,
+        size: int,
+        tried: set[str],
+    ) -> list[str] | None:
+        """``size`` keys to offer (not among ``tried``), or ``None`` when the allowed keys
+        are few enough to offer them all at once. Holds the key the prefix hint names, when
+        allowed."""
+        if len(allowed) <= max(self._sample, WHOLE):
+            return None
+        whole = len(allowed) == len(eligible)
+
+        def usable(fp: str) -> bool:
+            return (whole or fp in allowed) and fp not in tried and self.outliers.wait(fp) == 0
+
+        picked = eligible.sample(self._rng, size, self.admission.selection, usable)
+        if picked is None:
+            return None
+        hint = self._hint(affinity)
+        if hint is not None and hint not in picked and hint in allowed and usable(hint):
+            picked.append(hint)
+        return picked
+
+    async def _reserve(
+        self,
+        key_ids: Iterable[str],
+        demand: Demand,
+        priority: Priority,
+        eligible: Eligible,
+        allowed: frozenset[str],
+        affinity: str | None,
+        count: bool,
+        *,
+        complete: bool,
+    ) -> tuple[Lease | None, float, str | None]:
+        """Ask the store to reserve on one of ``key_ids`` (those not ejected)."""
         candidates, probes, ejected = self._offer(key_ids)
         if not candidates and ejected < float("inf"):
             return None, ejected, "ejected"
-        chosen: str | None = None
-        try:
-            result = await self.store.reserve(
-                candidates, demand, self.admission.selection, int(priority), affinity
+        result = await self._ask(candidates, probes, demand, priority, affinity, complete)
+        if result.reason == "affinity" and result.preferred is not None:
+            # The prefix's key (another replica's choice) was not offered: offer it too
+            # when this request may use it, else ask again without the preference.
+            preferred = result.preferred
+            self._remember(affinity, preferred)
+            usable = preferred in allowed and self.outliers.wait(preferred) == 0
+            again = [c.key_id for c in candidates] + ([preferred] if usable else [])
+            candidates, probes, ejected = self._offer(again)
+            result = await self._ask(
+                candidates, probes, demand, priority, affinity if usable else None, complete
             )
-            chosen = result.key_id
-        finally:
-            for fp in probes:
-                if fp != chosen:
-                    self.outliers.release(fp)
         if result.key_id is None:
             if ejected < result.wait:
                 return None, ejected, "ejected"
@@ -354,6 +446,7 @@ class KeyPool:
                 self.outliers.release(result.key_id)
             await self.store.settle(result.key_id, Settlement(demand))
             return None, 0.0, None
+        eligible.served(result.key_id)
         entry.in_flight += 1
         wall = self.clock.time()
         for limit, ratio in result.ratios:
@@ -372,7 +465,35 @@ class KeyPool:
         )
         return lease, 0.0, None
 
-    def _offer(self, key_ids: frozenset[str]) -> tuple[list[Candidate], list[str], float]:
+    async def _ask(
+        self,
+        candidates: list[Candidate],
+        probes: list[str],
+        demand: Demand,
+        priority: Priority,
+        affinity: str | None,
+        complete: bool,
+    ) -> ReserveResult:
+        """The store's reserve; gives back the probe slots of the keys not chosen."""
+        self.offered_total += len(candidates)
+        chosen: str | None = None
+        try:
+            result = await self.store.reserve(
+                candidates,
+                demand,
+                self.admission.selection,
+                int(priority),
+                affinity,
+                complete=complete,
+            )
+            chosen = result.key_id
+        finally:
+            for fp in probes:
+                if fp != chosen:
+                    self.outliers.release(fp)
+        return result
+
+    def _offer(self, key_ids: Iterable[str]) -> tuple[list[Candidate], list[str], float]:
         """The candidates to hand the store: keys not ejected, and keys on probation with a
         probe slot free (held here, so concurrent reservations cannot exceed ``probes``).
         Also returns the keys whose slot was held and the seconds until an ejected key is
@@ -393,20 +514,23 @@ class KeyPool:
             candidates.append(Candidate(fp, e.key.weight))
         return candidates, probes, ejected
 
-    @staticmethod
-    def _bounded(entries: tuple[KeyEntry, ...], demand: Demand) -> Demand:
-        """The demand, each token amount at most the largest per-minute capacity among the
-        keys that serve it: an estimate (or a ``max_tokens`` far above what answers use) is
-        never a reason to refuse a request for good. Settlement charges the real usage."""
-        out = demand
-        for unit, name in (("input_tokens", "itpm"), ("output_tokens", "otpm")):
-            caps = [getattr(e.key.limits, name) for e in entries]
-            if not caps or any(c is None for c in caps):
-                continue
-            ceiling = max(int(c) for c in caps)
-            if getattr(out, unit) > ceiling:
-                out = replace(out, **{unit: ceiling})
-        return out
+    def _hint(self, affinity: str | None) -> str | None:
+        if affinity is None:
+            return None
+        found = self._hints.get(affinity)
+        if found is None or found[1] < self.clock.monotonic():
+            return None
+        return found[0]
+
+    def _remember(self, affinity: str | None, fp: str) -> None:
+        """Hint that ``fp`` holds the prefix; the oldest hint goes past 100,000 (a hint
+        that is gone costs one more store call, never a wrong choice: the store decides)."""
+        if affinity is None:
+            return
+        self._hints.pop(affinity, None)
+        if len(self._hints) >= 100_000:
+            del self._hints[next(iter(self._hints))]
+        self._hints[affinity] = (fp, self.clock.monotonic() + AFFINITY_SECONDS)
 
     def has_alternative(
         self, model: str | None, priority: Priority, exclude: frozenset[str]
@@ -415,7 +539,7 @@ class KeyPool:
         quota; ejected keys cannot)."""
         return any(
             fp not in exclude and self.outliers.wait(fp) == 0
-            for e in self._eligible(model, priority)
+            for e in self._eligible(model, priority).entries
             if (fp := e.key.fingerprint)
         )
 
@@ -515,6 +639,8 @@ class KeyPool:
             affinity=lease.affinity if outcome is Outcome.SUCCESS else None,
             origin=lease.origin,
         )
+        if settlement.affinity is not None:
+            self._remember(settlement.affinity, fp)
         result = await self.store.settle(fp, settlement)
         if result.drift:
             self.drift_total += 1

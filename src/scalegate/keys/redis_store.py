@@ -199,11 +199,15 @@ class RedisKeyStore:
         strategy: Strategy,
         rank: int,
         affinity: str | None = None,
+        *,
+        complete: bool = True,
     ) -> ReserveResult:
         n = len(candidates)
         if n == 0:
             return ReserveResult(None, float("inf"), "disabled")
-        self._turn = (self._turn + 1) % n
+        turn = 0  # a sample comes in the order to take it (the pool keeps the turn)
+        if complete:
+            self._turn = turn = (self._turn + 1) % n
         keys = [rkey("keys", "replicas"), rkey("affinity", affinity or "-")]
         args: list[Any] = [
             self._now(),
@@ -214,9 +218,10 @@ class RedisKeyStore:
             "r" if strategy == "round_robin" else "l",
             rank,
             self._skew,
-            self._turn,
+            turn,
             self._breaker.cooldown_seconds,
             ALIVE_SECONDS,
+            1 if complete else 0,
         ]
         for cand in candidates:
             state, waiting, rph, rpd, _ = self._keys(cand.key_id)
@@ -224,6 +229,8 @@ class RedisKeyStore:
             args += [cand.key_id, cand.weight]
         reply = await self._run("reserve", keys, args)
         index = int(reply[0])
+        if index == -2:  # a sample without the prefix's key: the caller offers it
+            return ReserveResult(None, 0.0, "affinity", preferred=_s(reply[3]))
         if index == -1:
             # Redis lost the keys' state (restarted empty, flushed): register them again with
             # full buckets — what a fresh start would do — and try once more.

@@ -212,15 +212,22 @@ class ResilientKeyStore:
         strategy: Strategy,
         rank: int,
         affinity: str | None = None,
+        *,
+        complete: bool = True,
     ) -> ReserveResult:
         async def local(store: MemoryKeyStore) -> ReserveResult:
-            result = await store.reserve(candidates, demand, strategy, rank, affinity)
+            result = await store.reserve(
+                candidates, demand, strategy, rank, affinity, complete=complete
+            )
             if result.key_id is not None:
                 self.fallback_reservations += 1
             return result
 
         return await self._call(
-            lambda: self.primary.reserve(candidates, demand, strategy, rank, affinity), local
+            lambda: self.primary.reserve(
+                candidates, demand, strategy, rank, affinity, complete=complete
+            ),
+            local,
         )
 
     async def settle(self, key_id: str, settlement: Settlement) -> SettleResult:

@@ -5,8 +5,9 @@ breaker, whether an operator disabled it or the provider got it quarantined, and
 last served a prompt-cache prefix — one :class:`KeyStore` holds all of it, so that in shared
 mode one replica's knowledge is every replica's. ``MemoryKeyStore`` keeps it in process
 memory (embedded mode); ``RedisKeyStore`` in Redis, one Lua script per operation, so each
-operation is atomic across replicas and at most two round trips (``reserve``, ``settle``) are
-made per request.
+operation is atomic across replicas and a request admitted at once makes two round trips
+(``reserve``, ``settle``) — one more when its sample of keys had no room (the full pass) or
+lacked the key another replica chose for its prompt-cache prefix (see below).
 
 Selection is part of ``reserve`` because it must be atomic with the reservation: among the
 candidates, a key is eligible when it is enabled, its breaker lets a request through, it is
@@ -15,7 +16,10 @@ every one of its limits can take the whole demand. Of the eligible keys, the one
 served the request's prompt-cache prefix is preferred; otherwise ``least_utilized`` picks the
 key whose tightest limit is least used after the reservation relative to its weight, and
 ``round_robin`` the next in turn. When none is eligible, the result says how long until one
-could be and why not.
+could be and why not. A store examines exactly the candidates it is given, so the pool keeps
+the cost of a reservation independent of the pool's size by offering a sample of the keys
+first (``complete=False``, :mod:`scalegate.keys.sampling`) and all of them only when the
+sample cannot admit.
 """
 
 from __future__ import annotations
@@ -75,12 +79,16 @@ class ReserveResult:
     """``key_id`` when reserved; otherwise ``wait`` seconds until one could be, and why not.
 
     ``reason`` is the limit name (``rpm`` …), ``cooldown``, ``breaker``, ``disabled`` or
-    ``priority`` (a higher-priority request waits for the key elsewhere).
+    ``priority`` (a higher-priority request waits for the key elsewhere) — or, only for a
+    reserve with ``complete=False``, ``affinity``: the key that holds the request's
+    prompt-cache prefix (``preferred``) was not among the candidates, and nothing was
+    reserved; offer it too (when the request may use it) and ask again.
     """
 
     key_id: str | None
     wait: float = 0.0
     reason: str | None = None
+    preferred: str | None = None  # with reason "affinity"
     ratios: tuple[tuple[str, float], ...] = ()  # the chosen key's use of each limit, after
     # Per minute bucket of the chosen key: (limit, what it holds after, all ever taken).
     snapshot: tuple[tuple[str, float, float], ...] = ()
@@ -149,8 +157,16 @@ class KeyStore(Protocol):
         strategy: Strategy,
         rank: int,
         affinity: str | None = None,
+        *,
+        complete: bool = True,
     ) -> ReserveResult:
-        """Choose an eligible key and reserve ``demand`` on all its limits, atomically."""
+        """Choose an eligible key and reserve ``demand`` on all its limits, atomically.
+
+        ``complete=False``: the candidates are a sample of the eligible keys, not all of
+        them (:mod:`scalegate.keys.sampling`). Then they are taken in the order given
+        (``round_robin`` takes the first that can admit; the pool keeps the turn), and when
+        the prefix's key is not among them the answer is ``reason="affinity"``.
+        """
 
     async def settle(self, key_id: str, settlement: Settlement) -> SettleResult:
         """Refund, reconcile with the provider's headers, cool down, feed the breaker."""

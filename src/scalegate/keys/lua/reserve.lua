@@ -2,7 +2,10 @@
 -- KEYS: replicas hash, affinity key, then per candidate: state hash, waiting hash,
 --       rph window, rpd window
 -- ARGV: now, n, requests, input, output, strategy ("l"|"r"), rank, skew seconds, turn,
---       breaker cooldown seconds, replica liveness seconds, then per candidate: fp, weight
+--       breaker cooldown seconds, replica liveness seconds, complete (1: every eligible key
+--       is a candidate; 0: a sample), then per candidate: fp, weight
+-- A sample that lacks the key holding the prompt-cache prefix answers {-2, 0, 'affinity',
+-- that key} and reserves nothing: the caller offers it (when it may) and asks again.
 local now = clock(ARGV[1])
 local n = tonumber(ARGV[2])
 local amount = {rpm = tonumber(ARGV[3]), itpm = tonumber(ARGV[4]), otpm = tonumber(ARGV[5]),
@@ -13,7 +16,16 @@ local skew = tonumber(ARGV[8])
 local turn = tonumber(ARGV[9])
 local breaker_cooldown = tonumber(ARGV[10])
 local alive_for = tonumber(ARGV[11])
+local complete = ARGV[12] == '1'
 local preferred = redis.call('GET', KEYS[2])
+
+if preferred and not complete then
+  local offered = false
+  for i = 1, n do
+    if ARGV[12 + 2 * i - 1] == preferred then offered = true; break end
+  end
+  if not offered then return {-2, '0', 'affinity', preferred} end
+end
 
 local function higher_priority_waiting(wkey)
   local raw = redis.call('HGETALL', wkey)
@@ -34,7 +46,7 @@ for k = 0, n - 1 do
   local i = ((turn + k) % n) + 1
   local base = 2 + (i - 1) * 4
   local skey, wkey = KEYS[base + 1], KEYS[base + 2]
-  local fp, weight = ARGV[11 + 2 * i - 1], tonumber(ARGV[11 + 2 * i])
+  local fp, weight = ARGV[12 + 2 * i - 1], tonumber(ARGV[12 + 2 * i])
   local h = hash(skey)
   if h['registered'] == nil then missing[#missing + 1] = fp end
   if h['registered'] ~= nil and h['disabled'] == nil then
