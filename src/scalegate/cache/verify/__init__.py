@@ -9,9 +9,11 @@ it finds nothing in one prompt that the *other contradicts*. It is built to gene
 prompts nobody here wrote, not from lists of past failures:
 
 1. closed-class details (:mod:`.features`, compared by :mod:`.compare`): numbers as values
-   with their units ("five km" = "5 kilometers"), times, quoted and code spans, symbols,
-   negation parity, persons (I/we/he/she/they, not possessives), quantifier classes,
-   modal force, tense, direction, the question word, connectives. A detail in one prompt
+   with their units ("five km" = "5 kilometers"), times, quoted and code spans, symbols and
+   operators (``//`` / ``/`` outside quotes too), negation parity, persons (I/we/he/she/
+   they, not possessives), quantifier classes, modal force (modals and deontic words:
+   "required", "allowed"; "forbidden" = "not allowed"), tense, direction, the question
+   word, connectives. A detail in one prompt
    only is wording ("any tips to …", "Is it safe to …" / "Can I safely …"); one the other
    contradicts is a veto ("all" / "any", "should" / "can", "on" / "off", "did" / "will",
    "I" / "she");
@@ -20,11 +22,16 @@ prompts nobody here wrote, not from lists of past failures:
    ("speed" / "fast"), after a diff of the two word sequences. A negating affix or a
    WordNet antonym is a veto. A word left alone is a veto ``unaligned:<word>`` unless it
    asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue") or a
-   noun more general than a word of the other prompt. Aligned words of one lemma must
-   agree in tense and degree ("happened" / "happens", "hottest" / "hot");
-3. roles: two nominal words (nouns, names, persons) that trade places across a word that
-   stays between them — a verb, a preposition, "than", "and" ("Did Burr shoot Hamilton?"
-   / "Did Hamilton shoot Burr?", "my sister lent me" / "I lent my sister").
+   noun more general than a word of the other prompt — but never a noun after a
+   determiner or preposition ("to Paris *by train*") nor an item added to a list ("states
+   *and territories*"). Aligned words of one lemma must agree in tense and degree
+   ("happened" / "happens", "hottest" / "hot");
+3. roles: the subject a question asks about (after its auxiliary, or "for X to": a
+   pronoun or a possessed noun) must be the same ("Should *I* …" / "Should *my cousin*
+   …"), and no two nominal words (nouns, names, persons) may trade places across a word
+   that stays between them in one clause — a verb, a preposition, "than", "and" ("Did
+   Burr shoot Hamilton?" / "Did Hamilton shoot Burr?", "my dog bit the neighbor's child" /
+   "the neighbor's child bit my dog").
 
 Word lists (:mod:`.classes`, :mod:`.units`) are closed grammatical classes and spelling
 normalisation; sameness of open-class words is decided by the lexicon (simplemma and
