@@ -155,12 +155,14 @@ class Attempts:
             return attempt.value
         raise self.final_error(ctx, attempt)
 
-    def demand_for(self, req: MessageRequest, prefix: str | None = None) -> tuple[Demand, float]:
+    def demand_for(
+        self, req: MessageRequest, prefix: str | None = None, tenant: str | None = None
+    ) -> tuple[Demand, float]:
         """What to reserve: the input estimate less what the prompt cache will likely serve
         (cache reads do not count toward ITPM), and the output the model's answers use
         (``admission.output_reservation``); settlement charges the real counts."""
         raw = raw_estimate(req.payload)
-        total = self.estimator.estimate(req.model, raw)
+        total = self.estimator.estimate(req.model, raw, tenant)
         cached = min(self.estimator.expected_cached(prefix), int(total * 0.9))
         if self.settings.admission.output_reservation == "max_tokens":
             out = req.max_tokens
@@ -168,13 +170,21 @@ class Attempts:
             out = self.estimator.output_reservation(req.model, req.max_tokens)
         return Demand(1, max(1, total - cached), out), raw
 
-    def learn(self, model: str, raw: float, prefix: str | None, usage: dict[str, Any]) -> None:
-        """Fold one answer's usage into the estimates (input, cached prefix, output)."""
+    def learn(
+        self,
+        model: str,
+        raw: float,
+        prefix: str | None,
+        usage: dict[str, Any],
+        tenant: str | None = None,
+    ) -> None:
+        """Fold one answer's usage into the estimates (input per model and tenant, cached
+        prefix, output)."""
         inp = int(usage.get("input_tokens") or 0)
         read = int(usage.get("cache_read_input_tokens") or 0)
         created = int(usage.get("cache_creation_input_tokens") or 0)
         if inp + read + created:
-            self.estimator.learn(model, raw, inp + read + created)
+            self.estimator.learn(model, raw, inp + read + created, tenant)
             self.estimator.learn_cached(prefix, read, created)
         self.estimator.learn_output(model, int(usage.get("output_tokens") or 0))
 
@@ -229,7 +239,7 @@ class Attempts:
 
     async def _create_one(self, ctx: CallContext, req: MessageRequest) -> Created:
         affinity = prefix_hash(req.model, req.body, req.payload)
-        demand, raw = self.demand_for(req, affinity)
+        demand, raw = self.demand_for(req, affinity, ctx.tenant)
 
         async def call(lease: Lease) -> Attempt[Reply]:
             path = "/v1/messages" + ctx.query
@@ -243,7 +253,7 @@ class Attempts:
                 if counted is not None:
                     attempt.usage = counted[0]
                     attempt.raw_usage = message["usage"]
-                    self.learn(req.model, raw, affinity, message["usage"])
+                    self.learn(req.model, raw, affinity, message["usage"], ctx.tenant)
             return attempt
 
         attempt = await self.run(ctx, req.model, demand, call, affinity)
@@ -259,10 +269,10 @@ class Attempts:
 
     async def _open_one(self, ctx: CallContext, req: MessageRequest) -> MessageStream | Reply:
         affinity = prefix_hash(req.model, req.body, req.payload)
-        demand, raw = self.demand_for(req, affinity)
+        demand, raw = self.demand_for(req, affinity, ctx.tenant)
 
         def learn(usage: dict[str, Any]) -> None:
-            self.learn(req.model, raw, affinity, usage)
+            self.learn(req.model, raw, affinity, usage, ctx.tenant)
 
         async def call(lease: Lease) -> Attempt[MessageStream | Reply]:
             headers = with_credentials(ctx.headers, lease.key.secret, ctx.bearer)

@@ -218,7 +218,7 @@ class Pipeline:
             return None
         tokens = 0
         if req is not None:
-            demand, _ = self.attempts.demand_for(req)
+            demand, _ = self.attempts.demand_for(req, tenant=ctx.tenant)
             tokens = demand.input_tokens + demand.output_tokens
         return await self.outages.guard(
             "tenants", lambda: limiter.admit(tenant, tokens), fallback=lambda: None

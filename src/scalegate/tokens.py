@@ -28,6 +28,7 @@ SMOOTHING = 0.2
 # TokenEstimator.output_reservation); never more than the request's max_tokens.
 OUTPUT_FLOOR = 1024
 PREFIXES = 10_000  # stable prompt prefixes whose cached share is remembered
+MAX_SCOPES = 100_000  # (model, tenant) corrections kept; beyond, tenants share the model's
 
 
 def _text_tokens(text: str) -> float:
@@ -94,34 +95,43 @@ class TokenEstimator:
         self, initial_correction: float = INITIAL_CORRECTION, output_floor: int = OUTPUT_FLOOR
     ) -> None:
         self._initial = initial_correction
-        self._mean: dict[str, float] = {}
-        self._dev: dict[str, float] = {}
+        self._mean: dict[str | tuple[str, str], float] = {}
+        self._dev: dict[str | tuple[str, str], float] = {}
         self._floor = output_floor
         self._out_mean: dict[str, float] = {}
         self._out_dev: dict[str, float] = {}
         self._cached: OrderedDict[str, int] = OrderedDict()
 
-    def correction(self, model: str) -> float:
-        mean = self._mean.get(model)
-        if mean is None:
-            return self._initial
-        return mean + 2.0 * self._dev[model]
+    def correction(self, model: str, tenant: str | None = None) -> float:
+        """The tenant's own correction for this model once it has one (its prompts may be
+        denser than others': code, JSON, another script), else the model's."""
+        for scope in ((model, tenant), model) if tenant is not None else (model,):
+            mean = self._mean.get(scope)
+            if mean is not None:
+                return mean + 2.0 * self._dev[scope]
+        return self._initial
 
-    def estimate(self, model: str, raw: float) -> int:
+    def estimate(self, model: str, raw: float, tenant: str | None = None) -> int:
         """Tokens to reserve for a request whose raw estimate is ``raw``."""
-        return max(1, math.ceil(raw * self.correction(model) * MARGIN))
+        return max(1, math.ceil(raw * self.correction(model, tenant) * MARGIN))
 
-    def learn(self, model: str, raw: float, actual: int) -> None:
-        """Fold in what the provider counted (input + cache creation + cache reads)."""
+    def learn(self, model: str, raw: float, actual: int, tenant: str | None = None) -> None:
+        """Fold in what the provider counted (input + cache creation + cache reads), for
+        the model and, when the call had one, for its tenant's use of the model."""
         if raw <= 0 or actual <= 0:
             return
         ratio = min(4.0, max(0.25, actual / raw))
-        mean = self._mean.get(model)
+        self._fold(model, ratio)
+        if tenant is not None and len(self._mean) < MAX_SCOPES:
+            self._fold((model, tenant), ratio)
+
+    def _fold(self, scope: str | tuple[str, str], ratio: float) -> None:
+        mean = self._mean.get(scope)
         if mean is None:
-            self._mean[model], self._dev[model] = ratio, 0.0
+            self._mean[scope], self._dev[scope] = ratio, 0.0
             return
-        self._dev[model] += SMOOTHING * (abs(ratio - mean) - self._dev[model])
-        self._mean[model] = mean + SMOOTHING * (ratio - mean)
+        self._dev[scope] += SMOOTHING * (abs(ratio - mean) - self._dev[scope])
+        self._mean[scope] = mean + SMOOTHING * (ratio - mean)
 
     # -- output: what answers of a model really use -----------------------------------------
 
