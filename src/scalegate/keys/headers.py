@@ -13,10 +13,11 @@ _FAMILIES = {
 }
 
 
-def remaining_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
-    """``{"rpm": n, "itpm": n, "otpm": n}`` for the remaining counts the provider reported."""
+def _numbers(
+    headers: Mapping[str, str], families: Mapping[str, str], least: float
+) -> dict[str, float]:
     found: dict[str, float] = {}
-    for header, limit in _FAMILIES.items():
+    for header, limit in families.items():
         value = headers.get(header)
         if value is None:
             continue
@@ -24,9 +25,14 @@ def remaining_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
             number = float(value)
         except ValueError:
             continue
-        if number >= 0:
+        if number >= least:
             found[limit] = number
     return found
+
+
+def remaining_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
+    """``{"rpm": n, "itpm": n, "otpm": n}`` for the remaining counts the provider reported."""
+    return _numbers(headers, _FAMILIES, 0.0)
 
 
 _LIMITS = {
@@ -39,18 +45,7 @@ _LIMITS = {
 def limits_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
     """``{"rpm": n, "itpm": n, "otpm": n}`` for the limits the provider reported (on every
     answer, 429s included): what the key (its organisation) is really allowed."""
-    found: dict[str, float] = {}
-    for header, limit in _LIMITS.items():
-        value = headers.get(header)
-        if value is None:
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            continue
-        if number > 0:
-            found[limit] = number
-    return found
+    return _numbers(headers, _LIMITS, 1.0)
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import orjson
 from starlette.types import Receive, Scope, Send
@@ -45,7 +48,7 @@ from scalegate.routes.common import (
     observed,
     own_headers,
 )
-from scalegate.sse import SSEParser
+from scalegate.sse import SSEEvent, SSEParser
 from scalegate.validation import MessageRequest, check_json_depth, parse_json_object
 
 logger = logging.getLogger(__name__)
@@ -87,17 +90,44 @@ def json_or_none(body: bytes) -> object:
         return None
 
 
-class ChatCompletionsEndpoint:
-    """``POST /v1/chat/completions`` (plain and streaming)."""
+class FrameTranslator(Protocol):
+    """Anthropic stream events in, the surface's own stream frames out."""
+
+    def feed(self, event: SSEEvent) -> list[bytes]: ...
+
+    def close(self) -> list[bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """An OpenAI-surface request as the one path needs it, and how to render its answer."""
+
+    payload: dict[str, Any]
+    model: str
+    max_tokens: int
+    stream: bool
+    dropped: tuple[str, ...]
+    document: Callable[[dict[str, Any]], dict[str, Any]]  # a Message → the surface's answer
+    frames: Callable[[], FrameTranslator]  # a fresh stream translator
+
+
+class OpenAIEndpoint:
+    """What the OpenAI surfaces share: auth and control headers, the body limit, OpenAI's
+    error envelope for every error, the one path, and rendering (a subclass translates)."""
+
+    route = ""  # the metrics' route label
 
     def __init__(self, gateway: Gateway, sink: RequestSink) -> None:
         self.gw = gateway
         self.sink = sink
 
+    def translate(self, body: dict[str, Any], version: str) -> Translated:
+        raise NotImplementedError
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await observed(
             self.sink,
-            "chat_completions",
+            self.route,
             scope,
             send,
             lambda inb, s: self._serve(scope, receive, s, inb),
@@ -127,7 +157,7 @@ class ChatCompletionsEndpoint:
         raw = await read_body(
             receive, self.gw.settings.server.max_body_bytes, inb.headers.get("content-length")
         )
-        tr = translate_request(parse_json_object(raw), version)
+        tr = self.translate(parse_json_object(raw), version)
         check_json_depth(raw, tr.payload, self.gw.settings.server.max_json_depth)
         ctx.headers = upstream_headers(ctx.headers, version)
         ctx.bearer = False
@@ -143,19 +173,19 @@ class ChatCompletionsEndpoint:
             else:
                 await self._relay(answer, tr, receive, send, inb, ctx, extra)
 
+    @staticmethod
     async def _reply(
-        self,
         send: Send,
         reply: Reply,
-        tr: Translation,
+        tr: Translated,
         inb: Inbound,
         ctx: CallContext,
         extra: Headers,
     ) -> None:
-        """A complete answer (or the provider's error) in the OpenAI shape."""
+        """A complete answer (or the provider's error) in the surface's shape."""
         document = json_or_none(reply.body) if reply.status < 300 else None
         if isinstance(document, dict):
-            status, body = reply.status, translate_message(document, tr.answer_tool)
+            status, body = reply.status, tr.document(document)
         else:  # an error, or a 2xx that is not a Message: a bad gateway
             status = reply.status if reply.status >= 400 else 502
             body = from_anthropic(status, reply.body)
@@ -163,10 +193,10 @@ class ChatCompletionsEndpoint:
         headers = client_headers(reply.headers, inb, extra, own_headers(inb, ctx))
         await send_body(send, status, orjson.dumps(body), headers)
 
+    @staticmethod
     async def _relay(
-        self,
         answer: Answer,
-        tr: Translation,
+        tr: Translated,
         receive: Receive,
         send: Send,
         inb: Inbound,
@@ -176,12 +206,30 @@ class ChatCompletionsEndpoint:
         """Translate the stream while watching for the client to leave; cancel the loser."""
         own = own_headers(inb, ctx, answer.upstream_ttfb)
         headers = client_headers(answer.headers, inb, SSE_HEADERS, extra, own)
-        pump = _pump(answer, _translator(tr), send, headers)
+        pump = _pump(answer, tr.frames(), send, headers)
         error = await while_connected(pump, receive)
         if error is not None:
             logger.warning(
                 "stream to client ended early: %r", error, extra={"request_id": inb.request_id}
             )
+
+
+class ChatCompletionsEndpoint(OpenAIEndpoint):
+    """``POST /v1/chat/completions`` (plain and streaming)."""
+
+    route = "chat_completions"
+
+    def translate(self, body: dict[str, Any], version: str) -> Translated:
+        tr = translate_request(body, version)
+        return Translated(
+            tr.payload,
+            tr.model,
+            tr.max_tokens,
+            tr.stream,
+            tuple(tr.dropped),
+            lambda doc: translate_message(doc, tr.answer_tool),
+            lambda: _translator(tr),
+        )
 
 
 def _translator(tr: Translation) -> ChunkTranslator:
@@ -190,7 +238,7 @@ def _translator(tr: Translation) -> ChunkTranslator:
     )
 
 
-async def _pump(answer: Answer, translator: ChunkTranslator, send: Send, headers: Headers) -> None:
+async def _pump(answer: Answer, translator: FrameTranslator, send: Send, headers: Headers) -> None:
     """Send the translated frames of each upstream chunk as one body part, as it arrives."""
     assert answer.stream is not None
     await send({"type": "http.response.start", "status": 200, "headers": encode_headers(headers)})
