@@ -167,9 +167,7 @@ class Pipeline:
         caches = self.cache
         if caches is None:
             return _NO_CACHE
-        ticket = await caches.lookup(
-            call.request.payload, call.cache_headers, call.principal.name
-        )
+        ticket = await caches.lookup(call.request.payload, call.cache_headers, call.principal.name)
         stack.callback(caches.land, ticket)
         return ticket
 

@@ -123,8 +123,6 @@ def _run_processes(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
-
-
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 

@@ -350,8 +350,7 @@ class OutlierDetector:
         if peers is None or t.failure_rate - peers < cfg.failure_rate_margin:
             return None  # no peer to compare with, or failing like them: the provider
         why = (
-            f"{t.failure_rate:.0%} of {t.requests} calls failed, the other keys' median "
-            f"{peers:.0%}"
+            f"{t.failure_rate:.0%} of {t.requests} calls failed, the other keys' median {peers:.0%}"
         )
         return self._eject(key_id, key, now, why)
 
