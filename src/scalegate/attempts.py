@@ -205,7 +205,7 @@ class Attempts:
         self,
         ctx: CallContext,
         req: MessageRequest,
-        one: Callable[[MessageRequest], Awaitable[T]],
+        one: Callable[[CallContext, MessageRequest], Awaitable[T]],
     ) -> T:
         """Run ``one`` for the requested model, or along an alias's models (:mod:`routing`).
 
@@ -219,7 +219,7 @@ class Attempts:
             if not last:
                 ctx.deadline = min(deadline, self.clock.monotonic())
             try:
-                result = await one(option)
+                result = await one(ctx, option)
             except ProviderError as exc:
                 if last or not (exc.status in (404, 429) or exc.status >= 500):
                     raise
@@ -233,9 +233,9 @@ class Attempts:
 
     # -- the calls --------------------------------------------------------------------------
 
-    async def create(self, ctx: CallContext, req: MessageRequest) -> Created:
+    def create(self, ctx: CallContext, req: MessageRequest) -> Awaitable[Created]:
         """A non-streaming ``POST /v1/messages``: the final reply, or raises."""
-        return await self.with_fallbacks(ctx, req, lambda r: self._create_one(ctx, r))
+        return self.with_fallbacks(ctx, req, self._create_one)
 
     async def _create_one(self, ctx: CallContext, req: MessageRequest) -> Created:
         affinity = prefix_hash(req.model, req.body, req.payload)
@@ -259,13 +259,13 @@ class Attempts:
         attempt = await self.run(ctx, req.model, demand, call, affinity)
         return Created(self.reply_or_raise(ctx, attempt), attempt.raw_usage)
 
-    async def open(self, ctx: CallContext, req: MessageRequest) -> MessageStream | Reply:
+    def open(self, ctx: CallContext, req: MessageRequest) -> Awaitable[MessageStream | Reply]:
         """A streaming ``POST /v1/messages``, opened: retried while nothing was forwarded.
 
         Returns the open stream (its first event known not to be an error), or the
         provider's ``Reply`` for a client error; raises when every attempt failed.
         """
-        return await self.with_fallbacks(ctx, req, lambda r: self._open_one(ctx, r))
+        return self.with_fallbacks(ctx, req, self._open_one)
 
     async def _open_one(self, ctx: CallContext, req: MessageRequest) -> MessageStream | Reply:
         affinity = prefix_hash(req.model, req.body, req.payload)

@@ -24,6 +24,7 @@ SHARE = {
     Priority.HIGH: 0.97,
     Priority.CRITICAL: 1.0,
 }
+_LEAST_SHARE = min(SHARE.values())
 RETRY_AFTER = 2.0
 
 
@@ -57,7 +58,11 @@ class GatewayCapacity:
     def take(self, priority: Priority, stream: bool) -> None:
         """Hold one call (and one open stream when ``stream``) until :meth:`give_back`;
         ``OverloadedError`` (529) at once when this priority's share is used up."""
-        self._check(priority, stream)
+        least = _LEAST_SHARE
+        if self.calls >= self.max_calls * least or (
+            stream and self.streams >= self.max_streams * least
+        ):
+            self._check(priority, stream)  # below every share nothing can be refused
         self.calls += 1
         if stream:
             self.streams += 1

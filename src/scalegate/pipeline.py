@@ -25,10 +25,9 @@ answer the provider produced is delivered even when its settlement cannot be wri
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
 from typing import Any, Protocol
 
 import orjson
@@ -107,8 +106,7 @@ class Pipeline:
 
     # -- the one entry ----------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def serve(self, call: Call) -> AsyncIterator[Answer]:
+    def serve(self, call: Call) -> Serving:
         """Serve ``call``: ``async with pipeline.serve(call) as answer: …`` (module docs).
 
         Raises a ``ProviderError`` for what the gateway refuses (auth, policy, limits, no
@@ -116,60 +114,13 @@ class Pipeline:
         Leaving the block — normally, by an exception, or by cancellation — ends the stream,
         settles everything and releases the cache slot.
         """
-        ctx, req = call.ctx, call.request
-        self._check_principal(ctx.principal)
-        check_allowed(ctx.principal.tenant, req.model)
-        ctx.priority = effective_priority(ctx.principal.tenant, ctx.priority)
-        if call.operation is Operation.COUNT_TOKENS:
-            yield Answer(reply=await self.attempts.count_tokens(ctx, req))
-            return
-        caches = self.cache
-        async with contextlib.AsyncExitStack() as stack:
-            ticket = await self._cache_slot(call, stack)
-            if ticket.value is not None:
-                await self._count_hit(ctx, req.model)
-                yield self._from_cache(ticket, req.stream)
-                return
-            # The gateway's own capacity (connections, open streams): a 529 at once when full.
-            self.capacity.take(ctx.priority, req.stream)
-            stack.callback(self.capacity.give_back, req.stream)
-            held = await self._tenant_admit(ctx, req)
-            usage: dict[str, Any] = {}
-            stack.push_async_callback(self._settle, ctx, req.model, held, usage)
-            if not req.stream:
-                created = await self.attempts.create(ctx, req)
-                usage.update(created.usage or {})
-                if caches is not None and created.reply.status == 200:
-                    await caches.store(ticket, created.reply.body)
-                yield Answer(ticket.outcome, reply=created.reply)
-                return
-            opened = await self.attempts.open(ctx, req)
-            if isinstance(opened, Reply):
-                yield Answer(ticket.outcome, reply=opened)
-                return
-            stack.push_async_callback(self._stream_done, opened, ctx, usage)
-            upstream_ttfb = ctx.upstream_seconds
-            live = self._relay(opened, ticket)
-            stack.push_async_callback(live.aclose)  # first: a relay left mid-way ends now
-            yield Answer(ticket.outcome, stream=live, headers=opened.headers,
-                         upstream_ttfb=upstream_ttfb)  # fmt: skip
+        return Serving(self, call)
 
     def _check_principal(self, principal: Principal) -> None:
         if not isinstance(principal, Principal):  # a type, not a convention
             raise TypeError(f"a call needs a Principal, not {type(principal).__name__}")
         if principal.is_open and not self.tenants.open:
             raise AuthenticationError("tenants are configured: this call names none")
-
-    async def _cache_slot(self, call: Call, stack: contextlib.AsyncExitStack) -> Ticket:
-        """The cache's decision for ``call``; the slot is released when ``stack`` closes,
-        whatever closes it, so identical requests waiting on this one never wait for a
-        failure."""
-        caches = self.cache
-        if caches is None:
-            return _NO_CACHE
-        ticket = await caches.lookup(call.request.payload, call.cache_headers, call.principal.name)
-        stack.callback(caches.land, ticket)
-        return ticket
 
     async def _relay(self, stream: MessageStream, ticket: Ticket) -> AsyncGenerator[bytes, None]:
         """The provider's bytes as they arrive; a missed answer is assembled on the side
@@ -325,6 +276,101 @@ class Pipeline:
 
 
 _NO_CACHE = Ticket("off", "bypass")
+
+
+class Serving:
+    """One call on its way through :meth:`Pipeline.serve`: entering runs steps 1–6 and
+    returns the :class:`Answer`; leaving undoes what was taken, last first — the relay,
+    the stream's lease, the settlement, the gateway's capacity, the cache slot — whatever
+    ended the block (a hand-written exit stack: this is the hot path)."""
+
+    __slots__ = ("_call", "_capacity", "_live", "_opened", "_p", "_settle", "_ticket", "_usage")
+
+    def __init__(self, pipeline: Pipeline, call: Call) -> None:
+        self._p = pipeline
+        self._call = call
+        self._ticket: Ticket | None = None  # the cache slot to land
+        self._capacity = False  # the gateway's capacity was taken
+        self._settle: tuple[TenantTicket | None] | None = None  # settle on exit (the held)
+        self._usage: dict[str, Any] = {}
+        self._opened: MessageStream | None = None
+        self._live: AsyncGenerator[bytes, None] | None = None
+
+    async def __aenter__(self) -> Answer:
+        try:
+            p, call = self._p, self._call
+            ctx, req = call.ctx, call.request
+            p._check_principal(ctx.principal)
+            check_allowed(ctx.principal.tenant, req.model)
+            ctx.priority = effective_priority(ctx.principal.tenant, ctx.priority)
+            if call.operation is Operation.COUNT_TOKENS:
+                return Answer(reply=await p.attempts.count_tokens(ctx, req))
+            caches = p.cache
+            ticket = _NO_CACHE
+            if caches is not None:
+                # The slot is released on exit, whatever ends the call, so identical requests
+                # waiting on this one never wait for a failure.
+                ticket = await caches.lookup(req.payload, call.cache_headers, ctx.principal.name)
+                self._ticket = ticket
+            if ticket.value is not None:
+                await p._count_hit(ctx, req.model)
+                return p._from_cache(ticket, req.stream)
+            # The gateway's own capacity (connections, open streams): a 529 at once when full.
+            p.capacity.take(ctx.priority, req.stream)
+            self._capacity = True
+            held = await p._tenant_admit(ctx, req)
+            self._settle = (held,)
+            if not req.stream:
+                created = await p.attempts.create(ctx, req)
+                self._usage.update(created.usage or {})
+                if caches is not None and created.reply.status == 200:
+                    await caches.store(ticket, created.reply.body)
+                return Answer(ticket.outcome, reply=created.reply)
+            opened = await p.attempts.open(ctx, req)
+            if isinstance(opened, Reply):
+                return Answer(ticket.outcome, reply=opened)
+            self._opened = opened
+            upstream_ttfb = ctx.upstream_seconds
+            self._live = live = p._relay(opened, ticket)
+            return Answer(ticket.outcome, stream=live, headers=opened.headers,
+                          upstream_ttfb=upstream_ttfb)  # fmt: skip
+        except BaseException:
+            await self._exit()
+            raise
+
+    def __aexit__(self, *_: object) -> Awaitable[None]:
+        return self._exit()
+
+    async def _exit(self) -> None:
+        p, ctx = self._p, self._call.ctx
+        try:
+            if self._opened is not None:
+                await self._end_stream()
+        finally:
+            try:
+                if self._settle is not None:
+                    (held,), self._settle = self._settle, None
+                    await p._settle(ctx, self._call.request.model, held, self._usage)
+            finally:
+                try:
+                    if self._capacity:
+                        self._capacity = False
+                        p.capacity.give_back(self._call.request.stream)
+                finally:
+                    if self._ticket is not None and p.cache is not None:
+                        ticket, self._ticket = self._ticket, None
+                        p.cache.land(ticket)
+
+    async def _end_stream(self) -> None:
+        """The relay (when left mid-way), then the stream's lease and usage."""
+        opened, self._opened = self._opened, None
+        assert opened is not None
+        try:
+            if self._live is not None:
+                live, self._live = self._live, None
+                await live.aclose()
+        finally:
+            await self._p._stream_done(opened, self._call.ctx, self._usage)
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:

@@ -25,21 +25,14 @@ _MINT: Final = object()  # only the directory holds it (see TenantDirectory)
 class Principal:
     """A resolved caller: ``tenant`` is its configuration, ``None`` on an open gateway."""
 
-    __slots__ = ("tenant",)
+    __slots__ = ("is_open", "name", "tenant")
 
     def __init__(self, tenant: TenantConfig | None, *, _mint: object = None) -> None:
         if _mint is not _MINT:
             raise TypeError("a Principal comes from TenantDirectory, not from its constructor")
-        self.tenant = tenant
-
-    @property
-    def name(self) -> str | None:
-        """The tenant's name (``None`` on an open gateway)."""
-        return self.tenant.name if self.tenant is not None else None
-
-    @property
-    def is_open(self) -> bool:
-        return self.tenant is None
+        self.tenant: Final = tenant
+        self.name: Final = tenant.name if tenant is not None else None  # None: open gateway
+        self.is_open: Final = tenant is None
 
     def __repr__(self) -> str:
         return f"Principal({self.name or 'open gateway'})"

@@ -45,6 +45,7 @@ class AlertTracker:
         listeners: Sequence[Callable[[QuotaAlert], None]] = (),
     ) -> None:
         self.thresholds = thresholds
+        self._lowest = min(thresholds, default=float("inf"))
         self.hysteresis = hysteresis
         self._level: dict[tuple[str, str], int] = {}
         self.recent: deque[QuotaAlert] = deque(maxlen=history)
@@ -54,6 +55,8 @@ class AlertTracker:
     def observe(self, key: str, limit: str, ratio: float, wall_now: float) -> None:
         slot = (key, limit)
         level = self._level.get(slot, 0)
+        if not level and ratio < self._lowest:
+            return  # below every threshold, and nothing to re-arm (the common case)
         while level > 0 and ratio < self.thresholds[level - 1] - self.hysteresis:
             level -= 1
         crossed = level

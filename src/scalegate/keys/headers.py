@@ -42,6 +42,9 @@ _LIMITS = {
 }
 
 
+LIMIT_HEADERS = tuple(_LIMITS)
+
+
 def limits_from_headers(headers: Mapping[str, str]) -> dict[str, float]:
     """``{"rpm": n, "itpm": n, "otpm": n}`` for the limits the provider reported (on every
     answer, 429s included): what the key (its organisation) is really allowed."""

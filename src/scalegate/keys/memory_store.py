@@ -84,6 +84,8 @@ class _KeyState:
     def learn(self, reported: Mapping[str, float], now: float) -> None:
         """The provider's reported limits: each minute bucket's capacity becomes
         min(configured, reported), keeping what is used."""
+        if reported == self.reported:  # as last time (the common case): nothing changes
+            return
         for name, value in reported.items():
             entry = self.limits.get(name)
             configured = getattr(self.key.limits, name, None)

@@ -164,6 +164,8 @@ class OutlierDetector:
         self._clock = clock
         self._keys: dict[str, _Key] = {}
         self._capped_at: float | None = None  # when the cap last kept a key from ejection
+        # Keys ejected or on probation: the pool asks about the others not at all.
+        self.unwell: set[str] = set()
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class OutlierDetector:
 
     def forget(self, key_id: str) -> None:
         self._keys.pop(key_id, None)
+        self.unwell.discard(key_id)
 
     def reset(self, key_id: str) -> None:
         """Back in service with a clean slate (an operator re-enabled the key)."""
@@ -180,6 +183,7 @@ class OutlierDetector:
             total = self._keys[key_id].ejections_total
             self._keys[key_id] = _Key(self._clock.monotonic())
             self._keys[key_id].ejections_total = total
+            self.unwell.discard(key_id)
 
     # -- asked by the pool ------------------------------------------------------------------
 
@@ -193,7 +197,7 @@ class OutlierDetector:
     def wait(self, key_id: str) -> float:
         """Seconds until the key may take a request (0: now)."""
         key = self._keys.get(key_id)
-        if key is None:
+        if key is None or key.health is KeyHealth.SERVING:  # the common case, cheaply
             return 0.0
         now = self._clock.monotonic()
         self._refresh(key, now)
@@ -251,7 +255,8 @@ class OutlierDetector:
                 sec.failures += 1
             elif outcome is Outcome.OVERLOADED:
                 sec.overloaded += 1
-        self._refresh(key, now)
+        if key.health is not KeyHealth.SERVING:
+            self._refresh(key, now)
         if probe and key.health is KeyHealth.PROBATION:
             key.probes_out = max(0, key.probes_out - 1)
             if outcome is Outcome.SUCCESS:
@@ -365,6 +370,7 @@ class OutlierDetector:
             if verdict is not None:
                 return verdict
         key.health = KeyHealth.SERVING
+        self.unwell.discard(key_id)
         key.serving_since = now
         key.seconds.clear()  # what got it ejected is no evidence any more
         return Verdict(key_id, ejected=False, why=f"{key.probe_successes} of {done} probes passed")
@@ -391,6 +397,7 @@ class OutlierDetector:
         key.ejections_total += 1
         seconds = min(cfg.base_ejection_seconds * key.ejections, cfg.max_ejection_seconds)
         key.health = KeyHealth.EJECTED
+        self.unwell.add(key_id)
         key.ejected_until = now + seconds
         key.probes_out = key.probe_successes = key.probe_failures = 0
         return Verdict(key_id, ejected=True, seconds=seconds, why=why)

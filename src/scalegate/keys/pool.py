@@ -38,9 +38,11 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import AdmissionConfig, BreakerConfig
@@ -54,6 +56,7 @@ from scalegate.errors import (
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
 from scalegate.keys.headers import (
+    LIMIT_HEADERS,
     limits_from_headers,
     remaining_from_headers,
     retry_after_seconds,
@@ -446,7 +449,8 @@ class KeyPool:
                 self.outliers.release(result.key_id)
             await self.store.settle(result.key_id, Settlement(demand))
             return None, 0.0, None
-        eligible.served(result.key_id)
+        if self.admission.selection == "round_robin":
+            eligible.served(result.key_id)
         entry.in_flight += 1
         wall = self.clock.time()
         for limit, ratio in result.ratios:
@@ -501,9 +505,13 @@ class KeyPool:
         candidates: list[Candidate] = []
         probes: list[str] = []
         ejected = float("inf")
+        entries, unwell = self._entries, self.outliers.unwell
         for fp in key_ids:
-            e = self._entries.get(fp)
+            e = entries.get(fp)
             if e is None:
+                continue
+            if fp not in unwell:  # serving: nothing to ask the outlier detector
+                candidates.append(Candidate(fp, e.key.weight))
                 continue
             blocked = self.outliers.wait(fp)
             if blocked > 0:
@@ -803,10 +811,18 @@ def _breaker_word(state: KeyStatus, health: KeyHealth) -> str:
     return health.breaker_word if health is not KeyHealth.SERVING else state.breaker
 
 
-def _share_of_reported(headers: Mapping[str, str], share: int) -> dict[str, float] | None:
+def _share_of_reported(headers: Mapping[str, str], share: int) -> Mapping[str, float] | None:
     """The limits the provider reported for the key's organisation, divided among the keys
-    of its group (learned limits: a bucket's capacity becomes min(configured, this))."""
-    reported = limits_from_headers(headers)
+    of its group (learned limits: a bucket's capacity becomes min(configured, this)).
+    Read-only: the same few header values come back on every answer, so they are parsed
+    once (:func:`_share_of`)."""
+    return _share_of(tuple(headers.get(name) for name in LIMIT_HEADERS), share)
+
+
+@functools.lru_cache(maxsize=256)
+def _share_of(values: tuple[str | None, ...], share: int) -> Mapping[str, float] | None:
+    given = {name: v for name, v in zip(LIMIT_HEADERS, values, strict=True) if v is not None}
+    reported = limits_from_headers(given)
     if not reported:
         return None
-    return {name: max(1.0, value // share) for name, value in reported.items()}
+    return MappingProxyType({name: max(1.0, value // share) for name, value in reported.items()})

@@ -42,7 +42,17 @@ _DRAWS = 4  # draws per sampled key at most (keys drawn twice, or not allowed, a
 class Eligible:
     """The keys one (model, priority class) may use, and how to sample them."""
 
-    __slots__ = ("ceilings", "cum_weights", "cursor", "entries", "ids", "index", "uniform")
+    __slots__ = (
+        "_in_ceiling",
+        "_out_ceiling",
+        "ceilings",
+        "cum_weights",
+        "cursor",
+        "entries",
+        "ids",
+        "index",
+        "uniform",
+    )
 
     def __init__(self, entries: tuple[KeyEntry, ...]) -> None:
         self.entries = entries
@@ -57,6 +67,13 @@ class Eligible:
             caps = [getattr(e.key.limits, name) for e in entries]
             if caps and all(c is not None for c in caps):
                 self.ceilings[unit] = max(int(c) for c in caps)
+        inf = float("inf")
+        self._in_ceiling = self.ceilings.get("input_tokens", inf)
+        self._out_ceiling = self.ceilings.get("output_tokens", inf)
+
+    def _roomy(self, demand: Demand) -> bool:
+        """Whether ``demand`` is within every ceiling already (the common case, cheaply)."""
+        return demand.input_tokens <= self._in_ceiling and demand.output_tokens <= self._out_ceiling
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -65,6 +82,8 @@ class Eligible:
         """The demand, each token amount at most the largest per-minute capacity among the
         keys: an estimate (or a ``max_tokens`` far above what answers use) is never a
         reason to refuse a request for good. Settlement charges the real usage."""
+        if self._roomy(demand):
+            return demand
         for unit, ceiling in self.ceilings.items():
             if demand.amount(unit) > ceiling:
                 demand = replace(demand, **{unit: ceiling})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import orjson
-from starlette.types import Message, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from scalegate.asgi import header_map, new_request_id
 from scalegate.call import CallContext
@@ -177,14 +177,15 @@ async def observed(
     sink: RequestSink,
     route: str,
     scope: Scope,
+    receive: Receive,
     send: Send,
-    run: Callable[[Inbound, Send], Awaitable[None]],
+    run: Callable[[Scope, Receive, Send, Inbound], Awaitable[None]],
 ) -> None:
     """Run one request's handling (``run``) and tell ``sink`` how it went, once."""
     inb = inbound(scope)
     seen = SeenSend(send)
     try:
-        await run(inb, seen)
+        await run(scope, receive, seen, inb)
     except BaseException:
         if not seen.status:
             seen.status = 500

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable
 
 from starlette.types import Receive, Scope, Send
 
@@ -46,10 +47,8 @@ class _Endpoint:
         self.gw = gateway
         self.sink = sink
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await observed(
-            self.sink, self.route, scope, send, lambda inb, s: self._serve(scope, receive, s, inb)
-        )
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        return observed(self.sink, self.route, scope, receive, send, self._serve)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         try:

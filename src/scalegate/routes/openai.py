@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -124,14 +124,8 @@ class OpenAIEndpoint:
     def translate(self, body: dict[str, Any], version: str) -> Translated:
         raise NotImplementedError
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await observed(
-            self.sink,
-            self.route,
-            scope,
-            send,
-            lambda inb, s: self._serve(scope, receive, s, inb),
-        )
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        return observed(self.sink, self.route, scope, receive, send, self._serve)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, inb: Inbound) -> None:
         try:
