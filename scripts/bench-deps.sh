@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that benchmarks/gateway_overhead.py starts: nginx (the fast
-# upstream) and wrk (the load generator), and, when npm is there, Portkey's gateway under
+# upstream) and wrk (the load generator), valgrind (benchmarks/instructions_per_request.py), and, when npm is there, Portkey's gateway under
 # benchmarks/.node for benchmarks/curve_sse_relay.py. Idempotent: does nothing when all are
 # present.
 # The benchmark runs its own nginx on a free port with its own config; the distro's service
@@ -11,6 +11,7 @@ sudo=""
 
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 nginx_missing=0
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || nginx_missing=1
 
