@@ -108,6 +108,18 @@ NEAR_MISSES = [
      "person"),
     ("My aunt is diabetic and I am not. Which snacks are fine for me?",
      "My aunt is diabetic and I am not. Which snacks are fine for her?", "person"),
+    # v4: who does what in a statement, a pronoun on one side at least
+    ("He borrowed my car last week. How do I ask for it back?",
+     "I borrowed his car last week. How do I ask for it back?", "person"),
+    ("My sister ignored my messages all week, what should I do?",
+     "I ignored my sister's messages all week, what should I do?", "person"),
+    # v4: a count is not a choice; how much of a group; a verb-like noun after its article
+    ("How many moons does Jupiter have?", "Which moons does Jupiter have?", "question"),
+    ("Our class has thirty students. All of the students passed, and two got top marks.",
+     "Our class has thirty students. Two of the students passed, and all got top marks.",
+     "partitive"),
+    ("How do I turn a JavaScript object into a map?",
+     "How do I turn a JavaScript map into an object?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -160,6 +172,13 @@ PARAPHRASES = [
         "What's the difference between a crocodile and an alligator?",
         "alligator vs crocodile - what's the difference",
     ),
+    # v4: a unit said on one side only; the same actor said the same way
+    ("I pay $1,200 a month in rent, is that a lot?", "i pay 1200 a month in rent, is that a lot"),
+    (
+        "My neighbor parks in my spot every day. What can I do?",
+        "my neighbor parks in my spot every day, what can i do",
+    ),
+    ("All of my plants have yellow leaves, why?", "why do all of my plants have yellow leaves"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

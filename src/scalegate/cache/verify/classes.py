@@ -109,7 +109,8 @@ DIRECTION = _w(
 # Compared only when both prompts ask with one: "why" ≠ "how", but "What's X?" = "Tell me X".
 WH = _w("what why how when where which who whom whose")
 # "Which river is longest?" asks what "What river is longest?" asks.
-WH_SAME = {"which": "what", "whom": "who"}
+# "which" names one of a set, "how many" counts it: both are specific, unlike "what".
+WH_SAME = {"whom": "who"}
 CONNECTIVES = _w("or if unless because although whether")
 # Words a relation hangs on: content words that trade places across them swap roles.
 # Coordination counts too: an answer follows the order it was asked in ("Compare Java and

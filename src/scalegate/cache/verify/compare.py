@@ -7,13 +7,15 @@ what "Can I safely eat …" asks. What changes the answer is a detail the other 
 past against a future, "I" against "she". So each field has its own test:
 
 * numbers, times, units, quoted and code spans, symbols: the same multiset of values
-  (a number with its unit is one value: "five km" = "5 kilometers"; a lone word "one"
-  counts only against a "1" of the other prompt: "one or two hours" = "an hour or two");
+  (a number with its unit is one value: "five km" = "5 kilometers", and a unit said on one
+  side only is wording: "$1,500" = "1500"; a lone word "one" counts only against a "1" of
+  the other prompt: "one or two hours" = "an hour or two");
 * negation: the same parity ("can't sleep" = "cannot sleep"; "not" ≠ "");
 * persons: the same set when both prompts name any (possessives aside);
 * quantifiers: no strong quantifier ("all", "most", "only", "few", "more", …) in one that
   the other lacks, and not two disjoint ones; "some", "many", "both" may appear in one
   prompt only;
+* partitives ("all of the", "two of my"): the same when both have one;
 * modality: the same forces when both have one ("would" is politeness);
 * tense: not a past against a future, and not a question's leading auxiliary in another
   tense ("Was …" / "Is …"); aligned verbs are compared by :mod:`.rules`;
@@ -40,10 +42,10 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         return False
     sa, sb = set(a), set(b)
     if name == "numbers":
-        return _numbers(a, b) != _numbers(b, a)
+        return not _same_values(_numbers(a, b), _numbers(b, a))
     if name == "negation":
         return len(a) % 2 != len(b) % 2
-    if name == "person":
+    if name in ("person", "partitive"):  # compared only when both say one
         return bool(sa and sb)
     if name == "quantifier":
         strong = (sa ^ sb) - c.WEAK_QUANTITY
@@ -76,3 +78,20 @@ def _numbers(mine: tuple[str, ...], other: tuple[str, ...]) -> Counter[str]:
     ones = counts.pop("one", 0)
     counts["1"] += min(ones, max(Counter(other)["1"] - counts["1"], 0))
     return +counts
+
+
+def _same_values(a: Counter[str], b: Counter[str]) -> bool:
+    """The same numbers, a unit said on one side only being no difference ("rent is $1,500"
+    / "rent is 1500", "18, 22 and 25 percent" / "18%, 22% and 25%", "a two-year-old cat" /
+    "she's 2"); two different units on the same value are ("100 F" / "100 C")."""
+    if a == b:
+        return True
+    rest_a, rest_b = a - b, b - a
+    bare_a = Counter(v.partition(" ")[0] for v in rest_a.elements())
+    bare_b = Counter(v.partition(" ")[0] for v in rest_b.elements())
+    if bare_a != bare_b:
+        return False
+    # Each value left over carries a unit on at most one side.
+    with_unit_a = {v.partition(" ")[0] for v in rest_a if " " in v}
+    with_unit_b = {v.partition(" ")[0] for v in rest_b if " " in v}
+    return not with_unit_a & with_unit_b

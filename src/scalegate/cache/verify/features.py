@@ -19,7 +19,7 @@ from scalegate.cache.verify.units import CONVERSION, UNITS, WEAK
 
 EXACT_FIELDS = (
     "quoted", "code", "symbols", "numbers", "times", "units", "negation", "person",
-    "quantifier", "modality", "tense", "direction", "question", "connective",
+    "quantifier", "partitive", "modality", "tense", "direction", "question", "connective",
 )  # fmt: skip
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
@@ -112,7 +112,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         frame = role == "light" and (frame or word in ("please", "you"))
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
-    sets = ("quantifier", "direction", "question", "connective", "person", "modality")
+    bag["partitive"] = _partitives(tokens)
+    sets = ("quantifier", "partitive", "direction", "question", "connective", "person",
+            "modality")  # fmt: skip
     multisets = ("numbers", "negation", "quoted", "code", "symbols", "times")
     out.exact = {
         name: tuple(sorted(set(vals))) if name in sets
@@ -127,6 +129,27 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+def _partitives(tokens: list[Token]) -> list[str]:
+    """How much of a group a prompt speaks of, as "<quantity> of the/my/these …": "*all of*
+    the team members" / "*two of* the team members", "*how many of* the planets" — a
+    number by its value, a quantifier by its class ("each of" = "all of")."""
+    found: list[str] = []
+    for i in range(len(tokens) - 2):
+        word = tokens[i].text
+        if tokens[i + 1].text != "of" or tokens[i + 2].text not in c.DETERMINERS:
+            continue
+        if word in c.NUMBER_WORDS:
+            found.append(f"{c.NUMBER_WORDS[word]:g}")
+        elif tokens[i].kind == "number":
+            try:
+                found.append(f"{float(word.replace(',', '')):g}")
+            except ValueError:
+                found.append(word)
+        elif word in c.QUANTIFIERS or word == "none":
+            found.append(c.QUANTITY.get(word, word))
+    return found
 
 
 def _content(word: str, lexicon: Lexicon, position: int, past: bool, prev: str, nxt: str) -> Word:
@@ -251,8 +274,10 @@ def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str
     if word in ("few", "little", "bit") and (prev == "a" or f"{prev} {word}" == "little bit"):
         return "quantifier:some"  # "a few" is "some"; "few" alone is not; "bit" alone is
         # no quantifier either: "my dog bit …", "a 64 bit integer"
+    if word == "how" and nxt in ("many", "much"):
+        return "question:quantity"  # "how many" counts; "which" names, "how" asks a manner
     if word in ("many", "much") and prev == "how":
-        return "light"  # "how many": the question word asks for a quantity
+        return "light"  # its question word took it
     if word in c.DEONTIC or (word in c.OBLIGATION_VERBS and nxt == "to"):
         return f"modality:{c.DEONTIC.get(word, 'must')}"  # "have to", "required", "allowed"
     for words, name, canonical in _CLASSES:

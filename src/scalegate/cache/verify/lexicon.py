@@ -72,6 +72,7 @@ class Lexicon:
         self.degree = _cached(self._degree)
         self.poses = _cached(self._poses)
         self.verbal = _cached(self._verbal)
+        self.may_be_verb = _cached(self._may_be_verb)
         self.light_verb = _cached(self._light_verb)
         self.broader = _cached(self._broader)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
@@ -95,6 +96,13 @@ class Lexicon:
         files = self._files
         forms = (word,) if self.poses(word) else tuple(self.keys(word))  # "checking": a noun
         return any(files.tagged(f, "v") > max(files.tagged(f, "n"), 0) for f in forms)
+
+    def _may_be_verb(self, word: str) -> bool:
+        """``word`` is a form of some WordNet verb ("ignored", "took"), however rarely."""
+        if self._files is None:
+            return False
+        files = self._files
+        return any(files.offsets(f, "v") for f in (word, *self.keys(word)))
 
     def _light_verb(self, word: str) -> bool:
         """A verb of :data:`LIGHT_SENSES` senses or more ("make", "take", "get", "go",

@@ -75,10 +75,49 @@ class Verifier:
         subjects_a, subjects_b = _subjects(da, da.sequence), _subjects(db, renamed)
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
-        roles_a = possessive_as_of(da.sequence, self._nominal)
-        if swapped(roles_a, possessive_as_of(renamed, self._nominal), self._nominal):
+        roles_a = possessive_as_of(da.sequence, self._nominal, boundaries=True)
+        roles_b = possessive_as_of(renamed, self._nominal, boundaries=True)
+        if swapped(roles_a, roles_b, self._nominal):
             return "order"
+        if self._actors_differ(da.sequence, renamed):
+            return "person"
         return None
+
+    def _actors_differ(self, a: list[str], b: list[str]) -> bool:
+        """Two clauses with the same verb done by someone else, a person named by a pronoun
+        on one side at least: "*She* forgot my birthday" / "*I* forgot her birthday", "*My
+        coworker* took credit for my idea" / "*I* took credit for my coworker's idea"."""
+        actors_b: dict[str, set[frozenset[str]]] = {}
+        for clause in _clauses(b):
+            verb, actor = self._actor(clause)
+            if verb is not None and actor:
+                actors_b.setdefault(verb, set()).add(actor)
+        for clause in _clauses(a):
+            verb, actor = self._actor(clause)
+            theirs = actors_b.get(verb or "", set())
+            persons = any(w.startswith("@") for w in actor | set().union(*theirs))
+            if actor and theirs and actor not in theirs and persons:
+                return True
+        return False
+
+    def _actor(self, clause: list[str]) -> tuple[str | None, frozenset[str]]:
+        """A clause that opens with who does what — a person ("I took") or a noun after its
+        determiner ("my coworker took"), then a verb — as (verb, who); else (None, ∅). Only
+        that shape: "python split string", "compound interest calculated" name no actor."""
+        start = 0
+        while start < len(clause) and clause[start] == BOUNDARY:
+            start += 1
+        if start + 1 >= len(clause):
+            return None, frozenset()
+        who, verb = clause[start], clause[start + 1]
+        person = who.startswith("@")
+        if not (person or (start > 0 and not who.startswith("=") and self._nominal(who))):
+            return None, frozenset()
+        if verb[:1] in ("@", "=") or verb in (BOUNDARY, CLAUSE):
+            return None, frozenset()
+        if not self.lexicon.may_be_verb(verb):
+            return None, frozenset()
+        return verb, frozenset({who})
 
     def warm(self) -> None:
         """Load what the first verification would otherwise pay for (~0.2 s: simplemma's
@@ -89,6 +128,16 @@ class Verifier:
     def _nominal(self, word: str) -> bool:
         """A word that can fill a role: a noun, a name, a person — not a verb."""
         return word.startswith("@") or not self.lexicon.verbal(word)
+
+
+def _clauses(sequence: list[str]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for w in sequence:
+        if w == CLAUSE:
+            out.append([])
+        else:
+            out[-1].append(w)
+    return [c for c in out if c]
 
 
 def _unquoted(analysis: Analysis, other: str) -> bool:
@@ -127,14 +176,17 @@ def _renamed(da: Analysis, db: Analysis, pairs: dict[int, int]) -> list[str]:
     return [da.sequence[pairs[i]] if i in pairs else word for i, word in enumerate(db.sequence)]
 
 
-def possessive_as_of(words: list[str], nominal: Callable[[str], bool] | None = None) -> list[str]:
+def possessive_as_of(
+    words: list[str], nominal: Callable[[str], bool] | None = None, *, boundaries: bool = False
+) -> list[str]:
     """ "X 's Y" read as "Y of X": "green tea's health benefits" asks what "the health
     benefits of green tea" asks, while "my sister's husband" / "my husband's sister" still
     trade places. X and Y are the noun phrases either side: runs of content words that stop
     at a relation word, a determiner or punctuation (:data:`BOUNDARY`) and, when
     ``nominal`` is given, at a verb — so in "my dog bit the neighbor's child" the phrase is
     "neighbor's child", not "dog bit neighbor's child", and it trades places with "dog" in
-    "the neighbor's child bit my dog". Boundaries are dropped from the result."""
+    "the neighbor's child bit my dog". Boundaries are dropped from the result unless
+    ``boundaries`` (they tell :func:`swapped` where a noun phrase starts)."""
 
     def inside(w: str) -> bool:
         return (
@@ -159,7 +211,7 @@ def possessive_as_of(words: list[str], nominal: Callable[[str], bool] | None = N
             continue
         out[start:end] = [*out[i + 1 : end], "=of", *out[start:i]]
         i = end
-    return [w for w in out if w != BOUNDARY]
+    return out if boundaries else [w for w in out if w != BOUNDARY]
 
 
 def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = None) -> bool:
@@ -174,15 +226,15 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
     def positions(words: list[str]) -> dict[str, int]:
         seen: dict[str, int] = {}
         for i, w in enumerate(words):
-            if not w.startswith("=") and w != CLAUSE:
+            if not w.startswith("=") and w not in (CLAUSE, BOUNDARY):
                 seen[w] = -1 if w in seen else i
         return {w: i for w, i in seen.items() if i >= 0}
 
     def between(words: list[str], i: int, j: int) -> set[str]:
-        return set(words[min(i, j) + 1 : max(i, j)])
+        return set(words[min(i, j) + 1 : max(i, j)]) - {BOUNDARY}
 
-    def role(w: str, words: list[str], i: int) -> bool:  # after a preposition: a noun
-        return nominal is None or nominal(w) or (i > 0 and words[i - 1].startswith("="))
+    def role(w: str, words: list[str], i: int) -> bool:
+        return nominal is None or _noun_at(w, words, i, nominal)
 
     pa, pb = positions(a), positions(b)
     shared = sorted(
@@ -197,3 +249,16 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
             if CLAUSE not in in_a | in_b and in_a & in_b:
                 return True
     return False
+
+
+def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -> bool:
+    """``words[i]`` (``w``) is a noun: nominal, or after a preposition, or ending a noun
+    phrase its determiner opened ("a Python *set*": "set" is usually a verb, not here)."""
+    if nominal(w) or (i > 0 and words[i - 1].startswith("=")):
+        return True
+    j = i - 1
+    while j >= 0 and words[j][:1] not in ("=", "@") and words[j] not in (BOUNDARY, CLAUSE):
+        if not nominal(words[j]):
+            return False
+        j -= 1
+    return j >= 0 and words[j] == BOUNDARY
