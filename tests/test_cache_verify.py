@@ -120,6 +120,15 @@ NEAR_MISSES = [
      "partitive"),
     ("How do I turn a JavaScript object into a map?",
      "How do I turn a JavaScript map into an object?", "order"),
+    # v5: who does what anywhere in a clause, actors of several words, signs, cause/effect
+    ("Is it my fault if my cat scratched the neighbor's kid?",
+     "Is it my fault if the neighbor's cat scratched my kid?", "order"),
+    ("Last spring I sold my cousin a used bike. Can I ask for it back?",
+     "Last spring my cousin sold me a used bike. Can I ask for it back?", "person"),
+    ("My older sister crashed my scooter, who pays for the repair?",
+     "I crashed my older sister's scooter, who pays for the repair?", "person"),
+    ("What is the cube root of -27?", "What is the cube root of 27?", "numbers"),
+    ("What does stress trigger?", "What triggers stress?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -179,6 +188,10 @@ PARAPHRASES = [
         "my neighbor parks in my spot every day, what can i do",
     ),
     ("All of my plants have yellow leaves, why?", "why do all of my plants have yellow leaves"),
+    # v5: a dash between numbers is no sign; a noun phrase before a noun is no actor
+    ("Read pages 10-20 for homework", "read pages 10-20 for homework"),
+    ("Suggest a good travel backpack", "what's a good backpack for travel?"),
+    ("What does a plumber charge per hour?", "how much does a plumber charge an hour"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -31,7 +31,11 @@ prompts nobody here wrote, not from lists of past failures:
    …"), and no two nominal words (nouns, names, persons) may trade places across a word
    that stays between them in one clause — a verb, a preposition, "than", "and" ("Did
    Burr shoot Hamilton?" / "Did Hamilton shoot Burr?", "my dog bit the neighbor's child" /
-   "the neighbor's child bit my dog").
+   "the neighbor's child bit my dog"); a verb both prompts have must have the same actor
+   — a person, or a noun phrase its determiner opened — when a pronoun is one of them or
+   one actor is the other's object ("*She* forgot my birthday" / "*I* forgot her
+   birthday"); and the subject after do-support stays a subject ("What does inflation
+   cause?" / "What causes inflation?").
 
 Word lists (:mod:`.classes`, :mod:`.units`) are closed grammatical classes and spelling
 normalisation; sameness of open-class words is decided by the lexicon (simplemma and

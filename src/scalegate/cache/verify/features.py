@@ -52,6 +52,9 @@ class Analysis:
     # auxiliary or modal, or of an infinitive after "for" — a pronoun or a possessed noun
     # ("Can *I* …", "Should *my roommate* …", "Is it legal for *my employer* to …").
     subjects: tuple[int, ...] = ()
+    # Positions in ``sequence`` of a content word right after a question's auxiliary: the
+    # subject it asks about ("What does *inflation* cause?", not "What causes inflation?").
+    asked: tuple[int, ...] = ()
 
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
@@ -67,6 +70,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     number_end = -1  # the token after the last number: a unit there is that number's
     subject = 0  # 1: a question's auxiliary was just read; 2: then a possessive ("Can my …")
     subjects: list[int] = []
+    asked: list[int] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -103,8 +107,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
             _record(role, word, bag, out.sequence)
-        if subject == 2 - (role or "")[:7].startswith("person:"):  # "Can I", "Can my son"
-            subjects.append(len(out.sequence) - 1)
+        _note_subject(subject, role, prev, len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
         lead = lead and word in c.WH
         if role is not None and role.startswith("modality:") and nxt == "to":
@@ -124,6 +127,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     out.exact["tense"] = tuple(sorted(set(bag["tense"])))
     out.leads = tuple(leads)
     out.subjects = tuple(subjects)
+    out.asked = tuple(asked)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
@@ -158,6 +162,17 @@ def _content(word: str, lexicon: Lexicon, position: int, past: bool, prev: str, 
         noun=prev in c.DETERMINERS or prev in c.PREPOSITIONS,
         coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
     )  # fmt: skip
+
+
+def _note_subject(
+    state: int, role: str | None, prev: str, pos: int, subjects: list[int], asked: list[int]
+) -> None:
+    """Record the word at ``pos`` as a question's subject: a person or a possessed noun
+    ("Can I", "Can my son"), or any content word after do-support ("What does X cause?")."""
+    if state == 2 - (role or "")[:7].startswith("person:"):
+        subjects.append(pos)
+    elif state == 1 and role is None and prev in c.DO_AUX:
+        asked.append(pos)
 
 
 def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:

@@ -79,45 +79,84 @@ class Verifier:
         roles_b = possessive_as_of(renamed, self._nominal, boundaries=True)
         if swapped(roles_a, roles_b, self._nominal):
             return "order"
-        if self._actors_differ(da.sequence, renamed):
-            return "person"
+        if self._asked_moved(da, db, renamed):
+            return "order"
+        return self._actors_differ(da.sequence, renamed)
+
+    def _actors_differ(self, a: list[str], b: list[str]) -> str | None:
+        """Who does what: a verb both prompts have, done by someone else — ``person`` when
+        a pronoun is one of them ("*She* forgot my birthday" / "*I* forgot her birthday",
+        "… if *my friend* forgot my birthday" / "… if *I* forgot my friend's birthday"),
+        ``order`` when the actor of one is acted on in the other ("… if *my dog* bit my
+        neighbor's child" / "… if *my neighbor's dog* bit my child")."""
+        theirs: dict[str, list[tuple[frozenset[str], list[str]]]] = {}
+        for clause in _clauses(b):
+            for verb, actor, rest in self._actions(clause):
+                theirs.setdefault(verb, []).append((actor, rest))
+        for clause in _clauses(a):
+            for verb, actor, rest in self._actions(clause):
+                others = theirs.get(verb, [])
+                if not others or any(actor == other for other, _ in others):
+                    continue
+                for other, other_rest in others:
+                    if any(w.startswith("@") for w in actor | other):
+                        return "person"
+                    objects = rest[:1] == other_rest[:1] == [BOUNDARY]  # "bit | my child"
+                    if objects and (actor & set(other_rest) or other & set(rest)) - {"='s"}:
+                        return "order"
         return None
 
-    def _actors_differ(self, a: list[str], b: list[str]) -> bool:
-        """Two clauses with the same verb done by someone else, a person named by a pronoun
-        on one side at least: "*She* forgot my birthday" / "*I* forgot her birthday", "*My
-        coworker* took credit for my idea" / "*I* took credit for my coworker's idea"."""
-        actors_b: dict[str, set[frozenset[str]]] = {}
-        for clause in _clauses(b):
-            verb, actor = self._actor(clause)
-            if verb is not None and actor:
-                actors_b.setdefault(verb, set()).add(actor)
-        for clause in _clauses(a):
-            verb, actor = self._actor(clause)
-            theirs = actors_b.get(verb or "", set())
-            persons = any(w.startswith("@") for w in actor | set().union(*theirs))
-            if actor and theirs and actor not in theirs and persons:
-                return True
-        return False
+    def _actions(self, clause: list[str]) -> list[tuple[str, frozenset[str], list[str]]]:
+        """(verb, who, what follows) for each verb right after its actor — a person ("I
+        lent"), or a noun phrase its determiner opened ("my younger brother borrowed", "my
+        neighbor's dog bit"). "python split string" or "compound interest calculated" name
+        no actor: a noun phrase needs its determiner."""
+        out: list[tuple[str, frozenset[str], list[str]]] = []
+        phrase: list[str] = []
+        opened = False
+        for i, w in enumerate(clause):
+            if w == BOUNDARY or w.startswith("@"):
+                phrase, opened = ([w] if w.startswith("@") else []), True
+            elif w == "='s" and opened and phrase:
+                phrase.append(w)
+            elif w.startswith("="):
+                phrase, opened = [], False
+            elif phrase and opened and self._acts(w):
+                out.append((w, frozenset(phrase), clause[i + 1 :]))
+                phrase, opened = [], False
+            elif opened and self._nominal(w):
+                phrase.append(w)
+            else:
+                phrase, opened = [], False
+        return out
 
-    def _actor(self, clause: list[str]) -> tuple[str | None, frozenset[str]]:
-        """A clause that opens with who does what — a person ("I took") or a noun after its
-        determiner ("my coworker took"), then a verb — as (verb, who); else (None, ∅). Only
-        that shape: "python split string", "compound interest calculated" name no actor."""
-        start = 0
-        while start < len(clause) and clause[start] == BOUNDARY:
-            start += 1
-        if start + 1 >= len(clause):
-            return None, frozenset()
-        who, verb = clause[start], clause[start + 1]
-        person = who.startswith("@")
-        if not (person or (start > 0 and not who.startswith("=") and self._nominal(who))):
-            return None, frozenset()
-        if verb[:1] in ("@", "=") or verb in (BOUNDARY, CLAUSE):
-            return None, frozenset()
-        if not self.lexicon.may_be_verb(verb):
-            return None, frozenset()
-        return verb, frozenset({who})
+    def _acts(self, word: str) -> bool:
+        """A verb in a statement: usually a verb, or a past form of one ("bit", "ignored")."""
+        lex = self.lexicon
+        return lex.verbal(word) or (lex.may_be_verb(word) and lex.is_past(word))
+
+    def _verb_after(self, words: list[str], pos: int) -> str | None:
+        """The verb ending the noun phrase that starts at ``pos`` ("high cholesterol
+        *cause*"), if it is one."""
+        for w in words[pos + 1 :]:
+            if w.startswith(("=", "@")) or w in (BOUNDARY, CLAUSE):
+                return None
+            if self.lexicon.may_be_verb(w):  # after do-support: the main verb
+                return w
+        return None
+
+    def _asked_moved(self, da: Analysis, db: Analysis, renamed: list[str]) -> bool:
+        """The subject a question asks about is the other's object: "What does *inflation*
+        cause?" / "What causes *inflation*?" (the verb comes before it there)."""
+        for asked, mine, other in ((da.asked, da.sequence, renamed),
+                                   (db.asked, renamed, da.sequence)):  # fmt: skip
+            for pos in asked:
+                noun, verb = mine[pos], self._verb_after(mine, pos)
+                if verb is None or noun not in other or verb not in other:
+                    continue
+                if other.index(noun) == other.index(verb) + 1:  # "causes inflation"
+                    return True
+        return False
 
     def warm(self) -> None:
         """Load what the first verification would otherwise pay for (~0.2 s: simplemma's

@@ -10,8 +10,10 @@ never inside words ("Wi-Fi", "km/h", "and/or") or as a prose dash ("Ubuntu - how
 Quoted spans are one token compared exactly, apostrophes inside included ('it's' stays
 ``it's``; a quote closes only before a space, punctuation or the end). Times of day are
 read to minutes past midnight ("3pm", "3 p.m.", "15:00" are one time; "3:00" without am/pm
-is kept apart, as it is ambiguous). Contractions and chat spellings are expanded ("can't" →
-"can not", "u" → "you") so that the grammar words they hide are compared like any other.
+is kept apart, as it is ambiguous). A "-" right before a digit, after a space or an
+operator, is a minus sign ("7 minus -3", "root of -16"); between digits it is not ("5-3").
+Contractions and chat spellings are expanded ("can't" → "can not", "u" → "you") so that
+the grammar words they hide are compared like any other.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _PATTERN = re.compile(
     r"(?P<code>```.*?```|`[^`]+`)"
     r"|(?P<quoted>\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<![\w'])'(?:[^'\n]|'(?=\w))+'(?![\w']))"
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
-    r"|(?P<number>[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
+    r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
     r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
     r"|(?P<operator>[-+*/=<>&|^~!%]{2,}|[=+*<>|^~]|(?<=\d)/(?=\d)|(?<=\d )[-/%](?= \d)"
     r"|(?<=[A-Za-z_)\]] )[/%](?= [A-Za-z_(\d])|!(?=[\w(\[]))"
@@ -103,6 +105,8 @@ def _words(word: str, *, casual: bool = True) -> list[Token]:
 
 def _number(raw: str) -> list[Token]:
     out = []
+    sign = "-" if raw.startswith("-") else ""  # a minus sign, not a dash: "7 minus -3"
+    raw = raw.removeprefix("-")
     if raw[0] in _CURRENCY:
         out.append(Token("word", raw[0]))
         raw = raw[1:]
@@ -112,9 +116,9 @@ def _number(raw: str) -> list[Token]:
     thousands = raw.endswith("k")  # "$30k", "a 5k salary rise"
     raw = re.sub(r"(st|nd|rd|th|k)$", "", raw).replace(",", "")
     try:
-        value = f"{float(raw) * (1000 if thousands else 1):g}"
+        value = f"{float(sign + raw) * (1000 if thousands else 1):g}"
     except ValueError:
-        value = raw
+        value = sign + raw
     out.insert(0, Token("ordinal" if ordinal else "number", value))
     if percent:
         out.append(Token("word", "%"))
