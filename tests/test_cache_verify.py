@@ -129,6 +129,14 @@ NEAR_MISSES = [
      "I crashed my older sister's scooter, who pays for the repair?", "person"),
     ("What is the cube root of -27?", "What is the cube root of 27?", "numbers"),
     ("What does stress trigger?", "What triggers stress?", "order"),
+    # v6: a person as the object, compound subjects, verbs with a preposition, ordinals
+    ("Who pays if my car hit my landlord?", "Who pays if my landlord's car hit me?", "order"),
+    ("What does heavy snowfall cause?", "What causes heavy snowfall?", "order"),
+    ("What does poor sleep result in?", "What results in poor sleep?", "order"),
+    ("Move the file from the second folder to the fourth folder",
+     "Move the file from the fourth folder to the second folder", "order"),
+    ("The ad says the scooter does 20 mph. Is that really about 20 km/h?",
+     "The ad says the scooter does 20 km/h. Is that really about 20 mph?", "conversion"),
 ]  # fmt: skip
 
 LONG = (
@@ -192,6 +200,7 @@ PARAPHRASES = [
     ("Read pages 10-20 for homework", "read pages 10-20 for homework"),
     ("Suggest a good travel backpack", "what's a good backpack for travel?"),
     ("What does a plumber charge per hour?", "how much does a plumber charge an hour"),
+    ("What does 'hygge' mean?", "meaning of hygge"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -15,7 +15,8 @@ past against a future, "I" against "she". So each field has its own test:
 * quantifiers: no strong quantifier ("all", "most", "only", "few", "more", …) in one that
   the other lacks, and not two disjoint ones; "some", "many", "both" may appear in one
   prompt only;
-* partitives ("all of the", "two of my"): the same when both have one;
+* partitives ("all of the", "two of my") and one value in two units in the order said
+  ("35 knots … 35 mph" / "35 mph … 35 knots"): the same when both have one;
 * modality: the same forces when both have one ("would" is politeness);
 * tense: not a past against a future, and not a question's leading auxiliary in another
   tense ("Was …" / "Is …"); aligned verbs are compared by :mod:`.rules`;
@@ -45,7 +46,7 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         return not _same_values(_numbers(a, b), _numbers(b, a))
     if name == "negation":
         return len(a) % 2 != len(b) % 2
-    if name in ("person", "partitive"):  # compared only when both say one
+    if name in ("person", "partitive", "conversion"):  # compared only when both say one
         return bool(sa and sb)
     if name == "quantifier":
         strong = (sa ^ sb) - c.WEAK_QUANTITY

@@ -20,6 +20,7 @@ from scalegate.cache.verify.units import CONVERSION, UNITS, WEAK
 EXACT_FIELDS = (
     "quoted", "code", "symbols", "numbers", "times", "units", "negation", "person",
     "quantifier", "partitive", "modality", "tense", "direction", "question", "connective",
+    "conversion",
 )  # fmt: skip
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
@@ -87,6 +88,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             i += 1
             continue
         used = _number_words(tokens, i, bag)
+        if used and bag["numbers"] and bag["numbers"][-1].startswith("#"):
+            out.sequence.append(bag["numbers"][-1])  # an ordinal fills a role: "from 2nd to 3rd"
         if used:
             i += used
             number_end = i + (i < len(tokens) and tokens[i].text == "-")
@@ -116,6 +119,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
     bag["partitive"] = _partitives(tokens)
+    bag["conversion"] = _conversions(bag["numbers"])
     sets = ("quantifier", "partitive", "direction", "question", "connective", "person",
             "modality")  # fmt: skip
     multisets = ("numbers", "negation", "quoted", "code", "symbols", "times")
@@ -133,6 +137,17 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+def _conversions(numbers: list[str]) -> list[str]:
+    """One value said in two units, in the order said: "35 knots … about 35 miles per
+    hour" is "35:kn>mi", the reverse "35:mi>kn" (which one was measured, which guessed)."""
+    units: dict[str, list[str]] = {}
+    for entry in numbers:
+        value, _, unit = entry.partition(" ")
+        if unit and unit not in units.setdefault(value, []):
+            units[value].append(unit)
+    return [f"{v}:{'>'.join(u)}" for v, u in units.items() if len(u) > 1]
 
 
 def _partitives(tokens: list[Token]) -> list[str]:
@@ -234,6 +249,7 @@ def _special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None
         bag["numbers"].append(tok.text)
     elif tok.kind == "ordinal":
         bag["numbers"].append("#" + tok.text)
+        sequence.append("#" + tok.text)
     elif tok.kind in ("time", "quoted", "code"):
         bag[{"time": "times"}.get(tok.kind, tok.kind)].append(tok.text)
     elif tok.kind == "symbol":

@@ -101,7 +101,8 @@ class Verifier:
                 for other, other_rest in others:
                     if any(w.startswith("@") for w in actor | other):
                         return "person"
-                    objects = rest[:1] == other_rest[:1] == [BOUNDARY]  # "bit | my child"
+                    # Both verbs have an object: "bit | my child", "bit @me".
+                    objects = _object(rest) and _object(other_rest)
                     if objects and (actor & set(other_rest) or other & set(rest)) - {"='s"}:
                         return "order"
         return None
@@ -135,26 +136,38 @@ class Verifier:
         lex = self.lexicon
         return lex.verbal(word) or (lex.may_be_verb(word) and lex.is_past(word))
 
-    def _verb_after(self, words: list[str], pos: int) -> str | None:
-        """The verb ending the noun phrase that starts at ``pos`` ("high cholesterol
-        *cause*"), if it is one."""
-        for w in words[pos + 1 :]:
+    def _verb_after(self, words: list[str], pos: int) -> int | None:
+        """The verb after the subject that starts at ``pos``: the last word that may be
+        one before the clause (or a preposition) ends — "What does acid rain *cause*?",
+        "What does high cholesterol *lead* to?"."""
+        verb = None
+        for i in range(pos + 1, len(words)):
+            w = words[i]
             if w.startswith(("=", "@")) or w in (BOUNDARY, CLAUSE):
-                return None
-            if self.lexicon.may_be_verb(w):  # after do-support: the main verb
-                return w
-        return None
+                break
+            if self.lexicon.may_be_verb(w):
+                verb = i
+        return verb
 
     def _asked_moved(self, da: Analysis, db: Analysis, renamed: list[str]) -> bool:
         """The subject a question asks about is the other's object: "What does *inflation*
         cause?" / "What causes *inflation*?" (the verb comes before it there)."""
-        for asked, mine, other in ((da.asked, da.sequence, renamed),
-                                   (db.asked, renamed, da.sequence)):  # fmt: skip
+        sides = (  # the asking prompt's words, as said; the other's, in A's words and said
+            (da.asked, da.sequence, da.sequence, renamed, db.sequence),
+            (db.asked, renamed, db.sequence, da.sequence, da.sequence),
+        )
+        for asked, mine, mine_said, other, said in sides:
             for pos in asked:
-                noun, verb = mine[pos], self._verb_after(mine, pos)
-                if verb is None or noun not in other or verb not in other:
+                v = self._verb_after(mine, pos)
+                if v is None or mine[pos] not in other or mine[v] not in other:
                     continue
-                if other.index(noun) == other.index(verb) + 1:  # "causes inflation"
+                noun, at = mine[pos], other.index(mine[v])
+                forms = (said[at], mine_said[v])
+                if forms[0] != forms[1] and any(f.endswith(_NOMINAL_SUFFIXES) for f in forms):
+                    continue  # "meaning of X" is no verb taking X: what "does X mean" asks
+                at += 1
+                at += at < len(other) and other[at].startswith("=")  # "leads to X"
+                if other.index(noun) == at:  # "causes inflation"
                     return True
         return False
 
@@ -167,6 +180,15 @@ class Verifier:
     def _nominal(self, word: str) -> bool:
         """A word that can fill a role: a noun, a name, a person — not a verb."""
         return word.startswith("@") or not self.lexicon.verbal(word)
+
+
+# A verb made a noun ("meaning", "creation", "payment"): it takes no object.
+_NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
+
+
+def _object(rest: list[str]) -> bool:
+    """What follows a verb starts with its object: a determiner's noun phrase or a person."""
+    return bool(rest) and (rest[0] == BOUNDARY or rest[0].startswith("@"))
 
 
 def _clauses(sequence: list[str]) -> list[list[str]]:

@@ -36,6 +36,7 @@ UNITS: dict[str, str] = {
     **dict.fromkeys(_w("tbsp tablespoon tablespoons"), "tbsp"),
     **dict.fromkeys(_w("tsp teaspoon teaspoons"), "tsp"),
     **dict.fromkeys(_w("mph"), "mph"),
+    **dict.fromkeys(_w("knot knots kn"), "kn"),
     **dict.fromkeys(_w("kph kmh km/h"), "kph"),
     **dict.fromkeys(_w("$ usd dollar dollars"), "USD"),
     **dict.fromkeys(_w("€ eur euro euros"), "EUR"),
@@ -66,6 +67,6 @@ UNITS: dict[str, str] = {
     **dict.fromkeys(_w("ghz gigahertz"), "GHz"),
 }
 # Units only next to a number or a conversion word ("convert f to c", "100 in cm").
-WEAK = frozenset(_w("f c k m g s h l b v w in min bar day days second"))
+WEAK = frozenset(_w("f c k m g s h l b v w in min bar day days second knot knots kn"))
 CONVERSION = frozenset(_w("to into from in as per"))
 CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
