@@ -379,6 +379,122 @@ async def test_batch_listing_pages_newest_first_per_tenant(make_queue: Any) -> N
     assert [b.id for b in page] == newest[:4]
 
 
+def batch_of(queue: JobQueue, tenant: str | None = "t1") -> Batch:
+    """A batch record with no counts: submit_batch_chunks fills them in."""
+    now = queue.now_ms()
+    return Batch(new_id("msgbatch_", now), tenant, now, now + 86_400_000, 0, 0)
+
+
+def jobs_of(queue: JobQueue, batch: Batch, start: int, n: int, failed: int = 0) -> list[Any]:
+    jobs = [
+        queue.new_job(request(str(i)), tenant=batch.tenant, batch_id=batch.id, custom_id=f"r{i}")
+        for i in range(start, start + n)
+    ]
+    for job in jobs[:failed]:
+        job.state = JobState.FAILED
+        job.error = {"type": "invalid_request_error", "message": "bad", "status": 400}
+    return jobs
+
+
+async def test_a_batch_in_chunks_is_invisible_until_its_last_chunk(make_queue: Any) -> None:
+    queue = await make_queue(ManualClock())
+    backend = queue.backend
+    batch = batch_of(queue)
+    stored_ids: list[str] = []
+
+    async def chunks() -> AsyncIterator[list[Any]]:
+        for start, failed in ((0, 1), (3, 0), (6, 0)):
+            if start:  # what the previous chunks stored can be neither seen nor leased
+                assert await backend.get_batch(batch.id) is None
+                assert await backend.list_batches("t1", 10, None, None) == ([], False)
+                assert await backend.ready_depth() == 0
+                assert await lease_all(queue) == []
+                if isinstance(backend, RedisQueue):  # and it expires unless committed
+                    assert await backend.client.pttl(backend._job(stored_ids[0])) > 0
+            chunk = jobs_of(queue, batch, start, 3, failed)
+            stored_ids.extend(j.id for j in chunk)
+            yield chunk
+
+    made = await queue.submit_batch_chunks(batch, chunks())
+    counts = (made.total, made.processing, made.errored, made.succeeded, made.canceled)
+    assert counts == (9, 8, 1, 0, 0)  # from the jobs, not from the record passed in
+    assert made.processing_status() == "in_progress"
+    assert await backend.get_batch(batch.id) == made
+    assert [b.id for b in (await backend.list_batches("t1", 10, None, None))[0]] == [batch.id]
+    listed = await backend.batch_jobs(batch.id, 0, 100)
+    assert [j.custom_id for j in listed] == [f"r{i}" for i in range(9)]
+    assert [j.id for j in listed] == stored_ids
+    assert [j.id for j in await lease_all(queue)] == stored_ids[1:]  # the refused one is not
+    if isinstance(backend, RedisQueue):
+        assert await backend.client.pttl(backend._job(stored_ids[0])) == -1  # kept now
+        assert await backend.client.exists(backend._batch(batch.id) + ":staging") == 0
+    assert (await queue.stats())["totals"]["enqueued"] == 9
+
+
+async def test_a_batch_whose_chunks_fail_leaves_nothing_behind(make_queue: Any) -> None:
+    queue = await make_queue(ManualClock())
+    backend = queue.backend
+    batch = batch_of(queue)
+    stored: list[str] = []
+
+    async def chunks() -> AsyncIterator[list[Any]]:
+        for start in (0, 3):
+            chunk = jobs_of(queue, batch, start, 3)
+            stored.extend(j.id for j in chunk)
+            yield chunk
+        raise RuntimeError("the upload broke")
+
+    with pytest.raises(RuntimeError, match="the upload broke"):
+        await queue.submit_batch_chunks(batch, chunks(), "key-1")
+    assert len(stored) == 6
+    for job_id in stored:
+        assert await backend.get(job_id) is None
+    assert await backend.get_batch(batch.id) is None
+    assert await backend.batch_jobs(batch.id, 0, 100) == []
+    assert await lease_all(queue) == []
+    if isinstance(backend, RedisQueue):
+        assert await backend.client.keys(backend._batch(batch.id) + "*") == []
+    # the idempotency key was freed with it: the retry creates the batch
+    again = batch_of(queue)
+    made = await queue.submit_batch(again, jobs_of(queue, again, 0, 2), "key-1")
+    assert (made.id, made.total, made.processing) == (again.id, 2, 2)
+
+
+async def test_batch_idempotency_keys_with_chunks(make_queue: Any) -> None:
+    queue = await make_queue(ManualClock())
+    first = batch_of(queue)
+    made = await queue.submit_batch(first, jobs_of(queue, first, 0, 2), "k")
+
+    async def unread() -> AsyncIterator[list[Any]]:
+        raise AssertionError("a replayed batch's requests are not read")
+        yield []
+
+    other = batch_of(queue)
+    assert await queue.submit_batch_chunks(other, unread(), "k") == made
+    assert await queue.backend.get_batch(other.id) is None
+    # another tenant's key is its own
+    theirs = batch_of(queue, "t2")
+    assert (await queue.submit_batch(theirs, jobs_of(queue, theirs, 0, 1), "k")).id == theirs.id
+
+    # while a batch is being stored, its key is taken: a 409, and nothing of the second
+    slow = batch_of(queue)
+    second = batch_of(queue)
+    answers: list[Any] = []
+
+    async def chunks() -> AsyncIterator[list[Any]]:
+        yield jobs_of(queue, slow, 0, 2)
+        with pytest.raises(ProviderError) as refused:
+            await queue.submit_batch(second, jobs_of(queue, second, 0, 1), "k2")
+        answers.append(refused.value.status)
+        yield jobs_of(queue, slow, 2, 2)
+
+    assert (await queue.submit_batch_chunks(slow, chunks(), "k2")).total == 4
+    assert answers == [409]
+    assert await queue.backend.get_batch(second.id) is None
+    replay = batch_of(queue)
+    assert (await queue.submit_batch(replay, [], "k2")).id == slow.id
+
+
 async def test_workers_heartbeats(make_queue: Any) -> None:
     clock = ManualClock()
     queue = await make_queue(clock)

@@ -19,9 +19,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from scalegate.errors import ProviderError
 from scalegate.jobs.model import Batch, Job, JobState
 
 FinishMode = Literal["token", "cancel", "cancel_pending"]
+
+
+def batch_in_progress() -> ProviderError:
+    """The answer to a batch whose idempotency key names a batch still being stored."""
+    return ProviderError(
+        "a message batch with this Idempotency-Key is still being created; retry shortly",
+        status=409,
+        retry_after=1,
+    )
 
 
 @dataclass(slots=True)
@@ -144,6 +154,29 @@ class QueueBackend(Protocol):
     ) -> tuple[Batch, bool]:
         """Store a batch and enqueue its jobs in one step (jobs already terminal — requests
         refused at creation — are stored finished and counted)."""
+
+    async def begin_batch(
+        self, batch: Batch, idempotency_key: str | None = None, idempotency_ttl_ms: int = 0
+    ) -> Batch | None:
+        """Start storing a batch whose jobs arrive in chunks (:meth:`add_batch_jobs`, then
+        :meth:`commit_batch` or :meth:`abort_batch`); nothing of it is visible yet.
+
+        With an idempotency key the same tenant used before: the batch created then (nothing
+        is started), or a 409 ``ProviderError`` while that batch is still being stored.
+        """
+
+    async def add_batch_jobs(self, batch_id: str, jobs: Sequence[Job]) -> None:
+        """Store the next jobs of a begun batch, in request order: neither visible nor
+        leasable until :meth:`commit_batch`."""
+
+    async def commit_batch(self, batch: Batch) -> Batch:
+        """Write the batch record (its final counts) and make it and every job added to it
+        visible and leasable, in one step."""
+
+    async def abort_batch(self, batch: Batch, idempotency_key: str | None = None) -> None:
+        """Remove what :meth:`add_batch_jobs` stored for an uncommitted batch and free its
+        idempotency key (a committed batch is left alone). What a store outage keeps this
+        from removing is never visible and expires by itself (Redis: after an hour)."""
 
     async def get_batch(self, batch_id: str) -> Batch | None: ...
 

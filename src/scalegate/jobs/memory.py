@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from scalegate.jobs.backend import FinishMode, Leased
+from scalegate.errors import StateBackendError
+from scalegate.jobs.backend import FinishMode, Leased, batch_in_progress
 from scalegate.jobs.model import BATCH_OUTCOME, TERMINAL, Batch, Job, JobState, effective_priority
 
 
@@ -38,6 +39,7 @@ class MemoryQueue:
         self._batches: dict[str, Batch] = {}
         self._batch_jobs: dict[str, list[str]] = {}
         self._batches_finished: dict[str, int] = {}
+        self._staging: dict[str, list[Job]] = {}  # batches begun, not yet committed
         self._workers: dict[str, tuple[int, dict[str, Any]]] = {}
         self._stats: dict[str, int] = {}
         self._wake = asyncio.Event()
@@ -91,8 +93,10 @@ class MemoryQueue:
         self._notify()
 
     def _store(self, job: Job) -> None:
-        stored = self._copy(job)
-        self._jobs[job.id] = stored
+        self._keep(self._copy(job))
+
+    def _keep(self, stored: Job) -> None:
+        self._jobs[stored.id] = stored
         self._count("enqueued")
         if stored.state is JobState.PENDING:
             self._make_ready(stored, stored.ready_at or stored.enqueued_at)
@@ -372,22 +376,58 @@ class MemoryQueue:
         idempotency_key: str | None = None,
         idempotency_ttl_ms: int = 0,
     ) -> tuple[Batch, bool]:
+        existing = await self.begin_batch(batch, idempotency_key, idempotency_ttl_ms)
+        if existing is not None:
+            return existing, False
+        await self.add_batch_jobs(batch.id, jobs)
+        return await self.commit_batch(batch), True
+
+    def _idem_slot(self, batch: Batch, idempotency_key: str) -> str:
+        return f"batch\x00{batch.tenant or ''}\x00{idempotency_key}"
+
+    async def begin_batch(
+        self, batch: Batch, idempotency_key: str | None = None, idempotency_ttl_ms: int = 0
+    ) -> Batch | None:
         if idempotency_key is not None:
-            slot = f"batch\x00{batch.tenant or ''}\x00{idempotency_key}"
+            slot = self._idem_slot(batch, idempotency_key)
             found = self._idem.get(slot)
             if found is not None and found[0] in self._batches:
-                return replace(self._batches[found[0]]), False
+                return replace(self._batches[found[0]])
+            if found is not None and found[0] in self._staging:
+                raise batch_in_progress()
             self._idem[slot] = (batch.id, batch.created_at + idempotency_ttl_ms)
+        self._staging[batch.id] = []
+        return None
+
+    async def add_batch_jobs(self, batch_id: str, jobs: Sequence[Job]) -> None:
+        staged = self._staging.get(batch_id)
+        if staged is None:
+            raise StateBackendError(f"job queue: batch {batch_id} is not being stored")
+        staged.extend(self._copy(job) for job in jobs)
+
+    async def commit_batch(self, batch: Batch) -> Batch:
+        jobs = self._staging.pop(batch.id, None)
+        if jobs is None:
+            raise StateBackendError(f"job queue: batch {batch.id} is not being stored")
         stored = replace(batch)
         self._batches[batch.id] = stored
         self._batch_jobs[batch.id] = [job.id for job in jobs]
         for job in jobs:
-            self._store(job)
+            self._keep(job)
         if stored.processing <= 0:
             stored.ended_at = batch.created_at
             self._batches_finished[batch.id] = batch.created_at
         self._notify()
-        return replace(stored), True
+        return replace(stored)
+
+    async def abort_batch(self, batch: Batch, idempotency_key: str | None = None) -> None:
+        if self._staging.pop(batch.id, None) is None:
+            return  # committed (kept) or never begun
+        if idempotency_key is not None:
+            slot = self._idem_slot(batch, idempotency_key)
+            found = self._idem.get(slot)
+            if found is not None and found[0] == batch.id:
+                del self._idem[slot]
 
     async def get_batch(self, batch_id: str) -> Batch | None:
         batch = self._batches.get(batch_id)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import collections
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -28,12 +30,14 @@ from scalegate.config import QueueConfig
 from scalegate.errors import InvalidRequestError, NotFoundError, ProviderError
 from scalegate.jobs.backend import QueueBackend
 from scalegate.jobs.callbacks import check_callback_url
-from scalegate.jobs.model import Batch, Job, JobState, new_id, ready_score
+from scalegate.jobs.model import BATCH_OUTCOME, Batch, Job, JobState, new_id, ready_score
 from scalegate.priority import Priority
 from scalegate.state.stores import Stores, stores_from_url
 from scalegate.validation import validate_messages
 
 DEFAULT_VERSION = "2023-06-01"
+
+logger = logging.getLogger(__name__)
 
 
 class _Any:
@@ -305,10 +309,65 @@ class JobQueue:
     async def submit_batch(
         self, batch: Batch, jobs: Sequence[Job], idempotency_key: str | None = None
     ) -> Batch:
-        """Store a Message Batch and its jobs at once (the tenant's key returns the same)."""
+        """Store a Message Batch and its jobs at once (the tenant's key returns the same):
+        :meth:`submit_batch_chunks` with one chunk, so ``batch``'s counts come from ``jobs``."""
+        return await self.submit_batch_chunks(batch, _one(jobs), idempotency_key)
+
+    async def submit_batch_chunks(
+        self,
+        batch: Batch,
+        chunks: AsyncIterable[Sequence[Job]],
+        idempotency_key: str | None = None,
+    ) -> Batch:
+        """Store a Message Batch whose jobs arrive in chunks (an upload parsed as it is read),
+        holding one chunk at a time.
+
+        Nothing is visible or leasable until the last chunk is stored: then the batch record
+        and every job appear in one step. The record's counts are taken from the jobs as they
+        pass (``batch``'s own are ignored): ``total``, a job already terminal (a request
+        refused at creation) in its outcome's count, the rest ``processing``. If storing
+        fails, or ``chunks`` raises, the jobs already written are removed and the error goes
+        on (a store outage as ``StateBackendError``: the queue's outage policy answers it).
+        With an ``idempotency_key`` the tenant used before, the batch created then is returned
+        and ``chunks`` is not read; while that batch is still being stored, a 409.
+        """
         ttl = int(self.config.retention_seconds * 1000)
-        stored, _ = await self.backend.create_batch(batch, jobs, idempotency_key, ttl)
-        return stored
+        existing = await self.backend.begin_batch(batch, idempotency_key, ttl)
+        if existing is not None:
+            return existing
+        counts = dict.fromkeys(("processing", "succeeded", "errored", "canceled"), 0)
+        try:
+            async for chunk in chunks:
+                for job in chunk:
+                    if job.batch_id != batch.id:
+                        raise ValueError(f"job {job.id} is not a job of batch {batch.id}")
+                    counts[BATCH_OUTCOME[job.state] if job.state.terminal else "processing"] += 1
+                await self.backend.add_batch_jobs(batch.id, chunk)
+                del chunk  # not held while the next one is built
+            final = replace(
+                batch,
+                total=sum(counts.values()),
+                processing=counts["processing"],
+                succeeded=counts["succeeded"],
+                errored=counts["errored"],
+                canceled=counts["canceled"],
+                expired=0,
+            )
+            return await self.backend.commit_batch(final)
+        except BaseException:
+            await self._abort_batch(batch, idempotency_key)
+            raise
+
+    async def _abort_batch(self, batch: Batch, idempotency_key: str | None) -> None:
+        try:
+            await self.backend.abort_batch(batch, idempotency_key)
+        except Exception as exc:  # the store is down: what it holds expires, never visible
+            logger.warning(
+                "batch %s: could not remove its partly stored jobs (%s); they expire unseen",
+                batch.id,
+                exc,
+                extra={"event": "batch_abort_failed"},
+            )
 
     async def batch(self, batch_id: str, *, tenant: Any = ANY_TENANT) -> Batch:
         """The batch, or :class:`NotFoundError` (also for another tenant's)."""
@@ -333,3 +392,7 @@ class JobQueue:
 
     async def delete_batch(self, batch_id: str) -> None:
         await self.backend.delete_batch(batch_id)
+
+
+async def _one(jobs: Sequence[Job]) -> AsyncIterator[Sequence[Job]]:
+    yield jobs

@@ -13,6 +13,8 @@ Data layout (every key under ``scalegate:jobs:``)::
     wake                pubsub a message per enqueue / release / requeue: idle workers wake
     batch:<id>          hash   a batch and its live counts
     batch:<id>:jobs     list   its job ids in request order
+    batch:<id>:staging  string a batch being stored in chunks, not yet visible (expires)
+    batch:<id>:staged   zset   its PENDING jobs so far, by score: made ready at the commit
     batches:<tenant>    zset   a tenant's batches by creation time (listing)
     batches:finished    zset   ended batches by end time (retention)
     workers             hash   worker pool → last heartbeat document (JSON)
@@ -20,8 +22,10 @@ Data layout (every key under ``scalegate:jobs:``)::
 Scripts (``*.lua`` beside this module): ``enqueue``, ``lease`` (promote due retries, reclaim
 expired leases, lease a batch of jobs: one round trip), ``renew``, ``finish`` (every terminal
 transition, batch counts included), ``retry``, ``release``, ``requeue``, ``cleanup``,
-``annotate``. Scripts derive job keys from ids, so the layout assumes one Redis (or one
-cluster slot), not a sharded cluster.
+``annotate``; ``begin_batch``, ``commit_batch`` and ``abort_batch`` for a batch stored in
+chunks (its job hashes, list and staged set expire until the commit makes them permanent,
+so a gateway that dies mid-upload leaves nothing behind for long). Scripts derive job keys
+from ids, so the layout assumes one Redis (or one cluster slot), not a sharded cluster.
 
 Redis errors become :class:`~scalegate.errors.StateBackendError` here: the queue fails
 closed (a job is never accepted unless it was stored).
@@ -33,6 +37,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import orjson
@@ -40,7 +45,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from scalegate.errors import StateBackendError
-from scalegate.jobs.backend import FinishMode, Leased
+from scalegate.jobs.backend import FinishMode, Leased, batch_in_progress
 from scalegate.jobs.model import BATCH_OUTCOME, Batch, Job, JobState
 from scalegate.state import names, scripts
 
@@ -57,7 +62,15 @@ _SCRIPTS = (
     "requeue",
     "cleanup",
     "annotate",
+    "begin_batch",
+    "commit_batch",
+    "abort_batch",
 )
+
+#: How long a batch being stored in chunks may take from its start to its commit; what it
+#: stored expires then unless committed (a gateway that died mid-upload, a Redis outage that
+#: kept the rollback from running).
+STAGING_TTL_MS = 3600 * 1000
 
 
 def _translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
@@ -73,6 +86,13 @@ def _translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any
 
 def _k(*parts: str) -> str:
     return names.key("jobs", *parts)
+
+
+def _compact(fields: dict[str, str | bytes]) -> dict[str, str | bytes]:
+    """``fields`` with each JSON document copied to a bytes object of its own size: orjson's
+    output keeps its whole working buffer (4 KiB at least, ~16 KiB for a 2 KB request), which
+    a chunk of a batch holds hundreds of until they are sent."""
+    return {k: bytes(memoryview(v)) if isinstance(v, bytes) else v for k, v in fields.items()}
 
 
 class RedisQueue:
@@ -427,6 +447,83 @@ class RedisQueue:
             await self._enqueue_call(job, None, 0, client=pipe)
         await pipe.execute()
         return batch, True
+
+    def _staging_keys(self, batch_id: str) -> list[str]:
+        bkey = self._batch(batch_id)
+        return [bkey, bkey + ":jobs", bkey + ":staged", bkey + ":staging"]
+
+    @_translated
+    async def begin_batch(
+        self, batch: Batch, idempotency_key: str | None = None, idempotency_ttl_ms: int = 0
+    ) -> Batch | None:
+        keys = [self._batch(batch.id) + ":staging"]
+        if idempotency_key is not None:
+            keys.append(_k("idem", "batch", batch.tenant or "", idempotency_key))
+        answer = await self._s["begin_batch"](
+            keys=keys,
+            args=[batch.id, STAGING_TTL_MS, max(1, idempotency_ttl_ms), self.batch_prefix],
+        )
+        kind = answer[0].decode()
+        if kind == "existing":
+            flat = answer[1]
+            return Batch.from_fields(dict(zip(flat[::2], flat[1::2], strict=True)))
+        if kind == "staging":
+            raise batch_in_progress()
+        return None
+
+    @_translated
+    async def add_batch_jobs(self, batch_id: str, jobs: Sequence[Job]) -> None:
+        if not jobs:
+            return
+        _, jobs_key, staged_key, _ = self._staging_keys(batch_id)
+        staged: dict[str, float] = {}
+        pipe = self.client.pipeline(transaction=True)  # a chunk is stored whole or not at all
+        for job in jobs:
+            key = self._job(job.id)
+            pipe.hset(key, mapping=_compact(job.to_fields()))
+            pipe.pexpire(key, STAGING_TTL_MS)
+            if job.state is JobState.PENDING:
+                staged[job.id] = job.score
+        pipe.rpush(jobs_key, *(job.id for job in jobs))
+        pipe.pexpire(jobs_key, STAGING_TTL_MS)
+        if staged:
+            pipe.zadd(staged_key, staged)
+            pipe.pexpire(staged_key, STAGING_TTL_MS)
+        await pipe.execute()
+
+    @_translated
+    async def commit_batch(self, batch: Batch) -> Batch:
+        args: list[Any] = [
+            self.job_prefix,
+            batch.id,
+            batch.created_at,
+            self.channel,
+            batch.processing,
+        ]
+        for name, value in batch.to_fields().items():
+            args += [name, value]
+        keys = [
+            *self._staging_keys(batch.id),
+            self.ready,
+            self.stats,
+            self._tenant(batch.tenant),
+            self.batches_finished,
+        ]
+        if not await self._s["commit_batch"](keys=keys, args=args):
+            raise StateBackendError(
+                f"job queue: batch {batch.id} was not being stored (its staging expired)"
+            )
+        stored = replace(batch)
+        if stored.processing <= 0:
+            stored.ended_at = batch.created_at
+        return stored
+
+    @_translated
+    async def abort_batch(self, batch: Batch, idempotency_key: str | None = None) -> None:
+        keys = self._staging_keys(batch.id)
+        if idempotency_key is not None:
+            keys.append(_k("idem", "batch", batch.tenant or "", idempotency_key))
+        await self._s["abort_batch"](keys=keys, args=[self.job_prefix, batch.id])
 
     @_translated
     async def get_batch(self, batch_id: str) -> Batch | None:

@@ -9,12 +9,15 @@ running ones finish), ``DELETE …/{id}`` (only once ended) and ``GET …/{id}/r
 streamed in request order) complete it, so the official SDK's ``client.messages.batches``
 works unchanged. ``results_url`` is absolute and points back at this gateway
 (``SCALEGATE_PUBLIC_URL``, else the request's own scheme and host). Batch bodies have their
-own size limit, ``queue.batch_max_body_bytes``. ``Idempotency-Key`` works as for jobs.
+own size limit, ``queue.batch_max_body_bytes``, and are accepted in bounded memory: spooled
+to a temporary file, checked whole, then stored a chunk of jobs at a time, visible only once
+all are stored (``routes/batch_upload.py``). ``Idempotency-Key`` works as for jobs.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from scalegate.asgi import read_request
 from scalegate.errors import InvalidRequestError, OverloadedError
 from scalegate.gateway import Gateway
 from scalegate.jobs.model import Batch, Job, JobState, error_doc, new_id
 from scalegate.priority import Priority
+from scalegate.routes.batch_upload import job_chunks, scan, spool
 from scalegate.routes.common import RequestSink
 from scalegate.routes.jobs import (
     Handler,
@@ -38,9 +41,7 @@ from scalegate.routes.jobs import (
     tenant_of,
 )
 from scalegate.tenants import effective_priority
-from scalegate.validation import check_json_depth
 
-_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 EXPIRY_MS = 24 * 3600 * 1000
 RESULTS_CHUNK = 500
 
@@ -58,26 +59,6 @@ def _priority(request: Request, tenant: Any) -> Priority:
         return effective_priority(tenant, Priority.parse(raw))
     except ValueError as exc:
         raise InvalidRequestError(f"x-scalegate-priority: {exc}") from None
-
-
-def _requests(gw: Gateway, body: dict[str, Any]) -> list[dict[str, Any]]:
-    items = body.get("requests")
-    if not isinstance(items, list) or not items:
-        raise InvalidRequestError("requests: a non-empty list of {custom_id, params} is required")
-    limit = gw.settings.queue.batch_max_requests
-    if len(items) > limit:
-        raise InvalidRequestError(f"requests: at most {limit} requests per batch")
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("params"), dict):
-            raise InvalidRequestError(f"requests.{i}: must be an object with custom_id and params")
-        custom_id = item.get("custom_id")
-        if not isinstance(custom_id, str) or not _CUSTOM_ID.match(custom_id):
-            raise InvalidRequestError(f"requests.{i}.custom_id: 1-64 characters of [a-zA-Z0-9_-]")
-        if custom_id in seen:
-            raise InvalidRequestError(f"requests.{i}.custom_id: {custom_id!r} is not unique")
-        seen.add(custom_id)
-    return items
 
 
 def result_line(job: Job) -> dict[str, Any]:
@@ -114,34 +95,24 @@ class BatchRoutes:
         if self.gw.draining:
             raise OverloadedError("the gateway is shutting down", retry_after=1)
         tenant_name, tenant = tenant_of(self.gw, request)
-        limit = self.gw.settings.queue.batch_max_body_bytes
-        raw = await read_request(request, limit)
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRequestError(f"request body is not valid JSON: {exc.msg}") from None
-        if not isinstance(body, dict):
-            raise InvalidRequestError("request body must be a JSON object")
-        check_json_depth(raw, body, self.gw.settings.server.max_json_depth)
-        items = _requests(self.gw, body)
-        priority = _priority(request, tenant)
-        headers = stored_headers(request)
-        now = self.gw.jobs.now_ms()
-        batch_id = new_id("msgbatch_", now)
-        jobs: list[Job] = []
-        for item in items:
-            jobs.append(_job(self.gw, item, priority, tenant_name, headers, batch_id, now))
-        errored = sum(1 for j in jobs if j.state is JobState.FAILED)
-        batch = Batch(
-            id=batch_id,
-            tenant=tenant_name,
-            created_at=now,
-            expires_at=now + EXPIRY_MS,
-            total=len(jobs),
-            processing=len(jobs) - errored,
-            errored=errored,
-        )
-        batch = await self.gw.jobs.submit_batch(batch, jobs, idempotency_key(request))
+        settings = self.gw.settings
+        with await spool(request, settings.queue.batch_max_body_bytes) as body:
+            skip, count = await asyncio.to_thread(
+                scan, body, settings.server.max_json_depth, settings.queue.batch_max_requests
+            )
+            priority = _priority(request, tenant)
+            headers = stored_headers(request)
+            key = idempotency_key(request)
+            now = self.gw.jobs.now_ms()
+            batch_id = new_id("msgbatch_", now)
+
+            def make(item: dict[str, Any]) -> Job:
+                return _job(self.gw, item, priority, tenant_name, headers, batch_id, now)
+
+            # Counts are the queue's to fill in, from the jobs as they are stored.
+            batch = Batch(batch_id, tenant_name, now, now + EXPIRY_MS, total=0, processing=0)
+            async with contextlib.aclosing(job_chunks(body, skip, count, make)) as chunks:
+                batch = await self.gw.jobs.submit_batch_chunks(batch, chunks, key)
         return json_response(batch.public(base_url(self.gw, request)))
 
     async def show(self, request: Request) -> Response:
