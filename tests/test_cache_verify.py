@@ -112,7 +112,7 @@ NEAR_MISSES = [
     ("He borrowed my car last week. How do I ask for it back?",
      "I borrowed his car last week. How do I ask for it back?", "person"),
     ("My sister ignored my messages all week, what should I do?",
-     "I ignored my sister's messages all week, what should I do?", "person"),
+     "I ignored my sister's messages all week, what should I do?", "order"),
     # v4: a count is not a choice; how much of a group; a verb-like noun after its article
     ("How many moons does Jupiter have?", "Which moons does Jupiter have?", "question"),
     ("Our class has thirty students. All of the students passed, and two got top marks.",
@@ -124,7 +124,7 @@ NEAR_MISSES = [
     ("Is it my fault if my cat scratched the neighbor's kid?",
      "Is it my fault if the neighbor's cat scratched my kid?", "order"),
     ("Last spring I sold my cousin a used bike. Can I ask for it back?",
-     "Last spring my cousin sold me a used bike. Can I ask for it back?", "person"),
+     "Last spring my cousin sold me a used bike. Can I ask for it back?", "order"),
     ("My older sister crashed my scooter, who pays for the repair?",
      "I crashed my older sister's scooter, who pays for the repair?", "person"),
     ("What is the cube root of -27?", "What is the cube root of 27?", "numbers"),
@@ -137,6 +137,11 @@ NEAR_MISSES = [
      "Move the file from the fourth folder to the second folder", "order"),
     ("The ad says the scooter does 20 mph. Is that really about 20 km/h?",
      "The ad says the scooter does 20 km/h. Is that really about 20 mph?", "conversion"),
+    # v7: a person said twice keeps its first place; "what" is no place; names in capitals
+    ("He is taller than me and I'm 180 cm. How tall is he?",
+     "I am taller than him and I'm 180 cm. How tall is he?", "order"),
+    ("What is Machu Picchu?", "Where is Machu Picchu?", "question"),
+    ("Does a PUT request need a body?", "Does a GET request need a body?", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -201,6 +206,9 @@ PARAPHRASES = [
     ("Suggest a good travel backpack", "what's a good backpack for travel?"),
     ("What does a plumber charge per hour?", "how much does a plumber charge an hour"),
     ("What does 'hygge' mean?", "meaning of hygge"),
+    ("What year did the Titanic sink?", "when did the titanic sink"),
+    ("What city is the Louvre in?", "where is the louvre"),
+    ("WHAT IS THE BOILING POINT OF WATER?", "what is the boiling point of water"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -111,6 +111,9 @@ WH = _w("what why how when where which who whom whose")
 # "Which river is longest?" asks what "What river is longest?" asks.
 # "which" names one of a set, "how many" counts it: both are specific, unlike "what".
 WH_SAME = {"whom": "who"}
+# "What year …" asks when, "what city …" where: "what" before a noun of time or place.
+WHAT_WHEN = _w("year years day date month century decade era season")  # not "time": "time zone"
+WHAT_WHERE = _w("place city country state town continent street address location")
 CONNECTIVES = _w("or if unless because although whether")
 # Words a relation hangs on: content words that trade places across them swap roles.
 # Coordination counts too: an answer follows the order it was asked in ("Compare Java and

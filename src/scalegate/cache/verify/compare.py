@@ -21,8 +21,8 @@ past against a future, "I" against "she". So each field has its own test:
 * tense: not a past against a future, and not a question's leading auxiliary in another
   tense ("Was …" / "Is …"); aligned verbs are compared by :mod:`.rules`;
 * direction: no word whose opposite the other prompt has ("turn on" / "turn off");
-* question word: only when both ask with a specific one ("what" stands for any:
-  "what's the reason" asks "why");
+* question word: only when both ask with a specific one ("what" stands for why and how:
+  "what's the reason" asks "why" — but not for where, when or who);
 * connectives: "unless" against "if", "although" against "because".
 """
 
@@ -32,6 +32,7 @@ from collections import Counter
 
 from scalegate.cache.verify import classes as c
 
+_WHAT_IS_NOT = frozenset({"where", "when", "who"})
 _OPPOSITES = {w: group - {w} for group in c.OPPOSITE_GROUPS for w in group}
 _CONNECTIVE = {"whether": "if", "if": "if", "unless": "unless", "because": "because",
                "although": "although"}  # fmt: skip
@@ -65,13 +66,23 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
             _OPPOSITES.get(x, set()) & sa for x in sb - sa
         )
     if name == "question":
-        sa, sb = sa - {"what"}, sb - {"what"}
-        return bool(sa and sb) and not (sa <= sb or sb <= sa)
+        return _questions(sa, sb)
     if name == "connective":
         ca = {_CONNECTIVE[x] for x in sa if x in _CONNECTIVE}
         cb = {_CONNECTIVE[x] for x in sb if x in _CONNECTIVE}
         return "unless" in ca ^ cb or (bool(ca and cb) and not (ca <= cb or cb <= ca))
     return a != b  # in order: "cups in a liter" is not "liters in a cup"
+
+
+def _questions(sa: set[str], sb: set[str]) -> bool:
+    """ "what" stands for a reason or a way ("What's the reason …" asks why), never for a
+    place, a time or a person: "What is X?" is not "Where is X?"."""
+    if (sa == {"what"} and sb & _WHAT_IS_NOT and "what" not in sb) or (
+        sb == {"what"} and sa & _WHAT_IS_NOT and "what" not in sa
+    ):
+        return True
+    sa, sb = sa - {"what"}, sb - {"what"}
+    return bool(sa and sb) and not (sa <= sb or sb <= sa)
 
 
 def _numbers(mine: tuple[str, ...], other: tuple[str, ...]) -> Counter[str]:

@@ -104,7 +104,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             leads.append("past" if word in c.PAST_AUX else "present")
         if role is None:
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
-            out.content.append(_content(word, lexicon, len(out.sequence), past, prev, nxt))
+            out.content.append(
+                _content(word, lexicon, len(out.sequence), past, prev, nxt, tok.caps)
+            )
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
@@ -171,10 +173,13 @@ def _partitives(tokens: list[Token]) -> list[str]:
     return found
 
 
-def _content(word: str, lexicon: Lexicon, position: int, past: bool, prev: str, nxt: str) -> Word:
+def _content(
+    word: str, lexicon: Lexicon, position: int, past: bool, prev: str, nxt: str, caps: bool
+) -> Word:
     return Word(
         word, lexicon.keys(word), position, past, lexicon.degree(word),
-        noun=prev in c.DETERMINERS or prev in c.PREPOSITIONS,
+        # A name in capitals ("HTTP *GET*") is no light verb either.
+        noun=prev in c.DETERMINERS or prev in c.PREPOSITIONS or caps,
         coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
     )  # fmt: skip
 
@@ -299,14 +304,15 @@ _CLASSES: tuple[tuple[frozenset[str], str, dict[str, str]], ...] = (
 
 def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
     """``"light"``, ``"<field>:<value>"`` for a closed-class word, ``None`` for content."""
+    asked = _question_word(word, prev, nxt)
+    if asked is not None:
+        return asked
     special = _special_word(word, prev, nxt, has_digit, frame)
     if special is not None:
         return special
     if word in ("few", "little", "bit") and (prev == "a" or f"{prev} {word}" == "little bit"):
         return "quantifier:some"  # "a few" is "some"; "few" alone is not; "bit" alone is
         # no quantifier either: "my dog bit …", "a 64 bit integer"
-    if word == "how" and nxt in ("many", "much"):
-        return "question:quantity"  # "how many" counts; "which" names, "how" asks a manner
     if word in ("many", "much") and prev == "how":
         return "light"  # its question word took it
     if word in c.DEONTIC or (word in c.OBLIGATION_VERBS and nxt == "to"):
@@ -323,6 +329,18 @@ def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str
         return "light"  # "steps to jump-start", "the method for finding"
     if (frame and word in c.REQUEST_VERBS) or (word in ("like", "love") and prev in c.MODALS):
         return "light"
+    return None
+
+
+def _question_word(word: str, prev: str, nxt: str) -> str | None:
+    """ "how many" counts ("which" names, "how" asks a manner); "what year" asks when,
+    "what city" where (and "year", "city" are then the question word's)."""
+    if word == "how" and nxt in ("many", "much"):
+        return "question:quantity"
+    if prev == "what" and (word in c.WHAT_WHEN or word in c.WHAT_WHERE):
+        return "light"
+    if word == "what" and (nxt in c.WHAT_WHEN or nxt in c.WHAT_WHERE):
+        return "question:" + ("when" if nxt in c.WHAT_WHEN else "where")
     return None
 
 

@@ -288,7 +288,9 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
         seen: dict[str, int] = {}
         for i, w in enumerate(words):
             if not w.startswith("=") and w not in (CLAUSE, BOUNDARY):
-                seen[w] = -1 if w in seen else i
+                # A person said twice keeps its first place ("older than me and I'm 20");
+                # another word said twice has no one place.
+                seen[w] = (seen[w] if w.startswith("@") else -1) if w in seen else i
         return {w: i for w, i in seen.items() if i >= 0}
 
     def between(words: list[str], i: int, j: int) -> set[str]:

@@ -49,17 +49,22 @@ _CURRENCY = "$€£¥"
 class Token:
     kind: str  # word, number, ordinal, time, quoted, code, symbol, punct
     text: str  # lower-cased word; canonical value for numbers and times; exact for spans
+    caps: bool = False  # a word written in capitals in a prompt that is not: "HTTP GET"
 
 
 def tokenize(text: str) -> list[Token]:
     """``text`` as tokens, contractions and chat spellings expanded."""
     text = unicodedata.normalize("NFKC", text).replace("’", "'")
+    shouted = text.isupper()  # every letter a capital: no word stands out by it
     out: list[Token] = []
     for match in _PATTERN.finditer(text):
         kind = match.lastgroup or "symbol"
         raw = match.group()
         if kind == "word":
-            out += _words(raw.lower(), casual=raw.islower())
+            words = _words(raw.lower(), casual=raw.islower())
+            if len(raw) > 1 and raw.isupper() and not shouted:
+                words = [Token(w.kind, w.text, caps=True) for w in words]
+            out += words
         elif kind == "number":
             out += _number(raw)
         elif kind == "time":
