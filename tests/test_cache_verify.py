@@ -142,6 +142,15 @@ NEAR_MISSES = [
      "I am taller than him and I'm 180 cm. How tall is he?", "order"),
     ("What is Machu Picchu?", "Where is Machu Picchu?", "question"),
     ("Does a PUT request need a body?", "Does a GET request need a body?", "unaligned"),
+    # v8: subjects after do-support in "which" questions, owners, chained verbs
+    ("Which birds eat snails?", "Which birds do snails eat?", "order"),
+    ("Can I put my son's name on my lease?", "Can I put my name on my son's lease?", "order"),
+    ("His dog chased our cat. Who is liable?", "Our dog chased his cat. Who is liable?",
+     "owners"),
+    ("Is it legal to open my tenant's mail?", "Is it legal for my tenant to open my mail?",
+     "person"),
+    ("My landlord keeps ignoring my neighbor about the noise, what can I do?",
+     "My neighbor keeps ignoring my landlord about the noise, what can I do?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -209,6 +218,11 @@ PARAPHRASES = [
     ("What year did the Titanic sink?", "when did the titanic sink"),
     ("What city is the Louvre in?", "where is the louvre"),
     ("WHAT IS THE BOILING POINT OF WATER?", "what is the boiling point of water"),
+    ("Which foods do cats like?", "what foods do cats like"),
+    (
+        "How do I add my wife's name to my car insurance?",
+        "how to add my wife's name to my car insurance",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -23,7 +23,9 @@ past against a future, "I" against "she". So each field has its own test:
 * direction: no word whose opposite the other prompt has ("turn on" / "turn off");
 * question word: only when both ask with a specific one ("what" stands for why and how:
   "what's the reason" asks "why" — but not for where, when or who);
-* connectives: "unless" against "if", "although" against "because".
+* connectives: "unless" against "if", "although" against "because";
+* owners (possessive determiners): two or more, the same ones in another order ("*their*
+  tree fell on *our* fence" / "*our* tree fell on *their* fence").
 """
 
 from __future__ import annotations
@@ -65,13 +67,18 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         return any(_OPPOSITES.get(x, set()) & sb for x in sa - sb) or any(
             _OPPOSITES.get(x, set()) & sa for x in sb - sa
         )
-    if name == "question":
-        return _questions(sa, sb)
+    if name in ("question", "owners"):
+        return _questions(sa, sb) if name == "question" else _owners(a, b)
     if name == "connective":
         ca = {_CONNECTIVE[x] for x in sa if x in _CONNECTIVE}
         cb = {_CONNECTIVE[x] for x in sb if x in _CONNECTIVE}
         return "unless" in ca ^ cb or (bool(ca and cb) and not (ca <= cb or cb <= ca))
     return a != b  # in order: "cups in a liter" is not "liters in a cup"
+
+
+def _owners(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """The same owners in another order: "*Their* tree fell on *our* fence"."""
+    return len(set(a)) > 1 and sorted(a) == sorted(b)
 
 
 def _questions(sa: set[str], sb: set[str]) -> bool:

@@ -20,7 +20,7 @@ from scalegate.cache.verify.units import CONVERSION, UNITS, WEAK
 EXACT_FIELDS = (
     "quoted", "code", "symbols", "numbers", "times", "units", "negation", "person",
     "quantifier", "partitive", "modality", "tense", "direction", "question", "connective",
-    "conversion",
+    "conversion", "owners",
 )  # fmt: skip
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
@@ -122,6 +122,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         i += 1
     bag["partitive"] = _partitives(tokens)
     bag["conversion"] = _conversions(bag["numbers"])
+    bag["owners"] = [t.text for t in tokens if t.text in c.POSSESSIVE_DETERMINERS]
     sets = ("quantifier", "partitive", "direction", "question", "connective", "person",
             "modality")  # fmt: skip
     multisets = ("numbers", "negation", "quoted", "code", "symbols", "times")
@@ -203,6 +204,8 @@ def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
     word = tokens[i].text
     if lead and word in c.QUESTION_AUX and not (i and tokens[i - 1].text in c.WH and word in c.BE):
         return 1  # not "Who is my sister's husband?": a copula after "who" asks an identity
+    if word in c.DO_AUX and i >= 2 and tokens[i - 2].text in ("which", "what"):
+        return 1  # "Which animals *do* jellyfish eat?": what follows is the subject
     if word == "for":
         j = i + 1 + (i + 1 < len(tokens) and tokens[i + 1].text in c.POSSESSIVE_DETERMINERS)
         return int(j + 1 < len(tokens) and tokens[j + 1].text == "to")

@@ -81,6 +81,9 @@ class Verifier:
             return "order"
         if self._asked_moved(da, db, renamed):
             return "order"
+        owned = _owners_differ(da, db, renamed)
+        if owned is not None:
+            return owned
         return self._actors_differ(da.sequence, renamed)
 
     def _actors_differ(self, a: list[str], b: list[str]) -> str | None:
@@ -102,7 +105,7 @@ class Verifier:
                     if any(w.startswith("@") for w in actor | other):
                         return "person"
                     # Both verbs have an object: "bit | my child", "bit @me".
-                    objects = _object(rest) and _object(other_rest)
+                    objects = self._object(rest) and self._object(other_rest)
                     if objects and (actor & set(other_rest) or other & set(rest)) - {"='s"}:
                         return "order"
         return None
@@ -130,6 +133,14 @@ class Verifier:
             else:
                 phrase, opened = [], False
         return out
+
+    def _object(self, rest: list[str]) -> bool:
+        """What follows a verb (past any verbs chained to it: "keeps interrupting") starts
+        with its object: a determiner's noun phrase or a person."""
+        i = 0
+        while i < len(rest) and not rest[i].startswith(("@", "=")) and self._acts(rest[i]):
+            i += 1
+        return i < len(rest) and (rest[i] == BOUNDARY or rest[i].startswith("@"))
 
     def _acts(self, word: str) -> bool:
         """A verb in a statement: usually a verb, or a past form of one ("bit", "ignored")."""
@@ -186,9 +197,31 @@ class Verifier:
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
 
 
-def _object(rest: list[str]) -> bool:
-    """What follows a verb starts with its object: a determiner's noun phrase or a person."""
-    return bool(rest) and (rest[0] == BOUNDARY or rest[0].startswith("@"))
+def _possessions(sequence: list[str]) -> dict[str, set[str]]:
+    """Who owns what: "X 's Y" as {X: {Y}}."""
+    owned: dict[str, set[str]] = {}
+    for i in range(1, len(sequence) - 1):
+        if sequence[i] == "='s":
+            owned.setdefault(sequence[i - 1], set()).add(sequence[i + 1])
+    return owned
+
+
+def _owners_differ(da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
+    """``order`` when one owner owns something else ("add *my wife's name* to my car
+    title" / "add my name to *my wife's car* title"); ``person`` when the subject a
+    question asks about is only an owner in the other ("for *my teenager* to read my diary"
+    / "to read *my teenager's* diary")."""
+    owns_a, owns_b = _possessions(da.sequence), _possessions(renamed)
+    if any(owns_b[x].isdisjoint(things) for x, things in owns_a.items() if x in owns_b):
+        return "order"
+    for subjects, words, owns_other, subjects_other in (
+        (da.subjects, da.sequence, owns_b, {renamed[i] for i in db.subjects}),
+        (db.subjects, renamed, owns_a, {da.sequence[i] for i in da.subjects}),
+    ):
+        for pos in subjects:
+            if words[pos] in owns_other and words[pos] not in subjects_other:
+                return "person"
+    return None
 
 
 def _clauses(sequence: list[str]) -> list[list[str]]:
