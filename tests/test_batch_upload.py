@@ -232,22 +232,22 @@ custom_ids = st.one_of(
     scalars,
 )
 keys = st.sampled_from(["params", "custom_id", "requests", "item", "requests.item", "x"])
-values: st.SearchStrategy[Doc] = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.tuples(st.just("arr"), st.lists(inner, max_size=3)),
-        st.tuples(st.just("obj"), st.lists(st.tuples(keys, inner), max_size=3)),
-    ),
-    max_leaves=12,
-)
-small_values: st.SearchStrategy[Doc] = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.tuples(st.just("arr"), st.lists(inner, max_size=2)),
-        st.tuples(st.just("obj"), st.lists(st.tuples(keys, inner), max_size=2)),
-    ),
-    max_leaves=4,
-)
+
+
+def _documents(width: int, leaves: int) -> st.SearchStrategy[Doc]:
+    """Nested arrays and objects of at most ``width`` members and ``leaves`` scalars."""
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.tuples(st.just("arr"), st.lists(inner, max_size=width)),
+            st.tuples(st.just("obj"), st.lists(st.tuples(keys, inner), max_size=width)),
+        ),
+        max_leaves=leaves,
+    )
+
+
+values = _documents(3, 12)
+small_values = _documents(2, 4)
 good_ids = st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "r-1", "R_2", "x" * 64])
 
 
