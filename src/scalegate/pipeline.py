@@ -34,7 +34,7 @@ import orjson
 
 from scalegate.attempts import Attempts
 from scalegate.cache.replay import message_events
-from scalegate.cache.service import CacheService, Ticket
+from scalegate.cache.service import CacheService, StreamFill, Ticket
 from scalegate.call import Answer, Call, CallContext, Operation, Reply
 from scalegate.capacity import GatewayCapacity
 from scalegate.clock import Clock
@@ -122,16 +122,14 @@ class Pipeline:
         if principal.is_open and not self.tenants.open:
             raise AuthenticationError("tenants are configured: this call names none")
 
-    async def _relay(self, stream: MessageStream, ticket: Ticket) -> AsyncGenerator[bytes, None]:
+    def _relay(self, stream: MessageStream, ticket: Ticket) -> AsyncGenerator[bytes, None]:
         """The provider's bytes as they arrive; a missed answer is assembled on the side
-        and stored after its final event (before the response ends)."""
+        and stored after its final event (before the response ends). Nothing to store: the
+        stream itself, without a generator around it (every chunk passes through here)."""
         fill = self.cache.stream_fill(ticket) if self.cache is not None else None
-        async for chunk in stream:
-            if fill is not None:
-                fill.feed(chunk)
-            yield chunk
-        if fill is not None:
-            await fill.finish(stream.tracker.finished and stream.tracker.error_type is None)
+        if fill is None:
+            return stream.__aiter__()
+        return _filling(stream, fill)
 
     async def _stream_done(
         self, stream: MessageStream, ctx: CallContext, usage: dict[str, Any]
@@ -371,6 +369,13 @@ class Serving:
                 await live.aclose()
         finally:
             await self._p._stream_done(opened, self._call.ctx, self._usage)
+
+
+async def _filling(stream: MessageStream, fill: StreamFill) -> AsyncGenerator[bytes, None]:
+    async for chunk in stream:
+        fill.feed(chunk)
+        yield chunk
+    await fill.finish(stream.tracker.finished and stream.tracker.error_type is None)
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:

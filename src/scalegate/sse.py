@@ -36,23 +36,35 @@ class SSEParser:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> Iterator[SSEEvent]:
-        buffer = self._buffer + chunk
+        buffer = self._buffer + chunk if self._buffer else chunk
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n")
-        while True:
-            end = buffer.find(b"\n\n")
-            if end < 0:
-                break
-            block, buffer = buffer[:end], buffer[end + 2 :]
-            event = _parse_block(block)
-            if event is not None:
-                yield event
-        self._buffer = buffer
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = buffer
+            return
+        # What is kept is set before the events are handed out: a caller that stops
+        # iterating early has still consumed every complete event of this chunk.
+        self._buffer = buffer[end + 2 :]
+        yield from events_in(buffer, end)
 
     @property
     def pending(self) -> bytes:
         """Bytes received that do not yet form a complete event."""
         return self._buffer
+
+
+def events_in(buffer: bytes, end: int, start: int = 0) -> Iterator[SSEEvent]:
+    """The events of ``buffer[start:end]``, complete events separated by blank lines (one
+    pass: a chunk of many events is never re-sliced per event)."""
+    while start <= end:
+        stop = buffer.find(b"\n\n", start, end + 2)
+        if stop < 0:
+            break
+        event = _parse_block(buffer[start:stop])
+        start = stop + 2
+        if event is not None:
+            yield event
 
 
 def _parse_block(block: bytes) -> SSEEvent | None:

@@ -5,10 +5,10 @@ The gateway holds back only the *first* event of a stream. If it is an ``error``
 provider answered 200 and then said it is overloaded), nothing has reached the client yet, so
 the attempt counts as failed and the pipeline retries on another key. Otherwise the first
 event and every later chunk are forwarded the moment they arrive, as the provider framed them
-(never re-encoded). On the side, the same bytes feed an SSE parser that learns the usage
-(``message_start``, ``message_delta``) so the lease can be settled — also when the client
-disconnects mid-stream, in which case the upstream connection is closed at once and the
-output tokens seen so far are what is charged.
+(never re-encoded). On the side, the same bytes are scanned to learn the usage
+(``message_start``, ``message_delta``: only such events are parsed, text deltas are counted)
+so the lease can be settled — also when the client disconnects mid-stream, in which case the
+upstream connection is closed at once and the output tokens seen so far are what is charged.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import aiohttp
@@ -28,7 +28,7 @@ from scalegate.errors import ERROR_TYPES
 from scalegate.keys.lease import Lease, Outcome, Usage
 from scalegate.keys.pool import KeyPool
 from scalegate.retry import classify_stream_error
-from scalegate.sse import SSEEvent, SSEParser
+from scalegate.sse import SSEEvent, SSEParser, events_in
 from scalegate.tokens import CHARS_PER_TOKEN
 from scalegate.upstream.headers import response_headers
 
@@ -58,6 +58,7 @@ class UsageTracker:
         "input_tokens",
         "output_tokens",
         "partial_chars",
+        "pending",
         "raw",
         "total",
     )
@@ -71,6 +72,35 @@ class UsageTracker:
         self.error_type: str | None = None
         self.raw: dict[str, Any] = {}  # the provider's usage document, as far as it got
         self.first_token: float | None = None  # perf_counter of the first content delta
+        self.pending = b""  # the start of an event whose end has not arrived
+
+    def scan(self, chunk: bytes) -> None:
+        """Learn from relayed bytes without parsing every event: text deltas — nearly all of
+        a stream — are counted in C; only a run of events that may hold one the tracker
+        acts on (``message_*``, ``error``) is parsed. Same outcome as :meth:`see` per event
+        (the partial output estimate is per run, not per event)."""
+        buffer = self.pending + chunk if self.pending else chunk
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n")
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            self.pending = buffer
+            return
+        self.pending = buffer[end + 2 :]
+        # An event line ends at its name; in a data line the name is followed by a quote.
+        deltas = buffer.count(b"content_block_delta\n", 0, end + 2)
+        if deltas:
+            if self.first_token is None:
+                self.first_token = time.perf_counter()
+            if self.output_tokens is None:
+                self.partial_chars += max(0, end + 2 - deltas * _DELTA_FRAMING)
+        found = [at for at in (buffer.find(b"message_", 0, end), buffer.find(b"error", 0, end))]
+        first = min((at for at in found if at >= 0), default=-1)
+        if first >= 0:  # parsed from the start of the event that holds it
+            start = buffer.rfind(b"\n\n", 0, first)
+            for event in events_in(buffer, end, 0 if start < 0 else start + 2):
+                if event.event != "content_block_delta":
+                    self.see(event)
 
     def see(self, event: SSEEvent) -> None:
         name = event.event
@@ -108,6 +138,11 @@ class UsageTracker:
         return Usage(self.input_tokens, out)
 
 
+# A text delta's bytes that are not text: its event line, its JSON envelope (the 80 that
+# :meth:`UsageTracker.see` subtracts from the data) and the blank line.
+_DELTA_FRAMING = len(b"event: content_block_delta\ndata: \n\n") + 80
+
+
 def _json(event: SSEEvent) -> dict[str, Any] | None:
     try:
         data = orjson.loads(event.data)
@@ -129,7 +164,6 @@ class MessageStream:
         lease: Lease,
         resp: aiohttp.ClientResponse,
         head: bytes,
-        parser: SSEParser,
         tracker: UsageTracker,
         learn: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
@@ -138,23 +172,22 @@ class MessageStream:
         self.lease = lease
         self.resp = resp
         self.head = head
-        self.parser = parser
         self.tracker = tracker
         self.headers = response_headers(resp.headers)
         self._outcome = Outcome.CANCELLED
         self._settled = False
         self.cut = False  # the provider's stream broke off after content was forwarded
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         """The bytes to forward. A stream the provider cuts before its ``message_stop``
         ends with an SSE ``error`` event (``api_error``, "upstream connection lost"), so
         SDKs raise instead of returning a silently truncated message."""
         try:
             yield self.head
             try:
+                scan = self.tracker.scan
                 async for chunk in self.resp.content.iter_any():
-                    for event in self.parser.feed(chunk):
-                        self.tracker.see(event)
+                    scan(chunk)
                     yield chunk
             except (aiohttp.ClientError, TimeoutError):
                 pass  # judged below, as a stream that ended without its final event
@@ -237,5 +270,6 @@ async def first_event(
         status = STATUS_OF_TYPE.get(error_type, 500)
         reply = Reply(status, first_error.data, [("content-type", "application/json")])
         return classify_stream_error(error_type), reply, status
-    stream = MessageStream(pool, lease, resp, head, parser, tracker, learn)
+    tracker.pending = parser.pending
+    stream = MessageStream(pool, lease, resp, head, tracker, learn)
     return Outcome.SUCCESS, stream, 200
