@@ -144,30 +144,37 @@ def rows_curve_streams(d: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def rows_curve_sse_relay(d: dict[str, Any]) -> list[tuple[str, str]]:
-    by = {r["target"]: r for r in d.get("rows", [])}
     s = d.get("settings", {})
-    parts = []
-    for name in ("direct", "scalegate", "portkey"):
-        r = by.get(name)
-        if r is None:
-            continue
-        part = f"{name} {n(r['events_per_s'])} events/s"
-        if r.get("events_per_s_per_core"):
-            part += (
-                f" ({n(r['events_per_s_per_core'])} per core of the proxy at "
-                f"{n(r['proxy_cpu_pct'])} % CPU)"
+    out = []
+    for summary in d.get("summary", []):
+        batch = summary["batch"]
+        rows = [r for r in d.get("rows", []) if r.get("batch") == batch]
+        direct = next((r for r in rows if r["target"] == "direct"), None)
+        sg, pk = summary["scalegate_per_core_median"], summary["portkey_per_core_median"]
+        parts = []
+        if sg:
+            parts.append(f"scalegate {n(sg)} events/s per core of the proxy")
+        if pk:
+            parts.append(f"portkey {n(pk)}")
+        text = ", ".join(parts)
+        if summary.get("ratio"):
+            text += f" (**{summary['ratio']:.2f}×**)"
+        text += f"; medians of {s.get('rounds', '?')} alternating rounds"
+        if direct is not None:
+            text += (
+                f"; the client reading the upstream directly: {n(direct['events_per_s'])} events/s"
             )
-        errs = sum(r["errors"].values())
-        if errs:
-            part += f", {errs:,} errors"
-        parts.append(part)
-    return [
-        (
-            f"SSE relay, {s.get('events_per_stream', '?'):,}-event streams, "
-            f"{s.get('concurrency', '?')} at a time (`curve_sse_relay.py`)",
-            "; ".join(parts),
+        errs = sum(sum(r["errors"].values()) for r in rows)
+        text += f"; {errs:,} errors"
+        out.append(
+            (
+                f"SSE relay, {s.get('events_per_stream', '?'):,}-event streams, {batch} "
+                f"event(s) per upstream write, {s.get('concurrency', '?')} streams at a time "
+                "(`curve_sse_relay.py`)",
+                text,
+            )
         )
-    ]
+    return out
 
 
 def _pairs(rows: list[dict[str, Any]], size_key: str, store: str) -> str:
