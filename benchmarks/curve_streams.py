@@ -6,12 +6,15 @@ second per stream, the Anthropic event sequence) runs as its own process; the lo
 (``sse_client.py --mode paced``, one asyncio process) opens ``N`` streams evenly over a ramp
 and reads each to its end, first straight from the upstream, then through one fresh
 ``scalegate serve`` process pinned to its own core (upstream and client share the other).
-The gateway has two keys with limits that never bind and ``upstream.max_connections`` above
-``N``; one more run at the largest size ≤ ``--defaults-at`` uses the default pool size
-(1,000) to show what it does.
+The gateway has two keys with limits that never bind, its default upstream pool (20,000
+connections) and ``server.max_open_streams`` 20,000 (``--max-open-streams``; the default,
+10,000, lets NORMAL traffic fill 90 % of it and answers the rest ``529``); with
+``--defaults-at N`` one more run at the largest size ≤ N uses every default.
 
 Printed per ``N``: the gateway's RSS (idle, peak, and bytes per open stream), its CPU, the
-time to the first event (p50/p99, direct and added by the gateway), how much later each
+time to the first event and to the first content event (p50/p99, direct and added by the
+gateway: until content begins the gateway holds a stream's opening events back, so that a
+stream failing before content can be retried on another key), how much later each
 delta arrives through the gateway than directly (p50/p99 of the write→read delay), and errors
 by status. Results: ``benchmarks/results/curve_streams.json``.
 
@@ -31,9 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import curve_common as cc
 import gateway_overhead as core
 
+from scalegate.config.schema import ServerConfig, UpstreamConfig
+
 QUICK_SIZES = (100, 1000)
 FULL_SIZES = (100, 1000, 3000, 10000)
-DEFAULT_POOL = 1000  # UpstreamConfig.max_connections' default
+DEFAULT_POOL = UpstreamConfig().max_connections  # 20,000 since issue 16
+DEFAULT_STREAMS = ServerConfig().max_open_streams  # 10,000: NORMAL traffic may fill 90 %
 
 
 def run_size(
@@ -43,6 +49,7 @@ def run_size(
     n: int,
     args: argparse.Namespace,
     max_connections: int | None,
+    max_streams: int | None,
     direct: bool = True,
 ) -> dict[str, Any]:
     ramp = max(2.0, n / args.open_rate)
@@ -52,6 +59,7 @@ def run_size(
     )
     row: dict[str, Any] = {"streams": n, "events_per_stream": events, "ramp_s": ramp}
     row["max_connections"] = max_connections or f"default ({DEFAULT_POOL})"
+    row["max_open_streams"] = max_streams or f"default ({DEFAULT_STREAMS})"
     timeout = events + ramp + 180
     try:
         if direct:
@@ -60,9 +68,14 @@ def run_size(
                 children, workdir, pinning.load_cpu, up_url, "paced", n, ramp=ramp, timeout=timeout
             )
             row["direct"] = summarize(d)
-        print(f"  {n} streams via gateway (max_connections {max_connections}) ...", file=sys.stderr)
+        print(
+            f"  {n} streams via gateway (max_connections {row['max_connections']}, "
+            f"max_open_streams {row['max_open_streams']}) ...",
+            file=sys.stderr,
+        )
+        sized = f"server:\n  max_open_streams: {max_streams}\n" if max_streams else ""
         gateway, gw_url = cc.start_gateway_with(
-            children, workdir, pinning, up_url, max_connections=max_connections
+            children, workdir, pinning, up_url, max_connections=max_connections, extra_config=sized
         )
         pid = gateway.proc.pid
         try:
@@ -96,7 +109,7 @@ def run_size(
     finally:
         children.stop(upstream)
     if "direct" in row:
-        for what in ("first_event_ms", "event_delay_ms"):
+        for what in ("first_event_ms", "first_content_ms", "event_delay_ms"):
             for q in ("p50", "p99"):
                 a, b = row["direct"][what][q], row["gateway"][what][q]
                 row.setdefault("added", {})[f"{what}_{q}"] = (
@@ -112,6 +125,7 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         "all_open_s": raw["all_open_s"],
         "elapsed_s": raw["elapsed_s"],
         "first_event_ms": cc.quantiles(raw["first_event_ms"]),
+        "first_content_ms": cc.quantiles(raw["first_content_ms"]),
         "event_delay_ms": cc.quantiles(raw["event_delay_ms"]),
     }
 
@@ -119,12 +133,13 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
 def render(rows: list[dict[str, Any]]) -> str:
     headers = (
         "streams",
-        "pool",
+        "max streams",
         "RSS idle/peak MB",
         "KB/stream",
         "gw CPU avg/peak %",
         "1st event p50/p99 direct ms",
         "added p50/p99 ms",
+        "1st content added p50/p99 ms",
         "event delay added p50/p99 ms",
         "errors (gateway)",
         "other CPU %",
@@ -135,7 +150,7 @@ def render(rows: list[dict[str, Any]]) -> str:
         out.append(
             (
                 r["streams"],
-                str(r["max_connections"]),
+                str(r.get("max_open_streams", "-")),
                 f"{r['gateway_rss_idle_mb']:.0f} / {r['gateway_rss_peak_mb']:.0f}",
                 r["bytes_per_stream"] / 1024,
                 f"{r['cpu_pct'].get('gateway', 0.0):.0f} / {r.get('gateway_cpu_peak_pct', 0):.0f}",
@@ -143,6 +158,9 @@ def render(rows: list[dict[str, Any]]) -> str:
                 if d is None
                 else f"{_f(d['first_event_ms']['p50'])} / {_f(d['first_event_ms']['p99'])}",
                 "-" if not a else f"{_f(a['first_event_ms_p50'])} / {_f(a['first_event_ms_p99'])}",
+                "-"
+                if not a
+                else f"{_f(a['first_content_ms_p50'])} / {_f(a['first_content_ms_p99'])}",
                 "-" if not a else f"{_f(a['event_delay_ms_p50'])} / {_f(a['event_delay_ms_p99'])}",
                 ", ".join(f"{k}: {v}" for k, v in g["errors"].items()) or "0",
                 r["cpu_pct"].get("other processes", 0.0),
@@ -161,12 +179,24 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help=f"sizes {FULL_SIZES}")
     parser.add_argument("--max", type=int, default=None, help="cap every size at this")
     parser.add_argument("--hold", type=float, default=10, help="seconds all streams are open")
-    parser.add_argument("--max-connections", type=int, default=50_000)
+    parser.add_argument(
+        "--max-connections", type=int, default=None, help="upstream pool (default: the gateway's)"
+    )
+    parser.add_argument(
+        "--max-open-streams",
+        type=int,
+        default=20_000,
+        help="server.max_open_streams (0: the gateway's default, of which NORMAL traffic may "
+        "fill 90 %%)",
+    )
     parser.add_argument(
         "--open-rate", type=float, default=500, help="new streams per second during the ramp"
     )
     parser.add_argument(
-        "--defaults-at", type=int, default=3000, help="size of the default-pool run (0: none)"
+        "--defaults-at",
+        type=int,
+        default=0,
+        help="one more run at the largest size up to this with the gateway's defaults (0: none)",
     )
     args = parser.parse_args()
     sizes = args.sizes or list(FULL_SIZES if args.full else QUICK_SIZES)
@@ -188,10 +218,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sg-curve-streams-") as tmp, core.signals_raise():
         try:
             for n in sizes:
-                rows.append(run_size(children, Path(tmp), pinning, n, args, args.max_connections))
+                rows.append(
+                    run_size(
+                        children, Path(tmp), pinning, n, args, args.max_connections,
+                        args.max_open_streams or None,
+                    )
+                )  # fmt: skip
             at = max((s for s in sizes if s <= args.defaults_at), default=0)
-            if args.defaults_at and at > DEFAULT_POOL:
-                rows.append(run_size(children, Path(tmp), pinning, at, args, None, direct=False))
+            if args.defaults_at and at:
+                rows.append(
+                    run_size(children, Path(tmp), pinning, at, args, None, None, direct=False)
+                )
         except core.StepFailed as exc:
             failures.append(str(exc))
         except KeyboardInterrupt:
@@ -220,6 +257,7 @@ def main() -> int:
         "nofile": nofile,
         "hold_s": args.hold,
         "max_connections": args.max_connections,
+        "max_open_streams": args.max_open_streams,
     }
     cc.write_result("curve_streams", settings, {"rows": rows, "failures": failures})
     return 1 if failures else 0

@@ -114,19 +114,26 @@ def rows_curve_streams(d: dict[str, Any]) -> list[tuple[str, str]]:
     for r in d.get("rows", []):
         g, a = r["gateway"], r.get("added", {})
         errors = sum(g["errors"].values())
-        pool = r["max_connections"]
+        sized = r.get("max_open_streams")
         label = f"{r['streams']:,} open streams, 1 event/s each"
         label += (
-            ", default `max_connections` (1,000)"
-            if isinstance(pool, str)
-            else ", `max_connections` raised"
+            f", `max_open_streams` {sized:,}" if isinstance(sized, int) else ", default settings"
         )
         text = (
             f"{n(r['gateway_rss_peak_mb'])} MB peak RSS ({n(r['bytes_per_stream'] / 1024, '.1f')}"
             f" KB per stream); gateway CPU {n(r['cpu_pct'].get('gateway'))} % on average, "
             f"{n(r.get('gateway_cpu_peak_pct'))} % in the busiest second; "
         )
-        if a:
+        if a and "first_content_ms_p50" in a:
+            text += (
+                f"first content event {n(a['first_content_ms_p50'], '+,.1f')} ms p50 / "
+                f"{n(a['first_content_ms_p99'], '+,.1f')} ms p99 added, each later event "
+                f"{n(a['event_delay_ms_p50'], '+,.1f')} / "
+                f"{n(a['event_delay_ms_p99'], '+,.1f')} ms (the opening events are held "
+                "until content begins: first byte "
+                f"{n(a['first_event_ms_p50'], '+,.0f')} ms p50); "
+            )
+        elif a:
             text += (
                 f"first event {n(a['first_event_ms_p50'], '+,.1f')} ms p50 / "
                 f"{n(a['first_event_ms_p99'], '+,.1f')} ms p99 added, each event "

@@ -6,7 +6,9 @@ Run as a subprocess by ``curve_streams.py`` and ``curve_sse_relay.py``; prints o
 
 * ``--mode paced``: ``--streams`` streams, started evenly over ``--ramp`` seconds, each read
   to its end. Per stream: the time from sending the request to the first event
-  (``message_start``); per text delta: how long after the upstream wrote it (the ``t<unix
+  (``message_start``) and to the first content event (the first text delta: until content
+  begins the gateway holds a stream's opening events back, so that a stream failing before
+  it can be retried elsewhere); per text delta: how long after the upstream wrote it (the ``t<unix
   time>`` text of ``sse_upstream.py --interval``) it arrived here. Also when the last stream
   opened and the first one ended (the window in which all were open).
 * ``--mode count``: ``--streams`` concurrent loops, each posting one stream after another for
@@ -42,6 +44,7 @@ STOP = b'"type":"message_stop"'
 class Paced:
     def __init__(self) -> None:
         self.first_event_ms: list[float] = []
+        self.first_content_ms: list[float] = []
         self.event_delay_ms: list[float] = []
         self.errors: Counter[str] = Counter()
         self.completed = 0
@@ -54,7 +57,7 @@ class Paced:
         if delay > 0:
             await asyncio.sleep(delay)
         sent = loop.time()
-        first = True
+        first = content = True
         stopped = False
         try:
             async with session.post(url, data=body, headers=HEADERS) as resp:
@@ -72,6 +75,9 @@ class Paced:
                         self.last_open = max(self.last_open, now)
                     at_stamp = line.find(STAMP)
                     if at_stamp >= 0:
+                        if content:
+                            content = False
+                            self.first_content_ms.append((now - sent) * 1000)
                         end = line.index(b'"', at_stamp + len(STAMP))
                         written = float(line[at_stamp + len(STAMP) : end])
                         self.event_delay_ms.append((time.time() - written) * 1000)
@@ -110,6 +116,7 @@ async def paced(args: argparse.Namespace, url: str, body: bytes) -> dict[str, An
         "all_open_s": max(0.0, state.first_end - state.last_open),
         "last_open_at_s": state.last_open - start,
         "first_event_ms": state.first_event_ms,
+        "first_content_ms": state.first_content_ms,
         "event_delay_ms": state.event_delay_ms,
     }
 
