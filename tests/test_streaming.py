@@ -170,3 +170,31 @@ def test_midstream_error_reaches_the_client_as_an_error_event(
         return int(gw_app_pool(gw).entry(next(iter(gw_app_pool(gw)._entries))).in_flight)
 
     wait_until(lambda: gw.call(in_flight) == 0)
+
+
+def test_a_long_time_to_first_token_releases_the_held_opening_after_the_hold(
+    start_sim: Any, start_gateway: Any, make_client: Client
+) -> None:
+    """The opening events are held only ``upstream.stream_hold_seconds``: a provider slow to
+    its first token (here 60 s) does not leave the client on a silent connection."""
+    sim = start_sim(sim_config({KEY_A: {"rpm": 1000}}))
+    settings = gateway_settings(
+        sim.url, [{"secret": KEY_A, "limits": {"rpm": 1000}}], upstream__stream_hold_seconds=0.2
+    )
+    gw = start_gateway(settings)
+    started = time.monotonic()
+    with make_client(gw.url).messages.create(
+        model=MODEL,
+        max_tokens=100,
+        stream=True,
+        messages=[{"role": "user", "content": "take your time"}],
+        extra_headers={"x-sim-latency-ms": "60000"},
+    ) as stream:
+        first = next(iter(stream))
+        assert first.type == "message_start"
+        assert time.monotonic() - started < 30  # long before the provider's first token
+    # leaving the stream closed the provider's connection and settled its lease
+    pool = gw_app_pool(gw)
+    wait_until(lambda: all(entry.in_flight == 0 for entry in pool.entries))
+    assert sim_stats(sim.url)["keys"][KEY_A]["output_tokens"] == 0  # no content was sent
+

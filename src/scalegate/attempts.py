@@ -292,7 +292,9 @@ class Attempts:
                 reply = Reply(resp.status, body, response_headers(resp.headers))
                 status = resp.status
                 return Attempt(classify_status(status), reply, None, resp.headers, status)
-            outcome, opened, status = await first_event(self.pool, lease, resp, learn)
+            outcome, opened, status = await first_event(
+                self.pool, lease, resp, learn, self.upstream.config.stream_hold_seconds
+            )
             ctx.upstream_seconds += time.perf_counter() - started
             if isinstance(opened, MessageStream):
                 return Attempt(outcome, opened, None, resp.headers, 200, keep_lease=True)

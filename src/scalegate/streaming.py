@@ -1,11 +1,12 @@
 """The upstream side of a streamed ``POST /v1/messages``: relayed as it arrives, settled at
 its end (the pipeline's streaming mode; :mod:`scalegate.attempts` opens it).
 
-The gateway holds back only the *first* event of a stream. If it is an ``error`` (the
-provider answered 200 and then said it is overloaded), nothing has reached the client yet, so
-the attempt counts as failed and the pipeline retries on another key. Otherwise the first
-event and every later chunk are forwarded the moment they arrive, as the provider framed them
-(never re-encoded). On the side, the same bytes are scanned to learn the usage
+The gateway holds back only the opening of a stream, until its first content event (for at
+most ``upstream.stream_hold_seconds``). If the provider says ``error`` before content (it
+answered 200 and then said it is overloaded), or the connection breaks, nothing has reached
+the client yet, so the attempt counts as failed and the pipeline retries on another key.
+Otherwise the held events and every later chunk are forwarded the moment they arrive, as the
+provider framed them (never re-encoded). On the side, the same bytes are scanned to learn the usage
 (``message_start``, ``message_delta``: only such events are parsed, text deltas are counted)
 so the lease can be settled — also when the client disconnects mid-stream, in which case the
 upstream connection is closed at once and the output tokens seen so far are what is charged.
@@ -183,7 +184,8 @@ class MessageStream:
         ends with an SSE ``error`` event (``api_error``, "upstream connection lost"), so
         SDKs raise instead of returning a silently truncated message."""
         try:
-            yield self.head
+            if self.head:  # empty when the hold ran out before the provider said anything
+                yield self.head
             try:
                 scan = self.tracker.scan
                 async for chunk in self.resp.content.iter_any():
@@ -228,38 +230,47 @@ async def first_event(
     lease: Lease,
     resp: aiohttp.ClientResponse,
     learn: Callable[[dict[str, Any]], None] | None = None,
+    hold_seconds: float = math.inf,
 ) -> tuple[Outcome, MessageStream | Reply | None, int]:
     """Read an opened 200 stream up to its first content event, holding back what precedes
-    it (``message_start``, ``content_block_start``, ``ping``: a few hundred bytes).
+    it (``message_start``, ``content_block_start``, ``ping``: a few hundred bytes) for at
+    most ``hold_seconds``; past that (a long time to first token) the stream is relayed as it
+    is, so that no client or load balancer in front sees a silent connection for long — a
+    failure after that is a cut stream, no longer retried.
 
-    Returns ``(SUCCESS, stream, 200)`` once content began; an ``error`` event before any
-    content becomes a proper HTTP error ``Reply`` with the outcome it means (so the attempt
-    loop retries an ``overloaded_error``); a connection that ends or breaks before content
-    is ``(CONNECTION_ERROR, None, 0)``, retried on another key like a dropped plain call.
+    Returns ``(SUCCESS, stream, 200)`` once content began or the hold ran out; an ``error``
+    event before any content becomes a proper HTTP error ``Reply`` with the outcome it means
+    (so the attempt loop retries an ``overloaded_error``); a connection that ends or breaks
+    before content is ``(CONNECTION_ERROR, None, 0)``, retried on another key like a dropped
+    plain call.
     """
     parser = SSEParser()
     tracker = UsageTracker()
     head = b""
     first_error = None
+    hold = asyncio.timeout(hold_seconds if hold_seconds < math.inf else None)
     try:
-        while True:
-            chunk = await resp.content.readany()
-            if not chunk:
-                resp.close()
-                return Outcome.CONNECTION_ERROR, None, 0
-            head += chunk
-            began = False
-            for event in parser.feed(chunk):
-                tracker.see(event)
-                if event.event == "error" and first_error is None and not began:
-                    first_error = event
-                if event.event in _CONTENT:
-                    began = True
-            if began:
-                break
+        async with hold:
+            while True:
+                chunk = await resp.content.readany()
+                if not chunk:
+                    resp.close()
+                    return Outcome.CONNECTION_ERROR, None, 0
+                head += chunk
+                began = False
+                for event in parser.feed(chunk):
+                    tracker.see(event)
+                    if event.event == "error" and first_error is None and not began:
+                        first_error = event
+                    if event.event in _CONTENT:
+                        began = True
+                if began:
+                    break
     except (aiohttp.ClientError, TimeoutError):
-        resp.close()
-        return Outcome.CONNECTION_ERROR, None, 0
+        if not hold.expired():
+            resp.close()
+            return Outcome.CONNECTION_ERROR, None, 0
+        # The hold ran out: relay what came so far, and the rest as it comes.
     except BaseException:
         resp.close()
         raise

@@ -76,6 +76,11 @@ class UpstreamConfig(_Model):
     base_url: str = DEFAULT_BASE_URL
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     read_timeout_seconds: float = Field(default=600.0, gt=0)
+    # A stream's opening events (message_start, ping) are held until content begins, so that
+    # a stream the provider fails before content is retried on another key; held at most
+    # this long (a long time to first token), so that a client or load balancer in front
+    # never waits on a silent connection (nginx and cloud balancers cut at 60 s idle).
+    stream_hold_seconds: float = Field(default=10.0, ge=0)
     # Upstream calls in flight per process (one connection each). Sized for LLM traffic:
     # thousands of answers streaming for tens of seconds each (docs/deployment.md).
     max_connections: int = Field(default=20_000, ge=1)
