@@ -197,4 +197,3 @@ def test_a_long_time_to_first_token_releases_the_held_opening_after_the_hold(
     pool = gw_app_pool(gw)
     wait_until(lambda: all(entry.in_flight == 0 for entry in pool.entries))
     assert sim_stats(sim.url)["keys"][KEY_A]["output_tokens"] == 0  # no content was sent
-
