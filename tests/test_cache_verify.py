@@ -151,6 +151,22 @@ NEAR_MISSES = [
      "person"),
     ("My landlord keeps ignoring my neighbor about the noise, what can I do?",
      "My neighbor keeps ignoring my landlord about the noise, what can I do?", "order"),
+    # v9: the tense a question word's phrase takes; be/do before the same verb; openings;
+    # operators named in prose; "the US"; objects past prepositions; "someone" fills a role
+    ("Which language did Brazil speak?", "Which language does Brazil speak?", "tense"),
+    ("How many people were living in Rome?", "How many people are living in Rome?", "tense"),
+    ("How has inflation affected rents?", "How will inflation affect rents?", "tense"),
+    ("My essay asks whether the ferry is crossing the lake at noon and how long it takes.",
+     "My essay asks whether the ferry was crossing the lake at noon and how long it takes.",
+     "tense"),
+    ("Can a cat swim?", "Does a cat swim?", "modality"),
+    ("What does the | operator do in Rust?", "What does the || operator do in Rust?", "code"),
+    ("What does the ^ operator mean in Go?", "What does the xor operator mean in Go?", "code"),
+    ("Which cities does the UK send flights to?", "Which cities send flights to the UK?",
+     "order"),
+    ("Which fish do sharks usually chase and catch?",
+     "Which fish usually chase and catch sharks?", "order"),
+    ("If I insult somebody, can they sue?", "If somebody insults me, can they sue?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -223,6 +239,11 @@ PARAPHRASES = [
         "How do I add my wife's name to my car insurance?",
         "how to add my wife's name to my car insurance",
     ),
+    # v9: modals after a question word are idiom; a passive agent is no object; "the us"
+    ("How can I renew my passport?", "How do I renew my passport?"),
+    ("How do bees make honey?", "How is honey made by bees?"),
+    ("What is the sales tax in the US?", "what is the sales tax in the us"),
+    ("Can you explain how a loan works?", "how does a loan work"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -300,3 +321,25 @@ def test_verification_is_fast_once_warm() -> None:
             verifier.reason(a, b)
     per_pair = (time.perf_counter() - started) / (5 * len(pairs))
     assert per_pair < 0.001, per_pair
+
+
+def test_two_superlatives_agree_only_as_synonyms_in_their_main_senses() -> None:
+    """Balanced aligns rarer senses too ("deep" = "large in quantity"), but two superlatives
+    pick two extremes: only main-sense synonyms are the same question."""
+    for strictness in ("strict", "balanced"):
+        assert (
+            near_miss_reason(
+                "Which lake in Kenya is the largest, and who fishes it?",
+                "Which lake in Kenya is the deepest, and who fishes it?",
+                strictness=strictness,
+            )
+            is not None
+        )
+        assert (
+            near_miss_reason(
+                "What is the biggest mall in Ohio?",
+                "What is the largest mall in Ohio?",
+                strictness=strictness,
+            )
+            is None
+        )

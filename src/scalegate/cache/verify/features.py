@@ -48,7 +48,12 @@ class Analysis:
     sequence: list[str] = field(default_factory=list)
     exact: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The tense of an auxiliary that opens a question ("Was …" / "Is …", "When did …").
-    leads: tuple[str, ...] = ()
+    leads: list[str] = field(default_factory=list)
+    # "modal" / "do" for each yes/no question that opens with one ("Could …", "Do …").
+    openings: list[str] = field(default_factory=list)
+    # A verb and the tense of the be/do auxiliary right before it, anywhere ("whether the
+    # shuttle *is carrying*" / "*was carrying*"): (word, tense) pairs.
+    aspects: list[tuple[str, str]] = field(default_factory=list)
     # Positions in ``sequence`` of the persons a question asks about: the subject after its
     # auxiliary or modal, or of an infinitive after "for" — a pronoun or a possessed noun
     # ("Can *I* …", "Should *my roommate* …", "Is it legal for *my employer* to …").
@@ -64,9 +69,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()
     bag: dict[str, list[str]] = {name: [] for name in EXACT_FIELDS}
-    leads: list[str] = []
     frame = True  # at the start of a clause: a request verb there is light
     lead = True  # at the start of a clause or after its question word: an auxiliary leads
+    wh_phrase = -1  # words read since a question word that opened a clause (-1: none)
     auxiliary = False  # a be/have auxiliary earlier in the clause: a participle is passive
     number_end = -1  # the token after the last number: a unit there is that number's
     subject = 0  # 1: a question's auxiliary was just read; 2: then a possessive ("Can my …")
@@ -83,6 +88,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
                 number_end = i + 1  # "seven-hour"
             frame = tok.kind == "punct" or (frame and tok.kind in ("quoted", "code"))
             lead = tok.kind == "punct"
+            wh_phrase = -1
             auxiliary = auxiliary and tok.kind != "punct"
             subject = 0
             i += 1
@@ -98,10 +104,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         word = tok.text
         prev = tokens[i - 1].text if i else ""
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        role = _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
+        role = _role(tok, prev, nxt, has_digit, frame)
         role = _attach_unit(role, number_end == i, bag["numbers"])
-        if lead and word in c.AUXILIARIES | c.PAST_AUX | c.DO_AUX:
-            leads.append("past" if word in c.PAST_AUX else "present")
+        _note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, out)
         if role is None:
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
             out.content.append(
@@ -112,9 +117,12 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
             _record(role, word, bag, out.sequence)
-        _note_subject(subject, role, prev, len(out.sequence) - 1, subjects, asked)
+        _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
-        lead = lead and word in c.WH
+        # A question word keeps the lead through its phrase: "What *currency* did …",
+        # "How many people were …" (at most _WH_PHRASE words, up to the first auxiliary).
+        wh_phrase = 0 if lead and word in c.WH else wh_phrase + 1 if wh_phrase >= 0 else -1
+        lead = lead and 0 <= wh_phrase <= _WH_PHRASE and word not in _LEAD_TENSE
         if role is not None and role.startswith("modality:") and nxt == "to":
             i += 1  # "have to", "allowed to": the "to" is the modal's
         frame = role == "light" and (frame or word in ("please", "you"))
@@ -132,7 +140,6 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         for name, vals in bag.items()
     }  # fmt: skip
     out.exact["tense"] = tuple(sorted(set(bag["tense"])))
-    out.leads = tuple(leads)
     out.subjects = tuple(subjects)
     out.asked = tuple(asked)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
@@ -185,14 +192,58 @@ def _content(
     )  # fmt: skip
 
 
+def _note_tense(
+    word: str,
+    prev: str,
+    role: str | None,
+    opens: bool,
+    lead: bool,
+    nxt: str,
+    out: Analysis,
+) -> None:
+    """The tense of an auxiliary that opens a question, and of a be/do right before a verb;
+    and whether a yes/no question opens with a modal or with do: what may be is not what is
+    ("*Could* a penguin survive …" / "*Do* penguins live …"; after a question word a modal
+    is idiom: "How can I …" asks "How do I …")."""
+    leads, aspects, openings = out.leads, out.aspects, out.openings
+    if opens and word in _OPENINGS and nxt not in ("you", "u"):  # "can you …" asks politely
+        openings.append(_OPENINGS[word])
+    if lead and word in _LEAD_TENSE:
+        leads.append(_LEAD_TENSE[word])
+    if role is None and prev in _ASPECT_TENSE:
+        aspects.append((word, _ASPECT_TENSE[prev]))
+
+
+_OPENINGS = {
+    **dict.fromkeys(c.MODALS - {"would"}, "modal"),
+    **dict.fromkeys(("do", "does", "did"), "do"),
+}
+
+
+def _role(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
+    """A word's closed-class role, ``None`` for content. A pronoun is not written in
+    capitals nor after an article: "the US" is a country."""
+    word = tok.text
+    if word in c.PERSONS and (tok.caps or prev in _ARTICLES):
+        return None
+    return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
+
+
+def _after_do(tokens: list[Token], i: int) -> bool:
+    """Whether ``tokens[i]`` follows do-support, maybe after an article: "Which countries
+    does *the US* export to?"."""
+    prev = tokens[i - 1].text if i else ""
+    return prev in c.DO_AUX or (prev in _ARTICLES and i >= 2 and tokens[i - 2].text in c.DO_AUX)
+
+
 def _note_subject(
-    state: int, role: str | None, prev: str, pos: int, subjects: list[int], asked: list[int]
+    state: int, role: str | None, after_do: bool, pos: int, subjects: list[int], asked: list[int]
 ) -> None:
     """Record the word at ``pos`` as a question's subject: a person or a possessed noun
     ("Can I", "Can my son"), or any content word after do-support ("What does X cause?")."""
     if state == 2 - (role or "")[:7].startswith("person:"):
         subjects.append(pos)
-    elif state == 1 and role is None and prev in c.DO_AUX:
+    elif state == 1 and role is None and after_do:
         asked.append(pos)
 
 
@@ -209,7 +260,13 @@ def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
     if word == "for":
         j = i + 1 + (i + 1 < len(tokens) and tokens[i + 1].text in c.POSSESSIVE_DETERMINERS)
         return int(j + 1 < len(tokens) and tokens[j + 1].text == "to")
+    if state == 1 and word in _ARTICLES and tokens[i - 1].text in c.DO_AUX:
+        return 1  # "does *the* US …": the subject comes after the article
     return 2 if state and word in c.POSSESSIVE_DETERMINERS else 0
+
+
+_ARTICLES = frozenset({"the", "a", "an"})
+_SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody", "everyone", "everybody"})
 
 
 def _attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> str | None:
@@ -236,6 +293,9 @@ def _record(role: str, word: str, bag: dict[str, list[str]], sequence: list[str]
         bag[name].append(value)
         if name == "person":
             sequence.append("@" + value)
+            return
+        if word in _SOMEONE:  # fills a role as a person does: "I hit *someone*"
+            sequence.append("@" + word)
             return
     if word in c.RELATIONS:
         sequence.append("=" + word)
@@ -295,6 +355,16 @@ def _number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int
     bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
     return used
 
+
+# The tense an auxiliary gives the question it opens; "has"/"have" (perfect) is a present.
+_LEAD_TENSE = {
+    **{w: "present" for w in c.AUXILIARIES | c.DO_AUX | c.PERFECT_AUX},
+    **{w: "past" for w in c.PAST_AUX},
+    **{w: "future" for w in c.FUTURE_AUX},
+}
+_WH_PHRASE = 4
+# be and do, whose tense a verb right after them takes ("is carrying", "was built", "did go").
+_ASPECT_TENSE = {w: _LEAD_TENSE[w] for w in (c.DO_AUX | c.PAST_AUX) - {"had"}}
 
 _CLASSES: tuple[tuple[frozenset[str], str, dict[str, str]], ...] = (
     (c.PAST_AUX, "tense", {}),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from scalegate.cache.verify.align import align
@@ -57,14 +57,16 @@ class Verifier:
         for name in EXACT_FIELDS:
             if contradiction(name, da.exact[name], db.exact[name], strictness):
                 return name
-        if da.leads and db.leads and not set(da.leads) & set(db.leads):
+        if _tenses_differ(da.leads, db.leads) or _aspects_differ(da.aspects, db.aspects):
             return "tense"  # "Was the bridge open?" / "Is the bridge open?"
+        if {*da.openings[:1], *db.openings[:1]} == {"modal", "do"}:
+            return "modality"  # "Could a penguin survive …?" / "Do penguins live …?"
         reason, pairs = align(
             da.content, db.content, self.lexicon, all_senses=strictness == "balanced"
         )
         if reason is not None:
             return reason
-        reason = _inflection(da, db, pairs)
+        reason = _inflection(da, db, pairs, self.lexicon)
         if reason is not None:
             return reason
         return self._roles(da, db, _renamed(da, db, pairs))
@@ -176,10 +178,26 @@ class Verifier:
                 forms = (said[at], mine_said[v])
                 if forms[0] != forms[1] and any(f.endswith(_NOMINAL_SUFFIXES) for f in forms):
                     continue  # "meaning of X" is no verb taking X: what "does X mean" asks
-                at += 1
-                at += at < len(other) and other[at].startswith("=")  # "leads to X"
-                if other.index(noun) == at:  # "causes inflation"
+                if self._after(other, at, noun):  # "causes inflation", "export … to the US"
                     return True
+        return False
+
+    def _after(self, words: list[str], verb: int, noun: str) -> bool:
+        """Whether ``noun`` is what the verb at ``verb`` acts on: its object, past relation
+        words, boundaries and verbs joined to it ("hunt *and eat* X"), or the object of a
+        preposition after its own object ("export goods *to the US*") — never an agent
+        ("made *by* bees") nor a noun another verb comes before."""
+        for at in range(verb + 1, min(len(words), verb + 7)):
+            word = words[at]
+            if word == noun:
+                return words[at - 1] != "=by"
+            if word == CLAUSE or (
+                word[0] not in "=|"
+                and words[at - 1] not in ("=and", "=or")
+                and self.lexicon.verbal(word)
+                and not self._nominal(word)
+            ):
+                return False
         return False
 
     def warm(self) -> None:
@@ -244,13 +262,23 @@ def _unquoted(analysis: Analysis, other: str) -> bool:
     return all(words(span) in plain for span in analysis.exact["quoted"])
 
 
-def _inflection(da: Analysis, db: Analysis, pairs: dict[int, int]) -> str | None:
+def _inflection(da: Analysis, db: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> str | None:
     """Aligned words of one lemma in another tense or degree: "happened"/"happens",
-    "hottest"/"hot"."""
+    "hottest"/"hot"; two superlatives (comparatives) of other words that are not synonyms in
+    their main senses: each picks its own extreme ("the *largest* lake" / "the *deepest*
+    lake", which a rarer sense of "deep" joins), while "biggest" / "largest" agree."""
     words_a = {w.position: w for w in da.content}
     for wb in db.content:
         wa = words_a.get(pairs.get(wb.position, -1))
-        if wa is None or not wa.keys & wb.keys:
+        if wa is None:
+            continue
+        if not wa.keys & wb.keys:
+            if (
+                wa.degree
+                and wa.degree == wb.degree
+                and align([wa], [wb], lexicon, all_senses=False)[0] is not None
+            ):
+                return "comparison"
             continue
         if wa.past != wb.past:
             return "tense"
@@ -358,3 +386,26 @@ def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -
             return False
         j -= 1
     return j >= 0 and words[j] == BOUNDARY
+
+
+def _tenses_differ(a: Sequence[str], b: Sequence[str]) -> bool:
+    """The questions' leading auxiliaries in other tenses: none in common, or as many
+    questions and not the same tenses ("How did people travel …, what were the costs" /
+    "How do people travel …, what were the costs")."""
+    if not a or not b:
+        return False
+    if len(a) == len(b):
+        return sorted(a) != sorted(b)
+    return not set(a) & set(b)
+
+
+def _aspects_differ(a: Sequence[tuple[str, str]], b: Sequence[tuple[str, str]]) -> bool:
+    """A verb both prompts put after be/do, in other tenses: "the shuttle *is carrying*" /
+    "*was carrying*" (a verb said so on one side only is no evidence)."""
+    tenses_a: dict[str, set[str]] = {}
+    for word, tense in a:
+        tenses_a.setdefault(word, set()).add(tense)
+    tenses_b: dict[str, set[str]] = {}
+    for word, tense in b:
+        tenses_b.setdefault(word, set()).add(tense)
+    return any(not tenses_a[word] & tenses_b[word] for word in tenses_a.keys() & tenses_b.keys())
