@@ -167,6 +167,13 @@ NEAR_MISSES = [
     ("Which fish do sharks usually chase and catch?",
      "Which fish usually chase and catch sharks?", "order"),
     ("If I insult somebody, can they sue?", "If somebody insults me, can they sue?", "order"),
+    # v10: "and" / "or", a particle "in" against "out", "out" against "inside", brackets
+    ("Find rooms with a balcony and a sea view.", "Find rooms with a balcony or a sea view.",
+     "connective"),
+    ("How do I log in on Ubuntu?", "How do I log out on Ubuntu?", "direction"),
+    ("My cat is shut out of the garage, help", "My cat is shut inside the garage, help",
+     "direction"),
+    ("Compute (10 - 4) / 2", "Compute 10 - 4 / 2", "symbols"),
 ]  # fmt: skip
 
 LONG = (
@@ -244,6 +251,9 @@ PARAPHRASES = [
     ("How do bees make honey?", "How is honey made by bees?"),
     ("What is the sales tax in the US?", "what is the sales tax in the us"),
     ("Can you explain how a loan works?", "how does a loan work"),
+    # v10: "in" as a place stays content; a year in brackets on both sides
+    ("What's new in Python 3.12?", "what is new in python 3.12"),
+    ("Plot of Inception (2010)?", "plot of inception (2010)"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

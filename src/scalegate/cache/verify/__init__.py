@@ -12,8 +12,11 @@ prompts nobody here wrote, not from lists of past failures:
    with their units ("five km" = "5 kilometers"), times, quoted and code spans, symbols and
    operators (``//`` / ``/`` outside quotes too), negation parity, persons (I/we/he/she/
    they, not possessives), quantifier classes, modal force (modals and deontic words:
-   "required", "allowed"; "forbidden" = "not allowed"), tense, direction, the question
-   word, connectives. A detail in one prompt
+   "required", "allowed"; "forbidden" = "not allowed"), tense (also of the auxiliary a
+   question word's phrase leads — "What currency *did* …" — and of be/do before a verb
+   both prompts have), a yes/no question opening with a modal or with do, direction
+   (a particle "in" against "out"), the question word, connectives ("and" against "or").
+   A detail in one prompt
    only is wording ("any tips to …", "Is it safe to …" / "Can I safely …"); one the other
    contradicts is a veto ("all" / "any", "should" / "can", "on" / "off", "did" / "will",
    "I" / "she");
@@ -41,7 +44,8 @@ Word lists (:mod:`.classes`, :mod:`.units`) are closed grammatical classes and s
 normalisation; sameness of open-class words is decided by the lexicon (simplemma and
 WordNet, :mod:`.lexicon`), never by a list. No POS tagger: the one part of speech the
 role rule needs ("is this word usually a verb?") comes from WordNet's tagged-sense counts.
-No NLI model either: none ships its weights in a PyPI package that runs without torch.
+No NLI model either: none found on PyPI ships usable weights that run without torch (the
+one ONNX candidate tried was a binary classifier at 44 ms a pair, benchmarks/data/README.md).
 
 :func:`near_miss_reason` returns the first failing rule (``numbers``, ``negation``,
 ``person``, ``antonym``, ``unaligned:<word>``, ``order``, …) or ``None``; ``strictness``

@@ -35,7 +35,10 @@ from collections import Counter
 from scalegate.cache.verify import classes as c
 
 _WHAT_IS_NOT = frozenset({"where", "when", "who"})
-_OPPOSITES = {w: group - {w} for group in c.OPPOSITE_GROUPS for w in group}
+_OPPOSITES: dict[str, set[str]] = {}
+for _group in c.OPPOSITE_GROUPS:  # a word may oppose the words of several groups
+    for _word in _group:
+        _OPPOSITES.setdefault(_word, set()).update(_group - {_word})
 _CONNECTIVE = {"whether": "if", "if": "if", "unless": "unless", "because": "because",
                "although": "although"}  # fmt: skip
 

@@ -266,6 +266,7 @@ def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
 
 
 _ARTICLES = frozenset({"the", "a", "an"})
+_AFTER_PARTICLE = frozenset({"on", "at", "to", "with", "for", "from", "and", "or", "again"})
 _SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody", "everyone", "everybody"})
 
 
@@ -386,8 +387,9 @@ def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str
     if word in ("few", "little", "bit") and (prev == "a" or f"{prev} {word}" == "little bit"):
         return "quantifier:some"  # "a few" is "some"; "few" alone is not; "bit" alone is
         # no quantifier either: "my dog bit …", "a 64 bit integer"
-    if word in ("many", "much") and prev == "how":
-        return "light"  # its question word took it
+    placed = _placed(word, prev, nxt)
+    if placed is not None:
+        return placed
     if word in c.DEONTIC or (word in c.OBLIGATION_VERBS and nxt == "to"):
         return f"modality:{c.DEONTIC.get(word, 'must')}"  # "have to", "required", "allowed"
     for words, name, canonical in _CLASSES:
@@ -402,6 +404,16 @@ def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str
         return "light"  # "steps to jump-start", "the method for finding"
     if (frame and word in c.REQUEST_VERBS) or (word in ("like", "love") and prev in c.MODALS):
         return "light"
+    return None
+
+
+def _placed(word: str, prev: str, nxt: str) -> str | None:
+    """Words whose role their neighbours decide: "many"/"much" after "how" (the question
+    word took them), "in" as a particle rather than a place ("zoom *in* on", "log *in*?")."""
+    if word in ("many", "much") and prev == "how":
+        return "light"
+    if word == "in" and (not nxt or nxt in _AFTER_PARTICLE or not nxt[0].isalnum()):
+        return "direction:in"
     return None
 
 

@@ -61,6 +61,8 @@ class Verifier:
             return "tense"  # "Was the bridge open?" / "Is the bridge open?"
         if {*da.openings[:1], *db.openings[:1]} == {"modal", "do"}:
             return "modality"  # "Could a penguin survive …?" / "Do penguins live …?"
+        if _coordination_differs(da.sequence, db.sequence):
+            return "connective"  # "high in protein *and* low in carbs" / "… *or* …"
         reason, pairs = align(
             da.content, db.content, self.lexicon, all_senses=strictness == "balanced"
         )
@@ -409,3 +411,10 @@ def _aspects_differ(a: Sequence[tuple[str, str]], b: Sequence[tuple[str, str]]) 
     for word, tense in b:
         tenses_b.setdefault(word, set()).add(tense)
     return any(not tenses_a[word] & tenses_b[word] for word in tenses_a.keys() & tenses_b.keys())
+
+
+def _coordination_differs(a: Sequence[str], b: Sequence[str]) -> bool:
+    """As many coordinations, not as many of them "or": "admins *and* verified" selects
+    other users than "admins *or* verified"."""
+    and_a, or_a, and_b, or_b = a.count("=and"), a.count("=or"), b.count("=and"), b.count("=or")
+    return and_a + or_a == and_b + or_b and or_a != or_b

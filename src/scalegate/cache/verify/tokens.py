@@ -7,7 +7,8 @@ single ``=``, ``+``, ``*``, ``<``, ``>``, ``|``, ``^``, ``~``; and ``/``, ``-``,
 where they sit between operands as code does (``7/2``, ``7 / 2``, ``7 - 2``, ``a % b``),
 never inside words ("Wi-Fi", "km/h", "and/or") or as a prose dash ("Ubuntu - how do I").
 
-Punctuation that a prompt names as an operator ("the ``&`` operator", "the ``?.``
+Brackets next to a number group arithmetic and are symbols too. Punctuation that a prompt
+names as an operator ("the ``&`` operator", "the ``?.``
 operator") is code, compared exactly, not punctuation to drop.
 
 Quoted spans are one token compared exactly, apostrophes inside included ('it's' stays
@@ -39,6 +40,7 @@ _PATTERN = re.compile(
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
     r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
     r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
+    r"|(?P<bracket>\((?=\s*-?[\d(])|(?<=[\d)])\))"
     r"|(?P<named>(?<!\S)[^\w\s\"'`“”‘’]{1,3}(?=\s+operators?\b))"
     r"|(?P<operator>[-+*/=<>&|^~!%]{2,}|[=+*<>|^~]|(?<=\d)/(?=\d)|(?<=\d )[-/%](?= \d)"
     r"|(?<=[A-Za-z_)\]] )[/%](?= [A-Za-z_(\d])|!(?=[\w(\[]))"
@@ -47,6 +49,9 @@ _PATTERN = re.compile(
     re.DOTALL,
 )
 _CURRENCY = "$€£¥"
+# Punctuation kept as it is: a bracket next to a number groups arithmetic ("(3 + 4) * 2" is
+# not "3 + 4 * 2"); what "the ?? operator" names is code ("??" is not "?.").
+_KEPT = {"bracket": "symbol", "named": "code"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +78,8 @@ def tokenize(text: str) -> list[Token]:
             out += _number(raw)
         elif kind == "time":
             out.append(Token("time", _time(raw)))
-        elif kind == "named":  # what "the ?? operator" names is code: "??" is not "?."
-            out.append(Token("code", raw))
+        elif kind in _KEPT:
+            out.append(Token(_KEPT[kind], raw))
         elif kind in ("quoted", "code"):
             out.append(Token(kind, raw.strip("`\"“”‘’'").strip()))
         elif kind == "operator" and _operator(raw, match.start(), text):
