@@ -36,22 +36,26 @@ class SSEParser:
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> Iterator[SSEEvent]:
-        buffer = self._buffer + chunk if self._buffer else chunk
-        if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n")
-        end = buffer.rfind(b"\n\n")
-        if end < 0:
-            self._buffer = buffer
-            return
         # What is kept is set before the events are handed out: a caller that stops
         # iterating early has still consumed every complete event of this chunk.
-        self._buffer = buffer[end + 2 :]
-        yield from events_in(buffer, end)
+        buffer, end, self._buffer = framed(self._buffer, chunk)
+        if end >= 0:
+            yield from events_in(buffer, end)
 
     @property
     def pending(self) -> bytes:
         """Bytes received that do not yet form a complete event."""
         return self._buffer
+
+
+def framed(pending: bytes, chunk: bytes) -> tuple[bytes, int, bytes]:
+    """``pending + chunk`` (CRLF read as LF), where its last complete event ends (the index
+    of the blank line after it; -1 when none has) and the bytes after that, to keep."""
+    buffer = pending + chunk if pending else chunk
+    if b"\r" in buffer:
+        buffer = buffer.replace(b"\r\n", b"\n")
+    end = buffer.rfind(b"\n\n")
+    return buffer, end, buffer if end < 0 else buffer[end + 2 :]
 
 
 def events_in(buffer: bytes, end: int, start: int = 0) -> Iterator[SSEEvent]:

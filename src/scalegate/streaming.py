@@ -29,7 +29,7 @@ from scalegate.errors import ERROR_TYPES
 from scalegate.keys.lease import Lease, Outcome, Usage
 from scalegate.keys.pool import KeyPool
 from scalegate.retry import classify_stream_error
-from scalegate.sse import SSEEvent, SSEParser, events_in
+from scalegate.sse import SSEEvent, SSEParser, events_in, framed
 from scalegate.tokens import CHARS_PER_TOKEN
 from scalegate.upstream.headers import response_headers
 
@@ -80,14 +80,9 @@ class UsageTracker:
         a stream — are counted in C; only a run of events that may hold one the tracker
         acts on (``message_*``, ``error``) is parsed. Same outcome as :meth:`see` per event
         (the partial output estimate is per run, not per event)."""
-        buffer = self.pending + chunk if self.pending else chunk
-        if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n")
-        end = buffer.rfind(b"\n\n")
+        buffer, end, self.pending = framed(self.pending, chunk)
         if end < 0:
-            self.pending = buffer
             return
-        self.pending = buffer[end + 2 :]
         # An event line ends at its name; in a data line the name is followed by a quote.
         deltas = buffer.count(b"content_block_delta\n", 0, end + 2)
         if deltas:
