@@ -31,6 +31,7 @@ past against a future, "I" against "she". So each field has its own test:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
 
@@ -117,3 +118,10 @@ def _same_values(a: Counter[str], b: Counter[str]) -> bool:
     with_unit_a = {v.partition(" ")[0] for v in rest_a if " " in v}
     with_unit_b = {v.partition(" ")[0] for v in rest_b if " " in v}
     return not with_unit_a & with_unit_b
+
+
+def coordination_differs(a: Sequence[str], b: Sequence[str]) -> bool:
+    """As many coordinations, not as many of them "or": "admins *and* verified" selects
+    other users than "admins *or* verified"."""
+    and_a, or_a, and_b, or_b = a.count("=and"), a.count("=or"), b.count("=and"), b.count("=or")
+    return and_a + or_a == and_b + or_b and or_a != or_b

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.tense import LEAD_TENSE, WH_PHRASE, note_tense
 from scalegate.cache.verify.tokens import Token, time_word, tokenize
 from scalegate.cache.verify.units import CONVERSION, UNITS, WEAK
 
@@ -106,7 +107,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         role = _role(tok, prev, nxt, has_digit, frame)
         role = _attach_unit(role, number_end == i, bag["numbers"])
-        _note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, out)
+        found = (out.leads, out.aspects, out.openings)
+        note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, found)
         if role is None:
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
             out.content.append(
@@ -120,9 +122,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
         # A question word keeps the lead through its phrase: "What *currency* did …",
-        # "How many people were …" (at most _WH_PHRASE words, up to the first auxiliary).
+        # "How many people were …" (at most WH_PHRASE words, up to the first auxiliary).
         wh_phrase = 0 if lead and word in c.WH else wh_phrase + 1 if wh_phrase >= 0 else -1
-        lead = lead and 0 <= wh_phrase <= _WH_PHRASE and word not in _LEAD_TENSE
+        lead = lead and 0 <= wh_phrase <= WH_PHRASE and word not in LEAD_TENSE
         if role is not None and role.startswith("modality:") and nxt == "to":
             i += 1  # "have to", "allowed to": the "to" is the modal's
         frame = role == "light" and (frame or word in ("please", "you"))
@@ -190,34 +192,6 @@ def _content(
         noun=prev in c.DETERMINERS or prev in c.PREPOSITIONS or caps,
         coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
     )  # fmt: skip
-
-
-def _note_tense(
-    word: str,
-    prev: str,
-    role: str | None,
-    opens: bool,
-    lead: bool,
-    nxt: str,
-    out: Analysis,
-) -> None:
-    """The tense of an auxiliary that opens a question, and of a be/do right before a verb;
-    and whether a yes/no question opens with a modal or with do: what may be is not what is
-    ("*Could* a penguin survive …" / "*Do* penguins live …"; after a question word a modal
-    is idiom: "How can I …" asks "How do I …")."""
-    leads, aspects, openings = out.leads, out.aspects, out.openings
-    if opens and word in _OPENINGS and nxt not in ("you", "u"):  # "can you …" asks politely
-        openings.append(_OPENINGS[word])
-    if lead and word in _LEAD_TENSE:
-        leads.append(_LEAD_TENSE[word])
-    if role is None and prev in _ASPECT_TENSE:
-        aspects.append((word, _ASPECT_TENSE[prev]))
-
-
-_OPENINGS = {
-    **dict.fromkeys(c.MODALS - {"would"}, "modal"),
-    **dict.fromkeys(("do", "does", "did"), "do"),
-}
 
 
 def _role(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
@@ -356,16 +330,6 @@ def _number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int
     bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
     return used
 
-
-# The tense an auxiliary gives the question it opens; "has"/"have" (perfect) is a present.
-_LEAD_TENSE = {
-    **{w: "present" for w in c.AUXILIARIES | c.DO_AUX | c.PERFECT_AUX},
-    **{w: "past" for w in c.PAST_AUX},
-    **{w: "future" for w in c.FUTURE_AUX},
-}
-_WH_PHRASE = 4
-# be and do, whose tense a verb right after them takes ("is carrying", "was built", "did go").
-_ASPECT_TENSE = {w: _LEAD_TENSE[w] for w in (c.DO_AUX | c.PAST_AUX) - {"had"}}
 
 _CLASSES: tuple[tuple[frozenset[str], str, dict[str, str]], ...] = (
     (c.PAST_AUX, "tense", {}),

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import lru_cache
 
 from scalegate.cache.verify.align import align
-from scalegate.cache.verify.compare import contradiction
+from scalegate.cache.verify.compare import contradiction, coordination_differs
 from scalegate.cache.verify.features import BOUNDARY, CLAUSE, EXACT_FIELDS, Analysis, analyse
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.tense import mood_differs, tense_differs
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,11 @@ class Verifier:
         for name in EXACT_FIELDS:
             if contradiction(name, da.exact[name], db.exact[name], strictness):
                 return name
-        if _tenses_differ(da.leads, db.leads) or _aspects_differ(da.aspects, db.aspects):
+        if tense_differs((da.leads, db.leads), (da.aspects, db.aspects)):
             return "tense"  # "Was the bridge open?" / "Is the bridge open?"
-        if {*da.openings[:1], *db.openings[:1]} == {"modal", "do"}:
+        if mood_differs(da.openings, db.openings):
             return "modality"  # "Could a penguin survive …?" / "Do penguins live …?"
-        if _coordination_differs(da.sequence, db.sequence):
+        if coordination_differs(da.sequence, db.sequence):
             return "connective"  # "high in protein *and* low in carbs" / "… *or* …"
         reason, pairs = align(
             da.content, db.content, self.lexicon, all_senses=strictness == "balanced"
@@ -388,33 +389,3 @@ def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -
             return False
         j -= 1
     return j >= 0 and words[j] == BOUNDARY
-
-
-def _tenses_differ(a: Sequence[str], b: Sequence[str]) -> bool:
-    """The questions' leading auxiliaries in other tenses: none in common, or as many
-    questions and not the same tenses ("How did people travel …, what were the costs" /
-    "How do people travel …, what were the costs")."""
-    if not a or not b:
-        return False
-    if len(a) == len(b):
-        return sorted(a) != sorted(b)
-    return not set(a) & set(b)
-
-
-def _aspects_differ(a: Sequence[tuple[str, str]], b: Sequence[tuple[str, str]]) -> bool:
-    """A verb both prompts put after be/do, in other tenses: "the shuttle *is carrying*" /
-    "*was carrying*" (a verb said so on one side only is no evidence)."""
-    tenses_a: dict[str, set[str]] = {}
-    for word, tense in a:
-        tenses_a.setdefault(word, set()).add(tense)
-    tenses_b: dict[str, set[str]] = {}
-    for word, tense in b:
-        tenses_b.setdefault(word, set()).add(tense)
-    return any(not tenses_a[word] & tenses_b[word] for word in tenses_a.keys() & tenses_b.keys())
-
-
-def _coordination_differs(a: Sequence[str], b: Sequence[str]) -> bool:
-    """As many coordinations, not as many of them "or": "admins *and* verified" selects
-    other users than "admins *or* verified"."""
-    and_a, or_a, and_b, or_b = a.count("=and"), a.count("=or"), b.count("=and"), b.count("=or")
-    return and_a + or_a == and_b + or_b and or_a != or_b

@@ -1,0 +1,78 @@
+"""Tense and mood of a prompt's questions: read while a prompt is analysed, compared between
+two prompts (issue 15, verifier v9).
+
+* The auxiliary that leads a question — at the start of a clause, or after its question
+  word's phrase: "What currency *did* …", "How many people *were* …" — gives the question
+  its tense ("Was the bridge open?" / "Is the bridge open?"); "has"/"have" is a present,
+  "will"/"shall" a future.
+* A verb right after be/do keeps that auxiliary's tense anywhere in a prompt ("whether the
+  shuttle *is carrying*" / "*was carrying*"): compared only for a verb both prompts have.
+* A yes/no question that opens with a modal asks what may be, one that opens with do what
+  is ("*Could* a penguin survive …" / "*Do* penguins live …"); "Can you …" is politeness,
+  and after a question word a modal is idiom ("How can I …" asks "How do I …").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scalegate.cache.verify import classes as c
+
+LEAD_TENSE = {
+    **{w: "present" for w in c.AUXILIARIES | c.DO_AUX | c.PERFECT_AUX},
+    **{w: "past" for w in c.PAST_AUX},
+    **{w: "future" for w in c.FUTURE_AUX},
+}
+WH_PHRASE = 4  # words a question word's phrase may take before its auxiliary
+# be and do, whose tense a verb right after them takes ("is carrying", "was built", "did go").
+_ASPECT_TENSE = {w: LEAD_TENSE[w] for w in (c.DO_AUX | c.PAST_AUX) - {"had"}}
+_OPENINGS = {
+    **dict.fromkeys(c.MODALS - {"would"}, "modal"),
+    **dict.fromkeys(("do", "does", "did"), "do"),
+}
+
+
+def note_tense(
+    word: str,
+    prev: str,
+    role: str | None,
+    opens: bool,
+    lead: bool,
+    nxt: str,
+    found: tuple[list[str], list[tuple[str, str]], list[str]],
+) -> None:
+    """Record what ``word`` says of tense and mood into ``found`` (leads, aspects,
+    openings): ``opens`` at the start of a yes/no question, ``lead`` where an auxiliary
+    leads its question, ``role`` ``None`` for a content word."""
+    leads, aspects, openings = found
+    if opens and word in _OPENINGS and nxt not in ("you", "u"):  # "can you …" asks politely
+        openings.append(_OPENINGS[word])
+    if lead and word in LEAD_TENSE:
+        leads.append(LEAD_TENSE[word])
+    if role is None and prev in _ASPECT_TENSE:
+        aspects.append((word, _ASPECT_TENSE[prev]))
+
+
+def tense_differs(
+    leads: tuple[Sequence[str], Sequence[str]],
+    aspects: tuple[Sequence[tuple[str, str]], Sequence[tuple[str, str]]],
+) -> bool:
+    """The questions' leading auxiliaries in other tenses — none in common, or as many
+    questions and not the same tenses ("How did people travel …, what were the costs" /
+    "How do people travel …, what were the costs") — or a verb both prompts put after
+    be/do in other tenses (a verb said so on one side only is no evidence)."""
+    a, b = leads
+    if a and b and (sorted(a) != sorted(b) if len(a) == len(b) else not set(a) & set(b)):
+        return True
+    tenses_a: dict[str, set[str]] = {}
+    for word, tense in aspects[0]:
+        tenses_a.setdefault(word, set()).add(tense)
+    tenses_b: dict[str, set[str]] = {}
+    for word, tense in aspects[1]:
+        tenses_b.setdefault(word, set()).add(tense)
+    return any(not tenses_a[w] & tenses_b[w] for w in tenses_a.keys() & tenses_b.keys())
+
+
+def mood_differs(a: Sequence[str], b: Sequence[str]) -> bool:
+    """One prompt's first yes/no question opens with a modal, the other's with do."""
+    return {*a[:1], *b[:1]} == {"modal", "do"}
