@@ -21,7 +21,7 @@ from scalegate.errors import RateLimitError
 from scalegate.keys import Demand, KeyPool, Outcome, UpstreamKey, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.redis_store import RedisKeyStore
-from scalegate.keys.sampling import SAMPLE
+from scalegate.keys.sampling import FIRST, SAMPLE
 from scalegate.keys.store import Candidate, KeyStore
 from scalegate.priority import Priority
 
@@ -78,7 +78,7 @@ async def take(pool: KeyPool, n: int, **kw: Any) -> Counter[str]:
 async def test_a_thousand_keys_cost_a_sample_per_request(make_pool: MakePool) -> None:
     pool = await make_pool(keys(1000))
     await take(pool, 200)
-    assert pool.offered_total == 200 * SAMPLE  # not 200 * 1,000
+    assert pool.offered_total == 200 * FIRST  # not 200 * 1,000
     assert pool.full_passes_total == 0
 
 
@@ -90,8 +90,10 @@ async def test_least_utilised_of_the_sample_spreads_load_over_every_key(
     pool = await make_pool(ks)
     counts = await take(pool, 4000)
     assert set(counts) == {k.fingerprint for k in ks}  # every key served
-    # 20 each on average; the power of 8 choices keeps every key within 2 of it.
-    assert sorted(Counter(counts.values()).items()) == [(19, 17), (20, 166), (21, 17)]
+    # 20 each on average; the power of two choices keeps the busiest key within 10 % of it
+    # (a purely random choice would put the busiest near 32 here).
+    assert sum(counts.values()) == 4000
+    assert max(counts.values()) <= 22
     assert pool.full_passes_total == 0
 
 
@@ -105,8 +107,11 @@ async def test_weights_set_the_share_in_a_sampled_pool(make_pool: MakePool) -> N
     per_heavy = [counts[k.fingerprint] for k in heavy]
     per_light = [counts[k.fingerprint] for k in light]
     assert sum(per_heavy) + sum(per_light) == 2800
-    assert (min(per_heavy), max(per_heavy), sum(per_heavy)) == (60, 62, 1209)
-    assert (min(per_light), max(per_light), sum(per_light)) == (19, 20, 1591)
+    assert min(per_heavy) >= 57  # each heavy key near its 60
+    assert max(per_heavy) <= 63
+    assert min(per_light) >= 17  # each light key near its 20
+    assert max(per_light) <= 21
+    assert abs(sum(per_heavy) - 1200) <= 30
 
 
 async def test_a_key_with_room_admits_even_when_the_sample_misses_it(
@@ -123,9 +128,9 @@ async def test_a_key_with_room_admits_even_when_the_sample_misses_it(
     lease = await pool.acquire("m", Demand(), Priority.NORMAL, deadline=now)  # no waiting
     assert lease.key is last
     assert lease.waited == 0
-    # Neither sample (8 keys, then 16 others) had room: every key was offered.
+    # No sample (2 keys, then 8 others, then 16 others) had room: every key was offered.
     assert pool.full_passes_total == 1
-    assert pool.offered_total == SAMPLE + 2 * SAMPLE + 1000
+    assert pool.offered_total == FIRST + SAMPLE + 2 * SAMPLE + 1000
     with pytest.raises(RateLimitError) as info:  # now none has: the honest wait
         await pool.acquire("m", Demand(), Priority.NORMAL, deadline=now)
     assert info.value.retry_after == pytest.approx(60.0)
@@ -145,9 +150,9 @@ async def test_the_prefix_key_is_preferred_in_a_large_pool_also_across_replicas(
     # Another replica has no hint: the store names the key, the pool offers it.
     second = await make_pool(ks, seed=2)
     assert await take(second, 1, affinity="prefix-1") == {holder: 1}
-    assert second.offered_total == SAMPLE + SAMPLE + 1  # asked once more, with the key
+    assert second.offered_total == FIRST + FIRST + 1  # asked once more, with the key
     assert await take(second, 1, affinity="prefix-1") == {holder: 1}
-    assert second.offered_total == 3 * SAMPLE + 2  # and then knew it
+    assert second.offered_total == 3 * FIRST + 2  # and then knew it
     assert await take(second, 1, affinity="prefix-2") != {holder: 1}
 
 
@@ -160,7 +165,7 @@ async def test_round_robin_takes_every_key_in_turn_in_a_large_pool(make_pool: Ma
         await pool.settle(lease, Outcome.SUCCESS, Usage(0, 0))
         order.append(lease.key)
     assert order == (ks * 3)[:250]
-    assert pool.offered_total == 250 * SAMPLE
+    assert pool.offered_total == 250 * FIRST
 
 
 async def test_critical_keys_stay_hidden_from_normal_traffic_in_a_large_pool(

@@ -61,9 +61,16 @@ class TokenBucket:
         return (need - self.level) / self.rate
 
     def probe(self, amount: float, now: float) -> tuple[float, float]:
-        """``wait(amount)`` and ``used()`` at once (one refill): what selection asks."""
-        wait = self.wait(amount, now)
-        return wait, self.capacity - self.level
+        """``wait(amount)`` and ``used()`` at once: what selection asks of every candidate
+        (written out, no calls: this runs for each limit of each key offered)."""
+        level, capacity = self.level, self.capacity
+        if now > self.updated:
+            level = min(capacity, level + (now - self.updated) * self.rate)
+            self.level, self.updated = level, now
+        need = min(capacity, amount + self.margin) if amount <= capacity else amount
+        if level >= need:
+            return 0.0, capacity - level
+        return (need - level) / self.rate, capacity - level
 
     def take(self, amount: float, now: float) -> None:
         self._refill(now)

@@ -65,7 +65,7 @@ from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, U
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
 from scalegate.keys.outliers import KeyHealth, OutlierDetector, Verdict
-from scalegate.keys.sampling import SAMPLE, WHOLE, Eligible
+from scalegate.keys.sampling import FIRST, SAMPLE, Eligible
 from scalegate.keys.store import (
     AFFINITY_SECONDS,
     Candidate,
@@ -368,7 +368,7 @@ class KeyPool:
         them — which admits on any key with room, or says honestly how long until one has
         (see :mod:`scalegate.keys.sampling`)."""
         tried: set[str] = set()
-        for size in (self._sample, 2 * self._sample):  # a second, larger draw before all
+        for size in (FIRST, self._sample, 2 * self._sample):  # larger draws before all
             sample = self._sampled(eligible, allowed, affinity, size, tried)
             if sample is None:
                 break
@@ -396,12 +396,17 @@ class KeyPool:
         """``size`` keys to offer (not among ``tried``), or ``None`` when the allowed keys
         are few enough to offer them all at once. Holds the key the prefix hint names, when
         allowed."""
-        if len(allowed) <= max(self._sample, WHOLE):
+        if len(allowed) <= size:
             return None
         whole = len(allowed) == len(eligible)
+        unwell, outliers = self.outliers.unwell, self.outliers
 
         def usable(fp: str) -> bool:
-            return (whole or fp in allowed) and fp not in tried and self.outliers.wait(fp) == 0
+            return (
+                (whole or fp in allowed)
+                and fp not in tried
+                and (fp not in unwell or outliers.wait(fp) == 0)
+            )
 
         picked = eligible.sample(self._rng, size, self.admission.selection, usable)
         if picked is None:

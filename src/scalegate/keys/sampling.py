@@ -3,21 +3,22 @@
 Why (issue 16): examining every eligible key on every request made admission cost grow
 with the pool — 21 ms per request with 1,000 keys in memory, 61 ms in Redis, where the
 reserve script read four Redis keys per candidate. An attempt now offers the key store a
-*sample*: up to :data:`SAMPLE` keys drawn at random in proportion to their weight, plus the
-key that last served the request's prompt-cache prefix. The store picks the least utilised
-of them that can take the request (the "power of k choices": with k = 8 the busiest key
-stays within a request or two of the average, and a heavy key, drawn more often and scored
-by utilisation / weight, carries its weight's share). ``round_robin`` offers the next
-:data:`SAMPLE` keys in turn instead, and the store takes the first that can admit.
+*sample*: :data:`FIRST` (two) keys drawn at random in proportion to their weight, plus the
+key that last served the request's prompt-cache prefix. The store picks the less utilised
+of them that can take the request — the "power of two choices": over 200 keys the busiest
+key stays within 10 % of the average (a random choice: +60 %), and a heavy key, drawn more
+often and scored by utilisation / weight, carries its weight's share. Two candidates, not
+eight as before: each costs a full check of its limits, so a request costs about the same
+with 2 keys as with 1,000 (`benchmarks/curve_keys.py`). ``round_robin`` offers the next
+keys in turn instead, and the store takes the first that can admit.
 
 The sample is an optimisation, never a reason to wait: when none of it can admit, the pool
-draws a second sample twice as large (other keys), and when that cannot admit either it
+draws :data:`SAMPLE` (eight) other keys, then sixteen, and when those cannot admit either it
 falls back to the whole set (a full pass), which admits on any key with room and otherwise
-yields the honest shortest wait. A pool with room costs O(:data:`SAMPLE`); one where a
-fraction f of the keys is full needs the full pass for about f ** 24 of its requests
-(f = 0.8: 0.5 %); a saturated pool, where requests queue, still costs a full pass per
-attempt. Pools of at most :data:`WHOLE` eligible keys are always examined whole: that is
-cheap, and exact.
+yields the honest shortest wait. A pool with room costs O(:data:`FIRST`); one where a
+fraction f of the keys is full needs the full pass for about f ** 26 of its requests
+(f = 0.8: 0.3 %); a saturated pool, where requests queue, still costs a full pass per
+attempt. A pool no larger than a draw is offered whole.
 
 An :class:`Eligible` is built once per (model, priority class) and kept until the pool's
 keys change, with what sampling needs precomputed (cumulative weights, index, the token
@@ -34,8 +35,8 @@ from dataclasses import replace
 from scalegate.keys.lease import KeyEntry
 from scalegate.keys.store import Demand, Strategy
 
-SAMPLE = 8  # keys drawn per attempt
-WHOLE = 16  # at most this many eligible keys: offer them all
+FIRST = 2  # keys drawn first: the power of two choices
+SAMPLE = 8  # keys drawn when neither of those can admit (then twice as many, then all)
 _DRAWS = 4  # draws per sampled key at most (keys drawn twice, or not allowed, are redrawn)
 
 
@@ -99,7 +100,7 @@ class Eligible:
         """Up to ``size`` distinct fingerprints that pass ``usable``; ``None`` when the set
         is small enough to offer whole. May return fewer (even none) when few keys pass:
         the caller's full pass covers that."""
-        if len(self.entries) <= max(size, WHOLE):
+        if len(self.entries) <= size:
             return None
         if strategy == "round_robin":
             return self._in_turn(size, usable)
