@@ -6,8 +6,8 @@ reserve script read four Redis keys per candidate. An attempt now offers the key
 *sample*: :data:`FIRST` (two) keys drawn at random in proportion to their weight, plus the
 key that last served the request's prompt-cache prefix. The store picks the less utilised
 of them that can take the request — the "power of two choices": over 200 keys the busiest
-key stays within 10 % of the average (a random choice: +60 %), and a heavy key, drawn more
-often and scored by utilisation / weight, carries its weight's share. Two candidates, not
+key stays within 10 % of the average (a random choice: +65 %, simulated), and a heavy key,
+drawn more often and scored by utilisation / weight, carries its weight's share. Two candidates, not
 eight as before: each costs a full check of its limits, so a request costs about the same
 with 2 keys as with 1,000 (`benchmarks/curve_keys.py`). ``round_robin`` offers the next
 keys in turn instead, and the store takes the first that can admit.
