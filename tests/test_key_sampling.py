@@ -181,3 +181,29 @@ async def test_critical_keys_stay_hidden_from_normal_traffic_in_a_large_pool(
         lease = await pool.acquire("m", Demand(1, 0, 0), Priority.HIGH, FAR)
         high[lease.key.key_class.value] += 1
     assert set(high) == {"shared", "critical"}
+
+
+def test_the_first_draw_is_two_distinct_keys_every_pair_alike() -> None:
+    """The written-out draw of two (uniform weights): never one key twice, and each of the
+    six pairs of four keys about as often as the others (1,000 expected of 6,000)."""
+    from scalegate.keys.lease import KeyEntry
+    from scalegate.keys.sampling import Eligible
+
+    eligible = Eligible(tuple(KeyEntry(k) for k in keys(4)))
+    rng = random.Random(7)
+    pairs: Counter[frozenset[str]] = Counter()
+    for _ in range(6000):
+        drawn = eligible.sample(rng, FIRST, "least_utilized", lambda fp: True)
+        assert drawn is not None
+        assert len(drawn) == len(set(drawn)) == FIRST
+        pairs[frozenset(drawn)] += 1
+    assert len(pairs) == 6
+    assert all(850 <= n <= 1150 for n in pairs.values()), pairs
+    # A key that may not be used is never drawn (the general draw takes over; it may find
+    # fewer than two in its bounded draws, which the caller's larger draws cover).
+    banned = eligible.fingerprints[0]
+    for _ in range(200):
+        drawn = eligible.sample(rng, FIRST, "least_utilized", lambda fp: fp != banned)
+        assert drawn is not None
+        assert banned not in drawn
+        assert len(drawn) == len(set(drawn)) >= 1

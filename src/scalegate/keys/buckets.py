@@ -65,9 +65,15 @@ class TokenBucket:
         (written out, no calls: this runs for each limit of each key offered)."""
         level, capacity = self.level, self.capacity
         if now > self.updated:
-            level = min(capacity, level + (now - self.updated) * self.rate)
+            level += (now - self.updated) * self.rate
+            if level > capacity:
+                level = capacity
             self.level, self.updated = level, now
-        need = min(capacity, amount + self.margin) if amount <= capacity else amount
+        need = amount
+        if amount <= capacity:
+            need += self.margin
+            if need > capacity:
+                need = capacity
         if level >= need:
             return 0.0, capacity - level
         return (need - level) / self.rate, capacity - level

@@ -31,6 +31,7 @@ Limit = TokenBucket | SlidingWindow
 class _KeyState:
     __slots__ = (
         "breaker",
+        "checked",
         "cooldown_until",
         "disabled",
         "empty",
@@ -80,6 +81,8 @@ class _KeyState:
                     lim.take(old[1].used(now), now)
             fresh[name] = (unit, lim)
         self.limits = fresh
+        # What ``check`` walks for every candidate, flattened once per configuration.
+        self.checked = tuple((name, unit, lim) for name, (unit, lim) in fresh.items())
 
     def learn(self, reported: Mapping[str, float], now: float) -> None:
         """The provider's reported limits: each minute bucket's capacity becomes
@@ -103,9 +106,11 @@ class _KeyState:
         """Seconds until ``demand`` fits (and the limit, or ``cooldown``, that holds it back)
         and the use of the tightest limit after taking it (0 = idle, 1 = full) — one pass,
         each limit brought up to date once."""
-        worst, which = max(0.0, self.cooldown_until - now), "cooldown"
+        worst, which = self.cooldown_until - now, "cooldown"
+        if worst < 0.0:
+            worst = 0.0
         util = 0.0
-        for name, (unit, lim) in self.limits.items():
+        for name, unit, lim in self.checked:
             amount = getattr(demand, unit)
             w, used = lim.probe(amount, now)
             if w > worst:
@@ -220,7 +225,13 @@ class MemoryKeyStore:
             state = self._keys.get(cand.key_id)
             if state is None or state.disabled is not None:
                 continue
-            wait, why, util = self._blocked(state, demand, now)
+            breaker = state.breaker  # closed (the common case) needs no call
+            blocked = 0.0 if breaker.state is BreakerState.CLOSED else breaker.available_in()
+            if blocked > 0:
+                wait, why, util = blocked, "breaker", 1.0
+            else:
+                wait, limit, util = state.check(demand, now)
+                why = limit or "cooldown"
             if wait > 0:
                 if wait < min_wait:
                     min_wait, reason = wait, why
@@ -232,15 +243,6 @@ class MemoryKeyStore:
             if score > best_score:
                 best, best_score = (cand.key_id, state), score
         return best if best is not None else ReserveResult(None, min_wait, reason)
-
-    @staticmethod
-    def _blocked(state: _KeyState, demand: Demand, now: float) -> tuple[float, str, float]:
-        """Seconds until the key can take ``demand``, why, and its utilisation after."""
-        blocked = state.breaker.available_in()
-        if blocked > 0:
-            return blocked, "breaker", 1.0
-        wait, limit, util = state.check(demand, now)
-        return wait, limit or "cooldown", util
 
     async def settle(self, key_id: str, settlement: Settlement) -> SettleResult:
         state = self._keys.get(key_id)

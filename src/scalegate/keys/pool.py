@@ -398,7 +398,7 @@ class KeyPool:
         allowed."""
         if len(allowed) <= size:
             return None
-        whole = len(allowed) == len(eligible)
+        whole = allowed is eligible.ids  # nothing excluded: every eligible key is allowed
         unwell, outliers = self.outliers.unwell, self.outliers
 
         def usable(fp: str) -> bool:

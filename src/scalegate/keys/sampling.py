@@ -50,6 +50,7 @@ class Eligible:
         "cum_weights",
         "cursor",
         "entries",
+        "fingerprints",
         "ids",
         "index",
         "uniform",
@@ -57,6 +58,7 @@ class Eligible:
 
     def __init__(self, entries: tuple[KeyEntry, ...]) -> None:
         self.entries = entries
+        self.fingerprints = tuple(e.key.fingerprint for e in entries)
         self.ids = frozenset(e.key.fingerprint for e in entries)
         self.index = {e.key.fingerprint: i for i, e in enumerate(entries)}
         weights = [e.key.weight for e in entries]
@@ -100,12 +102,20 @@ class Eligible:
         """Up to ``size`` distinct fingerprints that pass ``usable``; ``None`` when the set
         is small enough to offer whole. May return fewer (even none) when few keys pass:
         the caller's full pass covers that."""
-        if len(self.entries) <= size:
+        fps = self.fingerprints
+        n = len(fps)
+        if n <= size:
             return None
         if strategy == "round_robin":
             return self._in_turn(size, usable)
+        if size == 2 and self.uniform:  # the common draw, written out: two distinct keys
+            i = int(rng.random() * n)
+            j = int(rng.random() * (n - 1))
+            a, b = fps[i], fps[j + (j >= i)]
+            if usable(a) and usable(b):
+                return [a, b]
+        entries = self.entries
         picked: dict[str, None] = {}
-        entries, n = self.entries, len(self.entries)
         budget = _DRAWS * size
         while len(picked) < size and budget > 0:
             want = min(size - len(picked), budget)
