@@ -356,10 +356,11 @@ def _pairs() -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# Measured at the default threshold (0.85) on all 3,822 pairs (holdout9 and holdout10
-# merged) with verifier v9: 34.2 % strict (36.3 % over the 3,016 pairs before them; their
-# casual paraphrases are harder, not the verifier worse: none it served before is refused).
-RECALL_FLOOR = 0.34
+# Measured at the default threshold (0.85) on all 4,166 pairs (holdout9, 10 and 12 merged)
+# with verifier v11: 33.1 % strict (34.2 % over the 3,822 pairs before holdout12, 36.3 %
+# over the 3,016 before holdout9; the new splits' casual paraphrases are harder, not the
+# verifier worse: no version refused a paraphrase an earlier one served).
+RECALL_FLOOR = 0.33
 
 
 @pytest.fixture(scope="module")

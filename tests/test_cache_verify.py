@@ -174,6 +174,21 @@ NEAR_MISSES = [
     ("My cat is shut out of the garage, help", "My cat is shut inside the garage, help",
      "direction"),
     ("Compute (10 - 4) / 2", "Compute 10 - 4 / 2", "symbols"),
+    # v11: "can you" + a verb that is no request, the two sides of "be", prepositions that
+    # do not meet, numbers that trade slots
+    ("Can you freeze cooked pasta?", "Should you freeze cooked pasta?", "modality"),
+    ("Could you drink seawater in an emergency?", "Must you drink seawater in an emergency?",
+     "modality"),
+    ("Is a whale a mammal?", "Is a mammal a whale?", "order"),
+    ("Are all poodles dogs?", "Are all dogs poodles?", "order"),
+    ("Which songs by Taylor Swift are the saddest?",
+     "Which songs about Taylor Swift are the saddest?", "relation"),
+    ("Find podcasts by my professor", "Find podcasts about my professor", "relation"),
+    ("How do I calm down my dog about fireworks?", "How do I calm down my dog on fireworks?",
+     "relation"),
+    ("How do I migrate from Java 8 to Java 17?", "How do I migrate from Java 17 to Java 8?",
+     "order"),
+    ("What is 2 to the power of 10?", "What is 10 to the power of 2?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -254,6 +269,18 @@ PARAPHRASES = [
     # v10: "in" as a place stays content; a year in brackets on both sides
     ("What's new in Python 3.12?", "what is new in python 3.12"),
     ("Plot of Inception (2010)?", "plot of inception (2010)"),
+    # v11: a request opened with "can you"; "on"/"about" after a book or tips; "by" a
+    # means, not an agent; numbers that move with their words
+    ("Can you recommend a thriller?", "Recommend a thriller"),
+    ("Can you please explain inflation?", "explain inflation"),
+    ("Any good books on the Roman Empire?", "any good books about the roman empire"),
+    ("Give me tips on public speaking", "give me tips about public speaking"),
+    ("How do I sort a list by length in Python?", "how do i sort a list on length in python"),
+    ("Is a tomato a fruit?", "is a tomato a fruit"),
+    (
+        "Should I pick a 15-year or a 30-year mortgage?",
+        "Should I pick a 30-year or a 15-year mortgage?",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -28,7 +28,8 @@ prompts nobody here wrote, not from lists of past failures:
    noun more general than a word of the other prompt — but never a noun after a
    determiner or preposition ("to Paris *by train*") nor an item added to a list ("states
    *and territories*"). Aligned words of one lemma must agree in tense and degree
-   ("happened" / "happens", "hottest" / "hot");
+   ("happened" / "happens", "hottest" / "hot"), and the prepositions before them must
+   meet (:mod:`.relations`: "books *by* X" is not "books *about* X");
 3. roles: the subject a question asks about (after its auxiliary, or "for X to": a
    pronoun or a possessed noun) must be the same ("Should *I* …" / "Should *my cousin*
    …"), and no two nominal words (nouns, names, persons) may trade places across a word
@@ -37,8 +38,10 @@ prompts nobody here wrote, not from lists of past failures:
    "the neighbor's child bit my dog"); a verb both prompts have must have the same actor
    — a person, or a noun phrase its determiner opened — when a pronoun is one of them or
    one actor is the other's object ("*She* forgot my birthday" / "*I* forgot her
-   birthday"); and the subject after do-support stays a subject ("What does inflation
-   cause?" / "What causes inflation?").
+   birthday"); the subject after do-support stays a subject ("What does inflation
+   cause?" / "What causes inflation?"); the two sides of "be" stay ("Is a square a
+   rectangle?"), and so do numbers in their slots ("Python 2 … to Python 3"); see
+   :mod:`.roles`.
 
 Word lists (:mod:`.classes`, :mod:`.units`) are closed grammatical classes and spelling
 normalisation; sameness of open-class words is decided by the lexicon (simplemma and

@@ -125,3 +125,15 @@ def coordination_differs(a: Sequence[str], b: Sequence[str]) -> bool:
     other users than "admins *or* verified"."""
     and_a, or_a, and_b, or_b = a.count("=and"), a.count("=or"), b.count("=and"), b.count("=or")
     return and_a + or_a == and_b + or_b and or_a != or_b
+
+
+def numbers_moved(a: Sequence[tuple[str, str, str]], b: Sequence[tuple[str, str, str]]) -> bool:
+    """The same numbers in the same slots, but not each in its own: "convert a Python *2*
+    codebase to Python *3*" / "… Python *3* codebase to Python *2*", "*2* to the power *3*"
+    / "*3* to the power *2*". A number that moves with its words ("a 15-year and a 30-year
+    mortgage" / "a 30-year or a 15-year mortgage") keeps its slot."""
+    if len(a) < 2 or sorted(a) == sorted(b):
+        return False
+    values = sorted(v for _, v, _ in a) == sorted(v for _, v, _ in b)
+    slots = sorted((p, n) for p, _, n in a) == sorted((p, n) for p, _, n in b)
+    return values and slots

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tense import LEAD_TENSE, WH_PHRASE, note_tense
-from scalegate.cache.verify.tokens import Token, time_word, tokenize
-from scalegate.cache.verify.units import CONVERSION, UNITS, WEAK
+from scalegate.cache.verify.tokens import Token, tokenize
+from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 
 EXACT_FIELDS = (
     "quoted", "code", "symbols", "numbers", "times", "units", "negation", "person",
@@ -39,6 +39,11 @@ class Word:
     degree: str = ""  # "cmp", "sup" or ""
     noun: bool = False  # after a determiner or preposition: a noun ("by *train*")
     coordinated: bool = False  # next to "and"/"or": an item of a list ("states and *territories*")
+    # The preposition right before it and the word before that: "books *by* Stephen King"
+    # gives "king" the preposition "by" after "books" (for :func:`.rules.relation_differs`).
+    preposition: str = ""
+    head: str = ""
+    capital: bool = False  # written with a capital letter first ("King"): maybe a name
 
 
 @dataclass(slots=True)
@@ -62,6 +67,9 @@ class Analysis:
     # Positions in ``sequence`` of a content word right after a question's auxiliary: the
     # subject it asks about ("What does *inflation* cause?", not "What causes inflation?").
     asked: tuple[int, ...] = ()
+    # Each number in digits with the tokens either side ("Python *2* codebase"): the slot
+    # it fills, for :func:`.compare.numbers_moved`.
+    numbered: tuple[tuple[str, str, str], ...] = ()
 
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
@@ -105,15 +113,15 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         word = tok.text
         prev = tokens[i - 1].text if i else ""
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        role = _role(tok, prev, nxt, has_digit, frame)
+        role = role_of(tok, prev, nxt, has_digit, frame)
+        if role == "light" and nxt == "you" and word in ("can", "could") and asks_can(tokens, i):
+            role = "modality:can"
         role = _attach_unit(role, number_end == i, bag["numbers"])
         found = (out.leads, out.aspects, out.openings)
         note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, found)
         if role is None:
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
-            out.content.append(
-                _content(word, lexicon, len(out.sequence), past, prev, nxt, tok.caps)
-            )
+            out.content.append(_content(tokens, i, lexicon, len(out.sequence), past))
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
@@ -143,6 +151,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     }  # fmt: skip
     out.exact["tense"] = tuple(sorted(set(bag["tense"])))
     out.subjects = tuple(subjects)
+    out.numbered = tuple(_slot(tokens, i) for i, t in enumerate(tokens) if t.kind == "number")
     out.asked = tuple(asked)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
@@ -183,31 +192,40 @@ def _partitives(tokens: list[Token]) -> list[str]:
     return found
 
 
-def _content(
-    word: str, lexicon: Lexicon, position: int, past: bool, prev: str, nxt: str, caps: bool
-) -> Word:
+def _content(tokens: list[Token], i: int, lexicon: Lexicon, position: int, past: bool) -> Word:
+    """``tokens[i]`` as a content word."""
+    tok = tokens[i]
+    prev = tokens[i - 1].text if i else ""
+    nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+    # The preposition that introduces it, past its determiner ("by *my* professor"), and
+    # the word before that ("podcasts by my professor").
+    j = i - 1
+    while j > 0 and tokens[j].text in c.DETERMINERS:
+        j -= 1
+    preposition = tokens[j].text if j >= 0 and tokens[j].text in c.PREPOSITIONS else ""
     return Word(
-        word, lexicon.keys(word), position, past, lexicon.degree(word),
+        tok.text, lexicon.keys(tok.text), position, past, lexicon.degree(tok.text),
         # A name in capitals ("HTTP *GET*") is no light verb either.
-        noun=prev in c.DETERMINERS or prev in c.PREPOSITIONS or caps,
+        noun=prev in c.PREPOSITIONS or prev in c.DETERMINERS or tok.caps,
         coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
+        preposition=preposition,
+        head=tokens[j - 1].text if preposition and j else "",
+        capital=tok.capital,
     )  # fmt: skip
 
 
-def _role(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
-    """A word's closed-class role, ``None`` for content. A pronoun is not written in
-    capitals nor after an article: "the US" is a country."""
-    word = tok.text
-    if word in c.PERSONS and (tok.caps or prev in _ARTICLES):
-        return None
-    return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
+def _slot(tokens: list[Token], i: int) -> tuple[str, str, str]:
+    """The token before ``tokens[i]``, its text and the token after."""
+    before = tokens[i - 1].text if i else ""
+    after = tokens[i + 1].text if i + 1 < len(tokens) else ""
+    return before, tokens[i].text, after
 
 
 def _after_do(tokens: list[Token], i: int) -> bool:
     """Whether ``tokens[i]`` follows do-support, maybe after an article: "Which countries
     does *the US* export to?"."""
     prev = tokens[i - 1].text if i else ""
-    return prev in c.DO_AUX or (prev in _ARTICLES and i >= 2 and tokens[i - 2].text in c.DO_AUX)
+    return prev in c.DO_AUX or (prev in ARTICLES and i >= 2 and tokens[i - 2].text in c.DO_AUX)
 
 
 def _note_subject(
@@ -234,13 +252,11 @@ def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
     if word == "for":
         j = i + 1 + (i + 1 < len(tokens) and tokens[i + 1].text in c.POSSESSIVE_DETERMINERS)
         return int(j + 1 < len(tokens) and tokens[j + 1].text == "to")
-    if state == 1 and word in _ARTICLES and tokens[i - 1].text in c.DO_AUX:
+    if state == 1 and word in ARTICLES and tokens[i - 1].text in c.DO_AUX:
         return 1  # "does *the* US …": the subject comes after the article
     return 2 if state and word in c.POSSESSIVE_DETERMINERS else 0
 
 
-_ARTICLES = frozenset({"the", "a", "an"})
-_AFTER_PARTICLE = frozenset({"on", "at", "to", "with", "for", "from", "and", "or", "again"})
 _SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody", "everyone", "everybody"})
 
 
@@ -274,15 +290,6 @@ def _record(role: str, word: str, bag: dict[str, list[str]], sequence: list[str]
             return
     if word in c.RELATIONS:
         sequence.append("=" + word)
-
-
-def _person(word: str, nxt: str) -> str | None:
-    """ "person:1s" for "I", "me", "myself" …; "her" only when not a possessive ("her car")."""
-    if word == "her":  # "safe for her?": a person before punctuation too
-        end = not nxt or nxt in c.LIGHT or nxt in c.RELATIONS or not nxt[0].isalnum()
-        return "person:3f" if end else "light"
-    person = c.PERSONS.get(word)
-    return None if person is None else f"person:{person}"
 
 
 def _special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None:
@@ -329,96 +336,3 @@ def _number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int
     # A lone "one" may be an article's work ("one or two hours" / "an hour or two").
     bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
     return used
-
-
-_CLASSES: tuple[tuple[frozenset[str], str, dict[str, str]], ...] = (
-    (c.PAST_AUX, "tense", {}),
-    (c.QUANTIFIERS, "quantifier", c.QUANTITY),
-    (c.DIRECTION, "direction", {}),
-    (c.WH, "question", c.WH_SAME),
-    (c.CONNECTIVES, "connective", {}),
-)
-
-
-def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
-    """``"light"``, ``"<field>:<value>"`` for a closed-class word, ``None`` for content."""
-    asked = _question_word(word, prev, nxt)
-    if asked is not None:
-        return asked
-    special = _special_word(word, prev, nxt, has_digit, frame)
-    if special is not None:
-        return special
-    if word in ("few", "little", "bit") and (prev == "a" or f"{prev} {word}" == "little bit"):
-        return "quantifier:some"  # "a few" is "some"; "few" alone is not; "bit" alone is
-        # no quantifier either: "my dog bit …", "a 64 bit integer"
-    placed = _placed(word, prev, nxt)
-    if placed is not None:
-        return placed
-    if word in c.DEONTIC or (word in c.OBLIGATION_VERBS and nxt == "to"):
-        return f"modality:{c.DEONTIC.get(word, 'must')}"  # "have to", "required", "allowed"
-    for words, name, canonical in _CLASSES:
-        if word in words:
-            value = "past" if name == "tense" else canonical.get(word, word)
-            return f"{name}:{value}"
-    if word in c.LIGHT or word in c.PERFECT_AUX or word in c.RELATIONS:
-        return "light"
-    if word in c.FRAME_ADJECTIVES and nxt in c.FRAME_NOUNS:
-        return "light"  # "the best way to", "a good way to"
-    if word in c.FRAME_NOUNS and nxt in ("to", "for", "of"):
-        return "light"  # "steps to jump-start", "the method for finding"
-    if (frame and word in c.REQUEST_VERBS) or (word in ("like", "love") and prev in c.MODALS):
-        return "light"
-    return None
-
-
-def _placed(word: str, prev: str, nxt: str) -> str | None:
-    """Words whose role their neighbours decide: "many"/"much" after "how" (the question
-    word took them), "in" as a particle rather than a place ("zoom *in* on", "log *in*?")."""
-    if word in ("many", "much") and prev == "how":
-        return "light"
-    if word == "in" and (not nxt or nxt in _AFTER_PARTICLE or not nxt[0].isalnum()):
-        return "direction:in"
-    return None
-
-
-def _question_word(word: str, prev: str, nxt: str) -> str | None:
-    """ "how many" counts ("which" names, "how" asks a manner); "what year" asks when,
-    "what city" where (and "year", "city" are then the question word's)."""
-    if word == "how" and nxt in ("many", "much"):
-        return "question:quantity"
-    if prev == "what" and (word in c.WHAT_WHEN or word in c.WHAT_WHERE):
-        return "light"
-    if word == "what" and (nxt in c.WHAT_WHEN or nxt in c.WHAT_WHERE):
-        return "question:" + ("when" if nxt in c.WHAT_WHEN else "where")
-    return None
-
-
-def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
-    """Units, times, negation, modals and the future: words read with their neighbours."""
-    unit = UNITS.get(word)
-    if unit is not None and (
-        word not in WEAK or (has_digit and (prev in CONVERSION or nxt in CONVERSION or _num(prev)))
-    ):
-        return f"units:{unit}"
-    when = time_word(word)
-    if when is not None:
-        return f"times:{when}"
-    if word in c.NEGATORS:
-        return "negation:not"
-    if word in c.MODALS and not (word == "may" and (_num(nxt) or _num(prev))):  # "May 25"
-        # "Can you …" opening a request, "how can/should I …" (= "how do I …"), "I'd like …"
-        # are idiom, not a modality; "Can I …" / "Should I …" / "When can I …" are not.
-        request = frame and nxt == "you" and word in ("can", "could", "would")
-        manner = prev == "how" and nxt in ("i", "we", "you") and word != "must"
-        if request or manner or nxt in ("like", "love"):
-            return "light"
-        return f"modality:{c.FORCE[word]}"
-    if word in c.FUTURE_AUX or (word == "going" and nxt == "to" and prev in ("am", "is", "are")):
-        return "tense:future"
-    if word == "there" and nxt in ("is", "are", "was", "were"):
-        return "light"  # existential "there is": the verb carries the tense
-    return None
-
-
-def _num(word: str) -> bool:
-    return word[:1].isdigit()

@@ -40,6 +40,7 @@ _RULES = {
 }  # fmt: skip
 T = TypeVar("T")
 LIGHT_SENSES = 8
+_ANIMATE = frozenset({5, 18})  # WordNet's lexicographer files noun.animal, noun.person
 
 
 def _cached(fn: Callable[[str], T]) -> Callable[[str], T]:
@@ -75,6 +76,7 @@ class Lexicon:
         self.may_be_verb = _cached(self._may_be_verb)
         self.light_verb = _cached(self._light_verb)
         self.broader = _cached(self._broader)
+        self.animate = _cached(self._animate)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
 
     @property
@@ -111,6 +113,17 @@ class Lexicon:
         if self._files is None or not self.verbal(word):
             return False
         return any(len(self._files.offsets(k, "v")) >= LIGHT_SENSES for k in self.keys(word))
+
+    def _animate(self, word: str) -> bool:
+        """``word``'s most frequent noun sense is a person or an animal ("teenager",
+        "patient", "dog"; not "book", "talk")."""
+        if self._files is None:
+            return False
+        for form in (word, *self.keys(word)):
+            offsets = self._files.offsets(form, "n")
+            if offsets:
+                return self._synset(f"n:{offsets[0]}").lexfile in _ANIMATE
+        return False
 
     def _broader(self, lemma: str) -> frozenset[str]:
         """Nouns one or two steps more general than ``lemma``'s first senses ("capital" →

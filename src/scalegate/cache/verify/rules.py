@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from functools import lru_cache
 
 from scalegate.cache.verify.align import align
-from scalegate.cache.verify.compare import contradiction, coordination_differs
+from scalegate.cache.verify.compare import contradiction, coordination_differs, numbers_moved
 from scalegate.cache.verify.features import BOUNDARY, CLAUSE, EXACT_FIELDS, Analysis, analyse
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.relations import relation_differs
+from scalegate.cache.verify.roles import (
+    clauses,
+    opens_with_be,
+    possessive_as_of,
+    predicate_swapped,
+    swapped,
+)
 from scalegate.cache.verify.tense import mood_differs, tense_differs
 
 logger = logging.getLogger(__name__)
@@ -58,6 +65,8 @@ class Verifier:
         for name in EXACT_FIELDS:
             if contradiction(name, da.exact[name], db.exact[name], strictness):
                 return name
+        if numbers_moved(da.numbered, db.numbered):
+            return "order"  # "Python 2 … to Python 3" / "Python 3 … to Python 2"
         if tense_differs((da.leads, db.leads), (da.aspects, db.aspects)):
             return "tense"  # "Was the bridge open?" / "Is the bridge open?"
         if mood_differs(da.openings, db.openings):
@@ -69,10 +78,22 @@ class Verifier:
         )
         if reason is not None:
             return reason
-        reason = _inflection(da, db, pairs, self.lexicon)
+        return self._aligned(da, db, pairs, opens_with_be(a) and opens_with_be(b))
+
+    def _aligned(
+        self, da: Analysis, db: Analysis, pairs: dict[int, int], copular: bool
+    ) -> str | None:
+        """What aligned words still say: their inflection, the prepositions before them,
+        and the roles they fill (``copular``: both prompts are yes/no questions with "be")."""
+        reason = _inflection(da, db, pairs, self.lexicon) or relation_differs(
+            da, db, pairs, self.lexicon
+        )
         if reason is not None:
             return reason
-        return self._roles(da, db, _renamed(da, db, pairs))
+        renamed = _renamed(da, db, pairs)
+        if copular and predicate_swapped(da.sequence, renamed):
+            return "order"
+        return self._roles(da, db, renamed)
 
     def _roles(self, da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
         """``person`` when the questions ask about someone else ("Can I …" / "Can my
@@ -98,10 +119,10 @@ class Verifier:
         ``order`` when the actor of one is acted on in the other ("… if *my dog* bit my
         neighbor's child" / "… if *my neighbor's dog* bit my child")."""
         theirs: dict[str, list[tuple[frozenset[str], list[str]]]] = {}
-        for clause in _clauses(b):
+        for clause in clauses(b):
             for verb, actor, rest in self._actions(clause):
                 theirs.setdefault(verb, []).append((actor, rest))
-        for clause in _clauses(a):
+        for clause in clauses(a):
             for verb, actor, rest in self._actions(clause):
                 others = theirs.get(verb, [])
                 if not others or any(actor == other for other, _ in others):
@@ -245,16 +266,6 @@ def _owners_differ(da: Analysis, db: Analysis, renamed: list[str]) -> str | None
     return None
 
 
-def _clauses(sequence: list[str]) -> list[list[str]]:
-    out: list[list[str]] = [[]]
-    for w in sequence:
-        if w == CLAUSE:
-            out.append([])
-        else:
-            out[-1].append(w)
-    return [c for c in out if c]
-
-
 def _unquoted(analysis: Analysis, other: str) -> bool:
     """Every quoted span of ``analysis`` is in ``other`` as plain words."""
 
@@ -299,93 +310,3 @@ def _subjects(analysis: Analysis, sequence: list[str]) -> set[str]:
 def _renamed(da: Analysis, db: Analysis, pairs: dict[int, int]) -> list[str]:
     """``db``'s sequence with each content word replaced by its aligned word of ``da``."""
     return [da.sequence[pairs[i]] if i in pairs else word for i, word in enumerate(db.sequence)]
-
-
-def possessive_as_of(
-    words: list[str], nominal: Callable[[str], bool] | None = None, *, boundaries: bool = False
-) -> list[str]:
-    """ "X 's Y" read as "Y of X": "green tea's health benefits" asks what "the health
-    benefits of green tea" asks, while "my sister's husband" / "my husband's sister" still
-    trade places. X and Y are the noun phrases either side: runs of content words that stop
-    at a relation word, a determiner or punctuation (:data:`BOUNDARY`) and, when
-    ``nominal`` is given, at a verb — so in "my dog bit the neighbor's child" the phrase is
-    "neighbor's child", not "dog bit neighbor's child", and it trades places with "dog" in
-    "the neighbor's child bit my dog". Boundaries are dropped from the result unless
-    ``boundaries`` (they tell :func:`swapped` where a noun phrase starts)."""
-
-    def inside(w: str) -> bool:
-        return (
-            not w.startswith("=")
-            and w not in (BOUNDARY, CLAUSE)
-            and (nominal is None or nominal(w))
-        )
-
-    out = list(words)
-    i = 1
-    while i < len(out) - 1:
-        if out[i] != "='s":
-            i += 1
-            continue
-        start, end = i, i + 1
-        while start > 0 and inside(out[start - 1]):
-            start -= 1
-        while end < len(out) and inside(out[end]):
-            end += 1
-        if start == i or end == i + 1:
-            i += 1
-            continue
-        out[start:end] = [*out[i + 1 : end], "=of", *out[start:i]]
-        i = end
-    return out if boundaries else [w for w in out if w != BOUNDARY]
-
-
-def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = None) -> bool:
-    """Two nominal words that trade places across the same pivot — a word between them in
-    both: "X than Y" / "Y than X", "Aaron Burr shoot Alexander Hamilton" / "Alexander
-    Hamilton shoot Aaron Burr", "my sister lent me" / "I lent my sister", and coordination
-    too ("Compare Java and Python" is answered Java first). A verb that moved ("fix a flat
-    tyre on my bike" / "my bike has a flat tyre, how do I fix it") is no role, and nor are
-    words in different clauses (:data:`CLAUSE`): "weather and climate — what's the
-    difference?" asks what "What's the difference between weather and climate?" asks."""
-
-    def positions(words: list[str]) -> dict[str, int]:
-        seen: dict[str, int] = {}
-        for i, w in enumerate(words):
-            if not w.startswith("=") and w not in (CLAUSE, BOUNDARY):
-                # A person said twice keeps its first place ("older than me and I'm 20");
-                # another word said twice has no one place.
-                seen[w] = (seen[w] if w.startswith("@") else -1) if w in seen else i
-        return {w: i for w, i in seen.items() if i >= 0}
-
-    def between(words: list[str], i: int, j: int) -> set[str]:
-        return set(words[min(i, j) + 1 : max(i, j)]) - {BOUNDARY}
-
-    def role(w: str, words: list[str], i: int) -> bool:
-        return nominal is None or _noun_at(w, words, i, nominal)
-
-    pa, pb = positions(a), positions(b)
-    shared = sorted(
-        (w for w in set(pa) & set(pb) if role(w, a, pa[w]) and role(w, b, pb[w])),
-        key=pa.__getitem__,
-    )
-    for n, x in enumerate(shared):
-        for y in shared[n + 1 :]:
-            if pb[y] > pb[x]:
-                continue
-            in_a, in_b = between(a, pa[x], pa[y]), between(b, pb[y], pb[x])
-            if CLAUSE not in in_a | in_b and in_a & in_b:
-                return True
-    return False
-
-
-def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -> bool:
-    """``words[i]`` (``w``) is a noun: nominal, or after a preposition, or ending a noun
-    phrase its determiner opened ("a Python *set*": "set" is usually a verb, not here)."""
-    if nominal(w) or (i > 0 and words[i - 1].startswith("=")):
-        return True
-    j = i - 1
-    while j >= 0 and words[j][:1] not in ("=", "@") and words[j] not in (BOUNDARY, CLAUSE):
-        if not nominal(words[j]):
-            return False
-        j -= 1
-    return j >= 0 and words[j] == BOUNDARY

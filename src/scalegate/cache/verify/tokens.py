@@ -59,6 +59,7 @@ class Token:
     kind: str  # word, number, ordinal, time, quoted, code, symbol, punct
     text: str  # lower-cased word; canonical value for numbers and times; exact for spans
     caps: bool = False  # a word written in capitals in a prompt that is not: "HTTP GET"
+    capital: bool = False  # a word that starts with a capital letter ("King", "HTTP")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -70,10 +71,7 @@ def tokenize(text: str) -> list[Token]:
         kind = match.lastgroup or "symbol"
         raw = match.group()
         if kind == "word":
-            words = _words(raw.lower(), casual=raw.islower())
-            if len(raw) > 1 and raw.isupper() and not shouted:
-                words = [Token(w.kind, w.text, caps=True) for w in words]
-            out += words
+            out += _cased(raw, _words(raw.lower(), casual=raw.islower()), shouted)
         elif kind == "number":
             out += _number(raw)
         elif kind == "time":
@@ -91,6 +89,17 @@ def tokenize(text: str) -> list[Token]:
         elif raw != "°" and unicodedata.category(raw[0])[0] == "S":
             out.append(Token("symbol", raw))
     return out
+
+
+def _cased(raw: str, words: list[Token], shouted: bool) -> list[Token]:
+    """The words of ``raw`` marked as written in capitals ("HTTP") or with a capital first
+    ("King"), unless the whole prompt is shouted."""
+    if shouted or not raw[0].isupper():
+        return words
+    caps = len(raw) > 1 and raw.isupper()
+    if caps or len(words) == 1:
+        return [Token(w.kind, w.text, caps=caps, capital=len(words) == 1) for w in words]
+    return words
 
 
 def _operator(raw: str, start: int, text: str) -> bool:

@@ -40,6 +40,7 @@ class Synset:
     offset: int
     words: tuple[str, ...]  # lower case, "_" for spaces, adjective markers "(a)" removed
     pointers: tuple[Pointer, ...]
+    lexfile: int = 0  # the lexicographer file: 18 noun.person, 5 noun.animal, …
 
 
 class WordNetFiles:
@@ -91,7 +92,7 @@ class WordNetFiles:
             pointers.append(
                 Pointer(symbol, target_pos, int(target_offset), int(st[:2], 16), int(st[2:], 16))
             )
-        return Synset(fields[2], offset, words, tuple(pointers))
+        return Synset(fields[2], offset, words, tuple(pointers), int(fields[1]))
 
     def close(self) -> None:
         for m in self._maps.values():

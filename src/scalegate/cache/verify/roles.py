@@ -1,0 +1,140 @@
+"""Who fills which role, read from the order of a prompt's words (issue 15): two words
+that trade places across a pivot (:func:`swapped`), "X 's Y" read as "Y of X"
+(:func:`possessive_as_of`), and the two things a yes/no question with "be" relates
+(:func:`predicate_swapped`). Used by :mod:`.rules` on the content sequence of each prompt,
+the other prompt's in the first prompt's words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.features import BOUNDARY, CLAUSE
+
+_FIRST_WORD = re.compile(r"\W*(\w+)")
+
+
+def opens_with_be(text: str) -> bool:
+    first = _FIRST_WORD.match(text)
+    return first is not None and first.group(1).lower() in c.BE
+
+
+def predicate_swapped(a: list[str], b: list[str]) -> bool:
+    """A yes/no question with "be" about two things — the subject and what it is said
+    to be — asked the other way round: "Is a square a rectangle?" / "Is a rectangle a
+    square?", "Are all squares rectangles?" / "Are all rectangles squares?". (No word
+    between them to trade places across, so :func:`swapped` cannot see it.)"""
+    first_a, first_b = _first_clause_words(a), _first_clause_words(b)
+    return len(first_a) == 2 and first_a[0] != first_a[1] and first_a == first_b[::-1]
+
+
+def _first_clause_words(sequence: list[str]) -> list[str]:
+    """The content words of the first clause (no relation words, persons or boundaries)."""
+    out: list[str] = []
+    for w in sequence:
+        if w == CLAUSE:
+            break
+        if w != BOUNDARY and not w.startswith(("=", "@")):
+            out.append(w)
+    return out
+
+
+def clauses(sequence: list[str]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for w in sequence:
+        if w == CLAUSE:
+            out.append([])
+        else:
+            out[-1].append(w)
+    return [c for c in out if c]
+
+
+def possessive_as_of(
+    words: list[str], nominal: Callable[[str], bool] | None = None, *, boundaries: bool = False
+) -> list[str]:
+    """ "X 's Y" read as "Y of X": "green tea's health benefits" asks what "the health
+    benefits of green tea" asks, while "my sister's husband" / "my husband's sister" still
+    trade places. X and Y are the noun phrases either side: runs of content words that stop
+    at a relation word, a determiner or punctuation (:data:`BOUNDARY`) and, when
+    ``nominal`` is given, at a verb — so in "my dog bit the neighbor's child" the phrase is
+    "neighbor's child", not "dog bit neighbor's child", and it trades places with "dog" in
+    "the neighbor's child bit my dog". Boundaries are dropped from the result unless
+    ``boundaries`` (they tell :func:`swapped` where a noun phrase starts)."""
+
+    def inside(w: str) -> bool:
+        return (
+            not w.startswith("=")
+            and w not in (BOUNDARY, CLAUSE)
+            and (nominal is None or nominal(w))
+        )
+
+    out = list(words)
+    i = 1
+    while i < len(out) - 1:
+        if out[i] != "='s":
+            i += 1
+            continue
+        start, end = i, i + 1
+        while start > 0 and inside(out[start - 1]):
+            start -= 1
+        while end < len(out) and inside(out[end]):
+            end += 1
+        if start == i or end == i + 1:
+            i += 1
+            continue
+        out[start:end] = [*out[i + 1 : end], "=of", *out[start:i]]
+        i = end
+    return out if boundaries else [w for w in out if w != BOUNDARY]
+
+
+def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = None) -> bool:
+    """Two nominal words that trade places across the same pivot — a word between them in
+    both: "X than Y" / "Y than X", "Aaron Burr shoot Alexander Hamilton" / "Alexander
+    Hamilton shoot Aaron Burr", "my sister lent me" / "I lent my sister", and coordination
+    too ("Compare Java and Python" is answered Java first). A verb that moved ("fix a flat
+    tyre on my bike" / "my bike has a flat tyre, how do I fix it") is no role, and nor are
+    words in different clauses (:data:`CLAUSE`): "weather and climate — what's the
+    difference?" asks what "What's the difference between weather and climate?" asks."""
+
+    def positions(words: list[str]) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for i, w in enumerate(words):
+            if not w.startswith("=") and w not in (CLAUSE, BOUNDARY):
+                # A person said twice keeps its first place ("older than me and I'm 20");
+                # another word said twice has no one place.
+                seen[w] = (seen[w] if w.startswith("@") else -1) if w in seen else i
+        return {w: i for w, i in seen.items() if i >= 0}
+
+    def between(words: list[str], i: int, j: int) -> set[str]:
+        return set(words[min(i, j) + 1 : max(i, j)]) - {BOUNDARY}
+
+    def role(w: str, words: list[str], i: int) -> bool:
+        return nominal is None or _noun_at(w, words, i, nominal)
+
+    pa, pb = positions(a), positions(b)
+    shared = sorted(
+        (w for w in set(pa) & set(pb) if role(w, a, pa[w]) and role(w, b, pb[w])),
+        key=pa.__getitem__,
+    )
+    for n, x in enumerate(shared):
+        for y in shared[n + 1 :]:
+            if pb[y] > pb[x]:
+                continue
+            in_a, in_b = between(a, pa[x], pa[y]), between(b, pb[y], pb[x])
+            if CLAUSE not in in_a | in_b and in_a & in_b:
+                return True
+    return False
+
+
+def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -> bool:
+    """``words[i]`` (``w``) is a noun: nominal, or after a preposition, or ending a noun
+    phrase its determiner opened ("a Python *set*": "set" is usually a verb, not here)."""
+    if nominal(w) or (i > 0 and words[i - 1].startswith("=")):
+        return True
+    j = i - 1
+    while j >= 0 and words[j][:1] not in ("=", "@") and words[j] not in (BOUNDARY, CLAUSE):
+        if not nominal(words[j]):
+            return False
+        j -= 1
+    return j >= 0 and words[j] == BOUNDARY

@@ -1,0 +1,142 @@
+"""The role of one word in a prompt, read with its neighbours: content (``None``: left for
+alignment) or a closed-class role — ``"light"`` (changes no answer) or ``"<field>:<value>"``
+for a detail :mod:`.features` compares exactly (a unit, a time, a negation, a modal, a
+quantifier, a question word, a direction, a person)."""
+
+from __future__ import annotations
+
+from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.tokens import Token, time_word
+from scalegate.cache.verify.units import CONVERSION, UNITS, WEAK
+
+ARTICLES = frozenset({"the", "a", "an"})
+
+
+_REQUEST_ADVERBS = frozenset({"please", "kindly", "pls", "just", "also", "quickly", "briefly"})
+
+
+def role_of(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
+    """A word's closed-class role, ``None`` for content. A pronoun is not written in
+    capitals nor after an article: "the US" is a country."""
+    word = tok.text
+    if word in c.PERSONS and (tok.caps or prev in ARTICLES):
+        return None
+    return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
+
+
+def asks_can(tokens: list[Token], i: int) -> bool:
+    """Whether "can you" at ``tokens[i]`` asks what one can do ("*Can you* use tabs in
+    Python?", against "Should you …") rather than opening a request ("Can you tell me …",
+    "Can you please …"): the verb after "you" is no request verb."""
+    then = tokens[i + 2] if i + 2 < len(tokens) else None
+    return (
+        then is not None
+        and then.kind == "word"
+        and then.text not in c.REQUEST_VERBS
+        and then.text not in _REQUEST_ADVERBS
+    )
+
+
+def _person(word: str, nxt: str) -> str | None:
+    """ "person:1s" for "I", "me", "myself" …; "her" only when not a possessive ("her car")."""
+    if word == "her":  # "safe for her?": a person before punctuation too
+        end = not nxt or nxt in c.LIGHT or nxt in c.RELATIONS or not nxt[0].isalnum()
+        return "person:3f" if end else "light"
+    person = c.PERSONS.get(word)
+    return None if person is None else f"person:{person}"
+
+
+_CLASSES: tuple[tuple[frozenset[str], str, dict[str, str]], ...] = (
+    (c.PAST_AUX, "tense", {}),
+    (c.QUANTIFIERS, "quantifier", c.QUANTITY),
+    (c.DIRECTION, "direction", {}),
+    (c.WH, "question", c.WH_SAME),
+    (c.CONNECTIVES, "connective", {}),
+)
+
+
+def _closed(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
+    """``"light"``, ``"<field>:<value>"`` for a closed-class word, ``None`` for content."""
+    asked = _question_word(word, prev, nxt)
+    if asked is not None:
+        return asked
+    special = _special_word(word, prev, nxt, has_digit, frame)
+    if special is not None:
+        return special
+    if word in ("few", "little", "bit") and (prev == "a" or f"{prev} {word}" == "little bit"):
+        return "quantifier:some"  # "a few" is "some"; "few" alone is not; "bit" alone is
+        # no quantifier either: "my dog bit …", "a 64 bit integer"
+    placed = _placed(word, prev, nxt)
+    if placed is not None:
+        return placed
+    if word in c.DEONTIC or (word in c.OBLIGATION_VERBS and nxt == "to"):
+        return f"modality:{c.DEONTIC.get(word, 'must')}"  # "have to", "required", "allowed"
+    for words, name, canonical in _CLASSES:
+        if word in words:
+            value = "past" if name == "tense" else canonical.get(word, word)
+            return f"{name}:{value}"
+    if word in c.LIGHT or word in c.PERFECT_AUX or word in c.RELATIONS:
+        return "light"
+    if word in c.FRAME_ADJECTIVES and nxt in c.FRAME_NOUNS:
+        return "light"  # "the best way to", "a good way to"
+    if word in c.FRAME_NOUNS and nxt in ("to", "for", "of"):
+        return "light"  # "steps to jump-start", "the method for finding"
+    if (frame and word in c.REQUEST_VERBS) or (word in ("like", "love") and prev in c.MODALS):
+        return "light"
+    return None
+
+
+def _placed(word: str, prev: str, nxt: str) -> str | None:
+    """Words whose role their neighbours decide: "many"/"much" after "how" (the question
+    word took them), "in" as a particle rather than a place ("zoom *in* on", "log *in*?")."""
+    if word in ("many", "much") and prev == "how":
+        return "light"
+    if word == "in" and (not nxt or nxt in _AFTER_PARTICLE or not nxt[0].isalnum()):
+        return "direction:in"
+    return None
+
+
+def _question_word(word: str, prev: str, nxt: str) -> str | None:
+    """ "how many" counts ("which" names, "how" asks a manner); "what year" asks when,
+    "what city" where (and "year", "city" are then the question word's)."""
+    if word == "how" and nxt in ("many", "much"):
+        return "question:quantity"
+    if prev == "what" and (word in c.WHAT_WHEN or word in c.WHAT_WHERE):
+        return "light"
+    if word == "what" and (nxt in c.WHAT_WHEN or nxt in c.WHAT_WHERE):
+        return "question:" + ("when" if nxt in c.WHAT_WHEN else "where")
+    return None
+
+
+def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
+    """Units, times, negation, modals and the future: words read with their neighbours."""
+    unit = UNITS.get(word)
+    if unit is not None and (
+        word not in WEAK or (has_digit and (prev in CONVERSION or nxt in CONVERSION or _num(prev)))
+    ):
+        return f"units:{unit}"
+    when = time_word(word)
+    if when is not None:
+        return f"times:{when}"
+    if word in c.NEGATORS:
+        return "negation:not"
+    if word in c.MODALS and not (word == "may" and (_num(nxt) or _num(prev))):  # "May 25"
+        # "Can you …" opening a request, "how can/should I …" (= "how do I …"), "I'd like …"
+        # are idiom, not a modality; "Can I …" / "Should I …" / "When can I …" are not.
+        request = frame and nxt == "you" and word in ("can", "could", "would")
+        manner = prev == "how" and nxt in ("i", "we", "you") and word != "must"
+        if request or manner or nxt in ("like", "love"):
+            return "light"
+        return f"modality:{c.FORCE[word]}"
+    if word in c.FUTURE_AUX or (word == "going" and nxt == "to" and prev in ("am", "is", "are")):
+        return "tense:future"
+    if word == "there" and nxt in ("is", "are", "was", "were"):
+        return "light"  # existential "there is": the verb carries the tense
+    return None
+
+
+def _num(word: str) -> bool:
+    return word[:1].isdigit()
+
+
+_AFTER_PARTICLE = frozenset({"on", "at", "to", "with", "for", "from", "and", "or", "again"})
