@@ -189,6 +189,12 @@ NEAR_MISSES = [
     ("How do I migrate from Java 8 to Java 17?", "How do I migrate from Java 17 to Java 8?",
      "order"),
     ("What is 2 to the power of 10?", "What is 10 to the power of 2?", "order"),
+    # v12: brackets that group otherwise; "before"/"after" as a pivot
+    ("Simplify 12 / (6 / 2)", "Simplify (12 / 6) / 2", "symbols"),
+    ("Work out 2 * (5 + 1)", "Work out (2 * 5) + 1", "symbols"),
+    ("Do I put the primer on before the paint?", "Do I put the paint on before the primer?",
+     "order"),
+    ("Do I add the eggs after the flour?", "Do I add the flour after the eggs?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -281,6 +287,9 @@ PARAPHRASES = [
         "Should I pick a 15-year or a 30-year mortgage?",
         "Should I pick a 30-year or a 15-year mortgage?",
     ),
+    # v12: the same expression spaced otherwise; "before" with its words kept in order
+    ("What is (3 + 4) * 2?", "what's (3+4)*2"),
+    ("Should I eat before a workout?", "should i eat something before working out"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -119,7 +119,7 @@ CONNECTIVES = _w("or if unless because although whether")
 # Words a relation hangs on: content words that trade places across them swap roles.
 # Coordination counts too: an answer follows the order it was asked in ("Compare Java and
 # Python" is answered Java first), so "X or Y" / "Y or X" is refused — a cost in recall.
-RELATIONS = _w("to into than vs versus over from and or with by against for of 's")
+RELATIONS = _w("to into than vs versus over from and or with by against for of 's before after")
 LIGHT = _w(
     "a an the this that these those it its i me my mine myself you your yours yourself "
     "we us our ours they them their theirs he him his she her hers one's "

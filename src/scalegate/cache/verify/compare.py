@@ -137,3 +137,14 @@ def numbers_moved(a: Sequence[tuple[str, str, str]], b: Sequence[tuple[str, str,
     values = sorted(v for _, v, _ in a) == sorted(v for _, v, _ in b)
     slots = sorted((p, n) for p, _, n in a) == sorted((p, n) for p, _, n in b)
     return values and slots
+
+
+def expressions_differ(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two arithmetic expressions (numbers and signs in the order written), when both
+    prompts hold one, that are not the same: "(8 - 3) - 2" / "8 - (3 - 2)" — the same
+    numbers, signs and brackets, grouped otherwise."""
+
+    def arithmetic(e: Sequence[str]) -> bool:
+        return sum(x[:1].isdigit() for x in e) >= 2 and any(not x[:1].isdigit() for x in e)
+
+    return arithmetic(a) and arithmetic(b) and tuple(a) != tuple(b)

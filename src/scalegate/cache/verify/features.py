@@ -70,6 +70,8 @@ class Analysis:
     # Each number in digits with the tokens either side ("Python *2* codebase"): the slot
     # it fills, for :func:`.compare.numbers_moved`.
     numbered: tuple[tuple[str, str, str], ...] = ()
+    # Numbers and arithmetic signs as written ("( 8 - 3 ) 2"): where brackets sit.
+    expression: tuple[str, ...] = ()
 
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
@@ -152,6 +154,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     out.exact["tense"] = tuple(sorted(set(bag["tense"])))
     out.subjects = tuple(subjects)
     out.numbered = tuple(_slot(tokens, i) for i, t in enumerate(tokens) if t.kind == "number")
+    out.expression = tuple(
+        t.text for t in tokens if t.kind == "number" or (t.kind == "symbol" and t.text in _ARITH)
+    )
     out.asked = tuple(asked)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
@@ -257,6 +262,7 @@ def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
     return 2 if state and word in c.POSSESSIVE_DETERMINERS else 0
 
 
+_ARITH = frozenset("+-*/^()×÷%")
 _SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody", "everyone", "everybody"})
 
 

@@ -16,7 +16,12 @@ import re
 from functools import lru_cache
 
 from scalegate.cache.verify.align import align
-from scalegate.cache.verify.compare import contradiction, coordination_differs, numbers_moved
+from scalegate.cache.verify.compare import (
+    contradiction,
+    coordination_differs,
+    expressions_differ,
+    numbers_moved,
+)
 from scalegate.cache.verify.features import BOUNDARY, CLAUSE, EXACT_FIELDS, Analysis, analyse
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.relations import relation_differs
@@ -65,8 +70,9 @@ class Verifier:
         for name in EXACT_FIELDS:
             if contradiction(name, da.exact[name], db.exact[name], strictness):
                 return name
-        if numbers_moved(da.numbered, db.numbered):
-            return "order"  # "Python 2 … to Python 3" / "Python 3 … to Python 2"
+        placed = _placed_differently(da, db)
+        if placed is not None:
+            return placed
         if tense_differs((da.leads, db.leads), (da.aspects, db.aspects)):
             return "tense"  # "Was the bridge open?" / "Is the bridge open?"
         if mood_differs(da.openings, db.openings):
@@ -237,6 +243,17 @@ class Verifier:
 
 # A verb made a noun ("meaning", "creation", "payment"): it takes no object.
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
+
+
+def _placed_differently(da: Analysis, db: Analysis) -> str | None:
+    """The same numbers and signs, placed otherwise: ``symbols`` for brackets that group
+    otherwise ("(8 - 3) - 2" / "8 - (3 - 2)"), ``order`` for numbers that trade slots
+    ("Python 2 … to Python 3" / "Python 3 … to Python 2")."""
+    if expressions_differ(da.expression, db.expression):
+        return "symbols"
+    if numbers_moved(da.numbered, db.numbered):
+        return "order"
+    return None
 
 
 def _possessions(sequence: list[str]) -> dict[str, set[str]]:
