@@ -41,6 +41,7 @@ class CircuitBreaker:
         "_outcomes",
         "_probe_out",
         "_state",
+        "closed",
         "opened_count",
     )
 
@@ -48,6 +49,7 @@ class CircuitBreaker:
         self._config = config
         self._clock = clock
         self._state = BreakerState.CLOSED
+        self.closed = True  # ``state is CLOSED`` as an attribute: admission reads it per key
         self._consecutive = 0
         self._opened_at = 0.0
         self._probe_out = False
@@ -127,12 +129,14 @@ class CircuitBreaker:
 
     def _open(self, now: float) -> None:
         self._state = BreakerState.OPEN
+        self.closed = False
         self._opened_at = now
         self._probe_out = False
         self.opened_count += 1
 
     def _close(self) -> None:
         self._state = BreakerState.CLOSED
+        self.closed = True
         self._consecutive = 0
         self._probe_out = False
         self._outcomes.clear()

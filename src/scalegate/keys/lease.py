@@ -8,7 +8,7 @@ import enum
 from dataclasses import dataclass, field
 
 from scalegate.keys.model import UpstreamKey
-from scalegate.keys.store import Demand
+from scalegate.keys.store import Candidate, Demand
 from scalegate.priority import Priority
 
 
@@ -68,6 +68,11 @@ class KeyEntry:
     in_flight: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     last: str | None = None  # the latest outcome (health: is the provider reachable?)
+    # What admission offers the store for this key (immutable: built once, not per request).
+    candidate: Candidate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.candidate = Candidate(self.key.fingerprint, self.key.weight)
 
     def count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1

@@ -26,6 +26,7 @@ from scalegate.keys.store import (
 )
 
 Limit = TokenBucket | SlidingWindow
+_UNITS = ("requests", "input_tokens", "output_tokens")  # a Demand's amounts, in this order
 
 
 class _KeyState:
@@ -81,8 +82,9 @@ class _KeyState:
                     lim.take(old[1].used(now), now)
             fresh[name] = (unit, lim)
         self.limits = fresh
-        # What ``check`` walks for every candidate, flattened once per configuration.
-        self.checked = tuple((name, unit, lim) for name, (unit, lim) in fresh.items())
+        # What ``check`` walks for every candidate, flattened once per configuration: each
+        # limit with where its unit sits in ``_amounts(demand)``.
+        self.checked = tuple((name, _UNITS.index(unit), lim) for name, (unit, lim) in fresh.items())
 
     def learn(self, reported: Mapping[str, float], now: float) -> None:
         """The provider's reported limits: each minute bucket's capacity becomes
@@ -102,7 +104,7 @@ class _KeyState:
                 self.taken[name] = self.taken.get(name, 0.0) + entry[1].capacity - effective
                 entry[1].resize(effective, now)
 
-    def check(self, demand: Demand, now: float) -> tuple[float, str | None, float]:
+    def check(self, amounts: tuple[int, int, int], now: float) -> tuple[float, str | None, float]:
         """Seconds until ``demand`` fits (and the limit, or ``cooldown``, that holds it back)
         and the use of the tightest limit after taking it (0 = idle, 1 = full) — one pass,
         each limit brought up to date once."""
@@ -111,7 +113,7 @@ class _KeyState:
             worst = 0.0
         util = 0.0
         for name, unit, lim in self.checked:
-            amount = getattr(demand, unit)
+            amount = amounts[unit]
             w, used = lim.probe(amount, now)
             if w > worst:
                 worst, which = w, name
@@ -220,17 +222,18 @@ class MemoryKeyStore:
         best: tuple[str, _KeyState] | None = None
         best_score = float("-inf")
         min_wait, reason = float("inf"), "disabled"
+        amounts = (demand.requests, demand.input_tokens, demand.output_tokens)  # see _UNITS
         for i in range(n):
             cand = candidates[(turn + i) % n]
             state = self._keys.get(cand.key_id)
             if state is None or state.disabled is not None:
                 continue
             breaker = state.breaker  # closed (the common case) needs no call
-            blocked = 0.0 if breaker.state is BreakerState.CLOSED else breaker.available_in()
+            blocked = 0.0 if breaker.closed else breaker.available_in()
             if blocked > 0:
                 wait, why, util = blocked, "breaker", 1.0
             else:
-                wait, limit, util = state.check(demand, now)
+                wait, limit, util = state.check(amounts, now)
                 why = limit or "cooldown"
             if wait > 0:
                 if wait < min_wait:

@@ -400,19 +400,26 @@ class KeyPool:
             return None
         whole = allowed is eligible.ids  # nothing excluded: every eligible key is allowed
         unwell, outliers = self.outliers.unwell, self.outliers
+        usable: Callable[[str], bool] | None = None  # the common case: every key passes
+        if not (whole and not tried and not unwell):
 
-        def usable(fp: str) -> bool:
-            return (
-                (whole or fp in allowed)
-                and fp not in tried
-                and (fp not in unwell or outliers.wait(fp) == 0)
-            )
+            def usable(fp: str) -> bool:
+                return (
+                    (whole or fp in allowed)
+                    and fp not in tried
+                    and (fp not in unwell or outliers.wait(fp) == 0)
+                )
 
         picked = eligible.sample(self._rng, size, self.admission.selection, usable)
         if picked is None:
             return None
         hint = self._hint(affinity)
-        if hint is not None and hint not in picked and hint in allowed and usable(hint):
+        if (
+            hint is not None
+            and hint not in picked
+            and hint in allowed
+            and (usable is None or usable(hint))
+        ):
             picked.append(hint)
         return picked
 
@@ -516,7 +523,7 @@ class KeyPool:
             if e is None:
                 continue
             if fp not in unwell:  # serving: nothing to ask the outlier detector
-                candidates.append(Candidate(fp, e.key.weight))
+                candidates.append(e.candidate)
                 continue
             blocked = self.outliers.wait(fp)
             if blocked > 0:
@@ -524,7 +531,7 @@ class KeyPool:
                 continue
             if self.outliers.hold(fp):
                 probes.append(fp)
-            candidates.append(Candidate(fp, e.key.weight))
+            candidates.append(e.candidate)
         return candidates, probes, ejected
 
     def _hint(self, affinity: str | None) -> str | None:

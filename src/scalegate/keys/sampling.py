@@ -40,6 +40,11 @@ SAMPLE = 8  # keys drawn when neither of those can admit (then twice as many, th
 _DRAWS = 4  # draws per sampled key at most (keys drawn twice, or not allowed, are redrawn)
 
 
+def _every(fp: str) -> bool:
+    del fp
+    return True
+
+
 class Eligible:
     """The keys one (model, priority class) may use, and how to sample them."""
 
@@ -97,22 +102,24 @@ class Eligible:
         rng: random.Random,
         size: int,
         strategy: Strategy,
-        usable: Callable[[str], bool],
+        usable: Callable[[str], bool] | None,
     ) -> list[str] | None:
-        """Up to ``size`` distinct fingerprints that pass ``usable``; ``None`` when the set
-        is small enough to offer whole. May return fewer (even none) when few keys pass:
-        the caller's full pass covers that."""
+        """Up to ``size`` distinct fingerprints that pass ``usable`` (``None``: every key
+        does); ``None`` when the set is small enough to offer whole. May return fewer (even
+        none) when few keys pass: the caller's full pass covers that."""
         fps = self.fingerprints
         n = len(fps)
         if n <= size:
             return None
+        if usable is None:
+            usable = _every
         if strategy == "round_robin":
             return self._in_turn(size, usable)
         if size == 2 and self.uniform:  # the common draw, written out: two distinct keys
             i = int(rng.random() * n)
             j = int(rng.random() * (n - 1))
             a, b = fps[i], fps[j + (j >= i)]
-            if usable(a) and usable(b):
+            if usable is _every or (usable(a) and usable(b)):
                 return [a, b]
         entries = self.entries
         picked: dict[str, None] = {}
