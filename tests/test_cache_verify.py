@@ -195,6 +195,24 @@ NEAR_MISSES = [
     ("Do I put the primer on before the paint?", "Do I put the paint on before the primer?",
      "order"),
     ("Do I add the eggs after the flour?", "Do I add the flour after the eggs?", "order"),
+    # v13: how many are asked for; where a thing stands; a relation word replaced (or a
+    # phrasal verb's); a swap inside a "that" clause, with a word said twice, or of verbs
+    # either side of a pivot; a capitalised noun of a name
+    ("Who was the lead singer of Queen?", "Who were the lead singers of Queen?", "number"),
+    ("Recommend a podcast about history", "Recommend podcasts about history", "number"),
+    ("List one famous painting by Monet", "List famous paintings by Monet", "number"),
+    ("Can I put a fridge next to an oven?", "Can I put a fridge above an oven?", "direction"),
+    ("Should a shelf go behind the sofa?", "Should a shelf go beside the sofa?", "direction"),
+    ("Write a speech against remote work", "Write a speech for remote work", "relation"),
+    ("How do I get into Oxford?", "How do I get to Oxford?", "relation"),
+    ("What should I do if I run into my ex?", "What should I do if I run to my ex?",
+     "relation"),
+    ("Should I tell my mom that my sister is lying?",
+     "Should I tell my sister that my mom is lying?", "order"),
+    ("If Brazil beat Spain 2-1, does Spain go through?",
+     "If Spain beat Brazil 2-1, does Spain go through?", "order"),
+    ("Do I run git add before git commit?", "Do I run git commit before git add?", "order"),
+    ("What is the GDP of the City of Rome?", "What is the GDP of Rome?", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -290,6 +308,12 @@ PARAPHRASES = [
     # v12: the same expression spaced otherwise; "before" with its words kept in order
     ("What is (3 + 4) * 2?", "what's (3+4)*2"),
     ("Should I eat before a workout?", "should i eat something before working out"),
+    # v13: a kind defined is not a count; a topic's number; loose relation words
+    ("What is a neutron star?", "Explain neutron stars"),
+    ("Tell me a joke about dogs", "tell me a dog joke"),
+    ("Translate 'thank you' into Spanish", "Translate 'thank you' to Spanish"),
+    ("What is the chemical formula for water?", "What's the chemical formula of water?"),
+    ("What is the tallest building on Earth?", "What is the tallest building in the world?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -389,3 +413,12 @@ def test_two_superlatives_agree_only_as_synonyms_in_their_main_senses() -> None:
             )
             is None
         )
+
+
+def test_a_number_against_all_is_refused_at_balanced_too() -> None:
+    """At ``balanced`` "all" alone in one prompt passes; against a number it does not."""
+    a, b = "How do I delete one branch in git?", "How do I delete all branches in git?"
+    assert near_miss_reason(a, b, "balanced") == "quantifier"
+    assert near_miss_reason(b, a, "balanced") == "quantifier"
+    assert near_miss_reason("How do I delete all branches in git?", "delete all git branches?",
+                            "balanced") is None  # fmt: skip

@@ -62,10 +62,12 @@ def _implied(x: Word, others: list[Word], lexicon: Lexicon) -> bool:
     or a noun more general than a word of the other prompt ("the capital *city*").
 
     Neither excuses an item added to a list ("How many states *and territories* …"): it
-    widens the question whatever its generality. And a word after a determiner or a
+    widens the question whatever its generality; nor a capitalised noun after a
+    determiner, a name's word ("the *City* of London"), unlike one after a preposition
+    ("How many continents are there *on Earth*?"). And a word after a determiner or a
     preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
-    if x.coordinated:
-        return False
+    if x.coordinated or (x.capital and x.noun and not x.preposition):
+        return False  # nor a name's word: "the *City* of London" is not London
     if not x.noun and lexicon.light_verb(x.text):
         return True
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)

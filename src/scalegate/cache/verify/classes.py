@@ -62,6 +62,7 @@ OPPOSITE_GROUPS = (
     _w("inside outside"), _w("forward backward backwards"), _w("top bottom"),
     _w("upward downward"), _w("toward towards away"), _w("since until till"),
     _w("out inside"), _w("out in"),  # "locked out of" / "locked inside", "zoom in" / "out"
+    _w("above below beside behind next"),  # where a thing is: "above" / "next to" the fire
 )  # fmt: skip
 # Persons, compared as the sets a prompt mentions (possessives aside: "my sister" is the
 # sister): "Can I rent …" / "Can she rent …". "you" is left out: it is the addressee of a
@@ -103,7 +104,7 @@ NOT_TENSED_AFTER = _w(
 )
 DIRECTION = _w(
     "from into onto out up down above below over under before after since until till "
-    "inside outside behind beyond toward towards against across through via "
+    "inside outside behind beside beyond toward towards against across through via "
     "ascending descending next previous forward backward backwards upward downward "
     "on off top bottom while during"
 )

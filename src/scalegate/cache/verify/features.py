@@ -72,6 +72,18 @@ class Analysis:
     numbered: tuple[tuple[str, str, str], ...] = ()
     # Numbers and arithmetic signs as written ("( 8 - 3 ) 2"): where brackets sit.
     expression: tuple[str, ...] = ()
+    # Positions in ``sequence`` of what the prompt asks for, whose number says how many:
+    # the noun phrase a leading "be" agrees with ("What is *the square root* of 16?", not
+    # a kind defined, "What is *a* black hole?"), or the object of a request verb that
+    # opens it ("Give me *an example* of …", "Recommend *books* …").
+    asked_for: tuple[int, ...] = ()
+
+
+_BE_NUMBER = frozenset({"is", "was", "are", "were"})
+# Request verbs whose object is counted ("Give me *an example*", "Name *the countries*"),
+# not a topic ("Explain black holes" = "What is a black hole?").
+_COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "share", "find"})
+_COUNTS = frozenset({"one", "some", "several", "few", "many", "any"})
 
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
@@ -88,6 +100,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     subject = 0  # 1: a question's auxiliary was just read; 2: then a possessive ("Can my …")
     subjects: list[int] = []
     asked: list[int] = []
+    asks = -1  # the token of the first leading "be" or opening request verb (``asked_for``)
+    placed: dict[int, int] = {}  # token index → position in the sequence, of content words
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -121,14 +135,16 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         role = _attach_unit(role, number_end == i, bag["numbers"])
         found = (out.leads, out.aspects, out.openings)
         note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, found)
+        asks = asks if asks >= 0 or not _asks_for(word, lead, frame) else i
         if role is None:
+            placed[i] = len(out.sequence)
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
             out.content.append(_content(tokens, i, lexicon, len(out.sequence), past))
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
-            _record(role, word, bag, out.sequence)
+            _record(role, word, nxt, bag, out.sequence)
         _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
         # A question word keeps the lead through its phrase: "What *currency* did …",
@@ -158,11 +174,38 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         t.text for t in tokens if t.kind == "number" or (t.kind == "symbol" and t.text in _ARITH)
     )
     out.asked = tuple(asked)
+    out.asked_for = _asked_for(tokens, asks, placed)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+def _asks_for(word: str, lead: bool, frame: bool) -> bool:
+    """``word`` is a "be" that leads a question or a request verb that opens one: what
+    follows is what the prompt asks for (:attr:`Analysis.asked_for`)."""
+    return (lead and word in _BE_NUMBER) or (frame and word in _COUNTED)
+
+
+def _asked_for(tokens: list[Token], start: int, placed: dict[int, int]) -> tuple[int, ...]:
+    """The content words (their sequence positions) of the noun phrase after token
+    ``start`` (-1: none): past determiners, numbers and persons, up to the first word that
+    is none of its own ("the square root *of*", "a joke *about*")."""
+    found: list[int] = []
+    for i in range(start + 1, len(tokens) if start >= 0 else 0):
+        tok = tokens[i]
+        if i in placed:
+            found.append(placed[i])
+        elif tok.text in ("'", "'s") and found:
+            continue  # "the Beatles' drummer"
+        elif found or not (
+            tok.text in c.DETERMINERS or tok.text in _COUNTS or tok.text in c.PERSONS
+        ):
+            break
+        elif tok.text in ("a", "an") and tokens[start].text in _BE_NUMBER:
+            return ()  # "What is a black hole?" defines a kind: "Explain black holes"
+    return tuple(found)
 
 
 def _conversions(numbers: list[str]) -> list[str]:
@@ -278,9 +321,12 @@ def _attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> st
     return None if unit in _TIME_UNITS else role
 
 
-def _record(role: str, word: str, bag: dict[str, list[str]], sequence: list[str]) -> None:
+def _record(role: str, word: str, nxt: str, bag: dict[str, list[str]], sequence: list[str]) -> None:
     """A closed-class word into its field; persons, relation words and noun-phrase
     boundaries into the sequence."""
+    if word == "that" and (nxt in c.DETERMINERS or nxt in c.PERSONS):
+        sequence.append("=that")  # a clause: "tell my boss *that* my coworker …"
+        return
     if word in c.DETERMINERS and role == "light":
         sequence.append(BOUNDARY)  # "my dog bit | the neighbor's child"
     if word in c.PROHIBITIVE:

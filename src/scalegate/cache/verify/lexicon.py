@@ -71,6 +71,7 @@ class Lexicon:
         self.antonyms = _cached(self._antonyms)
         self.is_past = _cached(self._is_past)
         self.degree = _cached(self._degree)
+        self.plural = _cached(self._plural)
         self.poses = _cached(self._poses)
         self.verbal = _cached(self._verbal)
         self.may_be_verb = _cached(self._may_be_verb)
@@ -175,6 +176,15 @@ class Lexicon:
         if not word.endswith("ed"):
             return False
         return bool(self._bases(word, "v") - {word})
+
+    def _plural(self, word: str) -> bool:
+        """An inflected noun: the plural of another ("books", "countries", "glasses"), or a
+        word WordNet lacks that is its lemma plus "s" ("podcasts")."""
+        if self._files is None:
+            return False
+        if self._bases(word, "n") - {word}:
+            return True
+        return any(word in (k + "s", k + "es") for k in self.keys(word) if k != word)
 
     def _degree(self, word: str) -> str:
         """ "cmp" for a comparative adjective or adverb, "sup" for a superlative, else ""."""

@@ -97,13 +97,15 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
     words in different clauses (:data:`CLAUSE`): "weather and climate — what's the
     difference?" asks what "What's the difference between weather and climate?" asks."""
 
-    def positions(words: list[str]) -> dict[str, int]:
+    def positions(words: list[str], other: list[str]) -> dict[str, int]:
         seen: dict[str, int] = {}
         for i, w in enumerate(words):
             if not w.startswith("=") and w not in (CLAUSE, BOUNDARY):
-                # A person said twice keeps its first place ("older than me and I'm 20");
-                # another word said twice has no one place.
-                seen[w] = (seen[w] if w.startswith("@") else -1) if w in seen else i
+                # A person said twice keeps its first place ("older than me and I'm 20"),
+                # and so does a word both prompts say as often ("where Liverpool beat
+                # *Arsenal*, how many points did *Arsenal* get"); another has no one place.
+                again = w.startswith("@") or words.count(w) == other.count(w)
+                seen[w] = (seen[w] if again else -1) if w in seen else i
         return {w: i for w, i in seen.items() if i >= 0}
 
     def between(words: list[str], i: int, j: int) -> set[str]:
@@ -112,7 +114,7 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
     def role(w: str, words: list[str], i: int) -> bool:
         return nominal is None or _noun_at(w, words, i, nominal)
 
-    pa, pb = positions(a), positions(b)
+    pa, pb = positions(a, b), positions(b, a)
     shared = sorted(
         (w for w in set(pa) & set(pb) if role(w, a, pa[w]) and role(w, b, pb[w])),
         key=pa.__getitem__,
@@ -125,6 +127,38 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
             if CLAUSE not in in_a | in_b and in_a & in_b:
                 return True
     return False
+
+
+PIVOTS = frozenset({"=before", "=after", "=than", "=vs", "=versus"})
+
+
+def sides_swapped(a: list[str], b: list[str]) -> bool:
+    """What stands only before a pivot in one prompt stands only after it in the other,
+    and the other way round — verbs too, which :func:`swapped` does not take for roles:
+    "run npm *install* before npm run *build*" / "run npm run *build* before npm
+    *install*". Each prompt must say the same pivot once, in one clause."""
+    sides = [_sides(a), _sides(b)]
+    if sides[0] is None or sides[1] is None or sides[0][0] != sides[1][0]:
+        return False
+    (_, before_a, after_a), (_, before_b, after_b) = sides[0], sides[1]
+    return bool(before_a & after_b) and bool(after_a & before_b)
+
+
+def _sides(words: list[str]) -> tuple[str, set[str], set[str]] | None:
+    """(pivot, words only before it, words only after it) within its clause, or None."""
+    found = [i for i, w in enumerate(words) if w in PIVOTS]
+    if len(found) != 1:
+        return None
+    i = found[0]
+    start, end = i, i
+    while start > 0 and words[start - 1] != CLAUSE:
+        start -= 1
+    while end < len(words) - 1 and words[end + 1] != CLAUSE:
+        end += 1
+    kept = ("=", "|")
+    before = {w for w in words[start:i] if w[:1] not in kept}
+    after = {w for w in words[i + 1 : end + 1] if w[:1] not in kept}
+    return words[i], before - after, after - before
 
 
 def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -> bool:

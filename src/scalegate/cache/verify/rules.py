@@ -30,6 +30,7 @@ from scalegate.cache.verify.roles import (
     opens_with_be,
     possessive_as_of,
     predicate_swapped,
+    sides_swapped,
     swapped,
 )
 from scalegate.cache.verify.tense import mood_differs, tense_differs
@@ -67,9 +68,9 @@ class Verifier:
         da, db = self._analyse(a), self._analyse(b)
         if da.exact["quoted"] != db.exact["quoted"] and _unquoted(da, b) and _unquoted(db, a):
             da, db = self._analyse(_QUOTES.sub(" ", a)), self._analyse(_QUOTES.sub(" ", b))
-        for name in EXACT_FIELDS:
-            if contradiction(name, da.exact[name], db.exact[name], strictness):
-                return name
+        closed = _closed_class(da, db, strictness)
+        if closed is not None:
+            return closed
         placed = _placed_differently(da, db)
         if placed is not None:
             return placed
@@ -99,6 +100,8 @@ class Verifier:
         renamed = _renamed(da, db, pairs)
         if copular and predicate_swapped(da.sequence, renamed):
             return "order"
+        if _relation_replaced(da.sequence, renamed, self.lexicon):
+            return "relation"
         return self._roles(da, db, renamed)
 
     def _roles(self, da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
@@ -109,7 +112,7 @@ class Verifier:
             return "person"
         roles_a = possessive_as_of(da.sequence, self._nominal, boundaries=True)
         roles_b = possessive_as_of(renamed, self._nominal, boundaries=True)
-        if swapped(roles_a, roles_b, self._nominal):
+        if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
             return "order"
         if self._asked_moved(da, db, renamed):
             return "order"
@@ -294,7 +297,7 @@ def _unquoted(analysis: Analysis, other: str) -> bool:
 
 
 def _inflection(da: Analysis, db: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> str | None:
-    """Aligned words of one lemma in another tense or degree: "happened"/"happens",
+    """Aligned words of one lemma in another tense, degree or number: "happened"/"happens",
     "hottest"/"hot"; two superlatives (comparatives) of other words that are not synonyms in
     their main senses: each picks its own extreme ("the *largest* lake" / "the *deepest*
     lake", which a rarer sense of "deep" joins), while "biggest" / "largest" agree."""
@@ -303,6 +306,15 @@ def _inflection(da: Analysis, db: Analysis, pairs: dict[int, int], lexicon: Lexi
         wa = words_a.get(pairs.get(wb.position, -1))
         if wa is None:
             continue
+        if (
+            wa.position in da.asked_for
+            and wb.position in db.asked_for
+            and wa.keys & wb.keys
+            and lexicon.plural(wa.text) != lexicon.plural(wb.text)
+        ):
+            # What is asked for, one against several: "What *is* the square *root* …" /
+            # "What *are* the square *roots* …", "Recommend *a book*" / "Recommend *books*".
+            return "number"
         if not wa.keys & wb.keys:
             if (
                 wa.degree
@@ -327,3 +339,50 @@ def _subjects(analysis: Analysis, sequence: list[str]) -> set[str]:
 def _renamed(da: Analysis, db: Analysis, pairs: dict[int, int]) -> list[str]:
     """``db``'s sequence with each content word replaced by its aligned word of ``da``."""
     return [da.sequence[pairs[i]] if i in pairs else word for i, word in enumerate(db.sequence)]
+
+
+def _closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
+    """The first closed-class field that contradicts (:func:`.compare.contradiction`)."""
+    for name in EXACT_FIELDS:
+        if contradiction(name, da.exact[name], db.exact[name], strictness):
+            return name
+    if _counted_against_all(da, db) or _counted_against_all(db, da):
+        return "quantifier"  # "remove *one* container" / "remove *all* containers"
+    return None
+
+
+def _counted_against_all(da: Analysis, db: Analysis) -> bool:
+    """A number in one prompt where the other says "all" (and neither says both): at
+    ``balanced`` too, where "all" alone in one prompt passes."""
+    return bool(
+        da.exact["numbers"]
+        and not db.exact["numbers"]
+        and "all" in db.exact["quantifier"]
+        and "all" not in da.exact["quantifier"]
+    )
+
+
+def _relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:
+    """The same words in the same order around one relation word that is another, not
+    two of the loose ones ("symbol *for* / *of* gold", "translate *into* / *to* French"):
+    "arguments *for*" / "arguments *against*", "faster *than*" / "faster *with*" — or
+    loose ones that make a phrasal verb in WordNet with the word before them: "*get
+    into* Harvard" (be admitted) / "*get to* Harvard" (arrive)."""
+    if len(a) != len(b):
+        return False
+    changed = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(changed) != 1 or a[changed[0]][:1] != "=" or b[changed[0]][:1] != "=":
+        return False
+    i = changed[0]
+    relations = (a[i][1:], b[i][1:])
+    if not set(relations) <= _LOOSE:
+        return True
+    before = a[i - 1] if i else ""
+    return any(
+        "v" in lexicon.poses(f"{verb}_{relation}")
+        for verb in lexicon.keys(before)
+        for relation in relations
+    )
+
+
+_LOOSE = frozenset({"to", "into", "for", "of", "'s"})
