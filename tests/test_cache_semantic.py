@@ -356,12 +356,13 @@ def _pairs() -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# Measured at the default threshold (0.85) on all 5,393 pairs (holdout11, 13 and 14 merged)
-# with verifier v13: 33.0 % strict, 33.4 % balanced (33.1 % over the 4,166 pairs before,
-# with v11). The floor sits a point below: a pair or two near the threshold may move with
-# another BLAS build, and v13 refuses one paraphrase earlier versions served ("What is the
-# origin of Halloween?" / "What are the origins …?", a count by the rule for "number").
-RECALL_FLOOR = 0.32
+# Measured at the default threshold (0.85) on all 5,882 pairs (holdout11, 13, 14 and 15
+# merged) with verifier v14: 32.1 % strict, 32.5 % balanced (33.1 % over the 4,166 pairs
+# before them, with v11; holdout15's casual paraphrases are the hardest yet, 19.1 %). The
+# floor sits a point below: a pair or two near the threshold may move with another BLAS
+# build, and v13 refuses one paraphrase earlier versions served ("What is the origin of
+# Halloween?" / "What are the origins …?", a count by the rule for "number").
+RECALL_FLOOR = 0.31
 
 
 @pytest.fixture(scope="module")

@@ -121,5 +121,17 @@ def _negated(x: Word, y: Word) -> bool:
 
 
 def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
+    """Synonyms in WordNet; two units of measure only in their main senses, even when
+    ``all_senses``: a rare sense joins "every *hour*" / "every *minute*" ("moment"), the
+    main one "hours" / "hrs"."""
+    if all_senses and _unit(x, lexicon) and _unit(y, lexicon):
+        all_senses = False
     related = lexicon.all_synonyms if all_senses else lexicon.synonyms
     return any(ky in related(kx) or kx in related(ky) for kx in x.keys for ky in y.keys)
+
+
+def _unit(x: Word, lexicon: Lexicon) -> bool:
+    """A unit of measure in its first senses: a time, length, money … unit in WordNet."""
+    return any(
+        b.endswith("_unit") or b.startswith("unit_of") for k in x.keys for b in lexicon.broader(k)
+    )

@@ -60,9 +60,9 @@ OPPOSITE_GROUPS = (
     _w("before after during while"), _w("up down"), _w("above below"), _w("over under"),
     _w("into from out"), _w("on off"), _w("ascending descending"), _w("next previous"),
     _w("inside outside"), _w("forward backward backwards"), _w("top bottom"),
-    _w("upward downward"), _w("toward towards away"), _w("since until till"),
+    _w("upward downward"), _w("toward towards away"), _w("since until"), _w("since till"),
     _w("out inside"), _w("out in"),  # "locked out of" / "locked inside", "zoom in" / "out"
-    _w("above below beside behind next"),  # where a thing is: "above" / "next to" the fire
+    _w("above over below beside behind next"),  # where: "above" / "next to" / "over" (covering)
 )  # fmt: skip
 # Persons, compared as the sets a prompt mentions (possessives aside: "my sister" is the
 # sister): "Can I rent …" / "Can she rent …". "you" is left out: it is the addressee of a

@@ -327,6 +327,9 @@ def _record(role: str, word: str, nxt: str, bag: dict[str, list[str]], sequence:
     if word == "that" and (nxt in c.DETERMINERS or nxt in c.PERSONS):
         sequence.append("=that")  # a clause: "tell my boss *that* my coworker …"
         return
+    if word == "whose":
+        sequence.append("='s")  # "the neighbor *whose* tree" owns it as "the neighbor's"
+        return
     if word in c.DETERMINERS and role == "light":
         sequence.append(BOUNDARY)  # "my dog bit | the neighbor's child"
     if word in c.PROHIBITIVE:

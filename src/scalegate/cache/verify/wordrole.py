@@ -17,10 +17,13 @@ _REQUEST_ADVERBS = frozenset({"please", "kindly", "pls", "just", "also", "quickl
 
 def role_of(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
     """A word's closed-class role, ``None`` for content. A pronoun is not written in
-    capitals nor after an article: "the US" is a country."""
+    capitals nor after an article: "the US" is a country; nor is a quantifier or a
+    relation word in capitals a quantity or a relation."""
     word = tok.text
     if word in c.PERSONS and (tok.caps or prev in ARTICLES):
         return None
+    if tok.caps and (word in c.QUANTIFIERS or word in c.RELATIONS):
+        return None  # a keyword: "UNION *ALL*", "GROUP *BY*" name code, not a quantity
     return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
 
 
