@@ -220,6 +220,11 @@ NEAR_MISSES = [
     ("What does SELECT ALL do?", "What does SELECT do?", "unaligned"),
     ("Can I hang a mirror over the sink?", "Can I hang a mirror beside the sink?",
      "direction"),
+    # v15: a relative clause's subject against its object; a regex written bare is code
+    ("Who is the painter that Picasso admired?", "Who is the painter that admired Picasso?",
+     "order"),
+    ("Name the player whom Messi replaced", "Name the player who replaced Messi", "order"),
+    ("What does the pattern \\bcat\\b match?", "What does the pattern \\bcat match?", "code"),
 ]  # fmt: skip
 
 LONG = (
@@ -323,6 +328,8 @@ PARAPHRASES = [
     ("What is the tallest building on Earth?", "What is the tallest building in the world?"),
     # v14: "until" and "till" are one word
     ("How many days until Christmas?", "how many days till christmas"),
+    # v15: "that" and "who" open the same relative clause
+    ("Who is the author that wrote Dune?", "who is the author who wrote dune"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

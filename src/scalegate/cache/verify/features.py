@@ -26,6 +26,8 @@ EXACT_FIELDS = (
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
 BOUNDARY = "|"
+RELATIVE = "=who"  # a relative pronoun after a noun: a clause about it begins
+_RELATIVE = frozenset({"who", "whom", "that", "which"})
 CLAUSE = "||"
 _TIME_UNITS = frozenset({"s", "min", "h", "day", "week", "month", "year"})
 
@@ -147,6 +149,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             _record(role, word, nxt, bag, out.sequence)
         _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
+        _mark_relative(word, i - 1 in placed, out.sequence)
         # A question word keeps the lead through its phrase: "What *currency* did …",
         # "How many people were …" (at most WH_PHRASE words, up to the first auxiliary).
         wh_phrase = 0 if lead and word in c.WH else wh_phrase + 1 if wh_phrase >= 0 else -1
@@ -180,6 +183,13 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:
+    """A relative pronoun right after a content word opens a clause about it: "the
+    composer *whom* Beethoven taught" (:func:`.roles.relative_swapped`)."""
+    if after_noun and word in _RELATIVE:
+        sequence.append(RELATIVE)
 
 
 def _asks_for(word: str, lead: bool, frame: bool) -> bool:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from scalegate.cache.verify import classes as c
-from scalegate.cache.verify.features import BOUNDARY, CLAUSE
+from scalegate.cache.verify.features import BOUNDARY, CLAUSE, RELATIVE
 
 _FIRST_WORD = re.compile(r"\W*(\w+)")
 
@@ -127,6 +127,34 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
             if CLAUSE not in in_a | in_b and in_a & in_b:
                 return True
     return False
+
+
+def relative_swapped(a: list[str], b: list[str], verb: Callable[[str], bool]) -> bool:
+    """A relative clause's subject in one prompt is its object in the other: "the composer
+    *whom Beethoven taught*" (Beethoven before the verb) / "the composer *who taught
+    Beethoven*" (after it) — the noun the clause is about plays the other role."""
+    first_a, first_b = _relative_clause(a, verb), _relative_clause(b, verb)
+    if first_a is None or first_b is None:
+        return False
+    (before_a, after_a), (before_b, after_b) = first_a, first_b
+    return bool(before_a & after_b) or bool(before_b & after_a)
+
+
+def _relative_clause(
+    words: list[str], verb: Callable[[str], bool]
+) -> tuple[set[str], set[str]] | None:
+    """The first relative clause's words before its first verb and after it, or None."""
+    if RELATIVE not in words:
+        return None
+    i = words.index(RELATIVE) + 1
+    end = i
+    while end < len(words) and words[end] not in (CLAUSE, RELATIVE):
+        end += 1
+    clause = [w for w in words[i:end] if w[:1] not in ("=", "|")]
+    at = next((k for k, w in enumerate(clause) if w[:1] != "@" and verb(w)), None)
+    if at is None or (at == 0 and len(clause) == 1):
+        return None
+    return set(clause[:at]), set(clause[at + 1 :])
 
 
 PIVOTS = frozenset({"=before", "=after", "=than", "=vs", "=versus"})

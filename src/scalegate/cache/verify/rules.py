@@ -22,7 +22,14 @@ from scalegate.cache.verify.compare import (
     expressions_differ,
     numbers_moved,
 )
-from scalegate.cache.verify.features import BOUNDARY, CLAUSE, EXACT_FIELDS, Analysis, analyse
+from scalegate.cache.verify.features import (
+    BOUNDARY,
+    CLAUSE,
+    EXACT_FIELDS,
+    RELATIVE,
+    Analysis,
+    analyse,
+)
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.relations import relation_differs
 from scalegate.cache.verify.roles import (
@@ -30,6 +37,7 @@ from scalegate.cache.verify.roles import (
     opens_with_be,
     possessive_as_of,
     predicate_swapped,
+    relative_swapped,
     sides_swapped,
     swapped,
 )
@@ -114,6 +122,8 @@ class Verifier:
         roles_b = possessive_as_of(renamed, self._nominal, boundaries=True)
         if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
             return "order"
+        if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb):
+            return "order"
         if self._asked_moved(da, db, renamed):
             return "order"
         owned = _owners_differ(da, db, renamed)
@@ -158,6 +168,8 @@ class Verifier:
                 phrase, opened = ([w] if w.startswith("@") else []), True
             elif w == "='s" and opened and phrase:
                 phrase.append(w)
+            elif w == RELATIVE:
+                continue  # "a coworker *who* took credit": the coworker acts
             elif w.startswith("="):
                 phrase, opened = [], False
             elif phrase and opened and self._acts(w):
