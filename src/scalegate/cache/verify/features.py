@@ -188,7 +188,11 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
 def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:
     """A relative pronoun right after a content word opens a clause about it: "the
     composer *whom* Beethoven taught" (:func:`.roles.relative_swapped`)."""
-    if after_noun and word in _RELATIVE:
+    if not (after_noun and word in _RELATIVE):
+        return
+    if sequence[-1:] == ["=that"]:  # one marker for one word: "my boss *that* my coworker"
+        sequence[-1] = RELATIVE
+    else:
         sequence.append(RELATIVE)
 
 
