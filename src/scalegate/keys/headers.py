@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 from collections.abc import Mapping
+from types import MappingProxyType
 
 # header family → the pool's limit name
 _FAMILIES = {
@@ -75,3 +77,20 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
 
         now = time.time()
     return max(0.0, when.timestamp() - now)
+
+
+def share_of_reported(headers: Mapping[str, str], share: int) -> Mapping[str, float] | None:
+    """The limits the provider reported for the key's organisation, divided among the keys
+    of its group (learned limits: a bucket's capacity becomes min(configured, this)).
+    Read-only: the same few header values come back on every answer, so they are parsed
+    once (:func:`_share_of`)."""
+    return _share_of(tuple(headers.get(name) for name in LIMIT_HEADERS), share)
+
+
+@functools.lru_cache(maxsize=256)
+def _share_of(values: tuple[str | None, ...], share: int) -> Mapping[str, float] | None:
+    given = {name: v for name, v in zip(LIMIT_HEADERS, values, strict=True) if v is not None}
+    reported = limits_from_headers(given)
+    if not reported:
+        return None
+    return MappingProxyType({name: max(1.0, value // share) for name, value in reported.items()})

@@ -2,18 +2,19 @@
 
 ``acquire`` asks the key store to pick a key that serves the model, is allowed for the
 priority (critical keys serve only CRITICAL and HIGH) and can take the request's whole demand
-on every limit, and to reserve it there — one atomic step (:mod:`scalegate.keys.store`). In a
-pool of more than 16 eligible keys it offers a sample of them first (8 drawn by weight, plus
-the key that last served the prompt-cache prefix) and all of them only when none of the
-sample can admit, so admission costs the same with 20 keys or 1,000
-(:mod:`scalegate.keys.sampling`).
-While no key can, the request waits in priority order (:mod:`scalegate.keys.admission`) until
-its deadline, then gets an honest error with a ``retry-after``: 429 when quota is what is
+on every limit, and to reserve it there — one atomic step (:mod:`scalegate.keys.store`). It
+offers a sample of the eligible keys first (two drawn by weight, plus the key that last
+served the prompt-cache prefix; then 8, then 16) and all of them only when no sample can
+admit, so admission costs about the same with 2 keys or 1,000 (:mod:`scalegate.keys.sampling`;
+the attempt itself is :mod:`scalegate.keys.reserve`). While no key can, the request waits in
+priority order (:mod:`scalegate.keys.admission`) until its deadline, then gets an honest
+error with a ``retry-after`` (:mod:`scalegate.keys.refusals`): 429 when quota is what is
 missing, 529 when no key is usable (ejected, disabled, quarantined) or the gateway's own
 queue is full. ``settle`` gives back what the provider did not use, charges what the
 provider saw and the gateway did not, cools the key down after a ``retry-after``, reports
 the outcome to the outlier detection (:mod:`scalegate.keys.outliers`, which ejects a key
-that fails while its peers succeed) and quarantines the key after a 401/403.
+that fails while its peers succeed) and quarantines the key after a 401/403. What health,
+the admin API and metrics read is :mod:`scalegate.keys.report`.
 
 Priority across replicas (shared mode): each replica orders its own waiters strictly by
 priority, then arrival. To order them across replicas, a replica that has requests of
@@ -38,52 +39,34 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
-from types import MappingProxyType
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import AdmissionConfig, BreakerConfig
-from scalegate.errors import (
-    NotFoundError,
-    OverloadedError,
-    ProviderError,
-    RateLimitError,
-    StateBackendError,
-)
+from scalegate.errors import NotFoundError, ProviderError
+from scalegate.keys import refusals, report
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
 from scalegate.keys.headers import (
-    LIMIT_HEADERS,
-    limits_from_headers,
     remaining_from_headers,
     retry_after_seconds,
+    share_of_reported,
 )
 from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
-from scalegate.keys.outliers import KeyHealth, OutlierDetector, Verdict
-from scalegate.keys.sampling import FIRST, SAMPLE, Eligible
-from scalegate.keys.store import (
-    AFFINITY_SECONDS,
-    Candidate,
-    Demand,
-    KeyStatus,
-    KeyStore,
-    ReserveResult,
-    Settlement,
-)
+from scalegate.keys.outliers import OutlierDetector, Verdict
+from scalegate.keys.reserve import Reserver
+from scalegate.keys.sampling import SAMPLE, Eligible
+from scalegate.keys.store import Demand, KeyStore, Settlement
 from scalegate.priority import Priority
 
 logger = logging.getLogger(__name__)
 
 # A 429 without retry-after still cools the key down this long.
 DEFAULT_COOLDOWN = 1.0
-
-# Why no key could be had, when the answer is 529 (no key usable) rather than 429 (quota).
-UNUSABLE = frozenset({"ejected", "breaker", "disabled"})
 
 
 class KeyPool:
@@ -116,25 +99,30 @@ class KeyPool:
         self.outliers = outliers or OutlierDetector(breaker or BreakerConfig(), self.clock)
         self._entries: dict[str, KeyEntry] = {}
         self._candidates: dict[tuple[str, bool], Eligible] = {}
-        self._rng = rng or random.Random()  # noqa: S311 - spreads load, not cryptography
-        self._sample = sample
-        # Prompt-cache prefix → (key that last served it, until when): the key the store
-        # prefers is put in the sample. Hints from other replicas come back as "affinity".
-        self._hints: dict[str, tuple[str, float]] = {}
+        self.reserver = Reserver(
+            self._entries,
+            self.store,
+            self.outliers,
+            self.alerts,
+            self.admission,
+            self.clock,
+            rng or random.Random(),  # noqa: S311 - spreads load, not cryptography
+            sample,
+        )
         self._key_ids: frozenset[str] = frozenset()
         self._pending = list(keys)
         self._waiting: dict[tuple[str, int], int] = {}
         self.queue: WaitQueue[Lease] = WaitQueue(
             self.clock,
             self.admission.max_waiters,
-            refuse=self._refusal,
+            refuse=lambda waiter, reason: refusals.refusal(
+                waiter, reason, self._entries, self.outliers, self.queue.ahead_of(waiter)
+            ),
             release=lambda lease: self.settle(lease, Outcome.CANCELLED),
             all_keys=lambda: self._key_ids,
         )
         self.admitted_total: dict[tuple[str, str], int] = {}
         self.drift_total = 0
-        self.offered_total = 0  # candidates handed to the store, over every reserve call
-        self.full_passes_total = 0  # attempts whose sample could not admit: all keys offered
         # Told each queued request's wait: (priority, seconds, admitted) — for metrics.
         self.on_wait = on_wait
 
@@ -260,7 +248,7 @@ class KeyPool:
         """
         eligible = self._eligible(model, priority)
         if not eligible.entries:
-            raise self._no_key(model, priority)
+            raise refusals.no_key(self._entries.values(), model, priority)
         demand = eligible.bounded(demand)
         key_ids = eligible.ids
         if exclude:
@@ -270,26 +258,20 @@ class KeyPool:
         started = self.clock.monotonic()
         wait, reason = 0.0, None
         if not self.queue.has_waiters_at_or_above(priority):
-            lease, wait, reason = await self._try(demand, priority, eligible, key_ids, affinity)
+            lease, wait, reason = await self.reserver.attempt(
+                demand, priority, eligible, key_ids, affinity
+            )
             if lease is not None:
+                self._count(priority, "admitted")
                 return lease
             if reason == "disabled":
                 self._count(priority, "rejected")
-                raise OverloadedError(
-                    f"every upstream key serving {model or 'this request'!r} is disabled or "
-                    "quarantined",
-                    retry_after=30,
-                    should_retry=False,
-                )
+                raise refusals.all_disabled(model)
             if started + wait > deadline:
                 self._count(priority, "rejected")
-                if reason in UNUSABLE:
-                    raise OverloadedError(
-                        "every eligible upstream key is ejected for failing while others "
-                        f"succeeded; retry after {wait:.1f}s",
-                        retry_after=max(wait, 0.001),
-                    )
-                raise self._rate_limited(wait, "every eligible key is at its limit")
+                if reason in refusals.UNUSABLE:
+                    raise refusals.unusable(wait)
+                raise refusals.rate_limited(wait, "every eligible key is at its limit")
         return await self._wait(
             demand, priority, deadline, eligible, key_ids, affinity, wait, started, reason
         )
@@ -309,7 +291,9 @@ class KeyPool:
         async def attempt(
             waiter: Waiter[Lease], allowed: frozenset[str]
         ) -> tuple[Lease | None, float]:
-            lease, wait, why = await self._try(demand, priority, eligible, allowed, affinity, False)
+            lease, wait, why = await self.reserver.attempt(
+                demand, priority, eligible, allowed, affinity
+            )
             waiter.last_reason = why
             return lease, wait
 
@@ -355,203 +339,6 @@ class KeyPool:
         if changed:
             await self.store.set_waiting(changed, rank, delta > 0)
 
-    async def _try(
-        self,
-        demand: Demand,
-        priority: Priority,
-        eligible: Eligible,
-        allowed: frozenset[str],
-        affinity: str | None,
-        count: bool = True,
-    ) -> tuple[Lease | None, float, str | None]:
-        """One attempt: a sample of the ``allowed`` keys; when none of it can admit, all of
-        them — which admits on any key with room, or says honestly how long until one has
-        (see :mod:`scalegate.keys.sampling`)."""
-        tried: set[str] = set()
-        for size in (FIRST, self._sample, 2 * self._sample):  # larger draws before all
-            sample = self._sampled(eligible, allowed, affinity, size, tried)
-            if sample is None:
-                break
-            if sample:
-                lease, _, _ = await self._reserve(
-                    sample, demand, priority, eligible, allowed, affinity, count, complete=False
-                )
-                if lease is not None:
-                    return lease, 0.0, None
-            tried.update(sample)
-        if tried:
-            self.full_passes_total += 1
-        return await self._reserve(
-            allowed, demand, priority, eligible, allowed, affinity, count, complete=True
-        )
-
-    def _sampled(
-        self,
-        eligible: Eligible,
-        allowed: frozenset[str],
-        affinity: str | None,
-        size: int,
-        tried: set[str],
-    ) -> list[str] | None:
-        """``size`` keys to offer (not among ``tried``), or ``None`` when the allowed keys
-        are few enough to offer them all at once. Holds the key the prefix hint names, when
-        allowed."""
-        if len(allowed) <= size:
-            return None
-        whole = allowed is eligible.ids  # nothing excluded: every eligible key is allowed
-        unwell, outliers = self.outliers.unwell, self.outliers
-        usable: Callable[[str], bool] | None = None  # the common case: every key passes
-        if not (whole and not tried and not unwell):
-
-            def usable(fp: str) -> bool:
-                return (
-                    (whole or fp in allowed)
-                    and fp not in tried
-                    and (fp not in unwell or outliers.wait(fp) == 0)
-                )
-
-        picked = eligible.sample(self._rng, size, self.admission.selection, usable)
-        if picked is None:
-            return None
-        hint = self._hint(affinity)
-        if (
-            hint is not None
-            and hint not in picked
-            and hint in allowed
-            and (usable is None or usable(hint))
-        ):
-            picked.append(hint)
-        return picked
-
-    async def _reserve(
-        self,
-        key_ids: Iterable[str],
-        demand: Demand,
-        priority: Priority,
-        eligible: Eligible,
-        allowed: frozenset[str],
-        affinity: str | None,
-        count: bool,
-        *,
-        complete: bool,
-    ) -> tuple[Lease | None, float, str | None]:
-        """Ask the store to reserve on one of ``key_ids`` (those not ejected)."""
-        candidates, probes, ejected = self._offer(key_ids)
-        if not candidates and ejected < float("inf"):
-            return None, ejected, "ejected"
-        result = await self._ask(candidates, probes, demand, priority, affinity, complete)
-        if result.reason == "affinity" and result.preferred is not None:
-            # The prefix's key (another replica's choice) was not offered: offer it too
-            # when this request may use it, else ask again without the preference.
-            preferred = result.preferred
-            self._remember(affinity, preferred)
-            usable = preferred in allowed and self.outliers.wait(preferred) == 0
-            again = [c.key_id for c in candidates] + ([preferred] if usable else [])
-            candidates, probes, ejected = self._offer(again)
-            result = await self._ask(
-                candidates, probes, demand, priority, affinity if usable else None, complete
-            )
-        if result.key_id is None:
-            if ejected < result.wait:
-                return None, ejected, "ejected"
-            return None, result.wait, result.reason
-        entry = self._entries.get(result.key_id)
-        if entry is None:  # removed while we reserved: give it back
-            if result.key_id in probes:
-                self.outliers.release(result.key_id)
-            await self.store.settle(result.key_id, Settlement(demand))
-            return None, 0.0, None
-        if self.admission.selection == "round_robin":
-            eligible.served(result.key_id)
-        entry.in_flight += 1
-        wall = self.clock.time()
-        for limit, ratio in result.ratios:
-            self.alerts.observe(result.key_id, limit, ratio, wall)
-        if count:
-            self._count(priority, "admitted")
-        lease = Lease(
-            entry.key,
-            demand,
-            priority,
-            snapshot=result.snapshot,
-            affinity=affinity,
-            origin=result.origin,
-            started=self.outliers.begin(result.key_id),
-            probe=result.key_id in probes,
-        )
-        return lease, 0.0, None
-
-    async def _ask(
-        self,
-        candidates: list[Candidate],
-        probes: list[str],
-        demand: Demand,
-        priority: Priority,
-        affinity: str | None,
-        complete: bool,
-    ) -> ReserveResult:
-        """The store's reserve; gives back the probe slots of the keys not chosen."""
-        self.offered_total += len(candidates)
-        chosen: str | None = None
-        try:
-            result = await self.store.reserve(
-                candidates,
-                demand,
-                self.admission.selection,
-                int(priority),
-                affinity,
-                complete=complete,
-            )
-            chosen = result.key_id
-        finally:
-            for fp in probes:
-                if fp != chosen:
-                    self.outliers.release(fp)
-        return result
-
-    def _offer(self, key_ids: Iterable[str]) -> tuple[list[Candidate], list[str], float]:
-        """The candidates to hand the store: keys not ejected, and keys on probation with a
-        probe slot free (held here, so concurrent reservations cannot exceed ``probes``).
-        Also returns the keys whose slot was held and the seconds until an ejected key is
-        back (inf when none is ejected)."""
-        candidates: list[Candidate] = []
-        probes: list[str] = []
-        ejected = float("inf")
-        entries, unwell = self._entries, self.outliers.unwell
-        for fp in key_ids:
-            e = entries.get(fp)
-            if e is None:
-                continue
-            if fp not in unwell:  # serving: nothing to ask the outlier detector
-                candidates.append(e.candidate)
-                continue
-            blocked = self.outliers.wait(fp)
-            if blocked > 0:
-                ejected = min(ejected, blocked)
-                continue
-            if self.outliers.hold(fp):
-                probes.append(fp)
-            candidates.append(e.candidate)
-        return candidates, probes, ejected
-
-    def _hint(self, affinity: str | None) -> str | None:
-        if affinity is None:
-            return None
-        found = self._hints.get(affinity)
-        if found is None or found[1] < self.clock.monotonic():
-            return None
-        return found[0]
-
-    def _remember(self, affinity: str | None, fp: str) -> None:
-        """Hint that ``fp`` holds the prefix; the oldest hint goes past 100,000 (a hint
-        that is gone costs one more store call, never a wrong choice: the store decides)."""
-        if affinity is None:
-            return
-        self._hints.pop(affinity, None)
-        if len(self._hints) >= 100_000:
-            del self._hints[next(iter(self._hints))]
-        self._hints[affinity] = (fp, self.clock.monotonic() + AFFINITY_SECONDS)
-
     def has_alternative(
         self, model: str | None, priority: Priority, exclude: frozenset[str]
     ) -> bool:
@@ -563,58 +350,15 @@ class KeyPool:
             if (fp := e.key.fingerprint)
         )
 
-    def _no_key(self, model: str | None, priority: Priority) -> Exception:
-        model = model or "*"
-        serving = [e for e in self._entries.values() if e.key.serves(model)]
-        if not serving:
-            return NotFoundError(f"model: no configured upstream key serves {model!r}")
-        return RateLimitError(
-            f"every key serving {model!r} is reserved for critical traffic; "
-            f"{priority.label} requests cannot use them",
-            retry_after=60,
-            should_retry=False,
-        )
+    @property
+    def offered_total(self) -> int:
+        """Candidates handed to the store, over every reserve call."""
+        return self.reserver.offered_total
 
-    def _rate_limited(self, wait: float, why: str) -> RateLimitError:
-        return RateLimitError(
-            f"{why}; retry after {wait:.1f}s", retry_after=max(wait, 0.001), should_retry=True
-        )
-
-    def _refusal(self, waiter: Waiter[Lease], reason: str) -> BaseException:
-        """The error for a waiter the queue gives up on: 429 only when the keys' quota is
-        what was missing; 529 when no key was usable or the gateway's own queue is full."""
-        if reason == "shutdown":
-            return OverloadedError("the gateway is shutting down", retry_after=1)
-        wait = self._estimate_wait(waiter)
-        if reason == "deadline" and waiter.last_reason in UNUSABLE:
-            # Read now, not at the last attempt: the time until an ejected key is back.
-            back = [w for fp in waiter.key_ids if (w := self.outliers.wait(fp)) > 0]
-            wait = min(back, default=wait)
-            why = (
-                "no upstream key was usable before the admission deadline (keys ejected for "
-                f"failing, disabled or quarantined); retry after {wait:.1f}s"
-            )
-            return OverloadedError(why, retry_after=wait)
-        if reason in ("shed", "queue_full"):
-            why = {
-                "shed": "shed to make room for higher-priority traffic: the admission queue "
-                "is full",
-                "queue_full": "the admission queue is full",
-            }[reason]
-            return OverloadedError(f"{why}; retry after {wait:.1f}s", retry_after=wait)
-        why = "no upstream key had capacity before the admission deadline"
-        return self._rate_limited(wait, why)
-
-    def _estimate_wait(self, waiter: Waiter[Lease]) -> float:
-        """Own wait, or the time for the keys' refill to cover everyone queued ahead."""
-        rate = 0.0
-        for fp in waiter.key_ids:
-            entry = self._entries.get(fp)
-            if entry is not None and entry.key.limits.rpm:
-                rate += entry.key.limits.rpm / 60.0
-        queued = sum(1 for w in self.queue.ahead_of(waiter) if w.key_ids & waiter.key_ids)
-        queue_wait = queued / rate if rate else 0.0
-        return max(waiter.last_wait, queue_wait, 0.001)
+    @property
+    def full_passes_total(self) -> int:
+        """Attempts whose sample could not admit, so that all keys were offered."""
+        return self.reserver.full_passes_total
 
     def _count(self, priority: Priority, outcome: str) -> None:
         slot = (priority.label, outcome)
@@ -655,12 +399,12 @@ class KeyPool:
             cooldown=cooldown,
             snapshot=lease.snapshot,
             observed=remaining_from_headers(headers) if headers else None,
-            reported=_share_of_reported(headers, lease.key.share) if headers else None,
+            reported=share_of_reported(headers, lease.key.share) if headers else None,
             affinity=lease.affinity if outcome is Outcome.SUCCESS else None,
             origin=lease.origin,
         )
         if settlement.affinity is not None:
-            self._remember(settlement.affinity, fp)
+            self.reserver.remember(settlement.affinity, fp)
         result = await self.store.settle(fp, settlement)
         if result.drift:
             self.drift_total += 1
@@ -718,80 +462,16 @@ class KeyPool:
     # -- state for health, admin and metrics ------------------------------------------------
 
     async def status(self) -> list[dict[str, object]]:
-        """Every key's state, by fingerprint only (secrets never leave the pool)."""
-        out: list[dict[str, object]] = []
-        for entry in list(self._entries.values()):  # keys may come and go meanwhile
-            state = await self.store.status(entry.key.fingerprint)
-            if state is None:
-                continue
-            fp = entry.key.fingerprint
-            health = self.outliers.health(fp)
-            tally = self.outliers.tally(fp)
-            out.append(
-                {
-                    "key": fp,
-                    "name": entry.key.name,
-                    "class": entry.key.key_class.value,
-                    "models": list(entry.key.models),
-                    "weight": entry.key.weight,
-                    "status": _status_word(state, health),
-                    "disabled_reason": state.disabled,
-                    # The former breaker's words: ejected is "open", probation "half_open".
-                    "breaker": _breaker_word(state, health),
-                    "ejection": {
-                        "state": health.name.lower(),
-                        "seconds_left": round(self.outliers.ejected_for(fp), 3),
-                        "ejections": self.outliers.ejections_total().get(fp, 0),
-                        "window": {
-                            "successes": tally.successes,
-                            "failures": tally.failures,
-                            "overloaded": tally.overloaded,
-                        },
-                    },
-                    "cooldown_seconds": round(state.cooldown, 3),
-                    "in_flight": entry.in_flight,
-                    "limits": {
-                        name: {
-                            "limit": u.capacity,
-                            "used": round(u.used, 2),
-                            "ratio": round(u.ratio, 4),
-                            "alert": self.alerts.level(fp, name),
-                        }
-                        for name, u in state.limits.items()
-                    },
-                    "outcomes": dict(entry.counts),
-                }
-            )
-        return out
+        """Every key's state, by fingerprint only (:func:`scalegate.keys.report.key_status`)."""
+        return await report.key_status(self._entries, self.store, self.outliers, self.alerts)
 
     async def free_capacity(self) -> int | None:
-        """Requests the usable keys could admit now (their RPM buckets' contents), minus
-        the requests already waiting for a key; ``None`` when some usable key has no RPM
-        limit (unbounded) or the state cannot be read. For the worker autoscaler."""
-        free = 0.0
-        try:
-            for fp in list(self._entries):
-                state = await self.store.status(fp)
-                if state is None or not state.usable or self.outliers.wait(fp) > 0:
-                    continue
-                rpm = state.limits.get("rpm")
-                if rpm is None:
-                    return None
-                free += rpm.capacity - rpm.used
-        except StateBackendError:
-            return None
-        return max(0, int(free) - len(self.queue))
-
-    def _ejected(self, fp: str) -> bool:
-        return self.outliers.health(fp) is KeyHealth.EJECTED
+        """Requests the usable keys could admit now, less those waiting; ``None`` when
+        unbounded or unknown (:func:`scalegate.keys.report.free_capacity`)."""
+        return await report.free_capacity(self._entries, self.store, self.outliers, len(self.queue))
 
     async def usable_count(self) -> int:
-        count = 0
-        for fp in list(self._entries):
-            state = await self.store.status(fp)
-            if state is not None and state.usable and not self._ejected(fp):
-                count += 1
-        return count
+        return await report.usable_count(self._entries, self.store, self.outliers)
 
 
 def _same_key(a: UpstreamKey, b: UpstreamKey) -> bool:
@@ -803,38 +483,3 @@ def _same_key(a: UpstreamKey, b: UpstreamKey) -> bool:
         b.limits,
         b.name,
     )
-
-
-def _status_word(state: KeyStatus, health: KeyHealth) -> str:
-    if state.quarantined:
-        return "quarantined"
-    if state.disabled is not None:
-        return "disabled"
-    if health is KeyHealth.EJECTED:
-        return "ejected"
-    if health is KeyHealth.PROBATION:
-        return "probation"
-    if state.breaker != "closed":  # "unknown": the store cannot be read
-        return "breaker_" + state.breaker
-    return "ok"
-
-
-def _breaker_word(state: KeyStatus, health: KeyHealth) -> str:
-    return health.breaker_word if health is not KeyHealth.SERVING else state.breaker
-
-
-def _share_of_reported(headers: Mapping[str, str], share: int) -> Mapping[str, float] | None:
-    """The limits the provider reported for the key's organisation, divided among the keys
-    of its group (learned limits: a bucket's capacity becomes min(configured, this)).
-    Read-only: the same few header values come back on every answer, so they are parsed
-    once (:func:`_share_of`)."""
-    return _share_of(tuple(headers.get(name) for name in LIMIT_HEADERS), share)
-
-
-@functools.lru_cache(maxsize=256)
-def _share_of(values: tuple[str | None, ...], share: int) -> Mapping[str, float] | None:
-    given = {name: v for name, v in zip(LIMIT_HEADERS, values, strict=True) if v is not None}
-    reported = limits_from_headers(given)
-    if not reported:
-        return None
-    return MappingProxyType({name: max(1.0, value // share) for name, value in reported.items()})
