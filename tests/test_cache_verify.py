@@ -225,6 +225,12 @@ NEAR_MISSES = [
      "order"),
     ("Name the player whom Messi replaced", "Name the player who replaced Messi", "order"),
     ("What does the pattern \\bcat\\b match?", "What does the pattern \\bcat match?", "code"),
+    # v16: the same thing owned by someone else; a clause "whose" opens
+    ("Can I use my grandpa's car to drive to work?", "Can I use my car to drive grandpa to work?",
+     "owner"),
+    ("The lease is in her name, can I stay?", "The lease is in my name, can I stay?", "owner"),
+    ("List the cities whose mayors criticize them", "List the cities that criticize their mayors",
+     "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -330,6 +336,9 @@ PARAPHRASES = [
     ("How many days until Christmas?", "how many days till christmas"),
     # v15: "that" and "who" open the same relative clause
     ("Who is the author that wrote Dune?", "who is the author who wrote dune"),
+    # v16: a third-person determiner may stand for a noun; "your" is anyone's
+    ("What should I get my dad for his birthday?", "what should i get for my dad's birthday"),
+    ("How do I change my car's oil?", "how do you change your car's oil"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

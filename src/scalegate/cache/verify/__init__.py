@@ -40,8 +40,9 @@ prompts nobody here wrote, not from lists of past failures:
    one actor is the other's object ("*She* forgot my birthday" / "*I* forgot her
    birthday"); the subject after do-support stays a subject ("What does inflation
    cause?" / "What causes inflation?"); the two sides of "be" stay ("Is a square a
-   rectangle?"), and so do numbers in their slots ("Python 2 … to Python 3"); see
-   :mod:`.roles`.
+   rectangle?"), and so do numbers in their slots ("Python 2 … to Python 3"); a thing
+   both prompts own has owners that agree ("registered in *his* name" / "in *my* name";
+   "his" may stand for a noun, "your" for anyone); see :mod:`.roles`.
 
 Word lists (:mod:`.classes`, :mod:`.units`) are closed grammatical classes and spelling
 normalisation; sameness of open-class words is decided by the lexicon (simplemma and

@@ -75,7 +75,10 @@ PERSONS = {
 # What opens a noun phrase: a content word after one is a noun, never a light verb ("get
 # there *by train*" narrows the question; "what *makes* the sky blue" does not).
 DETERMINERS = _w("a an the this that these those my your his her our their its")
-POSSESSIVE_DETERMINERS = _w("my your his her our their")
+# A possessive determiner's person, as :data:`PERSONS` writes it ("your" is "2": the generic
+# you of "how do you reset your password" is the asker).
+OWNER_PERSONS = {"my": "1s", "our": "1p", "his": "3m", "her": "3f", "their": "3p", "your": "2"}
+POSSESSIVE_DETERMINERS = frozenset(OWNER_PERSONS)
 # Not "to": an infinitive's marker as often ("the best way *to remove* mould").
 PREPOSITIONS = _w(
     "in on at by with without via for from into onto through across about against during "

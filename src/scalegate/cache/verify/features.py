@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify import phrases
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tense import LEAD_TENSE, WH_PHRASE, note_tense
 from scalegate.cache.verify.tokens import Token, tokenize
@@ -79,13 +80,17 @@ class Analysis:
     # a kind defined, "What is *a* black hole?"), or the object of a request verb that
     # opens it ("Give me *an example* of …", "Recommend *books* …").
     asked_for: tuple[int, ...] = ()
+    # Each possessive determiner's person and the position in ``sequence`` of the first
+    # word it owns: "registered in *his name*" is ("3m", position of "name").
+    owned: tuple[tuple[str, int], ...] = ()
+    # Positions in ``sequence`` of the "='s" a "whose" after a noun wrote: it opens a
+    # relative clause too ("the employees *whose* managers earn …").
+    whose: tuple[int, ...] = ()
 
 
-_BE_NUMBER = frozenset({"is", "was", "are", "were"})
 # Request verbs whose object is counted ("Give me *an example*", "Name *the countries*"),
 # not a topic ("Explain black holes" = "What is a black hole?").
 _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "share", "find"})
-_COUNTS = frozenset({"one", "some", "several", "few", "many", "any"})
 
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
@@ -159,8 +164,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         frame = role == "light" and (frame or word in ("please", "you"))
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
-    bag["partitive"] = _partitives(tokens)
-    bag["conversion"] = _conversions(bag["numbers"])
+    bag["partitive"] = phrases.partitives(tokens)
+    bag["conversion"] = phrases.conversions(bag["numbers"])
     bag["owners"] = [t.text for t in tokens if t.text in c.POSSESSIVE_DETERMINERS]
     sets = ("quantifier", "partitive", "direction", "question", "connective", "person",
             "modality")  # fmt: skip
@@ -177,7 +182,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         t.text for t in tokens if t.kind == "number" or (t.kind == "symbol" and t.text in _ARITH)
     )
     out.asked = tuple(asked)
-    out.asked_for = _asked_for(tokens, asks, placed)
+    out.asked_for = phrases.asked_for(tokens, asks, placed)
+    out.owned = phrases.owned(tokens, placed)
+    out.whose = phrases.whose(tokens, placed, out.sequence)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
@@ -199,59 +206,7 @@ def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:
 def _asks_for(word: str, lead: bool, frame: bool) -> bool:
     """``word`` is a "be" that leads a question or a request verb that opens one: what
     follows is what the prompt asks for (:attr:`Analysis.asked_for`)."""
-    return (lead and word in _BE_NUMBER) or (frame and word in _COUNTED)
-
-
-def _asked_for(tokens: list[Token], start: int, placed: dict[int, int]) -> tuple[int, ...]:
-    """The content words (their sequence positions) of the noun phrase after token
-    ``start`` (-1: none): past determiners, numbers and persons, up to the first word that
-    is none of its own ("the square root *of*", "a joke *about*")."""
-    found: list[int] = []
-    for i in range(start + 1, len(tokens) if start >= 0 else 0):
-        tok = tokens[i]
-        if i in placed:
-            found.append(placed[i])
-        elif tok.text in ("'", "'s") and found:
-            continue  # "the Beatles' drummer"
-        elif found or not (
-            tok.text in c.DETERMINERS or tok.text in _COUNTS or tok.text in c.PERSONS
-        ):
-            break
-        elif tok.text in ("a", "an") and tokens[start].text in _BE_NUMBER:
-            return ()  # "What is a black hole?" defines a kind: "Explain black holes"
-    return tuple(found)
-
-
-def _conversions(numbers: list[str]) -> list[str]:
-    """One value said in two units, in the order said: "35 knots … about 35 miles per
-    hour" is "35:kn>mi", the reverse "35:mi>kn" (which one was measured, which guessed)."""
-    units: dict[str, list[str]] = {}
-    for entry in numbers:
-        value, _, unit = entry.partition(" ")
-        if unit and unit not in units.setdefault(value, []):
-            units[value].append(unit)
-    return [f"{v}:{'>'.join(u)}" for v, u in units.items() if len(u) > 1]
-
-
-def _partitives(tokens: list[Token]) -> list[str]:
-    """How much of a group a prompt speaks of, as "<quantity> of the/my/these …": "*all of*
-    the team members" / "*two of* the team members", "*how many of* the planets" — a
-    number by its value, a quantifier by its class ("each of" = "all of")."""
-    found: list[str] = []
-    for i in range(len(tokens) - 2):
-        word = tokens[i].text
-        if tokens[i + 1].text != "of" or tokens[i + 2].text not in c.DETERMINERS:
-            continue
-        if word in c.NUMBER_WORDS:
-            found.append(f"{c.NUMBER_WORDS[word]:g}")
-        elif tokens[i].kind == "number":
-            try:
-                found.append(f"{float(word.replace(',', '')):g}")
-            except ValueError:
-                found.append(word)
-        elif word in c.QUANTIFIERS or word == "none":
-            found.append(c.QUANTITY.get(word, word))
-    return found
+    return (lead and word in phrases.BE_NUMBER) or (frame and word in _COUNTED)
 
 
 def _content(tokens: list[Token], i: int, lexicon: Lexicon, position: int, past: bool) -> Word:

@@ -129,11 +129,18 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
     return False
 
 
-def relative_swapped(a: list[str], b: list[str], verb: Callable[[str], bool]) -> bool:
+def relative_swapped(
+    a: list[str],
+    b: list[str],
+    verb: Callable[[str], bool],
+    whose: tuple[tuple[int, ...], tuple[int, ...]] = ((), ()),
+) -> bool:
     """A relative clause's subject in one prompt is its object in the other: "the composer
     *whom Beethoven taught*" (Beethoven before the verb) / "the composer *who taught
-    Beethoven*" (after it) — the noun the clause is about plays the other role."""
-    first_a, first_b = _relative_clause(a, verb), _relative_clause(b, verb)
+    Beethoven*" (after it) — the noun the clause is about plays the other role. ``whose``:
+    each prompt's positions where a "whose" opens a clause ("the employees *whose managers*
+    earn more than them" / "*who* earn more than their managers")."""
+    first_a, first_b = _relative_clause(a, verb, whose[0]), _relative_clause(b, verb, whose[1])
     if first_a is None or first_b is None:
         return False
     (before_a, after_a), (before_b, after_b) = first_a, first_b
@@ -141,12 +148,13 @@ def relative_swapped(a: list[str], b: list[str], verb: Callable[[str], bool]) ->
 
 
 def _relative_clause(
-    words: list[str], verb: Callable[[str], bool]
+    words: list[str], verb: Callable[[str], bool], whose: tuple[int, ...]
 ) -> tuple[set[str], set[str]] | None:
     """The first relative clause's words before its first verb and after it, or None."""
-    if RELATIVE not in words:
+    opens = [*whose[:1], *([words.index(RELATIVE)] if RELATIVE in words else [])]
+    if not opens:
         return None
-    i = words.index(RELATIVE) + 1
+    i = min(opens) + 1
     end = i
     while end < len(words) and words[end] not in (CLAUSE, RELATIVE):
         end += 1
@@ -200,3 +208,57 @@ def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -
             return False
         j -= 1
     return j >= 0 and words[j] == BOUNDARY
+
+
+def owner_replaced(
+    a: list[str],
+    owned_a: tuple[tuple[str, int], ...],
+    b: list[str],
+    owned_b: tuple[tuple[str, int], ...],
+    nominal: Callable[[str], bool],
+) -> bool:
+    """The same thing, owned by someone else: "registered in *his* name" / "in *my* name",
+    "use *my dad's* miles … for myself" / "use *my* miles … for my dad". A thing is the
+    noun phrase after its owner; owners are "X 's" and possessive determiners
+    (``owned_*``, :attr:`.features.Analysis.owned`). A third-person determiner may stand
+    for a noun ("my mom … *her* birthday" / "*my mom's* birthday") and "your" for anyone
+    (the generic you); any other pair of owners conflicts."""
+    mine, theirs = _owners(a, owned_a, nominal), _owners(b, owned_b, nominal)
+    for thing, xs in mine.items():
+        ys = theirs.get(thing)
+        if ys is not None and any(_conflict(x, y) for x in xs - ys for y in ys - xs):
+            return True
+    return False
+
+
+def _owners(
+    words: list[str], owned: tuple[tuple[str, int], ...], nominal: Callable[[str], bool]
+) -> dict[str, set[str]]:
+    """Thing (its noun phrase's words) → its owners ("@1s" for "my", or the owning word)."""
+
+    def thing(start: int) -> str:  # its first word may be a verb's form too ("frequent")
+        end = start + _in_phrase(words[start], lambda w: True)
+        while end < len(words) and _in_phrase(words[end], nominal):
+            end += 1
+        return " ".join(words[start:end])
+
+    out: dict[str, set[str]] = {}
+    for person, pos in owned:
+        out.setdefault(thing(pos), set()).add("@" + person)
+    for i in range(1, len(words) - 1):
+        if words[i] == "='s":
+            out.setdefault(thing(i + 1), set()).add(words[i - 1])
+    out.pop("", None)
+    return out
+
+
+def _in_phrase(w: str, nominal: Callable[[str], bool]) -> bool:
+    return not w.startswith(("=", "@", "#")) and w not in (BOUNDARY, CLAUSE) and nominal(w)
+
+
+def _conflict(x: str, y: str) -> bool:
+    if "@2" in (x, y):
+        return False
+    if x.startswith("@3") or y.startswith("@3"):
+        return x.startswith("@") and y.startswith("@")  # a pronoun may stand for a noun
+    return True

@@ -35,6 +35,7 @@ from scalegate.cache.verify.relations import relation_differs
 from scalegate.cache.verify.roles import (
     clauses,
     opens_with_be,
+    owner_replaced,
     possessive_as_of,
     predicate_swapped,
     relative_swapped,
@@ -122,14 +123,19 @@ class Verifier:
         roles_b = possessive_as_of(renamed, self._nominal, boundaries=True)
         if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
             return "order"
-        if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb):
+        if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)):
             return "order"
         if self._asked_moved(da, db, renamed):
             return "order"
         owned = _owners_differ(da, db, renamed)
         if owned is not None:
             return owned
-        return self._actors_differ(da.sequence, renamed)
+        actors = self._actors_differ(da.sequence, renamed)
+        if actors is None and owner_replaced(
+            da.sequence, da.owned, renamed, db.owned, self._nominal
+        ):
+            return "owner"
+        return actors
 
     def _actors_differ(self, a: list[str], b: list[str]) -> str | None:
         """Who does what: a verb both prompts have, done by someone else — ``person`` when

@@ -1,0 +1,92 @@
+"""Phrases read from a prompt's tokens once the pass of :func:`.features.analyse` is done:
+what it asks for, what each possessive determiner owns, where a "whose" opens a clause,
+the partitives ("two of the …") and one value said in two units. Each returns what
+:class:`.features.Analysis` keeps; ``placed`` maps a token's index to its position in the
+content sequence."""
+
+from __future__ import annotations
+
+from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.tokens import Token
+
+BE_NUMBER = frozenset({"is", "was", "are", "were"})
+_COUNTS = frozenset({"one", "some", "several", "few", "many", "any"})
+
+
+def asked_for(tokens: list[Token], start: int, placed: dict[int, int]) -> tuple[int, ...]:
+    """The content words (their sequence positions) of the noun phrase after token
+    ``start`` (-1: none): past determiners, numbers and persons, up to the first word that
+    is none of its own ("the square root *of*", "a joke *about*")."""
+    found: list[int] = []
+    for i in range(start + 1, len(tokens) if start >= 0 else 0):
+        tok = tokens[i]
+        if i in placed:
+            found.append(placed[i])
+        elif tok.text in ("'", "'s") and found:
+            continue  # "the Beatles' drummer"
+        elif found or not (
+            tok.text in c.DETERMINERS or tok.text in _COUNTS or tok.text in c.PERSONS
+        ):
+            break
+        elif tok.text in ("a", "an") and tokens[start].text in BE_NUMBER:
+            return ()  # "What is a black hole?" defines a kind: "Explain black holes"
+    return tuple(found)
+
+
+def owned(tokens: list[Token], placed: dict[int, int]) -> tuple[tuple[str, int], ...]:
+    """(person, sequence position) of what each possessive determiner owns: the content
+    word right after it, or after one other word ("my *old* car")."""
+    found: list[tuple[str, int]] = []
+    for i, tok in enumerate(tokens):
+        person = c.OWNER_PERSONS.get(tok.text)
+        if person is None:
+            continue
+        for j in (i + 1, i + 2):
+            if j in placed:
+                found.append((person, placed[j]))
+                break
+            if j >= len(tokens) or tokens[j].kind != "word" or tokens[j].text in c.DETERMINERS:
+                break
+    return tuple(found)
+
+
+def whose(tokens: list[Token], placed: dict[int, int], sequence: list[str]) -> tuple[int, ...]:
+    """Positions in ``sequence`` of the "='s" each "whose" after a content word wrote: it
+    opens a relative clause too ("the employees *whose* managers earn …")."""
+    return tuple(
+        placed[i - 1] + 1
+        for i, t in enumerate(tokens)
+        if t.text == "whose" and i - 1 in placed and sequence[placed[i - 1] + 1 :][:1] == ["='s"]
+    )
+
+
+def partitives(tokens: list[Token]) -> list[str]:
+    """How much of a group a prompt speaks of, as "<quantity> of the/my/these …": "*all of*
+    the team members" / "*two of* the team members", "*how many of* the planets" — a
+    number by its value, a quantifier by its class ("each of" = "all of")."""
+    found: list[str] = []
+    for i in range(len(tokens) - 2):
+        word = tokens[i].text
+        if tokens[i + 1].text != "of" or tokens[i + 2].text not in c.DETERMINERS:
+            continue
+        if word in c.NUMBER_WORDS:
+            found.append(f"{c.NUMBER_WORDS[word]:g}")
+        elif tokens[i].kind == "number":
+            try:
+                found.append(f"{float(word.replace(',', '')):g}")
+            except ValueError:
+                found.append(word)
+        elif word in c.QUANTIFIERS or word == "none":
+            found.append(c.QUANTITY.get(word, word))
+    return found
+
+
+def conversions(numbers: list[str]) -> list[str]:
+    """One value said in two units, in the order said: "35 knots … about 35 miles per
+    hour" is "35:kn>mi", the reverse "35:mi>kn" (which one was measured, which guessed)."""
+    units: dict[str, list[str]] = {}
+    for entry in numbers:
+        value, _, unit = entry.partition(" ")
+        if unit and unit not in units.setdefault(value, []):
+            units[value].append(unit)
+    return [f"{v}:{'>'.join(u)}" for v, u in units.items() if len(u) > 1]
