@@ -357,12 +357,12 @@ def _pairs() -> list[dict[str, Any]]:
 
 
 # Measured at the default threshold (0.85) on all 6,752 pairs (holdout16 and 17 merged)
-# with verifier v16: 30.8 % strict, 31.2 % balanced (32.1 % / 32.5 % over the 5,882 pairs
-# before them, with v14 and v15: holdout16 and 17 are casual chat, 25.0 % and 16.7 %; v16
-# refuses no paraphrase v15 served). The floor sits under it: a pair or two near the
-# threshold may move with another BLAS build, and v13 refuses one paraphrase earlier
-# versions served ("What is the origin of Halloween?" / "What are the origins …?", a count
-# by the rule for "number").
+# with verifier v16: 30.8 % strict, 31.2 % balanced; v17: 30.7 % / 31.1 % (32.1 % / 32.5 %
+# over the 5,882 pairs before them, with v14 and v15: holdout16 and 17 are casual chat,
+# 25.0 % and 16.7 %; v16 refuses no paraphrase v15 served). The floor sits under it: a
+# pair or two near the threshold may move with another BLAS build, and v13 refuses one
+# paraphrase earlier versions served ("What is the origin of Halloween?" / "What are the
+# origins …?", a count by the rule for "number").
 RECALL_FLOOR = 0.30
 
 

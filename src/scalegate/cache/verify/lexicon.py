@@ -156,6 +156,13 @@ class Lexicon:
     def _keys(self, word: str) -> frozenset[str]:
         """Every lemma ``word`` may be an inflection of, itself included."""
         out = {word, simplemma.lemmatize(word, lang="en").lower()}
+        if self._files is not None and word.isalpha() and self._unknown(word):
+            # A token neither WordNet nor simplemma knows is a name or an acronym: "https"
+            # is not a plural of "http", nor "ios" of "io". Its own plural is ("vpns").
+            stem = word[:-1]
+            if word.endswith("s") and len(stem) >= 3 and self._unknown(stem):
+                out.add(stem)
+            return frozenset(out)
         if self._files is not None and word.isalpha():
             for pos in POSES:
                 out |= self._bases(word, pos)
@@ -165,6 +172,9 @@ class Lexicon:
                     if base and "a" in self.poses(base):
                         out.add(base)
         return frozenset(out)
+
+    def _unknown(self, word: str) -> bool:
+        return not self.poses(word) and not simplemma.is_known(word, lang="en")
 
     def _is_past(self, word: str) -> bool:
         """A past tense or participle of a verb ("went", "happened", "painted")."""

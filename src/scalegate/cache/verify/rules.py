@@ -371,13 +371,14 @@ def _closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
 
 def _counted_against_all(da: Analysis, db: Analysis) -> bool:
     """A number in one prompt where the other says "all" (and neither says both): at
-    ``balanced`` too, where "all" alone in one prompt passes."""
-    return bool(
-        da.exact["numbers"]
-        and not db.exact["numbers"]
-        and "all" in db.exact["quantifier"]
-        and "all" not in da.exact["quantifier"]
-    )
+    ``balanced`` too, where "all" alone in one prompt passes; or says "both" and the
+    number is not two ("replace *one* tire" / "replace *both* tires")."""
+    numbers, other = da.exact["numbers"], db.exact["quantifier"]
+    if not numbers or db.exact["numbers"]:
+        return False
+    if "all" in other and "all" not in da.exact["quantifier"]:
+        return True
+    return "both" in other and "both" not in da.exact["quantifier"] and "2" not in numbers
 
 
 def _relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:
