@@ -237,6 +237,11 @@ NEAR_MISSES = [
     ("Does this library support iOS?", "Does this library support io?", "unaligned"),
     ("How much does it cost to replace one tire?", "How much does it cost to replace both tires?",
      "quantifier"),
+    # v18: one thing against every one, at balanced too
+    ("How do I unsubscribe from an email list?", "How do I unsubscribe from all email lists?",
+     "quantifier"),
+    ("Can you proofread a paragraph of my essay?", "Can you proofread every paragraph of my essay?",
+     "quantifier"),
 ]  # fmt: skip
 
 LONG = (

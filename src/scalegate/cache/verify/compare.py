@@ -26,6 +26,10 @@ past against a future, "I" against "she". So each field has its own test:
 * connectives: "unless" against "if", "although" against "because";
 * owners (possessive determiners): two or more, the same ones in another order ("*their*
   tree fell on *our* fence" / "*our* tree fell on *their* fence").
+
+Across fields: a number against "all", or against "both" unless it is two
+(:func:`counted_against_all`), and one thing against every one of it
+(:func:`one_against_all`, on aligned words).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.features import Analysis
 
 _WHAT_IS_NOT = frozenset({"where", "when", "who"})
 _OPPOSITES: dict[str, set[str]] = {}
@@ -148,3 +153,24 @@ def expressions_differ(a: Sequence[str], b: Sequence[str]) -> bool:
         return sum(x[:1].isdigit() for x in e) >= 2 and any(not x[:1].isdigit() for x in e)
 
     return arithmetic(a) and arithmetic(b) and tuple(a) != tuple(b)
+
+
+def counted_against_all(da: Analysis, db: Analysis) -> bool:
+    """A number in one prompt where the other says "all" (and neither says both): at
+    ``balanced`` too, where "all" alone in one prompt passes; or says "both" and the
+    number is not two ("replace *one* tire" / "replace *both* tires")."""
+    numbers, other = da.exact["numbers"], db.exact["quantifier"]
+    if not numbers or db.exact["numbers"]:
+        return False
+    if "all" in other and "all" not in da.exact["quantifier"]:
+        return True
+    return "both" in other and "both" not in da.exact["quantifier"] and "2" not in numbers
+
+
+def one_against_all(da: Analysis, db: Analysis, pairs: dict[int, int]) -> bool:
+    """One thing in one prompt, every one in the other, at ``balanced`` too: "remove *a*
+    duplicate row" / "remove *all* duplicate rows" (the same word after "a" and "all")."""
+    return any(
+        (pairs.get(pb) in da.one and pb in db.every) or (pairs.get(pb) in da.every and pb in db.one)
+        for pb in (*db.one, *db.every)
+    )

@@ -86,6 +86,10 @@ class Analysis:
     # Positions in ``sequence`` of the "='s" a "whose" after a noun wrote: it opens a
     # relative clause too ("the employees *whose* managers earn …").
     whose: tuple[int, ...] = ()
+    # Positions in ``sequence`` of the content word right after "a"/"an"/"one" and after
+    # "all"/"every"/"each": one thing against every one (:func:`.compare.one_against_all`).
+    one: tuple[int, ...] = ()
+    every: tuple[int, ...] = ()
 
 
 # Request verbs whose object is counted ("Give me *an example*", "Name *the countries*"),
@@ -185,6 +189,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     out.asked_for = phrases.asked_for(tokens, asks, placed)
     out.owned = phrases.owned(tokens, placed)
     out.whose = phrases.whose(tokens, placed, out.sequence)
+    out.one = phrases.counted(tokens, placed, phrases.ONE)
+    out.every = phrases.counted(tokens, placed, phrases.EVERY)
     if any(t.text in c.FRAME_NOUNS for t in tokens):  # "what is the way to X" asks how
         out.exact["question"] = tuple(
             sorted({"how" if q == "what" else q for q in out.exact["question"]})

@@ -50,6 +50,25 @@ def owned(tokens: list[Token], placed: dict[int, int]) -> tuple[tuple[str, int],
     return tuple(found)
 
 
+ONE = frozenset({"a", "an", "one"})
+EVERY = frozenset({"all", "every", "each"})
+
+
+def counted(tokens: list[Token], placed: dict[int, int], words: frozenset[str]) -> tuple[int, ...]:
+    """Positions in the sequence of the first content word after each of ``words``, past
+    determiners: "remove *a* duplicate row" gives "duplicate", "*all the* rows" "rows"."""
+    found: list[int] = []
+    for i, tok in enumerate(tokens):
+        if tok.text not in words:
+            continue
+        j = i + 1
+        while j < len(tokens) and j not in placed and tokens[j].text in c.DETERMINERS:
+            j += 1
+        if j in placed:
+            found.append(placed[j])
+    return tuple(found)
+
+
 def whose(tokens: list[Token], placed: dict[int, int], sequence: list[str]) -> tuple[int, ...]:
     """Positions in ``sequence`` of the "='s" each "whose" after a content word wrote: it
     opens a relative clause too ("the employees *whose* managers earn …")."""

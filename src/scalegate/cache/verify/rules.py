@@ -19,8 +19,10 @@ from scalegate.cache.verify.align import align
 from scalegate.cache.verify.compare import (
     contradiction,
     coordination_differs,
+    counted_against_all,
     expressions_differ,
     numbers_moved,
+    one_against_all,
 )
 from scalegate.cache.verify.features import (
     BOUNDARY,
@@ -106,6 +108,8 @@ class Verifier:
         )
         if reason is not None:
             return reason
+        if one_against_all(da, db, pairs):
+            return "quantifier"
         renamed = _renamed(da, db, pairs)
         if copular and predicate_swapped(da.sequence, renamed):
             return "order"
@@ -364,21 +368,9 @@ def _closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
     for name in EXACT_FIELDS:
         if contradiction(name, da.exact[name], db.exact[name], strictness):
             return name
-    if _counted_against_all(da, db) or _counted_against_all(db, da):
+    if counted_against_all(da, db) or counted_against_all(db, da):
         return "quantifier"  # "remove *one* container" / "remove *all* containers"
     return None
-
-
-def _counted_against_all(da: Analysis, db: Analysis) -> bool:
-    """A number in one prompt where the other says "all" (and neither says both): at
-    ``balanced`` too, where "all" alone in one prompt passes; or says "both" and the
-    number is not two ("replace *one* tire" / "replace *both* tires")."""
-    numbers, other = da.exact["numbers"], db.exact["quantifier"]
-    if not numbers or db.exact["numbers"]:
-        return False
-    if "all" in other and "all" not in da.exact["quantifier"]:
-        return True
-    return "both" in other and "both" not in da.exact["quantifier"] and "2" not in numbers
 
 
 def _relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:
