@@ -242,6 +242,9 @@ NEAR_MISSES = [
      "quantifier"),
     ("Can you proofread a paragraph of my essay?", "Can you proofread every paragraph of my essay?",
      "quantifier"),
+    # v19: the two sides of "then" are steps in order
+    ("Should I water the plants and then fertilize them?",
+     "Should I fertilize the plants and then water them?", "order"),
 ]  # fmt: skip
 
 LONG = (

@@ -165,7 +165,9 @@ def _relative_clause(
     return set(clause[:at]), set(clause[at + 1 :])
 
 
-PIVOTS = frozenset({"=before", "=after", "=than", "=vs", "=versus"})
+# Words whose two sides are not interchangeable; "then" is a content word in the sequence
+# (a step's order: "git add *and then* git stash" / "git stash and then git add").
+PIVOTS = frozenset({"=before", "=after", "=than", "=vs", "=versus", "then"})
 
 
 def sides_swapped(a: list[str], b: list[str]) -> bool:
