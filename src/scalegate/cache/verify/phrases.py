@@ -75,7 +75,10 @@ def whose(tokens: list[Token], placed: dict[int, int], sequence: list[str]) -> t
     return tuple(
         placed[i - 1] + 1
         for i, t in enumerate(tokens)
-        if t.text == "whose" and i - 1 in placed and sequence[placed[i - 1] + 1 :][:1] == ["='s"]
+        if t.text == "whose"
+        and i - 1 in placed
+        and placed[i - 1] + 1 < len(sequence)
+        and sequence[placed[i - 1] + 1] == "='s"
     )
 
 
