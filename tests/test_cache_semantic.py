@@ -356,14 +356,15 @@ def _pairs() -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# Measured at the default threshold (0.85) on all 7,536 pairs (holdout16–19 merged) with
-# verifier v19: 29.3 % strict, 29.7 % balanced (32.1 % / 32.5 % over the 5,882 pairs before
-# them, with v14 and v15: holdout16–19 are casual chat, 25.0 %, 16.7 %, 18.5 % and 14.7 %;
-# no version since refuses a paraphrase the one before served, but two typos for v17's "a
-# token no lexicon knows is not an inflection"). The floor sits under it: a pair or two
-# near the threshold may move with another BLAS build, and v13 refuses one paraphrase
-# earlier versions served ("What is the origin of Halloween?" / "What are the origins …?",
-# a count by the rule for "number").
+# Measured at the default threshold (0.85) on all 7,930 pairs (holdout16–20 merged) with
+# verifier v20: 28.9 % strict, 29.3 % balanced (32.1 % / 32.5 % over the 5,882 pairs before
+# holdout16, with v14 and v15: holdout16–20 are casual chat, 25.0 %, 16.7 %, 18.5 %, 14.7 %
+# and 22.4 %; no version since refuses a paraphrase the one before served, but two typos for
+# v17's "a token no lexicon knows is not an inflection" and two for v20's split senses,
+# "turning brown" / "going brown", which had aligned through the nouns "a turn" / "a go").
+# The floor sits under it: a pair or two near the threshold may move with another BLAS
+# build, and v13 refuses one paraphrase earlier versions served ("What is the origin of
+# Halloween?" / "What are the origins …?", a count by the rule for "number").
 RECALL_FLOOR = 0.28
 
 

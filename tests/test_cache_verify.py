@@ -245,6 +245,17 @@ NEAR_MISSES = [
     # v19: the two sides of "then" are steps in order
     ("Should I water the plants and then fertilize them?",
      "Should I fertilize the plants and then water them?", "order"),
+    # v20: a verb to come against one done; code's square brackets and braces; a noun that
+    # names two things of one kind, neither its usual sense
+    ("My lease has been renewed, can the rent go up?",
+     "My lease is going to be renewed, can the rent go up?", "tense"),
+    ("Our flight has been cancelled, what are our rights?",
+     "Our flight will be cancelled, what are our rights?", "tense"),
+    ("Why does sorted(xs, key=len) differ from sorted([xs])?",
+     "Why does sorted(xs, key=len) differ from sorted(xs)?", "symbols"),
+    ("What does const { a } = obj do?", "What does const a = obj do?", "symbols"),
+    ("Where can I park my bike downtown?", "Where can I park my motorcycle downtown?",
+     "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -356,6 +367,12 @@ PARAPHRASES = [
     # v17: the plural of a token no lexicon knows
     ("How do GPUs speed up deep learning?", "how does a gpu speed up deep learning"),
     ("Can SSDs fail without warning?", "can ssd fail without warning"),
+    # v20: present against future is not compared; a tagged noun sense and a spelling
+    # variant still align; brackets on both sides
+    ("What happens when my visa expires?", "What will happen when my visa expires?"),
+    ("What is the largest lake in the world?", "What is the largest lake on Earth?"),
+    ("Where is the centre of mass of a cone?", "where is the center of mass of a cone"),
+    ("What does arr[0] return in Python?", "what does arr[0] return in python"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

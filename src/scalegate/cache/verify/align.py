@@ -127,7 +127,12 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
     if all_senses and _unit(x, lexicon) and _unit(y, lexicon):
         all_senses = False
     related = lexicon.all_synonyms if all_senses else lexicon.synonyms
-    return any(ky in related(kx) or kx in related(ky) for kx in x.keys for ky in y.keys)
+    split = lexicon.split_sense
+    return any(
+        (ky in related(kx) or kx in related(ky)) and not (split(kx, ky) or split(ky, kx))
+        for kx in x.keys
+        for ky in y.keys
+    )
 
 
 def _unit(x: Word, lexicon: Lexicon) -> bool:

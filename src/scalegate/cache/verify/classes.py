@@ -98,6 +98,9 @@ MODALS = _w("can could may might must should would ought")
 PAST_AUX = _w("did was were had")
 FUTURE_AUX = _w("will shall gonna")
 PERFECT_AUX = _w("has have")
+# What may stand between an auxiliary and its verb: "will *just* be", "has *already* been".
+CHAIN_ADVERBS = _w("just already still also really soon finally ever even actually definitely")
+GET = _w("get gets got gotten getting")  # the passive's other auxiliary: "got laid off"
 DO_AUX = _w("do does is are am")
 AUXILIARIES = _w("is are am was were be been being has have had get gets got")
 # A participle after these is passive, perfect or an adjective: their own tense counts.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify import phrases
 from scalegate.cache.verify.lexicon import Lexicon
-from scalegate.cache.verify.tense import LEAD_TENSE, WH_PHRASE, note_tense
+from scalegate.cache.verify.tense import LEAD_TENSE, WH_PHRASE, note_tense, verb_time
 from scalegate.cache.verify.tokens import Token, tokenize
 from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 
@@ -47,6 +47,7 @@ class Word:
     preposition: str = ""
     head: str = ""
     capital: bool = False  # written with a capital letter first ("King"): maybe a name
+    time: str = ""  # "future" or "past" by its auxiliaries ("will be laid off"), see .tense
 
 
 @dataclass(slots=True)
@@ -91,6 +92,12 @@ class Analysis:
     one: tuple[int, ...] = ()
     every: tuple[int, ...] = ()
 
+    @property
+    def timed(self) -> list[tuple[frozenset[str], str]]:
+        """The lemmas and time of each content word its auxiliaries put in the future or
+        the past (:func:`.tense.times_differ`)."""
+        return [(w.keys, w.time) for w in self.content if w.time]
+
 
 # Request verbs whose object is counted ("Give me *an example*", "Name *the countries*"),
 # not a topic ("Explain black holes" = "What is a black hole?").
@@ -100,6 +107,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
     tokens = tokenize(text)
+    texts = [t.text for t in tokens]
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()
     bag: dict[str, list[str]] = {name: [] for name in EXACT_FIELDS}
@@ -150,7 +158,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         if role is None:
             placed[i] = len(out.sequence)
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
-            out.content.append(_content(tokens, i, lexicon, len(out.sequence), past))
+            time = verb_time(texts, i)
+            out.content.append(_content(tokens, i, lexicon, len(out.sequence), past, time))
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
@@ -215,7 +224,9 @@ def _asks_for(word: str, lead: bool, frame: bool) -> bool:
     return (lead and word in phrases.BE_NUMBER) or (frame and word in _COUNTED)
 
 
-def _content(tokens: list[Token], i: int, lexicon: Lexicon, position: int, past: bool) -> Word:
+def _content(
+    tokens: list[Token], i: int, lexicon: Lexicon, position: int, past: bool, time: str
+) -> Word:
     """``tokens[i]`` as a content word."""
     tok = tokens[i]
     prev = tokens[i - 1].text if i else ""
@@ -234,6 +245,7 @@ def _content(tokens: list[Token], i: int, lexicon: Lexicon, position: int, past:
         preposition=preposition,
         head=tokens[j - 1].text if preposition and j else "",
         capital=tok.capital,
+        time=time,
     )  # fmt: skip
 
 

@@ -79,6 +79,7 @@ class Lexicon:
         self.broader = _cached(self._broader)
         self.animate = _cached(self._animate)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
+        self.split_sense = lru_cache(maxsize=1 << 16)(self._split_sense)
 
     @property
     def available(self) -> bool:
@@ -247,6 +248,31 @@ class Lexicon:
                 if p.symbol == "&":
                     out.update(self._synset(f"{_adj(p.pos)}:{p.offset}").words)
         return frozenset(out)
+
+    def _split_sense(self, lemma: str, other: str) -> bool:
+        """``lemma`` is ``other`` only in a noun sense WordNet's sense-tagged corpus never
+        showed, and in another sense of the same kind (lexicographer file) something else
+        with a name of its own: a "bike" is a motorcycle and a bicycle, neither sense
+        tagged, so "bike" does not stand for "motorcycle" nor for "bicycle" (verifier v20).
+        The "world" that is the earth is a tagged sense, and "centre"'s only rival sense
+        names nothing else: both still align."""
+        files = self._files
+        if files is None or any(
+            other in self._synset(f"{pos}:{offset}").words
+            for pos in ("v", "a", "r")
+            for offset in files.offsets(lemma, pos)
+        ):
+            return False  # the words share a verb or adjective sense: not only a noun
+        offsets = files.offsets(lemma, "n")
+        synsets = [self._synset(f"n:{offset}") for offset in offsets]
+        shared = next((i for i, s in enumerate(synsets) if other in s.words), None)
+        if shared is None or shared < files.tagged(lemma, "n"):
+            return False
+        kind = synsets[shared].lexfile
+        return any(
+            s.lexfile == kind and other not in s.words and any(w != lemma for w in s.words)
+            for s in synsets
+        )
 
     def _derived(self, s: Synset, lemma: str) -> Iterable[str]:
         """Words derived from ``lemma`` in sense ``s``, with their synonyms in that sense

@@ -44,7 +44,7 @@ from scalegate.cache.verify.roles import (
     sides_swapped,
     swapped,
 )
-from scalegate.cache.verify.tense import mood_differs, tense_differs
+from scalegate.cache.verify.tense import mood_differs, tense_differs, times_differ
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ class Verifier:
             return placed
         if tense_differs((da.leads, db.leads), (da.aspects, db.aspects)):
             return "tense"  # "Was the bridge open?" / "Is the bridge open?"
+        if times_differ(da.timed, db.timed):
+            return "tense"  # "I've been laid off" / "I'm about to be laid off"
         if mood_differs(da.openings, db.openings):
             return "modality"  # "Could a penguin survive …?" / "Do penguins live …?"
         if coordination_differs(da.sequence, db.sequence):

@@ -7,6 +7,11 @@ two prompts (issue 15, verifier v9).
   "will"/"shall" a future.
 * A verb right after be/do keeps that auxiliary's tense anywhere in a prompt ("whether the
   shuttle *is carrying*" / "*was carrying*"): compared only for a verb both prompts have.
+* A verb's own auxiliary chain, read back from it over be/get and adverbs, says whether it
+  is to come ("will be laid off", "am *about to* be", "*going to* get") or has been ("*have*
+  been laid off", "*was* fired", "*got* laid off"): a verb both prompts have, to come in one
+  and done in the other, is another question (verifier v20). Present against future is
+  not compared: "When does the store open?" asks what "When will the store open?" does.
 * A yes/no question that opens with a modal asks what may be, one that opens with do what
   is ("*Could* a penguin survive …" / "*Do* penguins live …"); "Can you …" is politeness,
   and after a question word a modal is idiom ("How can I …" asks "How do I …").
@@ -30,6 +35,49 @@ _OPENINGS = {
     **dict.fromkeys(c.MODALS - {"would"}, "modal"),
     **dict.fromkeys(("do", "does", "did"), "do"),
 }
+
+
+# What an auxiliary chain passes over on its way back from its verb: "will *not be* laid
+# off", "has *just been* fired", "will *get* promoted".
+_CHAIN = c.NEGATORS | c.CHAIN_ADVERBS | frozenset(("be", "been", "being")) | c.GET
+_CHAIN_TIME = {
+    **dict.fromkeys(c.FUTURE_AUX, "future"),
+    **dict.fromkeys(c.PAST_AUX | c.PERFECT_AUX, "past"),
+}
+_FUTURE_TO = frozenset({"going", "about"})  # "going to be", "about to get"
+
+
+def verb_time(words: Sequence[str], i: int) -> str:
+    """ "future", "past" or "" for the verb ``words[i]``, from the auxiliaries before it."""
+    got = False
+    j = i - 1
+    while j >= 0 and words[j] in _CHAIN:
+        got = got or words[j] in ("got", "gotten")
+        j -= 1
+    if j < 0:
+        return "past" if got else ""
+    word, before = words[j], words[j - 1] if j else ""
+    if word == "to":
+        return "future" if before in _FUTURE_TO else ""
+    if word in c.PERFECT_AUX and before in c.MODALS | c.FUTURE_AUX:
+        return ""  # "will have been", "should have been": not said to be done
+    return _CHAIN_TIME.get(word, "past" if got and word not in c.MODALS else "")
+
+
+def times_differ(
+    a: Sequence[tuple[frozenset[str], str]], b: Sequence[tuple[frozenset[str], str]]
+) -> bool:
+    """A verb (by lemma) to come in one prompt and done in the other, and in neither
+    both: "I've been laid off" / "I'm about to be laid off"."""
+    for keys_a, time_a in a:
+        for keys_b, time_b in b:
+            if time_a != time_b and keys_a & keys_b:
+                same = any(t == time_b for k, t in a if k & keys_b) or any(
+                    t == time_a for k, t in b if k & keys_a
+                )
+                if not same:
+                    return True
+    return False
 
 
 def note_tense(

@@ -7,7 +7,9 @@ single ``=``, ``+``, ``*``, ``<``, ``>``, ``|``, ``^``, ``~``; and ``/``, ``-``,
 where they sit between operands as code does (``7/2``, ``7 / 2``, ``7 - 2``, ``a % b``),
 never inside words ("Wi-Fi", "km/h", "and/or") or as a prose dash ("Ubuntu - how do I").
 
-Brackets next to a number group arithmetic and are symbols too. Punctuation that a prompt
+Brackets next to a number group arithmetic and are symbols too, as square brackets and
+braces always are: prose rarely uses them, code does ("useEffect(f, [id])" is not
+"useEffect(f)"). Punctuation that a prompt
 names as an operator ("the ``&`` operator", "the ``?.``
 operator") is code, compared exactly, not punctuation to drop.
 
@@ -84,6 +86,8 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("symbol", raw))
         elif raw in "-–—" and text[match.start() - 1 : match.start()].isspace():
             out.append(Token("punct", ";"))  # a spaced dash ends a clause: "X vs Y - why?"
+        elif raw in "[]{}":
+            out.append(Token("symbol", raw))  # code's brackets: "f(x, [id])" is not "f(x)"
         elif kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
             out.append(Token("punct", raw))  # dashes, brackets, quotes left over: no meaning
         elif raw != "°" and unicodedata.category(raw[0])[0] == "S":
