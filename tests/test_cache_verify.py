@@ -256,6 +256,12 @@ NEAR_MISSES = [
     ("What does const { a } = obj do?", "What does const a = obj do?", "symbols"),
     ("Where can I park my bike downtown?", "Where can I park my motorcycle downtown?",
      "unaligned"),
+    # v21: courtesy inside a sentence or inside quotes is what is asked about
+    ("How do I say 'sorry to bother you' in Korean?", "How do I say 'sorry' in Korean?",
+     "quoted"),
+    ("good morning in japanese?", "in japanese?", "unaligned"),
+    ("What is a good morning routine for runners?", "What is a morning routine for runners?",
+     "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -373,6 +379,15 @@ PARAPHRASES = [
     ("What is the largest lake in the world?", "What is the largest lake on Earth?"),
     ("Where is the centre of mass of a cone?", "where is the center of mass of a cone"),
     ("What does arr[0] return in Python?", "what does arr[0] return in python"),
+    # v21: courtesy that asks nothing, at the start or the end of a sentence
+    ("Hey, quick question: is it safe to eat raw cookie dough?",
+     "Is it safe to eat raw cookie dough?"),
+    ("Sorry to bother you, but when does the pharmacy close?", "When does the pharmacy close?"),
+    ("I was wondering if you could explain how a heat pump works. Much appreciated!",
+     "How does a heat pump work?"),
+    ("Would you mind telling me when the museum opens? Cheers", "When does the museum open?"),
+    ("Good morning! Sorry if this is a dumb question, but what is a mortgage?",
+     "what is a mortgage"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -490,3 +505,22 @@ def test_units_align_only_in_their_main_senses_at_balanced_too() -> None:
     assert near_miss_reason(every.format("hour"), every.format("minute"), "balanced")
     minutes = ("How many minutes are in a day?", "how many mins are in a day")
     assert near_miss_reason(*minutes, "balanced") is None
+
+
+def test_courtesy_alone_is_kept_and_only_where_it_stands_alone() -> None:
+    """A prompt that is nothing but courtesy keeps its words; a formula is taken out at the
+    start of a sentence and as the last sentence, never in the middle of one."""
+    from scalegate.cache.verify.courtesy import without_courtesy
+    from scalegate.cache.verify.tokens import tokenize
+
+    def words(text: str) -> list[str]:
+        return [t.text for t in without_courtesy(tokenize(text)) if t.kind != "punct"]
+
+    assert words("Thanks so much!") == ["thanks", "so", "much"]
+    assert words("Hi there! Quick question: what is a REIT? Thanks in advance.") == [
+        "what", "is", "a", "reit",
+    ]  # fmt: skip
+    assert words("How do I say thank you in French?") == [
+        "how", "do", "i", "say", "thank", "you", "in", "french",
+    ]  # fmt: skip
+    assert near_miss_reason("Thanks so much!", "Sorry!") is not None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify import phrases
+from scalegate.cache.verify.courtesy import without_courtesy
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tense import LEAD_TENSE, WH_PHRASE, note_tense, verb_time
 from scalegate.cache.verify.tokens import Token, tokenize
@@ -106,7 +107,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
-    tokens = tokenize(text)
+    tokens = without_courtesy(tokenize(text))
     texts = [t.text for t in tokens]
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()

@@ -1,0 +1,127 @@
+"""Courtesy that asks nothing, taken out of a prompt before it is analysed (verifier v21).
+
+Chat users wrap a question in formulas: "hey, *quick question*: …", "*sorry to bother
+you, but* …", "*I was wondering if you could* …", "*would you mind* …", "… *much
+appreciated*". They name no thing, time, amount or person the answer depends on; left in,
+their words ("sorry", "quick", "wondering", "mind", "appreciated") align with nothing and
+the paraphrase is refused.
+
+A formula is a fixed sequence of words, closed like the request frame of
+:data:`.classes.REQUEST_VERBS`, removed only where it stands alone: at the start of a
+sentence (the prompt's, or after ``. ! ? : ; ,``), with a "but" that follows it, or as a
+whole sentence at the end ("Thanks so much!", "Cheers"). Inside a sentence ("How do I say
+*sorry* in Japanese?", "a *good morning* routine"), and inside quotes or code (one token
+each), nothing is removed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.tokens import Token
+
+# "{a|b c|}": one of the alternatives, the empty one making the group optional (groups do
+# not nest). Words as the tokenizer writes them: lower case, contractions expanded ("I'd" →
+# "i would").
+# Formulas complete in themselves: removed when punctuation, "but" or the question's own
+# opening word follows ("Hey, how …", "quick question how …"; not "good morning in
+# Japanese?").
+_STANDALONE = (
+    "{hi|hello|hey|hiya|heya|yo|greetings|good morning|good afternoon|good evening}"
+    "{ there| all| everyone| guys|}",
+    "sorry{ to bother you| for bothering you| to ask| for asking|}",
+    "sorry if this is a {dumb|stupid|silly|basic|noob|obvious|weird} {question|q}",
+    "sorry for the {dumb|stupid|silly|basic|noob} {question|q}",
+    "{a |}{quick|simple|silly|dumb|stupid|random|noob|basic|small} {question|q}",
+    "{just curious|out of curiosity|i am curious|i am just curious}",
+)
+# Formulas that lead into the question: removed wherever a sentence starts with them.
+_LEADING = (
+    "{i was|i am|i have been|just|i} wondering {if|whether}"
+    "{ you could| you can| you would| you might| anyone could| anyone can|}",
+    "{would|do} you mind"
+    "{ telling| showing| giving| explaining| describing| helping| suggesting| recommending|}",
+    "i would {really |greatly |}appreciate {it |}if you {could|can|would}",
+    "{do|would} you happen to know",
+)
+_CLOSING = (
+    "{thanks|thank you}{ so much| a lot| in advance| very much| a ton|}",
+    "{much appreciated|appreciate it|cheers|any help appreciated}",
+)
+_SENTENCE_END = frozenset(".!?:;,")
+
+
+def _expand(pattern: str) -> list[tuple[str, ...]]:
+    parts = re.split(r"\{([^{}]*)\}", pattern)
+    choices = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(parts)]
+    return [tuple("".join(c).split()) for c in itertools.product(*choices)]
+
+
+def _longest_first(patterns: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    every = {words for p in patterns for words in _expand(p) if words}
+    return tuple(sorted(every, key=len, reverse=True))
+
+
+STANDALONE = _longest_first(_STANDALONE)
+LEADING = _longest_first(_LEADING)
+# What a question may start with, right after a standalone formula.
+_OPENERS = (
+    c.WH
+    | c.AUXILIARIES
+    | c.DO_AUX
+    | c.MODALS
+    | c.PAST_AUX
+    | c.FUTURE_AUX
+    | frozenset(("i", "my", "we", "our", "you", "your", "please"))
+)
+CLOSINGS = _longest_first(_CLOSING)
+
+
+def _match(tokens: list[Token], i: int, formulas: tuple[tuple[str, ...], ...]) -> int:
+    """The length of the longest formula of words at ``tokens[i]``, or 0."""
+    for words in formulas:
+        n = len(words)
+        if all(
+            i + k < len(tokens) and tokens[i + k].kind == "word" and tokens[i + k].text == w
+            for k, w in enumerate(words)
+        ):
+            return n
+    return 0
+
+
+def _starts(tokens: list[Token], i: int) -> bool:
+    return i == 0 or (tokens[i - 1].kind == "punct" and tokens[i - 1].text in _SENTENCE_END)
+
+
+def without_courtesy(tokens: list[Token]) -> list[Token]:
+    """``tokens`` without the formulas that stand alone (see the module's docstring); the
+    tokens as they were when nothing else would be left."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        if _starts(tokens, i):
+            n = _match(tokens, i, LEADING) or _match(tokens, i, STANDALONE)
+            if n and i + n < len(tokens) and _match(tokens, i, LEADING) != n:
+                after = tokens[i + n]
+                if after.kind != "punct" and after.text not in _OPENERS and after.text != "but":
+                    n = 0  # "good morning in Japanese?": the formula is what is asked about
+            if n:
+                i += n
+                while (
+                    i < len(tokens)
+                    and (tokens[i].text == "but" or tokens[i].kind == "punct")
+                    and tokens[i].text not in "()"
+                ):
+                    i += 1  # "sorry to bother you, but how …": the rest is the question
+                continue
+            n = _match(tokens, i, CLOSINGS)
+            end = i + n
+            while n and end < len(tokens) and tokens[end].kind == "punct":
+                end += 1
+            if n and end == len(tokens):
+                break  # "… ? Thanks so much!": nothing after it
+        out.append(tokens[i])
+        i += 1
+    return out if any(t.kind != "punct" for t in out) else tokens
