@@ -380,14 +380,20 @@ PARAPHRASES = [
     ("Where is the centre of mass of a cone?", "where is the center of mass of a cone"),
     ("What does arr[0] return in Python?", "what does arr[0] return in python"),
     # v21: courtesy that asks nothing, at the start or the end of a sentence
-    ("Hey, quick question: is it safe to eat raw cookie dough?",
-     "Is it safe to eat raw cookie dough?"),
+    (
+        "Hey, quick question: is it safe to eat raw cookie dough?",
+        "Is it safe to eat raw cookie dough?",
+    ),
     ("Sorry to bother you, but when does the pharmacy close?", "When does the pharmacy close?"),
-    ("I was wondering if you could explain how a heat pump works. Much appreciated!",
-     "How does a heat pump work?"),
+    (
+        "I was wondering if you could explain how a heat pump works. Much appreciated!",
+        "How does a heat pump work?",
+    ),
     ("Would you mind telling me when the museum opens? Cheers", "When does the museum open?"),
-    ("Good morning! Sorry if this is a dumb question, but what is a mortgage?",
-     "what is a mortgage"),
+    (
+        "Good morning! Sorry if this is a dumb question, but what is a mortgage?",
+        "what is a mortgage",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
