@@ -262,6 +262,19 @@ NEAR_MISSES = [
     ("good morning in japanese?", "in japanese?", "unaligned"),
     ("What is a good morning routine for runners?", "What is a morning routine for runners?",
      "unaligned"),
+    # v22: a phrasal verb against its verb with another particle; one done against one to
+    # come keeps its tense (a past form is not folded)
+    ("How do I turn down the thermostat?", "How do I turn up the thermostat?", "direction"),
+    ("How do I look up a word in a dictionary?", "How do I look at a word in a dictionary?",
+     "unaligned"),
+    ("She will figure out the answer, right?", "She figured out the answer, right?", "tense"),
+    # v22: a light verb put in another's place; words traded across an "if"
+    ("How long does it take for caffeine to start working?",
+     "How long does caffeine keep working?", "unaligned"),
+    ("What can a buyer do if the seller cancels the deal?",
+     "What can a seller do if the buyer cancels the deal?", "order"),
+    ("What happens to a borrower if the lender goes bankrupt?",
+     "What happens to a lender if the borrower goes bankrupt?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -393,6 +406,14 @@ PARAPHRASES = [
     (
         "Good morning! Sorry if this is a dumb question, but what is a mortgage?",
         "what is a mortgage",
+    ),
+    # v22: a phrasal verb WordNet lists is one word, with that word's synonyms
+    ("How do I work out the volume of a cylinder?", "How do I calculate the volume of a cylinder?"),
+    ("How can I politely turn down a job offer?", "How can I politely decline a job offer?"),
+    # v22: a condition said first or last holds the same words
+    (
+        "If my flight is cancelled, does the airline owe me a refund?",
+        "Does the airline owe me a refund if my flight is cancelled?",
     ),
 ]
 

@@ -13,6 +13,7 @@ does not ask about — the question is not the same.
 
 from __future__ import annotations
 
+import bisect
 from difflib import SequenceMatcher
 
 from scalegate.cache.verify.features import Word
@@ -54,7 +55,40 @@ def align(
     alone = [x for x in left_a if not _implied(x, b, lexicon)] or [
         y for y in left_b if not _implied(y, a, lexicon)
     ]
+    if not alone:
+        alone = _replaced(left_a, left_b, pairs, lexicon)
     return (f"unaligned:{alone[0].text}" if alone else None), pairs
+
+
+def _light(x: Word, lexicon: Lexicon) -> bool:
+    return not x.noun and not x.coordinated and lexicon.light_verb(x.text)
+
+
+def _replaced(
+    left_a: list[Word], left_b: list[Word], pairs: dict[int, int], lexicon: Lexicon
+) -> list[Word]:
+    """The light verbs of ``left_b`` that stand where one of ``left_a`` stands — between
+    the same two aligned words: a light verb added or dropped asks nothing new, one put in
+    another's place does ("how long does ibuprofen take to *start* working" / "how long
+    does ibuprofen *keep* working")."""
+    anchors_a = sorted(pairs.values())
+    slots = {_slot(x.position, anchors_a) for x in left_a if _light(x, lexicon)}
+    slots.discard(None)
+    if not slots:
+        return []
+    anchors_b = sorted(pairs)
+    out = []
+    for y in left_b:
+        slot = _slot(y.position, anchors_b)
+        if slot is not None and _light(y, lexicon) and (pairs[slot[0]], pairs[slot[1]]) in slots:
+            out.append(y)
+    return out
+
+
+def _slot(position: int, anchors: list[int]) -> tuple[int, int] | None:
+    """The aligned positions right before and after ``position``, when it has both."""
+    i = bisect.bisect(anchors, position)
+    return (anchors[i - 1], anchors[i]) if 0 < i < len(anchors) else None
 
 
 def _implied(x: Word, others: list[Word], lexicon: Lexicon) -> bool:
@@ -68,7 +102,7 @@ def _implied(x: Word, others: list[Word], lexicon: Lexicon) -> bool:
     preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
     if x.coordinated or (x.capital and x.noun and not x.preposition):
         return False  # nor a name's word: "the *City* of London" is not London
-    if not x.noun and lexicon.light_verb(x.text):
+    if _light(x, lexicon):
         return True
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
 

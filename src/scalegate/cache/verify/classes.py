@@ -100,7 +100,10 @@ FUTURE_AUX = _w("will shall gonna")
 PERFECT_AUX = _w("has have")
 # What may stand between an auxiliary and its verb: "will *just* be", "has *already* been".
 CHAIN_ADVERBS = _w("just already still also really soon finally ever even actually definitely")
-GET = _w("get gets got gotten getting")  # the passive's other auxiliary: "got laid off"
+GET = _w("get gets got gotten getting")
+# Adverb particles that make a phrasal verb of the verb before them ("figure *out*", "give
+# *up*"): with them the verb is one WordNet lemma (:meth:`.lexicon.Lexicon.phrasal`).
+PARTICLES = _w("out up off down away back over")  # the passive's other auxiliary: "got laid off"
 DO_AUX = _w("do does is are am")
 AUXILIARIES = _w("is are am was were be been being has have had get gets got")
 # A participle after these is passive, perfect or an adjective: their own tense counts.

@@ -92,6 +92,8 @@ class Analysis:
     # "all"/"every"/"each": one thing against every one (:func:`.compare.one_against_all`).
     one: tuple[int, ...] = ()
     every: tuple[int, ...] = ()
+    # Positions in ``sequence`` of the content words of an "if"/"unless"/"because" clause.
+    condition: tuple[int, ...] = ()
 
     @property
     def timed(self) -> list[tuple[frozenset[str], str]]:
@@ -107,7 +109,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
-    tokens = without_courtesy(tokenize(text))
+    tokens = phrases.phrasal(without_courtesy(tokenize(text)), lexicon)
     texts = [t.text for t in tokens]
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()
@@ -198,6 +200,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     out.asked = tuple(asked)
     out.asked_for = phrases.asked_for(tokens, asks, placed)
     out.owned = phrases.owned(tokens, placed)
+    out.condition = phrases.conditions(tokens, placed)
     out.whose = phrases.whose(tokens, placed, out.sequence)
     out.one = phrases.counted(tokens, placed, phrases.ONE)
     out.every = phrases.counted(tokens, placed, phrases.EVERY)

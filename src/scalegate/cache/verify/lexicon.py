@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import simplemma
 
+from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.wordnet import POSES, Synset, WordNetFiles
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Lexicon:
         self.animate = _cached(self._animate)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
         self.split_sense = lru_cache(maxsize=1 << 16)(self._split_sense)
+        self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
 
     @property
     def available(self) -> bool:
@@ -173,6 +175,43 @@ class Lexicon:
                     if base and "a" in self.poses(base):
                         out.add(base)
         return frozenset(out)
+
+    def _phrasal(self, words: tuple[str, ...]) -> str | None:
+        """The WordNet verb ``words`` spell — a verb in its base or -ing form, then adverb
+        particles ("figure out", "give up") or a content word and its preposition ("get
+        rid of") — as one lemma: "getting rid of" → "get_rid_of" (verifier v22), a word of
+        its own with the synonyms of its senses ("eliminate"). Not a light verb with a
+        preposition ("go to", "be on", "do it": the parts are compared as they are), nor
+        a past form ("worked out": its tense would be lost)."""
+        first, *rest = words
+        if (
+            self._files is None
+            or first in c.AUXILIARIES | c.DO_AUX
+            or self.is_past(first)
+            or not all(w.isalpha() for w in words)
+            or not (
+                all(w in c.PARTICLES for w in rest)
+                or (
+                    len(rest) == 2
+                    and rest[1] in c.PREPOSITIONS | {"of", "to"}
+                    and not self._closed(rest[0])
+                )
+            )
+        ):
+            return None
+        tail = "_".join(rest)
+        for base in sorted(self.keys(first)):
+            lemma = f"{base}_{tail}"
+            offsets = self._files.offsets(lemma, "v")
+            if offsets:
+                if all(base in self._synset(f"v:{o}").words for o in offsets):
+                    return None  # "speed up" is "speed": the verb alone says it
+                return lemma
+        return None
+
+    @staticmethod
+    def _closed(word: str) -> bool:
+        return word in c.LIGHT or word in c.PREPOSITIONS or word in c.DETERMINERS
 
     def _unknown(self, word: str) -> bool:
         return not self.poses(word) and not simplemma.is_known(word, lang="en")

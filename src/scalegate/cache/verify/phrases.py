@@ -1,13 +1,37 @@
-"""Phrases read from a prompt's tokens once the pass of :func:`.features.analyse` is done:
-what it asks for, what each possessive determiner owns, where a "whose" opens a clause,
-the partitives ("two of the …") and one value said in two units. Each returns what
+"""Phrases read from a prompt's tokens: before the pass of :func:`.features.analyse`, the
+phrasal verbs that are one word (:func:`phrasal`); once it is done, what it asks for, what
+each possessive determiner owns, where a "whose" opens a clause, the partitives ("two of
+the …"), one value said in two units and the words of a condition. Each returns what
 :class:`.features.Analysis` keeps; ``placed`` maps a token's index to its position in the
 content sequence."""
 
 from __future__ import annotations
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tokens import Token
+
+
+def phrasal(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
+    """``tokens`` with each phrasal verb WordNet lists as one word ("get rid of" →
+    "get_rid_of", "figure out" → "figure_out"), the longest first."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        for n in (3, 2):
+            run = tokens[i : i + n]
+            if len(run) == n and all(t.kind == "word" for t in run):
+                lemma = lexicon.phrasal(tuple(t.text for t in run))
+                if lemma is not None:  # its particles still say where: "shut out"/"inside"
+                    out.append(Token("word", lemma))
+                    out.extend(t for t in run[1:] if t.text in c.PARTICLES)
+                    i += n
+                    break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
 
 BE_NUMBER = frozenset({"is", "was", "are", "were"})
 _COUNTS = frozenset({"one", "some", "several", "few", "many", "any"})
@@ -112,3 +136,27 @@ def conversions(numbers: list[str]) -> list[str]:
         if unit and unit not in units.setdefault(value, []):
             units[value].append(unit)
     return [f"{v}:{'>'.join(u)}" for v, u in units.items() if len(u) > 1]
+
+
+# Words that open a clause a main clause depends on: "what rights does an employee have
+# *if* the employer breaks the contract".
+_CONDITIONS = frozenset({"if", "unless", "because", "whenever"})
+_SENTENCE_END = frozenset(".!?;")
+
+
+def conditions(tokens: list[Token], placed: dict[int, int]) -> tuple[int, ...]:
+    """The content words (their sequence positions) of each clause an "if", "unless",
+    "because" or "whenever" opens: to the sentence's end, or — when it opens the sentence
+    — to its first comma or "then" ("If the tenant leaves early, can the landlord …")."""
+    found: list[int] = []
+    for i, tok in enumerate(tokens):
+        if tok.text not in _CONDITIONS or tok.kind != "word":
+            continue
+        leads = i == 0 or tokens[i - 1].text in _SENTENCE_END
+        for j in range(i + 1, len(tokens)):
+            text = tokens[j].text
+            if text in _SENTENCE_END or (leads and text in (",", "then")):
+                break
+            if j in placed:
+                found.append(placed[j])
+    return tuple(found)

@@ -264,3 +264,20 @@ def _conflict(x: str, y: str) -> bool:
     if x.startswith("@3") or y.startswith("@3"):
         return x.startswith("@") and y.startswith("@")  # a pronoun may stand for a noun
     return True
+
+
+def conditions_traded(
+    a: tuple[list[str], tuple[int, ...]], b: tuple[list[str], tuple[int, ...]]
+) -> bool:
+    """A word both prompts have moved into the condition while another moved out of it
+    (each side: its sequence, in A's words, and the positions of its condition's words):
+    "what rights does an *employee* have if the *employer* breaks the contract" / "… an
+    employer have if the employee breaks …". A condition said first or last holds the same
+    words ("If my flight is cancelled, does …" / "Does … if my flight is cancelled?")."""
+    (seq_a, cond_a), (seq_b, cond_b) = a, b
+    if not cond_a or not cond_b:
+        return False
+    shared = set(seq_a) & set(seq_b)
+    in_a = {seq_a[p] for p in cond_a} & shared
+    in_b = {seq_b[p] for p in cond_b} & shared
+    return bool(in_a - in_b) and bool(in_b - in_a)

@@ -36,6 +36,7 @@ from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.relations import relation_differs
 from scalegate.cache.verify.roles import (
     clauses,
+    conditions_traded,
     opens_with_be,
     owner_replaced,
     possessive_as_of,
@@ -131,7 +132,9 @@ class Verifier:
             return "order"
         if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)):
             return "order"
-        if self._asked_moved(da, db, renamed):
+        if self._asked_moved(da, db, renamed) or conditions_traded(
+            (da.sequence, da.condition), (renamed, db.condition)
+        ):
             return "order"
         owned = _owners_differ(da, db, renamed)
         if owned is not None:
