@@ -275,6 +275,16 @@ NEAR_MISSES = [
      "What can a seller do if the buyer cancels the deal?", "order"),
     ("What happens to a borrower if the lender goes bankrupt?",
      "What happens to a lender if the borrower goes bankrupt?", "order"),
+    # v23: two words that trade sentences; a minus before a name; another task than the
+    # request verb's
+    ("My sister keeps borrowing money from me and never pays it back. How do I bring it up "
+     "without upsetting my mom?",
+     "My mom keeps borrowing money from me and never pays it back. How do I bring it up "
+     "without upsetting my sister?", "order"),
+    ("What is cos(-x) in terms of cos(x)?", "What is cos(x) in terms of cos(x)?", "symbols"),
+    ("Solve f(x) = -x + 3 for x", "Solve f(x) = x + 3 for x", "symbols"),
+    ("Explain the chain rule", "Prove the chain rule", "unaligned"),
+    ("Describe the water cycle", "Draw the water cycle", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -415,6 +425,12 @@ PARAPHRASES = [
         "If my flight is cancelled, does the airline owe me a refund?",
         "Does the airline owe me a refund if my flight is cancelled?",
     ),
+    # v23: sentences said in another order; a request verb for another
+    (
+        "I have a 5 hour layover in Doha. Can I leave the airport?",
+        "Can I leave the airport? I have a 5 hour layover in Doha.",
+    ),
+    ("Explain how vaccines work", "Show me how vaccines work"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from difflib import SequenceMatcher
 
-from scalegate.cache.verify.features import Word
+from scalegate.cache.verify.features import Analysis, Word
 from scalegate.cache.verify.lexicon import Lexicon
 
 _NEG_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis", "non-", "a")
@@ -174,3 +174,16 @@ def _unit(x: Word, lexicon: Lexicon) -> bool:
     return any(
         b.endswith("_unit") or b.startswith("unit_of") for k in x.keys for b in lexicon.broader(k)
     )
+
+
+def task_replaced(a: Analysis, b: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> str | None:
+    """A light verb left alone where the other prompt has its request verb: the task, not
+    a word added — "*explain* the Pythagorean theorem" / "*prove* the Pythagorean theorem"
+    (a request verb frames a prompt and is dropped, a light verb is excused elsewhere)."""
+    for framed, other, aligned in ((a, b, set(pairs)), (b, a, set(pairs.values()))):
+        at = other.imperative
+        if framed.task and at >= 0 and at not in aligned:
+            word = other.sequence[at]
+            if lexicon.light_verb(word):
+                return word
+    return None

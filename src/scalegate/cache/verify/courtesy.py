@@ -59,9 +59,15 @@ def _expand(pattern: str) -> list[tuple[str, ...]]:
     return [tuple("".join(c).split()) for c in itertools.product(*choices)]
 
 
-def _longest_first(patterns: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    every = {words for p in patterns for words in _expand(p) if words}
-    return tuple(sorted(every, key=len, reverse=True))
+Formulas = dict[str, tuple[tuple[str, ...], ...]]  # by first word, the longest first
+
+
+def _longest_first(patterns: tuple[str, ...]) -> Formulas:
+    every = sorted({words for p in patterns for words in _expand(p) if words}, key=len)
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for words in reversed(every):
+        by_first.setdefault(words[0], []).append(words)
+    return {first: tuple(group) for first, group in by_first.items()}
 
 
 STANDALONE = _longest_first(_STANDALONE)
@@ -79,9 +85,9 @@ _OPENERS = (
 CLOSINGS = _longest_first(_CLOSING)
 
 
-def _match(tokens: list[Token], i: int, formulas: tuple[tuple[str, ...], ...]) -> int:
+def _match(tokens: list[Token], i: int, formulas: Formulas) -> int:
     """The length of the longest formula of words at ``tokens[i]``, or 0."""
-    for words in formulas:
+    for words in formulas.get(tokens[i].text, ()):
         n = len(words)
         if all(
             i + k < len(tokens) and tokens[i + k].kind == "word" and tokens[i + k].text == w

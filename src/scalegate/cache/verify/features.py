@@ -92,6 +92,11 @@ class Analysis:
     # "all"/"every"/"each": one thing against every one (:func:`.compare.one_against_all`).
     one: tuple[int, ...] = ()
     every: tuple[int, ...] = ()
+    # The request verb that frames the prompt ("*Explain* …", "Can you *tell* me …") and
+    # the position in ``sequence`` of a content word read where one would stand ("*Prove*
+    # the theorem"), -1 if none.
+    task: str = ""
+    imperative: int = -1
     # Positions in ``sequence`` of the content words of an "if"/"unless"/"because" clause.
     condition: tuple[int, ...] = ()
 
@@ -158,6 +163,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         found = (out.leads, out.aspects, out.openings)
         note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, found)
         asks = asks if asks >= 0 or not _asks_for(word, lead, frame) else i
+        _note_task(out, word, role, frame)
         if role is None:
             placed[i] = len(out.sequence)
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
@@ -226,6 +232,17 @@ def _asks_for(word: str, lead: bool, frame: bool) -> bool:
     """``word`` is a "be" that leads a question or a request verb that opens one: what
     follows is what the prompt asks for (:attr:`Analysis.asked_for`)."""
     return (lead and word in phrases.BE_NUMBER) or (frame and word in _COUNTED)
+
+
+def _note_task(out: Analysis, word: str, role: str | None, frame: bool) -> None:
+    """Where a request verb frames the prompt: the first one (``task``), or the first
+    content word read in its place (``imperative``)."""
+    if not frame:
+        return
+    if role is None and out.imperative < 0:
+        out.imperative = len(out.sequence)
+    elif role == "light" and word in c.REQUEST_VERBS and not out.task:
+        out.task = word
 
 
 def _content(

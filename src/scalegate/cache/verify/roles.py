@@ -281,3 +281,31 @@ def conditions_traded(
     in_a = {seq_a[p] for p in cond_a} & shared
     in_b = {seq_b[p] for p in cond_b} & shared
     return bool(in_a - in_b) and bool(in_b - in_a)
+
+
+def clauses_exchanged(a: list[str], b: list[str]) -> bool:
+    """Two words that trade clauses while the rest stay where they were: "My *coworker*
+    keeps taking credit …. How should I handle this … in front of my *manager*?" / "My
+    *manager* keeps taking credit …. … in front of my *coworkers*?" (``b`` in A's words).
+    Sentences said in another order move every word and are no exchange."""
+
+    def where(sequence: list[str]) -> dict[str, int]:
+        at: dict[str, int] = {}
+        clause = 0
+        for w in sequence:
+            if w == CLAUSE:
+                clause += 1
+            elif w != BOUNDARY and not w.startswith(("=", "@")):
+                at[w] = -1 if w in at else clause  # said twice: in no one clause
+        return {w: c for w, c in at.items() if c >= 0}
+
+    in_a, in_b = where(a), where(b)
+    shared = in_a.keys() & in_b.keys()
+    moved = [w for w in shared if in_a[w] != in_b[w]]
+    if not moved or 2 * len(moved) > len(shared):
+        return False
+    return any(
+        in_a[x] == in_b[y] and in_a[y] == in_b[x]
+        for i, x in enumerate(moved)
+        for y in moved[i + 1 :]
+    )

@@ -15,7 +15,7 @@ import logging
 import re
 from functools import lru_cache
 
-from scalegate.cache.verify.align import align
+from scalegate.cache.verify.align import align, task_replaced
 from scalegate.cache.verify.compare import (
     contradiction,
     coordination_differs,
@@ -36,6 +36,7 @@ from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.relations import relation_differs
 from scalegate.cache.verify.roles import (
     clauses,
+    clauses_exchanged,
     conditions_traded,
     opens_with_be,
     owner_replaced,
@@ -106,6 +107,9 @@ class Verifier:
     ) -> str | None:
         """What aligned words still say: their inflection, the prepositions before them,
         and the roles they fill (``copular``: both prompts are yes/no questions with "be")."""
+        task = task_replaced(da, db, pairs, self.lexicon)
+        if task is not None:
+            return f"unaligned:{task}"
         reason = _inflection(da, db, pairs, self.lexicon) or relation_differs(
             da, db, pairs, self.lexicon
         )
@@ -129,6 +133,8 @@ class Verifier:
         roles_a = possessive_as_of(da.sequence, self._nominal, boundaries=True)
         roles_b = possessive_as_of(renamed, self._nominal, boundaries=True)
         if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
+            return "order"
+        if clauses_exchanged(da.sequence, renamed):
             return "order"
         if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)):
             return "order"

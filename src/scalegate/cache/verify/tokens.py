@@ -82,17 +82,35 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(_KEPT[kind], raw))
         elif kind in ("quoted", "code"):
             out.append(Token(kind, raw.strip("`\"“”‘’'").strip()))
-        elif kind == "operator" and _operator(raw, match.start(), text):
-            out.append(Token("symbol", raw))
-        elif raw in "-–—" and text[match.start() - 1 : match.start()].isspace():
-            out.append(Token("punct", ";"))  # a spaced dash ends a clause: "X vs Y - why?"
-        elif raw in "[]{}":
-            out.append(Token("symbol", raw))  # code's brackets: "f(x, [id])" is not "f(x)"
-        elif kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
-            out.append(Token("punct", raw))  # dashes, brackets, quotes left over: no meaning
-        elif raw != "°" and unicodedata.category(raw[0])[0] == "S":
-            out.append(Token("symbol", raw))
+        else:
+            out += _sign(kind, raw, match.start(), text)
     return out
+
+
+def _sign(kind: str, raw: str, at: int, text: str) -> list[Token]:
+    """An operator, bracket or other sign as a token (a symbol compared exactly, or
+    punctuation with no meaning), or nothing."""
+    if kind == "operator" and _operator(raw, at, text):
+        return [Token("symbol", raw)]
+    if raw == "-" and _unary_minus(text, at):
+        return [Token("symbol", raw)]  # "sin(-pi/6)", "= -x": a sign, not a dash
+    if raw in "-–—" and text[at - 1 : at].isspace():
+        return [Token("punct", ";")]  # a spaced dash ends a clause: "X vs Y - why?"
+    if raw in "[]{}":
+        return [Token("symbol", raw)]  # code's brackets: "f(x, [id])" is not "f(x)"
+    if kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
+        return [Token("punct", raw)]  # dashes, brackets, quotes left over: no meaning
+    if raw != "°" and unicodedata.category(raw[0])[0] == "S":
+        return [Token("symbol", raw)]
+    return []
+
+
+def _unary_minus(text: str, at: int) -> bool:
+    """A "-" that makes a name negative: right before a letter or a bracket, after an
+    opening bracket, an operator, a comma or "=" ("sin(-pi/6)", "f(x, -y)", "y = -x"), not
+    inside a word ("e-mail") nor a flag after a word ("ls -l")."""
+    before, after = text[:at].rstrip()[-1:], text[at + 1 : at + 2]
+    return bool(before) and before in "([{=,+*/<>" and (after.isalpha() or after == "(")
 
 
 def _cased(raw: str, words: list[Token], shouted: bool) -> list[Token]:
