@@ -285,6 +285,11 @@ NEAR_MISSES = [
     ("Solve f(x) = -x + 3 for x", "Solve f(x) = x + 3 for x", "symbols"),
     ("Explain the chain rule", "Prove the chain rule", "unaligned"),
     ("Describe the water cycle", "Draw the water cycle", "unaligned"),
+    # v24: a swap inside a condition, with a person, still counts when the condition moves
+    ("If I hit a cyclist, who pays for the damage?",
+     "If a cyclist hits me, who pays for the damage?", "order"),
+    ("If my landlord insults my neighbor, can I sue?",
+     "Can I sue if my neighbor insults my landlord?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -431,6 +436,8 @@ PARAPHRASES = [
         "Can I leave the airport? I have a 5 hour layover in Doha.",
     ),
     ("Explain how vaccines work", "Show me how vaccines work"),
+    # v24: a condition said first or last, with a person in it
+    ("If I'm diabetic, can I eat mangoes?", "Can I eat mangoes if I'm diabetic?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -97,7 +97,7 @@ class Analysis:
     # the theorem"), -1 if none.
     task: str = ""
     imperative: int = -1
-    # Positions in ``sequence`` of the content words of an "if"/"unless"/"because" clause.
+    # Positions in ``sequence`` of what an "if"/"unless"/"because" clause says.
     condition: tuple[int, ...] = ()
 
     @property
@@ -130,8 +130,10 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     asks = -1  # the token of the first leading "be" or opening request verb (``asked_for``)
     placed: dict[int, int] = {}  # token index → position in the sequence, of content words
     i = 0
+    starts: dict[int, int] = {}  # token index → where its part of the sequence starts
     while i < len(tokens):
         tok = tokens[i]
+        starts[i] = len(out.sequence)
         if tok.kind != "word":
             _special(tok, bag, out.sequence)
             if tok.kind in ("number", "ordinal"):
@@ -206,7 +208,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     out.asked = tuple(asked)
     out.asked_for = phrases.asked_for(tokens, asks, placed)
     out.owned = phrases.owned(tokens, placed)
-    out.condition = phrases.conditions(tokens, placed)
+    out.condition = phrases.conditions(tokens, starts, len(out.sequence))
     out.whose = phrases.whose(tokens, placed, out.sequence)
     out.one = phrases.counted(tokens, placed, phrases.ONE)
     out.every = phrases.counted(tokens, placed, phrases.EVERY)

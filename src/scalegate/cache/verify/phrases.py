@@ -144,19 +144,25 @@ _CONDITIONS = frozenset({"if", "unless", "because", "whenever"})
 _SENTENCE_END = frozenset(".!?;")
 
 
-def conditions(tokens: list[Token], placed: dict[int, int]) -> tuple[int, ...]:
-    """The content words (their sequence positions) of each clause an "if", "unless",
-    "because" or "whenever" opens: to the sentence's end, or — when it opens the sentence
-    — to its first comma or "then" ("If the tenant leaves early, can the landlord …")."""
+def conditions(tokens: list[Token], starts: dict[int, int], end: int) -> tuple[int, ...]:
+    """The sequence positions of what each clause an "if", "unless", "because" or
+    "whenever" opens says (persons and relation words included; ``starts``: where each
+    token's part of the sequence starts, ``end``: its length): to the sentence's end, or —
+    when it opens the sentence — to its first comma or "then" ("If the tenant leaves early,
+    can the landlord …")."""
     found: list[int] = []
     for i, tok in enumerate(tokens):
         if tok.text not in _CONDITIONS or tok.kind != "word":
             continue
         leads = i == 0 or tokens[i - 1].text in _SENTENCE_END
+        stop = len(tokens)
         for j in range(i + 1, len(tokens)):
             text = tokens[j].text
             if text in _SENTENCE_END or (leads and text in (",", "then")):
+                stop = j
                 break
-            if j in placed:
-                found.append(placed[j])
+        first = next((starts[k] for k in range(i + 1, stop) if k in starts), None)
+        last = next((starts[k] for k in range(stop, len(tokens)) if k in starts), end)
+        if first is not None:
+            found.extend(p for p in range(first, last) if p not in found)
     return tuple(found)

@@ -277,7 +277,7 @@ def conditions_traded(
     (seq_a, cond_a), (seq_b, cond_b) = a, b
     if not cond_a or not cond_b:
         return False
-    shared = set(seq_a) & set(seq_b)
+    shared = {w for w in set(seq_a) & set(seq_b) if w not in (CLAUSE, BOUNDARY)}
     in_a = {seq_a[p] for p in cond_a} & shared
     in_b = {seq_b[p] for p in cond_b} & shared
     return bool(in_a - in_b) and bool(in_b - in_a)
@@ -309,3 +309,13 @@ def clauses_exchanged(a: list[str], b: list[str]) -> bool:
         for i, x in enumerate(moved)
         for y in moved[i + 1 :]
     )
+
+
+def condition_last(sequence: list[str], condition: tuple[int, ...]) -> list[str]:
+    """``sequence`` with its condition's words moved to the end, as a clause of their own:
+    where a condition is said — first or last — moves no word into another's role ("If I'm
+    pregnant, can I drink coffee?" / "Can I drink coffee if I'm pregnant?"); a word traded
+    between the condition and the rest is :func:`conditions_traded`'s."""
+    inside = set(condition)
+    rest = [w for i, w in enumerate(sequence) if i not in inside]
+    return [*rest, CLAUSE, *(sequence[i] for i in condition)]

@@ -37,6 +37,7 @@ from scalegate.cache.verify.relations import relation_differs
 from scalegate.cache.verify.roles import (
     clauses,
     clauses_exchanged,
+    condition_last,
     conditions_traded,
     opens_with_be,
     owner_replaced,
@@ -130,8 +131,11 @@ class Verifier:
         subjects_a, subjects_b = _subjects(da, da.sequence), _subjects(db, renamed)
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
-        roles_a = possessive_as_of(da.sequence, self._nominal, boundaries=True)
-        roles_b = possessive_as_of(renamed, self._nominal, boundaries=True)
+        seq_a, seq_b = da.sequence, renamed
+        if da.condition and db.condition:
+            seq_a, seq_b = condition_last(seq_a, da.condition), condition_last(seq_b, db.condition)
+        roles_a = possessive_as_of(seq_a, self._nominal, boundaries=True)
+        roles_b = possessive_as_of(seq_b, self._nominal, boundaries=True)
         if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
             return "order"
         if clauses_exchanged(da.sequence, renamed):
