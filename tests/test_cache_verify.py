@@ -290,6 +290,13 @@ NEAR_MISSES = [
      "If a cyclist hits me, who pays for the damage?", "order"),
     ("If my landlord insults my neighbor, can I sue?",
      "Can I sue if my neighbor insults my landlord?", "order"),
+    # v25: negations in two clauses do not cancel; a word said twice is two words
+    ("Which spices should I use in chili, and why do they taste good in it?",
+     "Which spices should I not use in chili, and why don't they taste good in it?",
+     "negation"),
+    ("My sister lives in Paris and I live in Rome. How long is the train from Rome to Paris?",
+     "My sister lives in Paris and I live in Rome. How long is the train from Paris to Rome?",
+     "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -438,6 +445,11 @@ PARAPHRASES = [
     ("Explain how vaccines work", "Show me how vaccines work"),
     # v24: a condition said first or last, with a person in it
     ("If I'm diabetic, can I eat mangoes?", "Can I eat mangoes if I'm diabetic?"),
+    # v25: a negation in each of two clauses, on both sides
+    (
+        "I can't sleep at night, and I don't feel rested. What helps?",
+        "I cannot sleep at night, and I do not feel rested. What helps?",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -10,7 +10,9 @@ past against a future, "I" against "she". So each field has its own test:
   (a number with its unit is one value: "five km" = "5 kilometers", and a unit said on one
   side only is wording: "$1,500" = "1500"; a lone word "one" counts only against a "1" of
   the other prompt: "one or two hours" = "an hour or two");
-* negation: the same parity ("can't sleep" = "cannot sleep"; "not" ≠ "");
+* negation: as many clauses negated — an odd number of negations in it — ("can't sleep"
+  = "cannot sleep"; "not" ≠ ""; "should I *not* use …, and why *don't* they work" ≠ "should
+  I use …, and why do they work": two negations, in two clauses, do not cancel);
 * persons: the same set when both prompts name any (possessives aside);
 * quantifiers: no strong quantifier ("all", "most", "only", "few", "more", …) in one that
   the other lacks, and not two disjoint ones; "some", "many", "both" may appear in one
@@ -57,7 +59,7 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
     if name == "numbers":
         return not _same_values(_numbers(a, b), _numbers(b, a))
     if name == "negation":
-        return len(a) % 2 != len(b) % 2
+        return _negated_clauses(a) != _negated_clauses(b)
     if name in ("person", "partitive", "conversion"):  # compared only when both say one
         return bool(sa and sb)
     if name == "quantifier":
@@ -174,3 +176,9 @@ def one_against_all(da: Analysis, db: Analysis, pairs: dict[int, int]) -> bool:
         (pairs.get(pb) in da.one and pb in db.every) or (pairs.get(pb) in da.every and pb in db.one)
         for pb in (*db.one, *db.every)
     )
+
+
+def _negated_clauses(negations: tuple[str, ...]) -> int:
+    """How many clauses an odd number of the negations ("not@2": "not" in clause 2) is in."""
+    per_clause = Counter(n.rpartition("@")[2] for n in negations)
+    return sum(count % 2 for count in per_clause.values())

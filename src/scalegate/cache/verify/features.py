@@ -130,6 +130,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     asks = -1  # the token of the first leading "be" or opening request verb (``asked_for``)
     placed: dict[int, int] = {}  # token index → position in the sequence, of content words
     i = 0
+    clause = 0  # clauses ended so far (at , . ; ! ?): where a negation stands
     starts: dict[int, int] = {}  # token index → where its part of the sequence starts
     while i < len(tokens):
         tok = tokens[i]
@@ -140,6 +141,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
                 number_end = i + 1
             elif tok.kind == "punct" and number_end == i and tok.text not in ".!?;:,()":
                 number_end = i + 1  # "seven-hour"
+            clause += tok.kind == "punct" and tok.text in ",.;!?"
             frame = tok.kind == "punct" or (frame and tok.kind in ("quoted", "code"))
             lead = tok.kind == "punct"
             wh_phrase = -1
@@ -175,7 +177,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
-            _record(role, word, nxt, bag, out.sequence)
+            _record(role, (word, nxt), bag, out.sequence, clause)
         _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
         _mark_relative(word, i - 1 in placed, out.sequence)
@@ -331,9 +333,13 @@ def _attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> st
     return None if unit in _TIME_UNITS else role
 
 
-def _record(role: str, word: str, nxt: str, bag: dict[str, list[str]], sequence: list[str]) -> None:
-    """A closed-class word into its field; persons, relation words and noun-phrase
-    boundaries into the sequence."""
+def _record(
+    role: str, words: tuple[str, str], bag: dict[str, list[str]], sequence: list[str], clause: int
+) -> None:
+    """A closed-class word (and the word after it) into its field — a negation with the
+    clause it stands in, "not@2" —; persons, relation words and noun-phrase boundaries
+    into the sequence."""
+    word, nxt = words
     if word == "that" and (nxt in c.DETERMINERS or nxt in c.PERSONS):
         sequence.append("=that")  # a clause: "tell my boss *that* my coworker …"
         return
@@ -343,10 +349,10 @@ def _record(role: str, word: str, nxt: str, bag: dict[str, list[str]], sequence:
     if word in c.DETERMINERS and role == "light":
         sequence.append(BOUNDARY)  # "my dog bit | the neighbor's child"
     if word in c.PROHIBITIVE:
-        bag["negation"].append("not")  # "forbidden" = "not allowed"
+        bag["negation"].append(f"not@{clause}")  # "forbidden" = "not allowed"
     if role != "light":
         name, value = role.split(":", 1)
-        bag[name].append(value)
+        bag[name].append(f"{value}@{clause}" if name == "negation" else value)
         if name == "person":
             sequence.append("@" + value)
             return

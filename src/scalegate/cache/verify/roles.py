@@ -97,24 +97,14 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
     words in different clauses (:data:`CLAUSE`): "weather and climate — what's the
     difference?" asks what "What's the difference between weather and climate?" asks."""
 
-    def positions(words: list[str], other: list[str]) -> dict[str, int]:
-        seen: dict[str, int] = {}
-        for i, w in enumerate(words):
-            if not w.startswith("=") and w not in (CLAUSE, BOUNDARY):
-                # A person said twice keeps its first place ("older than me and I'm 20"),
-                # and so does a word both prompts say as often ("where Liverpool beat
-                # *Arsenal*, how many points did *Arsenal* get"); another has no one place.
-                again = w.startswith("@") or words.count(w) == other.count(w)
-                seen[w] = (seen[w] if again else -1) if w in seen else i
-        return {w: i for w, i in seen.items() if i >= 0}
-
     def between(words: list[str], i: int, j: int) -> set[str]:
         return set(words[min(i, j) + 1 : max(i, j)]) - {BOUNDARY}
 
     def role(w: str, words: list[str], i: int) -> bool:
-        return nominal is None or _noun_at(w, words, i, nominal)
+        del w  # "server#2" is the word at i said again
+        return nominal is None or _noun_at(words[i], words, i, nominal)
 
-    pa, pb = positions(a, b), positions(b, a)
+    pa, pb = _places(a, b), _places(b, a)
     shared = sorted(
         (w for w in set(pa) & set(pb) if role(w, a, pa[w]) and role(w, b, pb[w])),
         key=pa.__getitem__,
@@ -127,6 +117,27 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
             if CLAUSE not in in_a | in_b and in_a & in_b:
                 return True
     return False
+
+
+def _places(words: list[str], other: list[str]) -> dict[str, int]:
+    """Where each word of ``words`` stands (relation words and boundaries aside), for
+    :func:`swapped`."""
+    seen: dict[str, int] = {}
+    said: dict[str, int] = {}
+    for i, w in enumerate(words):
+        if not w.startswith("=") and w not in (CLAUSE, BOUNDARY):
+            # A person said twice keeps its first place ("older than me and I'm 20");
+            # a word both prompts say as often is one word each time it is said (the
+            # first "server" of "a remote server … copy from my machine to the remote
+            # server" is not the second); another has no one place.
+            said[w] = said.get(w, 0) + 1
+            if w not in seen:
+                seen[w] = i
+            elif words.count(w) == other.count(w) and not w.startswith("@"):
+                seen[f"{w}#{said[w]}"] = i
+            elif not w.startswith("@"):
+                seen[w] = -1
+    return {w: i for w, i in seen.items() if i >= 0}
 
 
 def relative_swapped(
