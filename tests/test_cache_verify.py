@@ -297,6 +297,15 @@ NEAR_MISSES = [
     ("My sister lives in Paris and I live in Rome. How long is the train from Rome to Paris?",
      "My sister lives in Paris and I live in Rome. How long is the train from Paris to Rome?",
      "order"),
+    # v26: a capital "A" inside a clause names; assignments in another order; the asker
+    # passive in one prompt, active in the other
+    ("Is a grade A student eligible if the class is graded B?",
+     "Is a grade B student eligible if the class is graded A?", "order"),
+    ("After a = 3; a *= 2; a += 1, what is a?", "After a = 3; a += 2; a *= 1, what is a?",
+     "symbols"),
+    ("Can I be paid overtime on a salary?", "Can I pay overtime on a salary?", "order"),
+    ("Can I be reimbursed by my employer for a home office?",
+     "Can I reimburse my employer for a home office?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -450,6 +459,8 @@ PARAPHRASES = [
         "I can't sleep at night, and I don't feel rested. What helps?",
         "I cannot sleep at night, and I do not feel rested. What helps?",
     ),
+    # v26: passive against active is a change of role only for a person asking
+    ("Is the library closed on Mondays?", "Does the library close on Mondays?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

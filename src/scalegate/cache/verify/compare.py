@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
-from scalegate.cache.verify.features import Analysis
+from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 
 _WHAT_IS_NOT = frozenset({"where", "when", "who"})
 _OPPOSITES: dict[str, set[str]] = {}
@@ -182,3 +182,13 @@ def _negated_clauses(negations: tuple[str, ...]) -> int:
     """How many clauses an odd number of the negations ("not@2": "not" in clause 2) is in."""
     per_clause = Counter(n.rpartition("@")[2] for n in negations)
     return sum(count % 2 for count in per_clause.values())
+
+
+def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
+    """The first closed-class field that contradicts (:func:`contradiction`)."""
+    for name in EXACT_FIELDS:
+        if contradiction(name, da.exact[name], db.exact[name], strictness):
+            return name
+    if counted_against_all(da, db) or counted_against_all(db, da):
+        return "quantifier"  # "remove *one* container" / "remove *all* containers"
+    return None

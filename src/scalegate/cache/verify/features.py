@@ -15,8 +15,20 @@ from dataclasses import dataclass, field
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify import phrases
 from scalegate.cache.verify.courtesy import without_courtesy
+from scalegate.cache.verify.fields import (
+    attach_unit,
+    number_words,
+    record,
+    special,
+)
 from scalegate.cache.verify.lexicon import Lexicon
-from scalegate.cache.verify.tense import LEAD_TENSE, WH_PHRASE, note_tense, verb_time
+from scalegate.cache.verify.tense import (
+    LEAD_TENSE,
+    WH_PHRASE,
+    note_tense,
+    passive_voice,
+    verb_time,
+)
 from scalegate.cache.verify.tokens import Token, tokenize
 from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 
@@ -27,11 +39,8 @@ EXACT_FIELDS = (
 )  # fmt: skip
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
-BOUNDARY = "|"
 RELATIVE = "=who"  # a relative pronoun after a noun: a clause about it begins
 _RELATIVE = frozenset({"who", "whom", "that", "which"})
-CLAUSE = "||"
-_TIME_UNITS = frozenset({"s", "min", "h", "day", "week", "month", "year"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,7 @@ class Word:
     head: str = ""
     capital: bool = False  # written with a capital letter first ("King"): maybe a name
     time: str = ""  # "future" or "past" by its auxiliaries ("will be laid off"), see .tense
+    passive: bool = False  # a participle after be/get: "can I *be added*" (.tense)
 
 
 @dataclass(slots=True)
@@ -101,6 +111,11 @@ class Analysis:
     condition: tuple[int, ...] = ()
 
     @property
+    def voices(self) -> dict[int, bool]:
+        """Sequence position → passive, of each content word (:func:`.tense.voice_differs`)."""
+        return {w.position: w.passive for w in self.content}
+
+    @property
     def timed(self) -> list[tuple[frozenset[str], str]]:
         """The lemmas and time of each content word its auxiliaries put in the future or
         the past (:func:`.tense.times_differ`)."""
@@ -136,7 +151,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         tok = tokens[i]
         starts[i] = len(out.sequence)
         if tok.kind != "word":
-            _special(tok, bag, out.sequence)
+            special(tok, bag, out.sequence)
             if tok.kind in ("number", "ordinal"):
                 number_end = i + 1
             elif tok.kind == "punct" and number_end == i and tok.text not in ".!?;:,()":
@@ -149,7 +164,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             subject = 0
             i += 1
             continue
-        used = _number_words(tokens, i, bag)
+        used = number_words(tokens, i, bag)
         if used and bag["numbers"] and bag["numbers"][-1].startswith("#"):
             out.sequence.append(bag["numbers"][-1])  # an ordinal fills a role: "from 2nd to 3rd"
         if used:
@@ -163,7 +178,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         role = role_of(tok, prev, nxt, has_digit, frame)
         if role == "light" and nxt == "you" and word in ("can", "could") and asks_can(tokens, i):
             role = "modality:can"
-        role = _attach_unit(role, number_end == i, bag["numbers"])
+        role = attach_unit(role, number_end == i, bag["numbers"])
         found = (out.leads, out.aspects, out.openings)
         note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, found)
         asks = asks if asks >= 0 or not _asks_for(word, lead, frame) else i
@@ -171,13 +186,13 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         if role is None:
             placed[i] = len(out.sequence)
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
-            time = verb_time(texts, i)
-            out.content.append(_content(tokens, i, lexicon, len(out.sequence), past, time))
+            form = (past, verb_time(texts, i), lexicon.is_past(word) and passive_voice(texts, i))
+            out.content.append(_content(tokens, i, lexicon, len(out.sequence), form))
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
-            _record(role, (word, nxt), bag, out.sequence, clause)
+            record(role, (word, nxt), bag, out.sequence, clause)
         _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
         _mark_relative(word, i - 1 in placed, out.sequence)
@@ -250,9 +265,11 @@ def _note_task(out: Analysis, word: str, role: str | None, frame: bool) -> None:
 
 
 def _content(
-    tokens: list[Token], i: int, lexicon: Lexicon, position: int, past: bool, time: str
+    tokens: list[Token], i: int, lexicon: Lexicon, position: int, form: tuple[bool, str, bool]
 ) -> Word:
-    """``tokens[i]`` as a content word."""
+    """``tokens[i]`` as a content word; ``form``: whether it is a past tense, its time and
+    whether it is passive."""
+    past, time, passive = form
     tok = tokens[i]
     prev = tokens[i - 1].text if i else ""
     nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
@@ -271,6 +288,7 @@ def _content(
         head=tokens[j - 1].text if preposition and j else "",
         capital=tok.capital,
         time=time,
+        passive=passive,
     )  # fmt: skip
 
 
@@ -318,92 +336,5 @@ def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
 
 
 _ARITH = frozenset("+-*/^()×÷%")
-_SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody", "everyone", "everybody"})
-
-
-def _attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> str | None:
-    """A unit right after a number joins it ("5 km" is one value, as is "five kilometres");
-    a unit of time alone is a noun like any other ("how many hours of sleep")."""
-    if role is None or not role.startswith("units:"):
-        return role
-    unit = role[6:]
-    if after_number and numbers:
-        numbers[-1] += " " + unit
-        return "light"
-    return None if unit in _TIME_UNITS else role
-
-
-def _record(
-    role: str, words: tuple[str, str], bag: dict[str, list[str]], sequence: list[str], clause: int
-) -> None:
-    """A closed-class word (and the word after it) into its field — a negation with the
-    clause it stands in, "not@2" —; persons, relation words and noun-phrase boundaries
-    into the sequence."""
-    word, nxt = words
-    if word == "that" and (nxt in c.DETERMINERS or nxt in c.PERSONS):
-        sequence.append("=that")  # a clause: "tell my boss *that* my coworker …"
-        return
-    if word == "whose":
-        sequence.append("='s")  # "the neighbor *whose* tree" owns it as "the neighbor's"
-        return
-    if word in c.DETERMINERS and role == "light":
-        sequence.append(BOUNDARY)  # "my dog bit | the neighbor's child"
-    if word in c.PROHIBITIVE:
-        bag["negation"].append(f"not@{clause}")  # "forbidden" = "not allowed"
-    if role != "light":
-        name, value = role.split(":", 1)
-        bag[name].append(f"{value}@{clause}" if name == "negation" else value)
-        if name == "person":
-            sequence.append("@" + value)
-            return
-        if word in _SOMEONE:  # fills a role as a person does: "I hit *someone*"
-            sequence.append("@" + word)
-            return
-    if word in c.RELATIONS:
-        sequence.append("=" + word)
-
-
-def _special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None:
-    if tok.kind == "punct" and tok.text in ".!?;:,":
-        sequence.append(CLAUSE if tok.text != "," else BOUNDARY)
-    elif tok.kind == "number":
-        bag["numbers"].append(tok.text)
-    elif tok.kind == "ordinal":
-        bag["numbers"].append("#" + tok.text)
-        sequence.append("#" + tok.text)
-    elif tok.kind in ("time", "quoted", "code"):
-        bag[{"time": "times"}.get(tok.kind, tok.kind)].append(tok.text)
-    elif tok.kind == "symbol":
-        bag["symbols"].append(tok.text)
-
-
-def _number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
-    """Number words from ``tokens[i]`` as one value ("twenty five", "a hundred"); tokens used."""
-    word = tokens[i].text
-    prev = tokens[i - 1].text if i else ""
-    nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-    if word in c.ORDINALS and not (word == "second" and prev in ("a", "per", "one", "each")):
-        bag["numbers"].append(f"#{c.ORDINALS[word]}")
-        return 1
-    if word == "a" and nxt in ("dozen", "hundred", "thousand", "million", "couple", "pair"):
-        return 1  # "a dozen" = "12": the article is the number's, not an article
-    if word not in c.NUMBER_WORDS and word not in c.MULTIPLIERS:
-        return 0
-    if word == "one" and (prev in c.ONE_PRONOUN_BEFORE or nxt in ("of", "another", "'s")):
-        return 0
-    value, used, j = 0.0, 0, i
-    while j < len(tokens) and tokens[j].kind == "word":
-        w = tokens[j].text
-        if w in c.NUMBER_WORDS:
-            value += c.NUMBER_WORDS[w]
-        elif w in c.MULTIPLIERS:
-            value = max(value, 1) * c.MULTIPLIERS[w]
-        elif not (
-            w == "and" and used and j + 1 < len(tokens) and tokens[j + 1].text in c.NUMBER_WORDS
-        ):
-            break
-        used += 1
-        j += 1
-    # A lone "one" may be an article's work ("one or two hours" / "an hour or two").
-    bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
-    return used
+# Assignments that update a value in order: "x += 3; x *= 2" is not "x *= 3; x += 2".
+_ARITH |= {op + "=" for op in "+-*/%^"} | {"=", "**", "//", "**=", "//="}

@@ -43,3 +43,29 @@ def relation_differs(
         if preps == {"about", "on"} and wa.head and wa.head == wb.head and lexicon.animate(wa.head):
             return "relation"
     return None
+
+
+def relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:
+    """The same words in the same order around one relation word that is another, not
+    two of the loose ones ("symbol *for* / *of* gold", "translate *into* / *to* French"):
+    "arguments *for*" / "arguments *against*", "faster *than*" / "faster *with*" — or
+    loose ones that make a phrasal verb in WordNet with the word before them: "*get
+    into* Harvard" (be admitted) / "*get to* Harvard" (arrive)."""
+    if len(a) != len(b):
+        return False
+    changed = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(changed) != 1 or a[changed[0]][:1] != "=" or b[changed[0]][:1] != "=":
+        return False
+    i = changed[0]
+    relations = (a[i][1:], b[i][1:])
+    if not set(relations) <= _LOOSE:
+        return True
+    before = a[i - 1] if i else ""
+    return any(
+        "v" in lexicon.poses(f"{verb}_{relation}")
+        for verb in lexicon.keys(before)
+        for relation in relations
+    )
+
+
+_LOOSE = frozenset({"to", "into", "for", "of", "'s"})

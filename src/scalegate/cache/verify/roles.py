@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable
 
 from scalegate.cache.verify import classes as c
-from scalegate.cache.verify.features import BOUNDARY, CLAUSE, RELATIVE
+from scalegate.cache.verify.features import RELATIVE
+from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 
 _FIRST_WORD = re.compile(r"\W*(\w+)")
 

@@ -17,23 +17,20 @@ from functools import lru_cache
 
 from scalegate.cache.verify.align import align, task_replaced
 from scalegate.cache.verify.compare import (
-    contradiction,
+    closed_class,
     coordination_differs,
-    counted_against_all,
     expressions_differ,
     numbers_moved,
     one_against_all,
 )
 from scalegate.cache.verify.features import (
-    BOUNDARY,
-    CLAUSE,
-    EXACT_FIELDS,
     RELATIVE,
     Analysis,
     analyse,
 )
+from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.lexicon import Lexicon
-from scalegate.cache.verify.relations import relation_differs
+from scalegate.cache.verify.relations import relation_differs, relation_replaced
 from scalegate.cache.verify.roles import (
     clauses,
     clauses_exchanged,
@@ -47,7 +44,7 @@ from scalegate.cache.verify.roles import (
     sides_swapped,
     swapped,
 )
-from scalegate.cache.verify.tense import mood_differs, tense_differs, times_differ
+from scalegate.cache.verify.tense import mood_differs, tense_differs, times_differ, voice_differs
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +79,7 @@ class Verifier:
         da, db = self._analyse(a), self._analyse(b)
         if da.exact["quoted"] != db.exact["quoted"] and _unquoted(da, b) and _unquoted(db, a):
             da, db = self._analyse(_QUOTES.sub(" ", a)), self._analyse(_QUOTES.sub(" ", b))
-        closed = _closed_class(da, db, strictness)
+        closed = closed_class(da, db, strictness)
         if closed is not None:
             return closed
         placed = _placed_differently(da, db)
@@ -121,16 +118,21 @@ class Verifier:
         renamed = _renamed(da, db, pairs)
         if copular and predicate_swapped(da.sequence, renamed):
             return "order"
-        if _relation_replaced(da.sequence, renamed, self.lexicon):
+        if relation_replaced(da.sequence, renamed, self.lexicon):
             return "relation"
-        return self._roles(da, db, renamed)
+        return self._roles(da, db, renamed, pairs)
 
-    def _roles(self, da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
+    def _roles(
+        self, da: Analysis, db: Analysis, renamed: list[str], pairs: dict[int, int]
+    ) -> str | None:
         """``person`` when the questions ask about someone else ("Can I …" / "Can my
         roommate …"), ``order`` when two nominal words trade places (:func:`swapped`)."""
         subjects_a, subjects_b = _subjects(da, da.sequence), _subjects(db, renamed)
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
+        same_person = _persons(subjects_a) and subjects_a == subjects_b
+        if same_person and voice_differs(da.voices, db.voices, pairs):
+            return "order"  # "Can I *be added* to …" / "Can I *add* my parents to …"
         seq_a, seq_b = da.sequence, renamed
         if da.condition and db.condition:
             seq_a, seq_b = condition_last(seq_a, da.condition), condition_last(seq_b, db.condition)
@@ -373,42 +375,12 @@ def _subjects(analysis: Analysis, sequence: list[str]) -> set[str]:
     return {sequence[i] for i in analysis.subjects}
 
 
+def _persons(subjects: set[str]) -> bool:
+    """Subjects that are all persons ("I", "you"): "Is the store *closed*" / "Does the store
+    *close*" is no change of role."""
+    return bool(subjects) and all(s.startswith("@") for s in subjects)
+
+
 def _renamed(da: Analysis, db: Analysis, pairs: dict[int, int]) -> list[str]:
     """``db``'s sequence with each content word replaced by its aligned word of ``da``."""
     return [da.sequence[pairs[i]] if i in pairs else word for i, word in enumerate(db.sequence)]
-
-
-def _closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
-    """The first closed-class field that contradicts (:func:`.compare.contradiction`)."""
-    for name in EXACT_FIELDS:
-        if contradiction(name, da.exact[name], db.exact[name], strictness):
-            return name
-    if counted_against_all(da, db) or counted_against_all(db, da):
-        return "quantifier"  # "remove *one* container" / "remove *all* containers"
-    return None
-
-
-def _relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:
-    """The same words in the same order around one relation word that is another, not
-    two of the loose ones ("symbol *for* / *of* gold", "translate *into* / *to* French"):
-    "arguments *for*" / "arguments *against*", "faster *than*" / "faster *with*" — or
-    loose ones that make a phrasal verb in WordNet with the word before them: "*get
-    into* Harvard" (be admitted) / "*get to* Harvard" (arrive)."""
-    if len(a) != len(b):
-        return False
-    changed = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-    if len(changed) != 1 or a[changed[0]][:1] != "=" or b[changed[0]][:1] != "=":
-        return False
-    i = changed[0]
-    relations = (a[i][1:], b[i][1:])
-    if not set(relations) <= _LOOSE:
-        return True
-    before = a[i - 1] if i else ""
-    return any(
-        "v" in lexicon.poses(f"{verb}_{relation}")
-        for verb in lexicon.keys(before)
-        for relation in relations
-    )
-
-
-_LOOSE = frozenset({"to", "into", "for", "of", "'s"})

@@ -64,6 +64,20 @@ def verb_time(words: Sequence[str], i: int) -> str:
     return _CHAIN_TIME.get(word, "past" if got and word not in c.MODALS else "")
 
 
+_BE = frozenset({"be", "been", "being", "is", "are", "am", "was", "were"}) | c.GET
+
+
+def passive_voice(words: Sequence[str], i: int) -> bool:
+    """Whether the participle ``words[i]`` is passive: be or get in its auxiliary chain
+    ("can I *be* added", "*got* fired", "is being built")."""
+    j = i - 1
+    while j >= 0 and (words[j] in _CHAIN or words[j] in _BE):
+        if words[j] in _BE:
+            return True
+        j -= 1
+    return False
+
+
 def times_differ(
     a: Sequence[tuple[frozenset[str], str]], b: Sequence[tuple[frozenset[str], str]]
 ) -> bool:
@@ -124,3 +138,11 @@ def tense_differs(
 def mood_differs(a: Sequence[str], b: Sequence[str]) -> bool:
     """One prompt's first yes/no question opens with a modal, the other's with do."""
     return {*a[:1], *b[:1]} == {"modal", "do"}
+
+
+def voice_differs(a: dict[int, bool], b: dict[int, bool], pairs: dict[int, int]) -> bool:
+    """An aligned verb passive in one prompt and active in the other (each side: sequence
+    position → passive, ``pairs``: B's positions → A's): with the same subject, its role
+    changed — "Can I *be added* to my parents' insurance?" / "Can I *add* my parents to my
+    insurance?"."""
+    return any(a_pos in a and b_pos in b and a[a_pos] != b[b_pos] for b_pos, a_pos in pairs.items())

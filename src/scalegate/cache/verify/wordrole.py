@@ -18,12 +18,15 @@ _REQUEST_ADVERBS = frozenset({"please", "kindly", "pls", "just", "also", "quickl
 def role_of(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
     """A word's closed-class role, ``None`` for content. A pronoun is not written in
     capitals nor after an article: "the US" is a country; nor is a quantifier or a
-    relation word in capitals a quantity or a relation."""
+    relation word in capitals a quantity or a relation, nor a capital "A" inside a clause
+    an article."""
     word = tok.text
     if word in c.PERSONS and (tok.caps or prev in ARTICLES):
         return None
     if tok.caps and (word in c.QUANTIFIERS or word in c.RELATIONS):
         return None  # a keyword: "UNION *ALL*", "GROUP *BY*" name code, not a quantity
+    if word == "a" and tok.capital and not frame:
+        return None  # a capital "A" inside a clause names: "type *A* blood", "vitamin *A*"
     return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
 
 

@@ -1,0 +1,101 @@
+"""Closed-class words into the fields of an :class:`.features.Analysis`: numbers said in
+words, units joined to their numbers, negations with their clause, persons, relation words
+and boundaries into the content sequence (for the role rules)."""
+
+from __future__ import annotations
+
+from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.tokens import Token
+
+BOUNDARY = "|"
+CLAUSE = "||"
+_TIME_UNITS = frozenset({"s", "min", "h", "day", "week", "month", "year"})
+_SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody", "everyone", "everybody"})
+
+
+def attach_unit(role: str | None, after_number: bool, numbers: list[str]) -> str | None:
+    """A unit right after a number joins it ("5 km" is one value, as is "five kilometres");
+    a unit of time alone is a noun like any other ("how many hours of sleep")."""
+    if role is None or not role.startswith("units:"):
+        return role
+    unit = role[6:]
+    if after_number and numbers:
+        numbers[-1] += " " + unit
+        return "light"
+    return None if unit in _TIME_UNITS else role
+
+
+def record(
+    role: str, words: tuple[str, str], bag: dict[str, list[str]], sequence: list[str], clause: int
+) -> None:
+    """A closed-class word (and the word after it) into its field — a negation with the
+    clause it stands in, "not@2" —; persons, relation words and noun-phrase boundaries
+    into the sequence."""
+    word, nxt = words
+    if word == "that" and (nxt in c.DETERMINERS or nxt in c.PERSONS):
+        sequence.append("=that")  # a clause: "tell my boss *that* my coworker …"
+        return
+    if word == "whose":
+        sequence.append("='s")  # "the neighbor *whose* tree" owns it as "the neighbor's"
+        return
+    if word in c.DETERMINERS and role == "light":
+        sequence.append(BOUNDARY)  # "my dog bit | the neighbor's child"
+    if word in c.PROHIBITIVE:
+        bag["negation"].append(f"not@{clause}")  # "forbidden" = "not allowed"
+    if role != "light":
+        name, value = role.split(":", 1)
+        bag[name].append(f"{value}@{clause}" if name == "negation" else value)
+        if name == "person":
+            sequence.append("@" + value)
+            return
+        if word in _SOMEONE:  # fills a role as a person does: "I hit *someone*"
+            sequence.append("@" + word)
+            return
+    if word in c.RELATIONS:
+        sequence.append("=" + word)
+
+
+def special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None:
+    if tok.kind == "punct" and tok.text in ".!?;:,":
+        sequence.append(CLAUSE if tok.text != "," else BOUNDARY)
+    elif tok.kind == "number":
+        bag["numbers"].append(tok.text)
+    elif tok.kind == "ordinal":
+        bag["numbers"].append("#" + tok.text)
+        sequence.append("#" + tok.text)
+    elif tok.kind in ("time", "quoted", "code"):
+        bag[{"time": "times"}.get(tok.kind, tok.kind)].append(tok.text)
+    elif tok.kind == "symbol":
+        bag["symbols"].append(tok.text)
+
+
+def number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
+    """Number words from ``tokens[i]`` as one value ("twenty five", "a hundred"); tokens used."""
+    word = tokens[i].text
+    prev = tokens[i - 1].text if i else ""
+    nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+    if word in c.ORDINALS and not (word == "second" and prev in ("a", "per", "one", "each")):
+        bag["numbers"].append(f"#{c.ORDINALS[word]}")
+        return 1
+    if word == "a" and nxt in ("dozen", "hundred", "thousand", "million", "couple", "pair"):
+        return 1  # "a dozen" = "12": the article is the number's, not an article
+    if word not in c.NUMBER_WORDS and word not in c.MULTIPLIERS:
+        return 0
+    if word == "one" and (prev in c.ONE_PRONOUN_BEFORE or nxt in ("of", "another", "'s")):
+        return 0
+    value, used, j = 0.0, 0, i
+    while j < len(tokens) and tokens[j].kind == "word":
+        w = tokens[j].text
+        if w in c.NUMBER_WORDS:
+            value += c.NUMBER_WORDS[w]
+        elif w in c.MULTIPLIERS:
+            value = max(value, 1) * c.MULTIPLIERS[w]
+        elif not (
+            w == "and" and used and j + 1 < len(tokens) and tokens[j + 1].text in c.NUMBER_WORDS
+        ):
+            break
+        used += 1
+        j += 1
+    # A lone "one" may be an article's work ("one or two hours" / "an hour or two").
+    bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
+    return used
