@@ -306,6 +306,11 @@ NEAR_MISSES = [
     ("Can I be paid overtime on a salary?", "Can I pay overtime on a salary?", "order"),
     ("Can I be reimbursed by my employer for a home office?",
      "Can I reimburse my employer for a home office?", "order"),
+    # v27: a number fills a role as a word does; a verb's particle on one side only
+    ("How do I transfer my 403b into a Roth IRA?", "How do I transfer my Roth IRA into a 403b?",
+     "order"),
+    ("Can I rent out my spare room in London?", "Can I rent a spare room in London?",
+     "direction"),
 ]  # fmt: skip
 
 LONG = (

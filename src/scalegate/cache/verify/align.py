@@ -80,7 +80,9 @@ def _replaced(
     out = []
     for y in left_b:
         slot = _slot(y.position, anchors_b)
-        if slot is not None and _light(y, lexicon) and (pairs[slot[0]], pairs[slot[1]]) in slots:
+        if slot is None or not _light(y, lexicon):
+            continue
+        if (pairs[slot[0]], pairs[slot[1]]) in slots:
             out.append(y)
     return out
 
@@ -187,3 +189,21 @@ def task_replaced(a: Analysis, b: Analysis, pairs: dict[int, int], lexicon: Lexi
             if lexicon.light_verb(word):
                 return word
     return None
+
+
+def particle_dropped(a: Analysis, b: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> bool:
+    """The same verb with an adverb particle in one prompt and without it in the other:
+    "how do I *rent out* my apartment" / "how do I *rent* an apartment", "*give up*" /
+    "*give*" (a phrasal verb WordNet lists is already a word of its own). Only for a word
+    usually a verb."""
+    words_a = {w.position: w for w in a.content}
+    words_b = {w.position: w for w in b.content}
+    for b_pos, a_pos in pairs.items():
+        x, y = words_a.get(a_pos), words_b.get(b_pos)
+        if x is None or y is None or not x.keys & y.keys or "_" in x.text + y.text:
+            continue
+        if not any(lexicon.verbal(w.text) for w in (x, y)):
+            continue  # "get a stripped *screw out*": a particle after its object
+        if (a_pos in a.particles) != (b_pos in b.particles):
+            return True
+    return False

@@ -107,6 +107,8 @@ class Analysis:
     # the theorem"), -1 if none.
     task: str = ""
     imperative: int = -1
+    # Sequence position of a content word → the adverb particle right after it ("rent *out*").
+    particles: dict[int, str] = field(default_factory=dict)
     # Positions in ``sequence`` of what an "if"/"unless"/"because" clause says.
     condition: tuple[int, ...] = ()
 
@@ -225,6 +227,11 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     out.asked = tuple(asked)
     out.asked_for = phrases.asked_for(tokens, asks, placed)
     out.owned = phrases.owned(tokens, placed)
+    out.particles = {  # "rent *out*", "give *up*"
+        at: tokens[i + 1].text
+        for i, at in placed.items()
+        if i + 1 < len(tokens) and tokens[i + 1].text in c.PARTICLES
+    }
     out.condition = phrases.conditions(tokens, starts, len(out.sequence))
     out.whose = phrases.whose(tokens, placed, out.sequence)
     out.one = phrases.counted(tokens, placed, phrases.ONE)

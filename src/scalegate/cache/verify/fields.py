@@ -9,6 +9,7 @@ from scalegate.cache.verify.tokens import Token
 
 BOUNDARY = "|"
 CLAUSE = "||"
+NUMBER = "%"  # a number in digits, in the sequence: "%401000"
 _TIME_UNITS = frozenset({"s", "min", "h", "day", "week", "month", "year"})
 _SOMEONE = frozenset({"someone", "somebody", "anyone", "anybody", "everyone", "everybody"})
 
@@ -60,6 +61,7 @@ def special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None:
         sequence.append(CLAUSE if tok.text != "," else BOUNDARY)
     elif tok.kind == "number":
         bag["numbers"].append(tok.text)
+        sequence.append(NUMBER + tok.text)  # fills a role: "roll my *401k* into an IRA"
     elif tok.kind == "ordinal":
         bag["numbers"].append("#" + tok.text)
         sequence.append("#" + tok.text)

@@ -15,7 +15,7 @@ import logging
 import re
 from functools import lru_cache
 
-from scalegate.cache.verify.align import align, task_replaced
+from scalegate.cache.verify.align import align, particle_dropped, task_replaced
 from scalegate.cache.verify.compare import (
     closed_class,
     coordination_differs,
@@ -108,6 +108,8 @@ class Verifier:
         task = task_replaced(da, db, pairs, self.lexicon)
         if task is not None:
             return f"unaligned:{task}"
+        if particle_dropped(da, db, pairs, self.lexicon):
+            return "direction"  # "rent *out* my apartment" / "rent an apartment"
         reason = _inflection(da, db, pairs, self.lexicon) or relation_differs(
             da, db, pairs, self.lexicon
         )
