@@ -311,6 +311,11 @@ NEAR_MISSES = [
      "order"),
     ("Can I rent out my spare room in London?", "Can I rent a spare room in London?",
      "direction"),
+    # v28: a colon with no space either side is code's (a slice), compared in order
+    ("What does s[2:] return for s = 'hello'?", "What does s[:2] return for s = 'hello'?",
+     "order"),
+    ("what does xs[1:] print for xs = [1, 2, 3]", "what does xs[:1] print for xs = [1, 2, 3]",
+     "symbols"),
 ]  # fmt: skip
 
 LONG = (
@@ -466,6 +471,8 @@ PARAPHRASES = [
     ),
     # v26: passive against active is a change of role only for a person asking
     ("Is the library closed on Mondays?", "Does the library close on Mondays?"),
+    # v28: a ratio written alike on both sides; a prose colon is punctuation
+    ("What's the 16:9 resolution of 1080p?", "what is the 16:9 resolution of 1080p"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

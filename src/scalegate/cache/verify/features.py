@@ -344,4 +344,4 @@ def _subject_state(state: int, lead: bool, tokens: list[Token], i: int) -> int:
 
 _ARITH = frozenset("+-*/^()×÷%")
 # Assignments that update a value in order: "x += 3; x *= 2" is not "x *= 3; x += 2".
-_ARITH |= {op + "=" for op in "+-*/%^"} | {"=", "**", "//", "**=", "//="}
+_ARITH |= {op + "=" for op in "+-*/%^"} | {"=", "**", "//", "**=", "//=", ":"}  # ":": a slice

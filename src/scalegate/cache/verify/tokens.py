@@ -98,11 +98,19 @@ def _sign(kind: str, raw: str, at: int, text: str) -> list[Token]:
         return [Token("punct", ";")]  # a spaced dash ends a clause: "X vs Y - why?"
     if raw in "[]{}":
         return [Token("symbol", raw)]  # code's brackets: "f(x, [id])" is not "f(x)"
+    if raw == ":" and _inside(text, at):
+        return [Token("symbol", raw)]  # a slice or a ratio: "xs[1:]" is not "xs[:1]"
     if kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
         return [Token("punct", raw)]  # dashes, brackets, quotes left over: no meaning
     if raw != "°" and unicodedata.category(raw[0])[0] == "S":
         return [Token("symbol", raw)]
     return []
+
+
+def _inside(text: str, at: int) -> bool:
+    """A sign with no space on either side ("[1:]", "a:b"): code's, not prose's colon."""
+    before, after = text[at - 1 : at], text[at + 1 : at + 2]
+    return bool(before) and bool(after) and not before.isspace() and not after.isspace()
 
 
 def _unary_minus(text: str, at: int) -> bool:
