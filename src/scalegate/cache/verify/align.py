@@ -193,9 +193,9 @@ def task_replaced(a: Analysis, b: Analysis, pairs: dict[int, int], lexicon: Lexi
 
 def particle_dropped(a: Analysis, b: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> bool:
     """The same verb with an adverb particle in one prompt and without it in the other:
-    "how do I *rent out* my apartment" / "how do I *rent* an apartment", "*give up*" /
-    "*give*" (a phrasal verb WordNet lists is already a word of its own). Only for a word
-    usually a verb."""
+    "how do I *rent out* my apartment" / "how do I *rent* an apartment". A phrasal verb
+    WordNet lists ("give up") is already a word of its own and not read here; nor a word
+    not usually a verb."""
     words_a = {w.position: w for w in a.content}
     words_b = {w.position: w for w in b.content}
     for b_pos, a_pos in pairs.items():

@@ -101,6 +101,20 @@ def _starts(tokens: list[Token], i: int) -> bool:
     return i == 0 or (tokens[i - 1].kind == "punct" and tokens[i - 1].text in _SENTENCE_END)
 
 
+def _opening(tokens: list[Token], i: int) -> int:
+    """The length of the opening formula at ``tokens[i]``, or 0: a leading one wherever it
+    stands, a standalone one only before punctuation, "but" or the question's first word."""
+    n = _match(tokens, i, LEADING)
+    if n:
+        return n
+    n = _match(tokens, i, STANDALONE)
+    if n and i + n < len(tokens):
+        after = tokens[i + n]
+        if after.kind != "punct" and after.text not in _OPENERS and after.text != "but":
+            return 0  # "good morning in Japanese?": the formula is what is asked about
+    return n
+
+
 def without_courtesy(tokens: list[Token]) -> list[Token]:
     """``tokens`` without the formulas that stand alone (see the module's docstring); the
     tokens as they were when nothing else would be left."""
@@ -108,11 +122,7 @@ def without_courtesy(tokens: list[Token]) -> list[Token]:
     i = 0
     while i < len(tokens):
         if _starts(tokens, i):
-            n = _match(tokens, i, LEADING) or _match(tokens, i, STANDALONE)
-            if n and i + n < len(tokens) and _match(tokens, i, LEADING) != n:
-                after = tokens[i + n]
-                if after.kind != "punct" and after.text not in _OPENERS and after.text != "but":
-                    n = 0  # "good morning in Japanese?": the formula is what is asked about
+            n = _opening(tokens, i)
             if n:
                 i += n
                 while (
