@@ -186,7 +186,7 @@ class Lexicon:
         first, *rest = words
         if (
             self._files is None
-            or first in c.AUXILIARIES | c.DO_AUX
+            or (first in c.AUXILIARIES | c.DO_AUX and not self._idiom(first, rest))
             or self.is_past(first)
             or not all(w.isalpha() for w in words)
             or not (
@@ -208,6 +208,19 @@ class Lexicon:
                     return None  # "speed up" is "speed": the verb alone says it
                 return lemma
         return None
+
+    @staticmethod
+    def _idiom(first: str, rest: list[str]) -> bool:
+        """Whether an auxiliary's form opens the run as a verb of its own: "get" or "do",
+        a content word, its preposition ("get rid of", "get hold of", "do away with" —
+        verifier v29; before, only "getting rid of" was one word). Not a pronoun in the
+        middle ("get it on" a plane), nor "be" or "have"."""
+        return (
+            (first in c.GET or first in ("do", "does"))
+            and len(rest) == 2
+            and rest[0] not in c.PERSONS
+            and rest[0] not in ("it", "this", "that", "one", "them")
+        )
 
     @staticmethod
     def _closed(word: str) -> bool:
