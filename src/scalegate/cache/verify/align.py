@@ -35,6 +35,12 @@ def align(
             pairs[y.position] = x.position
             left_a.remove(x)
             left_b.remove(y)
+    for x in list(left_a):  # one word, misspelt on one side
+        y = next((y for y in left_b if misspelt(x, y, lexicon)), None)
+        if y is not None:
+            pairs[y.position] = x.position
+            left_a.remove(x)
+            left_b.remove(y)
     for x in list(left_a):
         for y in left_b:
             reason = opposed(x, y, lexicon)
@@ -168,6 +174,43 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
         (ky in related(kx) or kx in related(ky)) and not (split(kx, ky) or split(ky, kx))
         for kx in x.keys
         for ky in y.keys
+    )
+
+
+def misspelt(x: Word, y: Word, lexicon: Lexicon) -> bool:
+    """One word typed wrong on one side (verifier v29): a word no dictionary knows, one
+    edit from a word that is known — a letter dropped, added, changed or two swapped
+    ("diffrence", "keybaord", "horizontaly") — with the same first letter (typists rarely
+    miss it; "iphone" / "phone" differ there) and five letters or more on each side (two
+    short words one edit apart are often two words: "cat" / "cab"). Not a capitalised
+    word: a name ("Jon" / "John") is not a typo."""
+    tx, ty = x.text, y.text
+    if (
+        len(tx) < 5
+        or len(ty) < 5
+        or tx[0] != ty[0]
+        or x.capital
+        or y.capital
+        or lexicon.unknown(tx) == lexicon.unknown(ty)
+    ):
+        return False
+    return _one_edit(tx, ty)
+
+
+def _one_edit(s: str, t: str) -> bool:
+    """Damerau–Levenshtein distance exactly one (insertion, deletion, substitution or an
+    adjacent transposition)."""
+    if len(s) > len(t):
+        s, t = t, s
+    if len(t) - len(s) > 1 or s == t:
+        return False
+    i = 0
+    while i < len(s) and s[i] == t[i]:
+        i += 1
+    if len(s) < len(t):
+        return s[i:] == t[i + 1 :]
+    return s[i + 1 :] == t[i + 1 :] or (
+        i + 1 < len(s) and s[i] == t[i + 1] and s[i + 1] == t[i] and s[i + 2 :] == t[i + 2 :]
     )
 
 

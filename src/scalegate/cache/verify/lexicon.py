@@ -79,6 +79,7 @@ class Lexicon:
         self.light_verb = _cached(self._light_verb)
         self.broader = _cached(self._broader)
         self.animate = _cached(self._animate)
+        self.unknown = _cached(self._unknown)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
         self.split_sense = lru_cache(maxsize=1 << 16)(self._split_sense)
         self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
