@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from scalegate.cache.verify import Lexicon, Verifier, near_miss_reason, rule
+from scalegate.cache.verify.align import one_edit
 from scalegate.cache.verify.tokens import tokenize
 
 NEAR_MISSES = [
@@ -316,6 +317,8 @@ NEAR_MISSES = [
      "order"),
     ("what does xs[1:] print for xs = [1, 2, 3]", "what does xs[:1] print for xs = [1, 2, 3]",
      "symbols"),
+    # v29: a misspelling needs a word no dictionary knows, with the first letter kept
+    ("How do I back up my iphone?", "How do I back up my phone?", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -473,6 +476,10 @@ PARAPHRASES = [
     ("Is the library closed on Mondays?", "Does the library close on Mondays?"),
     # v28: a ratio written alike on both sides; a prose colon is punctuation
     ("What's the 16:9 resolution of 1080p?", "what is the 16:9 resolution of 1080p"),
+    # v29: "get rid of" is one verb in its base form too; a word misspelt on one side
+    ("How do I get rid of ants in my garden?", "How can I eliminate ants in my garden?"),
+    ("How do I calibrate my monitor?", "how do i calibarte my monitor"),
+    ("how do I cancel my spotify subscription", "how do i cancle my spotify subscription"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -609,3 +616,23 @@ def test_courtesy_alone_is_kept_and_only_where_it_stands_alone() -> None:
         "how", "do", "i", "say", "thank", "you", "in", "french",
     ]  # fmt: skip
     assert near_miss_reason("Thanks so much!", "Sorry!") is not None
+
+
+@pytest.mark.parametrize(
+    ("s", "t", "one"),
+    [
+        ("difference", "diffrence", True),  # a letter dropped
+        ("keyboard", "keybaord", True),  # two swapped
+        ("point", "piont", True),
+        ("cancel", "cancle", True),
+        ("reverse", "reversed", True),  # a letter added
+        ("default", "defualt", True),
+        ("monitor", "monitor", False),  # the same word is no edit
+        ("calibrate", "clabirate", False),  # two swaps apart
+        ("separate", "seperete", False),  # two letters changed
+        ("abc", "cba", False),
+    ],
+)
+def test_one_edit_is_one_insertion_deletion_substitution_or_swap(s: str, t: str, one: bool) -> None:
+    assert one_edit(s, t) is one
+    assert one_edit(t, s) is one

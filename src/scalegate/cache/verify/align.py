@@ -14,6 +14,7 @@ does not ask about — the question is not the same.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from difflib import SequenceMatcher
 
 from scalegate.cache.verify.features import Analysis, Word
@@ -29,18 +30,8 @@ def align(
     """(reason or None, positions in ``b`` → positions in ``a`` of aligned words)."""
     pairs: dict[int, int] = {}
     left_a, left_b = _diff(a, b, pairs)
-    for x in list(left_a):  # the same lemma, elsewhere or inflected
-        y = next((y for y in left_b if x.keys & y.keys), None)
-        if y is not None:
-            pairs[y.position] = x.position
-            left_a.remove(x)
-            left_b.remove(y)
-    for x in list(left_a):  # one word, misspelt on one side
-        y = next((y for y in left_b if misspelt(x, y, lexicon)), None)
-        if y is not None:
-            pairs[y.position] = x.position
-            left_a.remove(x)
-            left_b.remove(y)
+    _pair(left_a, left_b, pairs, lambda x, y: bool(x.keys & y.keys))  # inflected, or moved
+    _pair(left_a, left_b, pairs, lambda x, y: misspelt(x, y, lexicon))  # typed wrong once
     for x in list(left_a):
         for y in left_b:
             reason = opposed(x, y, lexicon)
@@ -64,6 +55,21 @@ def align(
     if not alone:
         alone = _replaced(left_a, left_b, pairs, lexicon)
     return (f"unaligned:{alone[0].text}" if alone else None), pairs
+
+
+def _pair(
+    left_a: list[Word],
+    left_b: list[Word],
+    pairs: dict[int, int],
+    same: Callable[[Word, Word], bool],
+) -> None:
+    """Pair each word left in ``left_a`` with the first in ``left_b`` it is ``same`` as."""
+    for x in list(left_a):
+        y = next((y for y in left_b if same(x, y)), None)
+        if y is not None:
+            pairs[y.position] = x.position
+            left_a.remove(x)
+            left_b.remove(y)
 
 
 def _light(x: Word, lexicon: Lexicon) -> bool:
@@ -194,10 +200,10 @@ def misspelt(x: Word, y: Word, lexicon: Lexicon) -> bool:
         or lexicon.unknown(tx) == lexicon.unknown(ty)
     ):
         return False
-    return _one_edit(tx, ty)
+    return one_edit(tx, ty)
 
 
-def _one_edit(s: str, t: str) -> bool:
+def one_edit(s: str, t: str) -> bool:
     """Damerau–Levenshtein distance exactly one (insertion, deletion, substitution or an
     adjacent transposition)."""
     if len(s) > len(t):
