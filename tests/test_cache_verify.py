@@ -14,7 +14,7 @@ import pytest
 
 from scalegate.cache.verify import Lexicon, Verifier, near_miss_reason, rule
 from scalegate.cache.verify.align import one_edit
-from scalegate.cache.verify.tokens import tokenize
+from scalegate.cache.verify.tokens import glued, tokenize
 
 NEAR_MISSES = [
     # negation, words and affixes
@@ -319,6 +319,10 @@ NEAR_MISSES = [
      "symbols"),
     # v29: a misspelling needs a word no dictionary knows, with the first letter kept
     ("How do I back up my iphone?", "How do I back up my phone?", "unaligned"),
+    # v29: "have" as the verb of having keeps its tense; signs glued in code keep their order
+    ("Is it normal to feel tired if I have the flu?",
+     "Is it normal to feel tired if I had the flu?", "tense"),
+    ("What does [^0-9] match in a regex?", "What does ^[0-9] match in a regex?", "symbols"),
 ]  # fmt: skip
 
 LONG = (
@@ -480,6 +484,8 @@ PARAPHRASES = [
     ("How do I get rid of ants in my garden?", "How can I eliminate ants in my garden?"),
     ("How do I calibrate my monitor?", "how do i calibarte my monitor"),
     ("how do I cancel my spotify subscription", "how do i cancle my spotify subscription"),
+    ("What should I eat if I have a cold?", "what to eat if i have a cold"),
+    ("what does x[::-1] do in python", "in python what does x[::-1] do"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -636,3 +642,17 @@ def test_courtesy_alone_is_kept_and_only_where_it_stands_alone() -> None:
 def test_one_edit_is_one_insertion_deletion_substitution_or_swap(s: str, t: str, one: bool) -> None:
     assert one_edit(s, t) is one
     assert one_edit(t, s) is one
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [
+        ("what does [^abc] match", ["[^]"]),
+        ("what does ^[abc] match", ["^[]"]),
+        ("x[::-1] and f(x)^2", ["[::-]", "()^"]),
+        ("and/or (optional) wi-fi", []),  # no sign only code writes: prose
+        ("(3+4)*2", ["(+)*"]),  # arithmetic too (compared only against a reordering)
+    ],
+)
+def test_glued_keeps_the_order_of_signs_inside_a_run_of_code(text: str, runs: list[str]) -> None:
+    assert glued(text) == runs

@@ -157,6 +157,14 @@ def expressions_differ(a: Sequence[str], b: Sequence[str]) -> bool:
     return arithmetic(a) and arithmetic(b) and tuple(a) != tuple(b)
 
 
+def signs_reordered(a: Sequence[str], b: Sequence[str]) -> bool:
+    """A run of code whose signs the other prompt writes in another order, and not also in
+    this one: "[^abc]" / "^[abc]" (verifier v29). A run on one side only says nothing (the
+    other may space its code out: "f(x)^2" / "f(x) ^ 2")."""
+    only_b = [y for y in b if y not in a]
+    return any(sorted(x) == sorted(y) for x in a if x not in b for y in only_b)
+
+
 def counted_against_all(da: Analysis, db: Analysis) -> bool:
     """A number in one prompt where the other says "all" (and neither says both): at
     ``balanced`` too, where "all" alone in one prompt passes; or says "both" and the

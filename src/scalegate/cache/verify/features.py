@@ -25,11 +25,12 @@ from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tense import (
     LEAD_TENSE,
     WH_PHRASE,
+    have_tense,
     note_tense,
     passive_voice,
     verb_time,
 )
-from scalegate.cache.verify.tokens import Token, tokenize
+from scalegate.cache.verify.tokens import Token, glued, tokenize
 from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 
 EXACT_FIELDS = (
@@ -87,6 +88,8 @@ class Analysis:
     numbered: tuple[tuple[str, str, str], ...] = ()
     # Numbers and arithmetic signs as written ("( 8 - 3 ) 2"): where brackets sit.
     expression: tuple[str, ...] = ()
+    # The signs of each run of code without spaces, in order (:func:`.tokens.glued`).
+    glued: tuple[str, ...] = ()
     # Positions in ``sequence`` of what the prompt asks for, whose number says how many:
     # the noun phrase a leading "be" agrees with ("What is *the square root* of 16?", not
     # a kind defined, "What is *a* black hole?"), or the object of a request verb that
@@ -183,6 +186,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         role = attach_unit(role, number_end == i, bag["numbers"])
         found = (out.leads, out.aspects, out.openings)
         note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, found)
+        out.aspects.extend(have_tense(word, nxt, lexicon.is_past(nxt)))
         asks = asks if asks >= 0 or not _asks_for(word, lead, frame) else i
         _note_task(out, word, role, frame)
         if role is None:
@@ -207,6 +211,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         frame = role == "light" and (frame or word in ("please", "you"))
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
+    out.glued = tuple(glued(text))
     bag["partitive"] = phrases.partitives(tokens)
     bag["conversion"] = phrases.conversions(bag["numbers"])
     bag["owners"] = [t.text for t in tokens if t.text in c.POSSESSIVE_DETERMINERS]

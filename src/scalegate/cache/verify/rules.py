@@ -22,6 +22,7 @@ from scalegate.cache.verify.compare import (
     expressions_differ,
     numbers_moved,
     one_against_all,
+    signs_reordered,
 )
 from scalegate.cache.verify.features import (
     RELATIVE,
@@ -293,7 +294,7 @@ def _placed_differently(da: Analysis, db: Analysis) -> str | None:
     """The same numbers and signs, placed otherwise: ``symbols`` for brackets that group
     otherwise ("(8 - 3) - 2" / "8 - (3 - 2)"), ``order`` for numbers that trade slots
     ("Python 2 … to Python 3" / "Python 3 … to Python 2")."""
-    if expressions_differ(da.expression, db.expression):
+    if expressions_differ(da.expression, db.expression) or signs_reordered(da.glued, db.glued):
         return "symbols"
     if numbers_moved(da.numbered, db.numbered):
         return "order"

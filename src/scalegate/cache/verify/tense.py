@@ -115,6 +115,27 @@ def note_tense(
         aspects.append((word, _ASPECT_TENSE[prev]))
 
 
+_HAVE = {"have": "present", "has": "present", "had": "past"}
+# After these "have" is an auxiliary or a modal ("have *to* go", "had *better*", "has *not*
+# been", "have *you* seen"), not the verb of having.
+_NOT_HAVING = (
+    frozenset(("to", "better", "got", "gotten", "been", ""))
+    | c.NEGATORS
+    | c.CHAIN_ADVERBS
+    | frozenset(c.PERSONS)
+)
+
+
+def have_tense(word: str, nxt: str, nxt_participle: bool) -> list[tuple[str, str]]:
+    """[("have", its tense)] where "have" is the verb of having, not an auxiliary: what one
+    has now is not what one had ("how do I know if I *have* covid" / "… if I *had* covid",
+    verifier v29) — an aspect (:func:`tense_differs`), so compared only where both prompts
+    say it. Not before a participle ("had gone") or a word of :data:`_NOT_HAVING`."""
+    if word not in _HAVE or nxt_participle or nxt in _NOT_HAVING:
+        return []
+    return [("have", _HAVE[word])]
+
+
 def tense_differs(
     leads: tuple[Sequence[str], Sequence[str]],
     aspects: tuple[Sequence[tuple[str, str]], Sequence[tuple[str, str]]],

@@ -107,6 +107,26 @@ def _sign(kind: str, raw: str, at: int, text: str) -> list[Token]:
     return []
 
 
+# Signs that only code writes (a run of text with one of them is code's), and every sign
+# whose order inside such a run is kept.
+_CODE_SIGNS = frozenset("[]{}^|~<>=*\\")
+_SIGNS = _CODE_SIGNS | frozenset("()+&!%/-:")
+
+
+def glued(text: str) -> list[str]:
+    """The signs of each run of code with no space in it, in their order, where it has two
+    kinds or more: "[^abc]" → "[^]", "^[abc]" → "^[]" (verifier v29) — the symbols alone
+    are the same multiset, the code is not the same ("not a, b or c" / "a, b or c at the
+    start"). Runs with no sign of :data:`_CODE_SIGNS` are prose ("and/or", "(optional)")."""
+    out = []
+    for run in text.split():
+        if not _CODE_SIGNS.isdisjoint(run):
+            signs = "".join(ch for ch in run if ch in _SIGNS)
+            if len(set(signs)) > 1:
+                out.append(signs)
+    return out
+
+
 def _inside(text: str, at: int) -> bool:
     """A sign with no space on either side ("[1:]", "a:b"): code's, not prose's colon."""
     before, after = text[at - 1 : at], text[at + 1 : at + 2]
