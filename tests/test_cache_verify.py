@@ -323,6 +323,10 @@ NEAR_MISSES = [
     ("Is it normal to feel tired if I have the flu?",
      "Is it normal to feel tired if I had the flu?", "tense"),
     ("What does [^0-9] match in a regex?", "What does ^[0-9] match in a regex?", "symbols"),
+    # v30: "good" stands alone only before the noun asked for, never as what is asked
+    ("Is it better to rent or buy a house?", "Is it cheaper to rent or buy a house?",
+     "unaligned"),
+    ("Is running good exercise for dogs?", "Is running exercise for dogs?", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -486,6 +490,12 @@ PARAPHRASES = [
     ("how do I cancel my spotify subscription", "how do i cancle my spotify subscription"),
     ("What should I eat if I have a cold?", "what to eat if i have a cold"),
     ("what does x[::-1] do in python", "in python what does x[::-1] do"),
+    # v30: a request asks for good ones
+    ("what are some good exercises for lower back pain", "which exercises help lower back pain"),
+    (
+        "Can you suggest some good names for a golden retriever?",
+        "suggest some names for a golden retriever",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

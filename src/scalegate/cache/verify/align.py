@@ -25,9 +25,10 @@ _NEG_SUFFIXES = (("less", ("", "ful", "y", "ed")), ("free", ("",)))
 
 
 def align(
-    a: list[Word], b: list[Word], lexicon: Lexicon, *, all_senses: bool
+    a: list[Word], b: list[Word], lexicon: Lexicon, *, all_senses: bool, praise: bool = False
 ) -> tuple[str | None, dict[int, int]]:
-    """(reason or None, positions in ``b`` → positions in ``a`` of aligned words)."""
+    """(reason or None, positions in ``b`` → positions in ``a`` of aligned words);
+    ``praise``: "good" before a noun may stand alone (:func:`_praise`)."""
     pairs: dict[int, int] = {}
     left_a, left_b = _diff(a, b, pairs)
     _pair(left_a, left_b, pairs, lambda x, y: bool(x.keys & y.keys))  # inflected, or moved
@@ -49,8 +50,8 @@ def align(
             reason = opposed(x, other, lexicon, both_ways=False)
             if reason is not None:
                 return reason, pairs
-    alone = [x for x in left_a if not _implied(x, b, lexicon)] or [
-        y for y in left_b if not _implied(y, a, lexicon)
+    alone = [x for x in left_a if not _implied(x, a, b, lexicon, praise)] or [
+        y for y in left_b if not _implied(y, b, a, lexicon, praise)
     ]
     if not alone:
         alone = _replaced(left_a, left_b, pairs, lexicon)
@@ -105,7 +106,7 @@ def _slot(position: int, anchors: list[int]) -> tuple[int, int] | None:
     return (anchors[i - 1], anchors[i]) if 0 < i < len(anchors) else None
 
 
-def _implied(x: Word, others: list[Word], lexicon: Lexicon) -> bool:
+def _implied(x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, praise: bool) -> bool:
     """A word left alone that asks nothing new: a light verb ("what *makes* the sky blue"),
     or a noun more general than a word of the other prompt ("the capital *city*").
 
@@ -116,9 +117,22 @@ def _implied(x: Word, others: list[Word], lexicon: Lexicon) -> bool:
     preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
     if x.coordinated or (x.capital and x.noun and not x.preposition):
         return False  # nor a name's word: "the *City* of London" is not London
-    if _light(x, lexicon):
+    if _light(x, lexicon) or (praise and _praise(x, own, lexicon)):
         return True
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
+
+
+def _praise(x: Word, own: list[Word], lexicon: Lexicon) -> bool:
+    """ "good", "better" or "best" before the noun a prompt asks for ("What's a *good*
+    stretch for tight hamstrings?" / "Which stretch helps with tight hamstrings?", verifier
+    v30): a request asks for good ones; said alone, it narrows nothing. Not a predicate ("Is
+    coffee *good* for you?", "Is running *good* exercise?" ask just that: the caller says
+    when a prompt is a yes/no question with "be"), nor against another adjective ("better"
+    / "cheaper": that one is left alone) or its antonym ("good" / "bad": opposed before)."""
+    if "good" not in x.keys or x.noun or x.text == "goods":
+        return False
+    after = next((w for w in own if w.position == x.position + 1), None)
+    return after is not None and any("n" in lexicon.poses(k) for k in after.keys)
 
 
 def _diff(a: list[Word], b: list[Word], pairs: dict[int, int]) -> tuple[list[Word], list[Word]]:

@@ -94,12 +94,17 @@ class Verifier:
             return "modality"  # "Could a penguin survive …?" / "Do penguins live …?"
         if coordination_differs(da.sequence, db.sequence):
             return "connective"  # "high in protein *and* low in carbs" / "… *or* …"
+        be_a, be_b = opens_with_be(a), opens_with_be(b)
         reason, pairs = align(
-            da.content, db.content, self.lexicon, all_senses=strictness == "balanced"
+            da.content,
+            db.content,
+            self.lexicon,
+            all_senses=strictness == "balanced",
+            praise=not (be_a or be_b),  # "Is running *good* exercise?" asks just that
         )
         if reason is not None:
             return reason
-        return self._aligned(da, db, pairs, opens_with_be(a) and opens_with_be(b))
+        return self._aligned(da, db, pairs, be_a and be_b)
 
     def _aligned(
         self, da: Analysis, db: Analysis, pairs: dict[int, int], copular: bool
