@@ -25,10 +25,17 @@ _NEG_SUFFIXES = (("less", ("", "ful", "y", "ed")), ("free", ("",)))
 
 
 def align(
-    a: list[Word], b: list[Word], lexicon: Lexicon, *, all_senses: bool, praise: bool = False
+    a: list[Word],
+    b: list[Word],
+    lexicon: Lexicon,
+    *,
+    all_senses: bool,
+    praise: bool = False,
+    versus: tuple[bool, bool] = (False, False),
 ) -> tuple[str | None, dict[int, int]]:
     """(reason or None, positions in ``b`` → positions in ``a`` of aligned words);
-    ``praise``: "good" before a noun may stand alone (:func:`_praise`)."""
+    ``praise``: "good" before a noun may stand alone (:func:`_praise`); ``versus``: which
+    prompt sets two things against each other with "vs" (:func:`_contrasted`)."""
     pairs: dict[int, int] = {}
     left_a, left_b = _diff(a, b, pairs)
     _pair(left_a, left_b, pairs, lambda x, y: bool(x.keys & y.keys))  # inflected, or moved
@@ -50,8 +57,10 @@ def align(
             reason = opposed(x, other, lexicon, both_ways=False)
             if reason is not None:
                 return reason, pairs
-    alone = [x for x in left_a if not _implied(x, a, b, lexicon, praise)] or [
-        y for y in left_b if not _implied(y, b, a, lexicon, praise)
+    alone = [
+        x for x in left_a if not (_implied(x, a, b, lexicon, praise) or _contrasted(x, versus[1]))
+    ] or [
+        y for y in left_b if not (_implied(y, b, a, lexicon, praise) or _contrasted(y, versus[0]))
     ]
     if not alone:
         alone = _replaced(left_a, left_b, pairs, lexicon)
@@ -120,6 +129,13 @@ def _implied(x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, pra
     if _light(x, lexicon) or (praise and _praise(x, own, lexicon)):
         return True
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
+
+
+def _contrasted(x: Word, versus: bool) -> bool:
+    """ "difference" where the other prompt sets the two things against each other with
+    "vs" (verifier v30): "What's the *difference* between baking soda and baking powder?"
+    / "baking soda *vs* baking powder?" ask one thing."""
+    return versus and "difference" in x.keys
 
 
 def _praise(x: Word, own: list[Word], lexicon: Lexicon) -> bool:

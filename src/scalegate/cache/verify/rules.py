@@ -101,6 +101,7 @@ class Verifier:
             self.lexicon,
             all_senses=strictness == "balanced",
             praise=not (be_a or be_b),  # "Is running *good* exercise?" asks just that
+            versus=(_versus(da.sequence), _versus(db.sequence)),
         )
         if reason is not None:
             return reason
@@ -293,6 +294,10 @@ class Verifier:
 
 # A verb made a noun ("meaning", "creation", "payment"): it takes no object.
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
+
+
+def _versus(sequence: list[str]) -> bool:
+    return "=vs" in sequence or "=versus" in sequence
 
 
 def _placed_differently(da: Analysis, db: Analysis) -> str | None:
