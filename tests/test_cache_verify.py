@@ -327,6 +327,8 @@ NEAR_MISSES = [
     ("Is it better to rent or buy a house?", "Is it cheaper to rent or buy a house?",
      "unaligned"),
     ("Is running good exercise for dogs?", "Is running exercise for dogs?", "unaligned"),
+    # v30: "vs" stands for "the difference between", not for what else is asked
+    ("whats the difference between tcp and udp", "tcp vs udp which is faster", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -496,6 +498,8 @@ PARAPHRASES = [
         "Can you suggest some good names for a golden retriever?",
         "suggest some names for a golden retriever",
     ),
+    # v30: two things set against each other with "vs" ask their difference
+    ("What's the difference between a crocodile and an alligator?", "crocodile vs alligator?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
