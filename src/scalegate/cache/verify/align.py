@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from scalegate.cache.verify.features import Analysis, Word
@@ -24,6 +25,18 @@ _NEG_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis", "non-", "a")
 _NEG_SUFFIXES = (("less", ("", "ful", "y", "ed")), ("free", ("",)))
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What a prompt says around its content words that a word of the other prompt may
+    only repeat (verifier v30)."""
+
+    versus: bool = False  # sets two things against each other with "vs"
+    questions: frozenset[str] = frozenset()  # its question words
+
+
+NO_FRAME = Frame()
+
+
 def align(
     a: list[Word],
     b: list[Word],
@@ -31,11 +44,11 @@ def align(
     *,
     all_senses: bool,
     praise: bool = False,
-    versus: tuple[bool, bool] = (False, False),
+    frames: tuple[Frame, Frame] = (NO_FRAME, NO_FRAME),
 ) -> tuple[str | None, dict[int, int]]:
     """(reason or None, positions in ``b`` → positions in ``a`` of aligned words);
-    ``praise``: "good" before a noun may stand alone (:func:`_praise`); ``versus``: which
-    prompt sets two things against each other with "vs" (:func:`_contrasted`)."""
+    ``praise``: "good" before a noun may stand alone (:func:`_praise`); ``frames``: what
+    each prompt says around its content words (:class:`Frame`)."""
     pairs: dict[int, int] = {}
     left_a, left_b = _diff(a, b, pairs)
     _pair(left_a, left_b, pairs, lambda x, y: bool(x.keys & y.keys))  # inflected, or moved
@@ -58,9 +71,13 @@ def align(
             if reason is not None:
                 return reason, pairs
     alone = [
-        x for x in left_a if not (_implied(x, a, b, lexicon, praise) or _contrasted(x, versus[1]))
+        x
+        for x in left_a
+        if not (_implied(x, a, b, lexicon, praise) or _framed(x, frames[1], lexicon))
     ] or [
-        y for y in left_b if not (_implied(y, b, a, lexicon, praise) or _contrasted(y, versus[0]))
+        y
+        for y in left_b
+        if not (_implied(y, b, a, lexicon, praise) or _framed(y, frames[0], lexicon))
     ]
     if not alone:
         alone = _replaced(left_a, left_b, pairs, lexicon)
@@ -131,11 +148,15 @@ def _implied(x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, pra
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
 
 
-def _contrasted(x: Word, versus: bool) -> bool:
-    """ "difference" where the other prompt sets the two things against each other with
-    "vs" (verifier v30): "What's the *difference* between baking soda and baking powder?"
-    / "baking soda *vs* baking powder?" ask one thing."""
-    return versus and "difference" in x.keys
+def _framed(x: Word, other: Frame, lexicon: Lexicon) -> bool:
+    """A word left alone that says what the other prompt's frame does: "difference" where
+    the other sets the two things against each other with "vs" ("What's the *difference*
+    between baking soda and baking powder?" / "baking soda *vs* baking powder?"), a noun
+    WordNet makes broader than the other's question word read as a noun ("What is the
+    *reason* cats purr?" / "*Why* do cats purr?": "a why" is a reason)."""
+    if other.versus and "difference" in x.keys:
+        return True
+    return x.noun and any(k in lexicon.broader(q) for q in other.questions for k in x.keys)
 
 
 def _praise(x: Word, own: list[Word], lexicon: Lexicon) -> bool:

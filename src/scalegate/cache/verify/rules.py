@@ -15,7 +15,7 @@ import logging
 import re
 from functools import lru_cache
 
-from scalegate.cache.verify.align import align, particle_dropped, task_replaced
+from scalegate.cache.verify.align import Frame, align, particle_dropped, task_replaced
 from scalegate.cache.verify.compare import (
     closed_class,
     coordination_differs,
@@ -101,7 +101,7 @@ class Verifier:
             self.lexicon,
             all_senses=strictness == "balanced",
             praise=not (be_a or be_b),  # "Is running *good* exercise?" asks just that
-            versus=(_versus(da.sequence), _versus(db.sequence)),
+            frames=(_frame(da), _frame(db)),
         )
         if reason is not None:
             return reason
@@ -296,8 +296,12 @@ class Verifier:
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
 
 
-def _versus(sequence: list[str]) -> bool:
-    return "=vs" in sequence or "=versus" in sequence
+def _frame(analysis: Analysis) -> Frame:
+    sequence = analysis.sequence
+    return Frame(
+        versus="=vs" in sequence or "=versus" in sequence,
+        questions=frozenset(analysis.exact["question"]),
+    )
 
 
 def _placed_differently(da: Analysis, db: Analysis) -> str | None:
