@@ -90,6 +90,8 @@ class Analysis:
     expression: tuple[str, ...] = ()
     # The signs of each run of code without spaces, in order (:func:`.tokens.glued`).
     glued: tuple[str, ...] = ()
+    # Positions in ``sequence`` of two nouns written next to each other ("chocolate milk").
+    compounds: tuple[tuple[int, int], ...] = ()
     # Positions in ``sequence`` of what the prompt asks for, whose number says how many:
     # the noun phrase a leading "be" agrees with ("What is *the square root* of 16?", not
     # a kind defined, "What is *a* black hole?"), or the object of a request verb that
@@ -231,6 +233,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     )
     out.asked = tuple(asked)
     out.asked_for = phrases.asked_for(tokens, asks, placed)
+    out.compounds = phrases.compounds(placed, out.content, lexicon)
     out.owned = phrases.owned(tokens, placed)
     out.particles = {  # "rent *out*", "give *up*"
         at: tokens[i + 1].text

@@ -7,9 +7,14 @@ content sequence."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tokens import Token
+
+if TYPE_CHECKING:  # features imports this module
+    from scalegate.cache.verify.features import Word
 
 
 def phrasal(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
@@ -166,3 +171,27 @@ def conditions(tokens: list[Token], starts: dict[int, int], end: int) -> tuple[i
         if first is not None:
             found.extend(p for p in range(first, last) if p not in found)
     return tuple(found)
+
+
+def compounds(
+    placed: dict[int, int], content: list[Word], lexicon: Lexicon
+) -> tuple[tuple[int, int], ...]:
+    """Two content words written next to each other, both read as nouns — not a verb's
+    past or participle, not a light verb ("bees *make honey*" / "honey *made* by bees"):
+    their sequence positions, for :func:`.modifiers.compound_reversed`."""
+    words = {w.position: w for w in content}
+
+    def nominal(w: Word) -> bool:
+        return (
+            not w.past
+            and not w.degree  # "better sleep" / "sleeping better"
+            and not lexicon.is_past(w.text)
+            and not lexicon.light_verb(w.text)
+            and any("n" in lexicon.poses(k) for k in w.keys)
+        )
+
+    return tuple(
+        (placed[i], placed[i + 1])
+        for i in placed
+        if i + 1 in placed and nominal(words[placed[i]]) and nominal(words[placed[i + 1]])
+    )

@@ -31,6 +31,7 @@ from scalegate.cache.verify.features import (
 )
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.modifiers import compound_reversed, numbers_traded
 from scalegate.cache.verify.relations import relation_differs, relation_replaced
 from scalegate.cache.verify.roles import (
     clauses,
@@ -149,6 +150,10 @@ class Verifier:
         roles_b = possessive_as_of(seq_b, self._nominal, boundaries=True)
         if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
             return "order"
+        pairs_a = {(da.sequence[x], da.sequence[y]) for x, y in da.compounds}
+        pairs_b = {(renamed[x], renamed[y]) for x, y in db.compounds}
+        if compound_reversed(pairs_a, pairs_b) or numbers_traded(da.sequence, renamed):
+            return "order"  # "chocolate milk" / "milk chocolate"
         if clauses_exchanged(da.sequence, renamed):
             return "order"
         if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)):

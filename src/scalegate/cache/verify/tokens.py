@@ -40,7 +40,7 @@ _PATTERN = re.compile(
     r"(?P<code>```.*?```|`[^`]+`|(?<!\S)\S*\\[A-Za-z]\S*?(?=[.,;:!?]*(?:\s|$)))"
     r"|(?P<quoted>\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<![\w'])'(?:[^'\n]|'(?=\w))+'(?![\w']))"
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
-    r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
+    r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d(?:\d|,(?=\d))*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
     r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
     r"|(?P<bracket>\((?=\s*-?[\d(])|(?<=[\d)])\))"
     r"|(?P<named>(?<!\S)[^\w\s\"'`“”‘’]{1,3}(?=\s+operators?\b))"
@@ -100,6 +100,8 @@ def _sign(kind: str, raw: str, at: int, text: str) -> list[Token]:
         return [Token("symbol", raw)]  # code's brackets: "f(x, [id])" is not "f(x)"
     if raw == ":" and _inside(text, at):
         return [Token("symbol", raw)]  # a slice or a ratio: "xs[1:]" is not "xs[:1]"
+    if raw == "," and _trailing(text, at):
+        return [Token("symbol", raw)]  # "x = 5," makes a tuple: not "x = 5"
     if kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
         return [Token("punct", raw)]  # dashes, brackets, quotes left over: no meaning
     if raw != "°" and unicodedata.category(raw[0])[0] == "S":
@@ -113,18 +115,30 @@ _CODE_SIGNS = frozenset("[]{}^|~<>=*\\")
 _SIGNS = _CODE_SIGNS | frozenset("()+&!%/-:")
 
 
+_OPERAND = re.compile(r"\w+")
+
+
 def glued(text: str) -> list[str]:
-    """The signs of each run of code with no space in it, in their order, where it has two
-    kinds or more: "[^abc]" → "[^]", "^[abc]" → "^[]" (verifier v29) — the symbols alone
-    are the same multiset, the code is not the same ("not a, b or c" / "a, b or c at the
-    start"). Runs with no sign of :data:`_CODE_SIGNS` are prose ("and/or", "(optional)")."""
+    """Each run of code with no space in it, its signs in order and each name or number a
+    "w", where it has two kinds of sign or more: "[^abc]" → "[^w]", "^[abc]" → "^[w]"
+    (verifier v29), "'abc'[1:]" → "w[w:]" and "[:1]" → "w[:w]" (v30) — the symbols alone
+    are the same multiset, the code is not the same. Runs with no sign of
+    :data:`_CODE_SIGNS` are prose ("and/or", "(optional)")."""
     out = []
     for run in text.split():
         if not _CODE_SIGNS.isdisjoint(run):
-            signs = "".join(ch for ch in run if ch in _SIGNS)
-            if len(set(signs)) > 1:
-                out.append(signs)
+            shape = "".join(ch for ch in _OPERAND.sub("w", run) if ch in _SIGNS or ch == "w")
+            if len(set(shape) - {"w"}) > 1:
+                out.append(shape)
     return out
+
+
+def _trailing(text: str, at: int) -> bool:
+    """A comma right after a number, a closing bracket or a quote that ends a line or comes
+    before a closing bracket (verifier v30): code's trailing comma ("x = 5," and "(1,)" make
+    tuples, "'a',"), not a letter's "Hi,"."""
+    before, after = text[at - 1 : at], text[at + 1 : at + 2]
+    return after in "\n)]}" and bool(after) and (before.isdigit() or before in ")]}'\"")
 
 
 def _inside(text: str, at: int) -> bool:

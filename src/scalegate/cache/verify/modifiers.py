@@ -1,0 +1,47 @@
+"""What modifies what, read from neighbours in the content sequence (verifier v30): the
+two nouns of a compound, and the noun a number stands before. Both prompts hold the same
+words; the question changes with what is next to what.
+
+* "how is *chocolate milk* made" / "how is *milk chocolate* made": two nouns written next to
+  each other in one prompt (:func:`.phrases.compounds`) are next to each other the other
+  way round in the other — the head of the compound, the thing asked about, changed.
+* "plug a *110V appliance* into a *220V outlet*" / "a *220V appliance* into a *110V outlet*":
+  the same numbers before the same nouns, each before another one.
+
+Sequences as :attr:`.features.Analysis.sequence` holds them (the other prompt's with its
+aligned words renamed to this one's): content words are the items that start with a
+letter; "%110" is a number, "=into" a relation, "@1s" a person, "|" a boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+
+def _word(item: str) -> bool:
+    return item[:1].isalpha()
+
+
+def compound_reversed(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> bool:
+    """Two nouns written next to each other in one prompt (``a``, ``b``: each prompt's
+    pairs, by the words of the first prompt) stand the other way round in the other, and
+    neither prompt also has them in the first order."""
+    return any((y, x) in b and (x, y) not in b and (y, x) not in a for x, y in a)
+
+
+def _numbered(sequence: Sequence[str]) -> list[tuple[str, str]]:
+    """(number, the content word right after it) for each number in ``sequence``."""
+    return [(x, y) for x, y in pairwise(sequence) if x.startswith("%") and _word(y)]
+
+
+def numbers_traded(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two numbers or more, each before a word, the same numbers before the same words in
+    both prompts but not each before its own."""
+    na, nb = _numbered(a), _numbered(b)
+    if len(na) < 2 or len(na) != len(nb):
+        return False
+    numbers_a, words_a = sorted(n for n, _ in na), sorted(w for _, w in na)
+    if numbers_a != sorted(n for n, _ in nb) or words_a != sorted(w for _, w in nb):
+        return False
+    return sorted(na) != sorted(nb)
