@@ -24,7 +24,9 @@ prompts nobody here wrote, not from lists of past failures:
    WordNet synonym, a derived word's synonyms ("wrote" / "author") or an attribute
    ("speed" / "fast"), after a diff of the two word sequences. A negating affix or a
    WordNet antonym is a veto. A word left alone is a veto ``unaligned:<word>`` unless it
-   asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue") or a
+   asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue"), a
+   word misspelt on one side ("diffrence"), "good" before the noun a request asks for,
+   what the other prompt's frame says ("difference" / "vs", "reason" / "why") or a
    noun more general than a word of the other prompt — but never a noun after a
    determiner or preposition ("to Paris *by train*") nor an item added to a list ("states
    *and territories*"). Aligned words of one lemma must agree in tense and degree
@@ -40,7 +42,9 @@ prompts nobody here wrote, not from lists of past failures:
    one actor is the other's object ("*She* forgot my birthday" / "*I* forgot her
    birthday"); the subject after do-support stays a subject ("What does inflation
    cause?" / "What causes inflation?"); the two sides of "be" stay ("Is a square a
-   rectangle?"), and so do numbers in their slots ("Python 2 … to Python 3"); a thing
+   rectangle?"), and so do numbers in their slots ("Python 2 … to Python 3"), two nouns
+   of a compound and the noun each number stands before (:mod:`.modifiers`: "chocolate
+   milk" / "milk chocolate", "a 110V appliance into a 220V outlet"); a thing
    both prompts own has owners that agree ("registered in *his* name" / "in *my* name";
    "his" may stand for a noun, "your" for anyone); see :mod:`.roles`.
 
