@@ -337,6 +337,10 @@ NEAR_MISSES = [
      "order"),
     ("what does print('hello'[2:]) show", "what does print('hello'[:2]) show", "symbols"),
     ("y = 7,\nprint(len(y))\nwhat happens", "y = 7\nprint(len(y))\nwhat happens", "symbols"),
+    # v31: two words of direction before one noun; a word of direction is a relation
+    ("Can a cyclist ride across the bridge?", "Can a cyclist ride under the bridge?",
+     "direction"),
+    ("What is 30% off 90 dollars?", "What is 30% of 90 dollars?", "relation"),
 ]  # fmt: skip
 
 LONG = (
@@ -508,6 +512,8 @@ PARAPHRASES = [
     ),
     # v30: two things set against each other with "vs" ask their difference
     ("What's the difference between a crocodile and an alligator?", "crocodile vs alligator?"),
+    # v31: a word of direction in the sequence, said alike
+    ("What is 30% off 90 dollars?", "whats 30% off $90"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -9,11 +9,15 @@ meet, for a word both prompts align:
   (but "split a string *by* commas" = "… *on* commas");
 * after a person or an animal, "on" is a state and "about" a topic: "talk to my teenager
   *about* drugs" / "talk to my teenager *on* drugs" ("a patient on insulin", "a dog on a
-  leash") — while after a book, a talk or tips the two are one.
+  leash") — while after a book, a talk or tips the two are one;
+* two words of place or direction (:data:`.classes.DIRECTION`, verifier v31): "walk
+  *across* the bridge" / "walk *under* the bridge", "fly *over*" / "fly *across*" (which
+  may mean one path, and is refused: a miss costs less than a wrong answer).
 """
 
 from __future__ import annotations
 
+from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import Analysis
 from scalegate.cache.verify.lexicon import Lexicon
 
@@ -42,6 +46,8 @@ def relation_differs(
             return "relation"  # "by" someone, not "split … by commas" ("on commas")
         if preps == {"about", "on"} and wa.head and wa.head == wb.head and lexicon.animate(wa.head):
             return "relation"
+        if preps <= c.DIRECTION:
+            return "direction"  # "across" / "under" the bridge
     return None
 
 
