@@ -341,6 +341,13 @@ NEAR_MISSES = [
     ("Can a cyclist ride across the bridge?", "Can a cyclist ride under the bridge?",
      "direction"),
     ("What is 30% off 90 dollars?", "What is 30% of 90 dollars?", "relation"),
+    # v32: every preposition of place introduces its noun; a bounding time against another
+    # preposition; "about" a topic is not "to" someone
+    ("How do I clean the mold on my window frame?",
+     "How do I clean the mold behind my window frame?", "direction"),
+    ("how to list the tables created in a migration",
+     "how to list the tables created since a migration", "relation"),
+    ("what should I write to my landlord", "what should I write about my landlord", "relation"),
 ]  # fmt: skip
 
 LONG = (
@@ -514,6 +521,8 @@ PARAPHRASES = [
     ("What's the difference between a crocodile and an alligator?", "crocodile vs alligator?"),
     # v31: a word of direction in the sequence, said alike
     ("What is 30% off 90 dollars?", "whats 30% off $90"),
+    # v32: "off" and "out of" both say where something is taken from
+    ("how do i get wax off my carpet", "how do i get wax out of my carpet"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -117,6 +117,8 @@ DIRECTION = _w(
     "ascending descending next previous forward backward backwards upward downward "
     "on off top bottom while during"
 )
+# One word of direction spelt two ways.
+DIRECTION_SAME = {"till": "until", "towards": "toward", "backwards": "backward"}
 # Compared only when both prompts ask with one: "why" ≠ "how", but "What's X?" = "Tell me X".
 WH = _w("what why how when where which who whom whose")
 # "Which river is longest?" asks what "What river is longest?" asks.
@@ -129,7 +131,9 @@ CONNECTIVES = _w("or if unless because although whether")
 # Words a relation hangs on: content words that trade places across them swap roles.
 # Coordination counts too: an answer follows the order it was asked in ("Compare Java and
 # Python" is answered Java first), so "X or Y" / "Y or X" is refused — a cost in recall.
-RELATIONS = _w("to into than vs versus over from and or with by against for of 's before after")
+RELATIONS = _w(
+    "to into than vs versus over from and or with by against for of 's before after about"
+)
 LIGHT = _w(
     "a an the this that these those it its i me my mine myself you your yours yourself "
     "we us our ours they them their theirs he him his she her hers one's "

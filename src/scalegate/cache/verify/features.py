@@ -293,7 +293,9 @@ def _content(
     j = i - 1
     while j > 0 and tokens[j].text in c.DETERMINERS:
         j -= 1
-    preposition = tokens[j].text if j >= 0 and tokens[j].text in c.PREPOSITIONS else ""
+    before = tokens[j].text if j >= 0 else ""
+    preposition = before if before in c.PREPOSITIONS or before in c.DIRECTION else ""
+    preposition = c.DIRECTION_SAME.get(preposition, preposition)  # "till" is "until"
     return Word(
         tok.text, lexicon.keys(tok.text), position, past, lexicon.degree(tok.text),
         # A name in capitals ("HTTP *GET*") is no light verb either.

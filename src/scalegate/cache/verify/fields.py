@@ -55,7 +55,7 @@ def record(
     if word in c.RELATIONS or (role.startswith("direction:") and word != "on"):
         # A word of direction is a relation too (verifier v31): "20% *off* $50" is not
         # "20% *of* $50". Not "on", as often a topic's ("the statute of limitations on debt").
-        sequence.append("=" + word)
+        sequence.append("=" + c.DIRECTION_SAME.get(word, word))
 
 
 def special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None:

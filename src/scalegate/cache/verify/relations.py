@@ -12,7 +12,14 @@ meet, for a word both prompts align:
   leash") — while after a book, a talk or tips the two are one;
 * two words of place or direction (:data:`.classes.DIRECTION`, verifier v31): "walk
   *across* the bridge" / "walk *under* the bridge", "fly *over*" / "fly *across*" (which
-  may mean one path, and is refused: a miss costs less than a wrong answer).
+  may mean one path, and is refused: a miss costs less than a wrong answer) — since v32
+  any such word introduces its noun ("mold *on*" / "*behind* drywall"), but "from", "off"
+  and "out" all say where a thing is taken from;
+* a time that bounds ("since", "until", "before", "after") against any other preposition
+  (v32): "files changed *in* a commit" / "*since* a commit".
+
+And one relation word of the sequence replaced by another (:func:`relation_replaced`):
+"say *to* someone" / "say *about* someone" ("about" is loose only with "for" and "of").
 """
 
 from __future__ import annotations
@@ -46,8 +53,10 @@ def relation_differs(
             return "relation"  # "by" someone, not "split … by commas" ("on commas")
         if preps == {"about", "on"} and wa.head and wa.head == wb.head and lexicon.animate(wa.head):
             return "relation"
-        if preps <= c.DIRECTION:
-            return "direction"  # "across" / "under" the bridge
+        if preps <= c.DIRECTION and not preps <= _SOURCE:
+            return "direction"  # "across" / "under" the bridge, "on" / "behind" drywall
+        if preps & _BOUNDS:
+            return "relation"  # "changed *in*" / "changed *since* a commit"
     return None
 
 
@@ -64,7 +73,7 @@ def relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:
         return False
     i = changed[0]
     relations = (a[i][1:], b[i][1:])
-    if not set(relations) <= _LOOSE:
+    if not set(relations) <= (_TOPIC if "about" in relations else _LOOSE):
         return True
     before = a[i - 1] if i else ""
     return any(
@@ -75,3 +84,11 @@ def relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:
 
 
 _LOOSE = frozenset({"to", "into", "for", "of", "'s"})
+# "about" is loose only with the words of a topic: "tips *about* / *for* / *on* X", not "say
+# *to* someone" / "say *about* someone".
+_TOPIC = frozenset({"about", "for", "of"})
+# Where something is taken from, said three ways: "remove mold *from*" / "get mould *off*" /
+# "get the stain *out* of" a shirt.
+_SOURCE = frozenset({"from", "off", "out"})
+# A time that bounds (verifier v32): against any other preposition, another question.
+_BOUNDS = frozenset({"since", "until", "till", "before", "after"})
