@@ -14,7 +14,7 @@ import pytest
 
 from scalegate.cache.verify import Lexicon, Verifier, near_miss_reason, rule
 from scalegate.cache.verify.align import one_edit
-from scalegate.cache.verify.tokens import glued, tokenize
+from scalegate.cache.verify.tokens import glued, glued_words, tokenize
 
 NEAR_MISSES = [
     # negation, words and affixes
@@ -348,6 +348,10 @@ NEAR_MISSES = [
     ("how to list the tables created in a migration",
      "how to list the tables created since a migration", "relation"),
     ("what should I write to my landlord", "what should I write about my landlord", "relation"),
+    # v33: a quote keeps its spaces; the names of a glued run keep their order
+    ("what does print(len('abc ')) output", "what does print(len('abc')) output", "quoted"),
+    ("show the date as MM/DD/YYYY in javascript", "show the date as DD/MM/YYYY in javascript",
+     "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -553,6 +557,13 @@ def test_long_prompts_are_judged_by_the_words_that_differ() -> None:
     assert near_miss_reason(a, a.replace("crowded places", "crowded spots")) is None
 
 
+def test_only_narrows_at_balanced_too() -> None:
+    """v33: "all" alone in one prompt passes at ``balanced``; "only" does not."""
+    a, b = "which rivers flow through only france", "which rivers flow through france"
+    assert near_miss_reason(a, b, "balanced") == "quantifier"
+    assert near_miss_reason(b, a, "balanced") == "quantifier"
+
+
 def test_balanced_accepts_what_strict_refuses_and_nothing_worse() -> None:
     a, b = "Do all birds migrate?", "Do birds migrate?"
     assert near_miss_reason(a, b) == "quantifier"
@@ -708,3 +719,12 @@ def test_a_comma_is_code_only_where_it_trails_an_operand() -> None:
     # Thousands, a list in prose and a letter's greeting keep their commas as punctuation.
     assert [t.text for t in tokenize("1,000 or 5, 6\nHi,\nthanks") if t.kind == "symbol"] == []
     assert [t.text for t in tokenize("1,000")] == ["1000"]
+
+
+def test_glued_words_keep_their_order() -> None:
+    assert glued_words("as YYYY-MM-DD or DD/MM/YYYY, wi-fi") == [
+        ("yyyy", "mm", "dd"),
+        ("dd", "mm", "yyyy"),
+        ("wi", "fi"),
+    ]
+    assert glued_words("a plain sentence, no runs") == []

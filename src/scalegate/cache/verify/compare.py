@@ -64,8 +64,9 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         return bool(sa and sb)
     if name == "quantifier":
         strong = (sa ^ sb) - c.WEAK_QUANTITY
-        if strictness == "balanced" and strong <= {"all", "only"} and not (sa and sb):
-            return False  # balanced: "all" / "only" in one prompt only ("all night")
+        if strictness == "balanced" and strong <= {"all"} and not (sa and sb):
+            return False  # balanced: "all" in one prompt only ("all night"); since v33 not
+            # "only", which narrows ("border *only* germany")
         return bool(strong) or (bool(sa and sb) and not sa & sb)  # "a bit" / "plenty"
     if name == "modality":
         sa, sb = sa - {"would"}, sb - {"would"}
@@ -157,10 +158,11 @@ def expressions_differ(a: Sequence[str], b: Sequence[str]) -> bool:
     return arithmetic(a) and arithmetic(b) and tuple(a) != tuple(b)
 
 
-def signs_reordered(a: Sequence[str], b: Sequence[str]) -> bool:
-    """A run of code whose signs the other prompt writes in another order, and not also in
-    this one: "[^abc]" / "^[abc]" (verifier v29). A run on one side only says nothing (the
-    other may space its code out: "f(x)^2" / "f(x) ^ 2")."""
+def signs_reordered(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -> bool:
+    """A run of code whose signs (or names, :func:`.tokens.glued_words`) the other prompt
+    writes in another order, and not also in this one: "[^abc]" / "^[abc]" (verifier v29),
+    "YYYY-MM-DD" / "DD/MM/YYYY" (v33). A run on one side only says nothing (the other may
+    space its code out: "f(x)^2" / "f(x) ^ 2")."""
     only_b = [y for y in b if y not in a]
     return any(sorted(x) == sorted(y) for x in a if x not in b for y in only_b)
 

@@ -30,7 +30,7 @@ from scalegate.cache.verify.tense import (
     passive_voice,
     verb_time,
 )
-from scalegate.cache.verify.tokens import Token, glued, tokenize
+from scalegate.cache.verify.tokens import Token, glued, glued_words, tokenize
 from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 
 EXACT_FIELDS = (
@@ -90,6 +90,8 @@ class Analysis:
     expression: tuple[str, ...] = ()
     # The signs of each run of code without spaces, in order (:func:`.tokens.glued`).
     glued: tuple[str, ...] = ()
+    # The names and numbers of each such run, in order (:func:`.tokens.glued_words`).
+    glued_words: tuple[tuple[str, ...], ...] = ()
     # Positions in ``sequence`` of two nouns written next to each other ("chocolate milk").
     compounds: tuple[tuple[int, int], ...] = ()
     # Positions in ``sequence`` of what the prompt asks for, whose number says how many:
@@ -214,6 +216,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
     out.glued = tuple(glued(text))
+    out.glued_words = tuple(glued_words(text))
     bag["partitive"] = phrases.partitives(tokens)
     bag["conversion"] = phrases.conversions(bag["numbers"])
     bag["owners"] = [t.text for t in tokens if t.text in c.POSSESSIVE_DETERMINERS]

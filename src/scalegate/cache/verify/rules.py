@@ -5,8 +5,8 @@ Strictness (a miss costs money, a false hit a wrong answer; the default is ``str
 
 ``strict``    synonyms through a word's most frequent WordNet senses; "all" and "only" in
               one prompt only are a contradiction;
-``balanced``  synonyms through any sense and adjective clusters; "all" and "only" may be
-              present in one prompt when the other has no quantifier.
+``balanced``  synonyms through any sense and adjective clusters; "all" may be present in
+              one prompt when the other has no quantifier ("only" may not: it narrows).
 """
 
 from __future__ import annotations
@@ -315,6 +315,8 @@ def _placed_differently(da: Analysis, db: Analysis) -> str | None:
     ("Python 2 … to Python 3" / "Python 3 … to Python 2")."""
     if expressions_differ(da.expression, db.expression) or signs_reordered(da.glued, db.glued):
         return "symbols"
+    if signs_reordered(da.glued_words, db.glued_words):
+        return "order"  # "YYYY-MM-DD" / "DD/MM/YYYY"
     if numbers_moved(da.numbered, db.numbered):
         return "order"
     return None

@@ -80,8 +80,10 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("time", _time(raw)))
         elif kind in _KEPT:
             out.append(Token(_KEPT[kind], raw))
-        elif kind in ("quoted", "code"):
-            out.append(Token(kind, raw.strip("`\"“”‘’'").strip()))
+        elif kind == "quoted":  # its spaces are part of it: 'hello ' is not 'hello' (v33)
+            out.append(Token(kind, raw[1:-1]))
+        elif kind == "code":
+            out.append(Token(kind, raw.strip("`").strip()))
         else:
             out += _sign(kind, raw, match.start(), text)
     return out
@@ -130,6 +132,18 @@ def glued(text: str) -> list[str]:
             shape = "".join(ch for ch in _OPERAND.sub("w", run) if ch in _SIGNS or ch == "w")
             if len(set(shape) - {"w"}) > 1:
                 out.append(shape)
+    return out
+
+
+def glued_words(text: str) -> list[tuple[str, ...]]:
+    """The names and numbers of each run with no space in it that joins two or more of them
+    with signs, in order (verifier v33): "YYYY-MM-DD" → ("yyyy", "mm", "dd"), "DD/MM/YYYY"
+    → ("dd", "mm", "yyyy") — the same words, another format."""
+    out = []
+    for run in text.split():
+        parts = _OPERAND.findall(run.lower())
+        if len(parts) > 1 and not _SIGNS.isdisjoint(run):
+            out.append(tuple(parts))
     return out
 
 
