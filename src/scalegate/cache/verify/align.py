@@ -33,6 +33,15 @@ class Frame:
     versus: bool = False  # sets two things against each other with "vs"
     questions: frozenset[str] = frozenset()  # its question words
 
+    @classmethod
+    def of(cls, analysis: Analysis) -> Frame:
+        """The frame of one analysed prompt."""
+        sequence = analysis.sequence
+        return cls(
+            versus="=vs" in sequence or "=versus" in sequence,
+            questions=frozenset(analysis.exact["question"]),
+        )
+
 
 NO_FRAME = Frame()
 

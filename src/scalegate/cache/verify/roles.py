@@ -21,6 +21,12 @@ def opens_with_be(text: str) -> bool:
     return first is not None and first.group(1).lower() in c.BE
 
 
+def persons(subjects: set[str]) -> bool:
+    """Subjects that are all persons ("I", "you"): "Is the store *closed*" / "Does the store
+    *close*" is no change of role."""
+    return bool(subjects) and all(s.startswith("@") for s in subjects)
+
+
 def predicate_swapped(a: list[str], b: list[str]) -> bool:
     """A yes/no question with "be" about two things — the subject and what it is said
     to be — asked the other way round: "Is a square a rectangle?" / "Is a rectangle a

@@ -40,6 +40,7 @@ from scalegate.cache.verify.roles import (
     conditions_traded,
     opens_with_be,
     owner_replaced,
+    persons,
     possessive_as_of,
     predicate_swapped,
     relative_swapped,
@@ -102,7 +103,7 @@ class Verifier:
             self.lexicon,
             all_senses=strictness == "balanced",
             praise=not (be_a or be_b),  # "Is running *good* exercise?" asks just that
-            frames=(_frame(da), _frame(db)),
+            frames=(Frame.of(da), Frame.of(db)),
         )
         if reason is not None:
             return reason
@@ -140,7 +141,7 @@ class Verifier:
         subjects_a, subjects_b = _subjects(da, da.sequence), _subjects(db, renamed)
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
-        same_person = _persons(subjects_a) and subjects_a == subjects_b
+        same_person = persons(subjects_a) and subjects_a == subjects_b
         if same_person and voice_differs(da.voices, db.voices, pairs):
             return "order"  # "Can I *be added* to …" / "Can I *add* my parents to …"
         seq_a, seq_b = da.sequence, renamed
@@ -301,14 +302,6 @@ class Verifier:
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
 
 
-def _frame(analysis: Analysis) -> Frame:
-    sequence = analysis.sequence
-    return Frame(
-        versus="=vs" in sequence or "=versus" in sequence,
-        questions=frozenset(analysis.exact["question"]),
-    )
-
-
 def _placed_differently(da: Analysis, db: Analysis) -> str | None:
     """The same numbers and signs, placed otherwise: ``symbols`` for brackets that group
     otherwise ("(8 - 3) - 2" / "8 - (3 - 2)"), ``order`` for numbers that trade slots
@@ -397,12 +390,6 @@ def _subjects(analysis: Analysis, sequence: list[str]) -> set[str]:
     """Who the prompt's questions ask about (:attr:`Analysis.subjects`), in ``sequence``'s
     words: the other prompt's through the alignment, so "my kid" meets "my child"."""
     return {sequence[i] for i in analysis.subjects}
-
-
-def _persons(subjects: set[str]) -> bool:
-    """Subjects that are all persons ("I", "you"): "Is the store *closed*" / "Does the store
-    *close*" is no change of role."""
-    return bool(subjects) and all(s.startswith("@") for s in subjects)
 
 
 def _renamed(da: Analysis, db: Analysis, pairs: dict[int, int]) -> list[str]:
