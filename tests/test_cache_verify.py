@@ -14,7 +14,9 @@ import pytest
 
 from scalegate.cache.verify import Lexicon, Verifier, near_miss_reason, rule
 from scalegate.cache.verify.align import one_edit
-from scalegate.cache.verify.tokens import glued, glued_words, tokenize
+from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
+from scalegate.cache.verify.roles import fronted_last
+from scalegate.cache.verify.tokens import case_differs, cased, glued, glued_words, tokenize
 
 NEAR_MISSES = [
     # negation, words and affixes
@@ -352,6 +354,15 @@ NEAR_MISSES = [
     ("what does print(len('abc ')) output", "what does print(len('abc')) output", "quoted"),
     ("show the date as MM/DD/YYYY in javascript", "show the date as DD/MM/YYYY in javascript",
      "order"),
+    # v34: a short word's case; "using" holds roles apart; a fronted phrase keeps its words'
+    # roles; "by" a named doer is not "by whom"
+    ("In strftime, what does %H give?", "In strftime, what does %h give?", "cased"),
+    ("What does the symbol Pa stand for in physics?",
+     "What does the symbol PA stand for in physics?", "cased"),
+    ("how do I simulate a die using a coin?", "how do I simulate a coin using a die?", "order"),
+    ("From Chicago, how do I get to Boston?", "From Boston, how do I get to Chicago?", "order"),
+    ("Who was defeated by Napoleon at Austerlitz?", "Who defeated Napoleon at Austerlitz?",
+     "tense"),
 ]  # fmt: skip
 
 LONG = (
@@ -527,6 +538,21 @@ PARAPHRASES = [
     ("What is 30% off 90 dollars?", "whats 30% off $90"),
     # v32: "off" and "out of" both say where something is taken from
     ("how do i get wax off my carpet", "how do i get wax out of my carpet"),
+    # v34: a word cut short, a number word before its unit, courtesy with a "not", the doer
+    # asked "by whom", a phrase that opens the sentence
+    ("how do I sort a dictionary by its keys in python", "python sort dict by keys"),
+    ("how do I reload the nginx configuration", "how do I reload the nginx config"),
+    (
+        "we're going to Spain for ten days, what should we see",
+        "we're going to Spain for 10 days, what should we see",
+    ),
+    ("what should I pack for a five-day hike", "what should I pack for a 5 day hike"),
+    ("Please, if it's not too much trouble, explain how tides work.", "explain how tides work"),
+    ("Quick question if you don't mind: how do tides work?", "how do tides work?"),
+    ("Who discovered radium?", "Radium was discovered by whom?"),
+    ("Who discovered radium?", "Who was radium discovered by?"),
+    ("Using git, how do I undo the last commit?", "How do I undo the last commit using git?"),
+    ("how much vitamin D should an adult take", "how much vitamin d should an adult take"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -728,3 +754,29 @@ def test_glued_words_keep_their_order() -> None:
         ("wi", "fi"),
     ]
     assert glued_words("a plain sentence, no runs") == []
+
+
+def test_letter_case_counts_only_where_the_prompt_writes_case() -> None:
+    assert cased("in chemistry, what does CO stand for?") == ["CO"]
+    assert cased("how much vitamin d do i need") == []  # typed all in lower case
+    assert cased("WHAT DOES CO STAND FOR") == []  # shouted
+    # "Ok" only starts a sentence, "A" is the article: neither is a symbol
+    assert cased("Ok, in strftime what does %M mean? A list please") == ["M"]
+    assert case_differs(("CO",), ("Co",))
+    assert not case_differs(("CO",), ())  # "co" typed in lower case says nothing
+
+
+def test_a_word_cut_short_aligns_only_when_no_dictionary_knows_it() -> None:
+    assert (
+        near_miss_reason("how do I edit my nginx configuration", "how do I edit my nginx config")
+        is None
+    )
+    assert near_miss_reason("how to buy a car", "how to buy a carpet") == "unaligned:car"
+
+
+def test_a_fronted_phrase_is_read_at_the_end_of_its_sentence() -> None:
+    seq = ["=with", "pandas", BOUNDARY, "@1s", "drop", "rows", CLAUSE, "thanks"]
+    assert fronted_last(seq, (0, 1, 2)) == [
+        "@1s", "drop", "rows", BOUNDARY, "=with", "pandas", CLAUSE, "thanks"
+    ]  # fmt: skip
+    assert fronted_last(seq, ()) == seq

@@ -15,7 +15,9 @@ prompts nobody here wrote, not from lists of past failures:
    "required", "allowed"; "forbidden" = "not allowed"), tense (also of the auxiliary a
    question word's phrase leads — "What currency *did* …" — and of be/do before a verb
    both prompts have), a yes/no question opening with a modal or with do, direction
-   (a particle "in" against "out"), the question word, connectives ("and" against "or").
+   (a particle "in" against "out"), the question word, connectives ("and" against "or"),
+   and the letter case of a short word both prompts write with a capital ("Co" / "CO",
+   "%m" / "%M"; not in a prompt typed all in lower case).
    A detail in one prompt
    only is wording ("any tips to …", "Is it safe to …" / "Can I safely …"); one the other
    contradicts is a veto ("all" / "any", "should" / "can", "on" / "off", "did" / "will",
@@ -25,17 +27,20 @@ prompts nobody here wrote, not from lists of past failures:
    ("speed" / "fast"), after a diff of the two word sequences. A negating affix or a
    WordNet antonym is a veto. A word left alone is a veto ``unaligned:<word>`` unless it
    asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue"), a
-   word misspelt on one side ("diffrence"), "good" before the noun a request asks for,
+   word misspelt or cut short on one side ("diffrence", "dict"), "good" before the noun a
+   request asks for,
    what the other prompt's frame says ("difference" / "vs", "reason" / "why") or a
    noun more general than a word of the other prompt — but never a noun after a
    determiner or preposition ("to Paris *by train*") nor an item added to a list ("states
    *and territories*"). Aligned words of one lemma must agree in tense and degree
-   ("happened" / "happens", "hottest" / "hot"), and the prepositions before them must
+   ("happened" / "happens", "hottest" / "hot"; "was invented by whom" is "invented",
+   :mod:`.inflection`), and the prepositions before them must
    meet (:mod:`.relations`: "books *by* X" is not "books *about* X");
 3. roles: the subject a question asks about (after its auxiliary, or "for X to": a
    pronoun or a possessed noun) must be the same ("Should *I* …" / "Should *my cousin*
    …"), and no two nominal words (nouns, names, persons) may trade places across a word
-   that stays between them in one clause — a verb, a preposition, "than", "and" ("Did
+   that stays between them in one clause (a phrase that opens the sentence, "On my Mac,
+   …", read at its end) — a verb, a preposition, "than", "and", "using" ("Did
    Burr shoot Hamilton?" / "Did Hamilton shoot Burr?", "my dog bit the neighbor's child" /
    "the neighbor's child bit my dog"); a verb both prompts have must have the same actor
    — a person, or a noun phrase its determiner opened — when a pronoun is one of them or

@@ -62,6 +62,7 @@ def align(
     left_a, left_b = _diff(a, b, pairs)
     _pair(left_a, left_b, pairs, lambda x, y: bool(x.keys & y.keys))  # inflected, or moved
     _pair(left_a, left_b, pairs, lambda x, y: misspelt(x, y, lexicon))  # typed wrong once
+    _pair(left_a, left_b, pairs, lambda x, y: clipped(x, y, lexicon))  # "dict" / "dictionary"
     for x in list(left_a):
         for y in left_b:
             reason = opposed(x, y, lexicon)
@@ -261,6 +262,26 @@ def misspelt(x: Word, y: Word, lexicon: Lexicon) -> bool:
     ):
         return False
     return one_edit(tx, ty)
+
+
+def clipped(x: Word, y: Word, lexicon: Lexicon) -> bool:
+    """One word cut short on one side (verifier v34): a word of three letters or more that
+    no dictionary knows, the start of a longer word that is known — "dict" / "dictionary",
+    "config" / "configuration", "diff" / "difference". A short word that is a word of its
+    own is another word ("car" / "carpet", "pan" / "pancake"), and so is a name."""
+    if len(x.text) > len(y.text):
+        x, y = y, x
+    short, long = x.text, y.text
+    if (
+        len(short) < 3
+        or len(long) < len(short) + 2
+        or not long.startswith(short)
+        or not short.isalpha()
+        or x.capital
+        or y.capital
+    ):
+        return False
+    return lexicon.unknown(short) and not lexicon.unknown(long)
 
 
 def one_edit(s: str, t: str) -> bool:

@@ -118,7 +118,7 @@ DIRECTION = _w(
     "on off top bottom while during"
 )
 # One word of direction spelt two ways.
-DIRECTION_SAME = {"till": "until", "towards": "toward", "backwards": "backward"}
+DIRECTION_SAME = {"till": "until", "towards": "toward", "backwards": "backward", "using": "with"}
 # Compared only when both prompts ask with one: "why" ≠ "how", but "What's X?" = "Tell me X".
 WH = _w("what why how when where which who whom whose")
 # "Which river is longest?" asks what "What river is longest?" asks.
@@ -132,7 +132,8 @@ CONNECTIVES = _w("or if unless because although whether")
 # Coordination counts too: an answer follows the order it was asked in ("Compare Java and
 # Python" is answered Java first), so "X or Y" / "Y or X" is refused — a cost in recall.
 RELATIONS = _w(
-    "to into than vs versus over from and or with by against for of 's before after about"
+    "to into than vs versus over from and or with by against for of 's before after about "
+    "using"  # "a stack *using* two queues" / "a queue *using* two stacks" (verifier v34)
 )
 LIGHT = _w(
     "a an the this that these those it its i me my mine myself you your yours yourself "

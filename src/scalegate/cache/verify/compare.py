@@ -41,6 +41,7 @@ from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
+from scalegate.cache.verify.tokens import case_differs
 
 _WHAT_IS_NOT = frozenset({"where", "when", "who"})
 _OPPOSITES: dict[str, set[str]] = {}
@@ -58,8 +59,8 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
     sa, sb = set(a), set(b)
     if name == "numbers":
         return not _same_values(_numbers(a, b), _numbers(b, a))
-    if name == "negation":
-        return _negated_clauses(a) != _negated_clauses(b)
+    if name in _TESTS:
+        return _TESTS[name](a, b)
     if name in ("person", "partitive", "conversion"):  # compared only when both say one
         return bool(sa and sb)
     if name == "quantifier":
@@ -192,6 +193,13 @@ def _negated_clauses(negations: tuple[str, ...]) -> int:
     """How many clauses an odd number of the negations ("not@2": "not" in clause 2) is in."""
     per_clause = Counter(n.rpartition("@")[2] for n in negations)
     return sum(count % 2 for count in per_clause.values())
+
+
+def _negation_differs(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return _negated_clauses(a) != _negated_clauses(b)
+
+
+_TESTS = {"negation": _negation_differs, "cased": case_differs}
 
 
 def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:

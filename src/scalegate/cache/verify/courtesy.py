@@ -34,7 +34,10 @@ _STANDALONE = (
     "sorry{ to bother you| for bothering you| to ask| for asking|}",
     "sorry if this is a {dumb|stupid|silly|basic|noob|obvious|weird} {question|q}",
     "sorry for the {dumb|stupid|silly|basic|noob} {question|q}",
-    "{a |}{quick|simple|silly|dumb|stupid|random|noob|basic|small} {question|q}",
+    "{a |}{quick|simple|silly|dumb|stupid|random|noob|basic|small} {question|q}"
+    "{ if you do not mind|}",
+    "if you do not mind",
+    "if it is not too much {trouble|to ask|of a bother}",
     "{just curious|out of curiosity|i am curious|i am just curious}",
 )
 # Formulas that lead into the question: removed wherever a sentence starts with them.

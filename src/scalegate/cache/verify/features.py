@@ -30,11 +30,11 @@ from scalegate.cache.verify.tense import (
     passive_voice,
     verb_time,
 )
-from scalegate.cache.verify.tokens import Token, glued, glued_words, tokenize
+from scalegate.cache.verify.tokens import Token, cased, glued, glued_words, tokenize
 from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 
 EXACT_FIELDS = (
-    "quoted", "code", "symbols", "numbers", "times", "units", "negation", "person",
+    "quoted", "code", "symbols", "cased", "numbers", "times", "units", "negation", "person",
     "quantifier", "partitive", "modality", "tense", "direction", "question", "connective",
     "conversion", "owners",
 )  # fmt: skip
@@ -118,6 +118,8 @@ class Analysis:
     particles: dict[int, str] = field(default_factory=dict)
     # Positions in ``sequence`` of what an "if"/"unless"/"because" clause says.
     condition: tuple[int, ...] = ()
+    # Sequence positions of a phrase that opens a sentence, up to its comma ("On my Mac, …").
+    fronted: tuple[int, ...] = ()
 
     @property
     def voices(self) -> dict[int, bool]:
@@ -184,7 +186,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         word = tok.text
         prev = tokens[i - 1].text if i else ""
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        role = role_of(tok, prev, nxt, has_digit, frame)
+        # A unit after a hyphen is its number's: "3-day" is "3 day", "three-day" "three day".
+        counted = tokens[i - 2].text if prev == "-" and number_end == i and i >= 2 else prev
+        role = role_of(tok, counted, nxt, has_digit, frame)
         if role == "light" and nxt == "you" and word in ("can", "could") and asks_can(tokens, i):
             role = "modality:can"
         role = attach_unit(role, number_end == i, bag["numbers"])
@@ -217,6 +221,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         i += 1
     out.glued = tuple(glued(text))
     out.glued_words = tuple(glued_words(text))
+    bag["cased"] = cased(text)
     bag["partitive"] = phrases.partitives(tokens)
     bag["conversion"] = phrases.conversions(bag["numbers"])
     bag["owners"] = [t.text for t in tokens if t.text in c.POSSESSIVE_DETERMINERS]
@@ -244,6 +249,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         if i + 1 < len(tokens) and tokens[i + 1].text in c.PARTICLES
     }
     out.condition = phrases.conditions(tokens, starts, len(out.sequence))
+    out.fronted = phrases.fronted(tokens, starts, len(out.sequence))
     out.whose = phrases.whose(tokens, placed, out.sequence)
     out.one = phrases.counted(tokens, placed, phrases.ONE)
     out.every = phrases.counted(tokens, placed, phrases.EVERY)

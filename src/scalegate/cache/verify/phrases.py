@@ -147,6 +147,7 @@ def conversions(numbers: list[str]) -> list[str]:
 # *if* the employer breaks the contract".
 _CONDITIONS = frozenset({"if", "unless", "because", "whenever"})
 _SENTENCE_END = frozenset(".!?;")
+FRONTED_WORDS = 5  # words at most in a phrase before its comma (:func:`fronted`)
 
 
 def conditions(tokens: list[Token], starts: dict[int, int], end: int) -> tuple[int, ...]:
@@ -170,6 +171,34 @@ def conditions(tokens: list[Token], starts: dict[int, int], end: int) -> tuple[i
         last = next((starts[k] for k in range(stop, len(tokens)) if k in starts), end)
         if first is not None:
             found.extend(p for p in range(first, last) if p not in found)
+    return tuple(found)
+
+
+def fronted(tokens: list[Token], starts: dict[int, int], end: int) -> tuple[int, ...]:
+    """The sequence positions of a phrase that opens a sentence with a preposition and ends
+    at a comma within :data:`FRONTED_WORDS` words: "*On my Mac,* how do I take a
+    screenshot …", "*Using pandas,* how do I drop rows …" ask what "… on my Mac" and "…
+    using pandas" ask (verifier v34); :func:`.roles.condition_last` moves it to the end."""
+    found: list[int] = []
+    for i, tok in enumerate(tokens):
+        if tok.kind != "word" or tok.text not in c.PREPOSITIONS:
+            continue
+        if i and tokens[i - 1].text not in _SENTENCE_END:
+            continue
+        comma = next(
+            (
+                j
+                for j in range(i + 1, min(len(tokens), i + FRONTED_WORDS + 2))
+                if tokens[j].text == ","
+            ),
+            None,
+        )
+        if comma is None or any(t.text in _SENTENCE_END for t in tokens[i:comma]):
+            continue
+        first = starts.get(i)
+        last = next((starts[k] for k in range(comma, len(tokens)) if k in starts), end)
+        if first is not None:
+            found.extend(range(first, last))
     return tuple(found)
 
 

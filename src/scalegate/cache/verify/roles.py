@@ -337,3 +337,22 @@ def condition_last(sequence: list[str], condition: tuple[int, ...]) -> list[str]
     inside = set(condition)
     rest = [w for i, w in enumerate(sequence) if i not in inside]
     return [*rest, CLAUSE, *(sequence[i] for i in condition)]
+
+
+def fronted_last(sequence: list[str], fronted: tuple[int, ...]) -> list[str]:
+    """``sequence`` with each phrase that opens a sentence (:func:`.phrases.fronted`) moved
+    to that sentence's end, where it is read with the rest: "*On my Mac,* how do I …" as
+    "how do I … on my Mac", and "*From Chicago,* how do I get to Boston?" still trades
+    its places with "From Boston, … to Chicago?"."""
+    out = list(sequence)
+    runs: list[list[int]] = []
+    for i in fronted:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    for run in reversed(runs):  # the last first: the positions before it stay put
+        end = next((k for k in range(run[-1] + 1, len(out)) if out[k] == CLAUSE), len(out))
+        moved = [out[k] for k in run if out[k] != BOUNDARY]
+        out[run[0] : end] = [*out[run[-1] + 1 : end], BOUNDARY, *moved]
+    return out

@@ -30,6 +30,7 @@ from scalegate.cache.verify.features import (
     analyse,
 )
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
+from scalegate.cache.verify.inflection import inflection_differs
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.modifiers import compound_reversed, numbers_traded
 from scalegate.cache.verify.relations import relation_differs, relation_replaced
@@ -38,6 +39,7 @@ from scalegate.cache.verify.roles import (
     clauses_exchanged,
     condition_last,
     conditions_traded,
+    fronted_last,
     opens_with_be,
     owner_replaced,
     persons,
@@ -119,7 +121,7 @@ class Verifier:
             return f"unaligned:{task}"
         if particle_dropped(da, db, pairs, self.lexicon):
             return "direction"  # "rent *out* my apartment" / "rent an apartment"
-        reason = _inflection(da, db, pairs, self.lexicon) or relation_differs(
+        reason = inflection_differs(da, db, pairs, self.lexicon) or relation_differs(
             da, db, pairs, self.lexicon
         )
         if reason is not None:
@@ -147,6 +149,7 @@ class Verifier:
         seq_a, seq_b = da.sequence, renamed
         if da.condition and db.condition:
             seq_a, seq_b = condition_last(seq_a, da.condition), condition_last(seq_b, db.condition)
+        seq_a, seq_b = fronted_last(seq_a, da.fronted), fronted_last(seq_b, db.fronted)
         roles_a = possessive_as_of(seq_a, self._nominal, boundaries=True)
         roles_b = possessive_as_of(seq_b, self._nominal, boundaries=True)
         if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
@@ -350,40 +353,6 @@ def _unquoted(analysis: Analysis, other: str) -> bool:
 
     plain = words(other)
     return all(words(span) in plain for span in analysis.exact["quoted"])
-
-
-def _inflection(da: Analysis, db: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> str | None:
-    """Aligned words of one lemma in another tense, degree or number: "happened"/"happens",
-    "hottest"/"hot"; two superlatives (comparatives) of other words that are not synonyms in
-    their main senses: each picks its own extreme ("the *largest* lake" / "the *deepest*
-    lake", which a rarer sense of "deep" joins), while "biggest" / "largest" agree."""
-    words_a = {w.position: w for w in da.content}
-    for wb in db.content:
-        wa = words_a.get(pairs.get(wb.position, -1))
-        if wa is None:
-            continue
-        if (
-            wa.position in da.asked_for
-            and wb.position in db.asked_for
-            and wa.keys & wb.keys
-            and lexicon.plural(wa.text) != lexicon.plural(wb.text)
-        ):
-            # What is asked for, one against several: "What *is* the square *root* …" /
-            # "What *are* the square *roots* …", "Recommend *a book*" / "Recommend *books*".
-            return "number"
-        if not wa.keys & wb.keys:
-            if (
-                wa.degree
-                and wa.degree == wb.degree
-                and align([wa], [wb], lexicon, all_senses=False)[0] is not None
-            ):
-                return "comparison"
-            continue
-        if wa.past != wb.past:
-            return "tense"
-        if wa.degree != wb.degree:
-            return "comparison"
-    return None
 
 
 def _subjects(analysis: Analysis, sequence: list[str]) -> set[str]:

@@ -20,8 +20,13 @@ two prompts (issue 15, verifier v9).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.fields import CLAUSE
+
+if TYPE_CHECKING:  # features imports this module
+    from scalegate.cache.verify.features import Word
 
 LEAD_TENSE = {
     **{w: "present" for w in c.AUXILIARIES | c.DO_AUX | c.PERFECT_AUX},
@@ -154,6 +159,16 @@ def tense_differs(
     for word, tense in aspects[1]:
         tenses_b.setdefault(word, set()).add(tense)
     return any(not tenses_a[w] & tenses_b[w] for w in tenses_a.keys() & tenses_b.keys())
+
+
+def asked_by_whom(word: Word, sequence: Sequence[str], leads: Sequence[str]) -> bool:
+    """``word`` is a past participle whose doer is what the question asks: "The telephone
+    *was invented by* whom?", "Who *was* the telephone *invented by*?" ask what "Who
+    *invented* the telephone?" asks (verifier v34). Not "Who was killed by Brutus?"."""
+    if word.past or not (word.time == "past" or (leads and all(x == "past" for x in leads))):
+        return False
+    after = sequence[word.position + 1 : word.position + 3]
+    return after[:1] == ["=by"] and after[1:] in ([], [CLAUSE])
 
 
 def mood_differs(a: Sequence[str], b: Sequence[str]) -> bool:

@@ -246,3 +246,37 @@ def time_word(word: str) -> str | None:
     """The time a word names ("noon" → "12:00"), if any."""
     minutes = TIMES_OF_DAY.get(word)
     return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+_SHORT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,3}(?![A-Za-z0-9])")
+
+
+def cased(text: str) -> list[str]:
+    """Short words as written, where their letters' case may be what they mean (verifier
+    v34): "Co" (cobalt) / "CO" (carbon monoxide), "mW" / "MW", strftime's "%m" / "%M" —
+    words of two or three letters with a capital in them, and single letters. Not in a
+    prompt written all in lower case or all in capitals (its case says nothing), not "a"
+    or "I", and not a capital that only starts a sentence."""
+    if text.islower() or text.isupper():
+        return []
+    out = []
+    for match in _SHORT.finditer(text):
+        word = match.group()
+        before = text[: match.start()].rstrip()
+        if word.lower() in ("a", "i") or (len(word) > 1 and word.islower()):
+            continue
+        if word.istitle() and len(word) > 1 and (not before or before[-1] in ".!?:"):
+            continue
+        out.append(word)
+    return out
+
+
+def case_differs(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """A short word both prompts write, in other cases (see :func:`cased`)."""
+    forms_a: dict[str, set[str]] = {}
+    for word in a:
+        forms_a.setdefault(word.lower(), set()).add(word)
+    forms_b: dict[str, set[str]] = {}
+    for word in b:
+        forms_b.setdefault(word.lower(), set()).add(word)
+    return any(forms_a[k] != forms_b[k] for k in forms_a.keys() & forms_b.keys())

@@ -118,7 +118,9 @@ def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) 
     """Units, times, negation, modals and the future: words read with their neighbours."""
     unit = UNITS.get(word)
     if unit is not None and (
-        word not in WEAK or (has_digit and (prev in CONVERSION or nxt in CONVERSION or _num(prev)))
+        word not in WEAK
+        or (has_digit and (prev in CONVERSION or nxt in CONVERSION or _num(prev)))
+        or (prev in c.NUMBER_WORDS and prev != "one")  # "ten days" as "10 days"
     ):
         return f"units:{unit}"
     when = time_word(word)
