@@ -363,6 +363,16 @@ NEAR_MISSES = [
     ("From Chicago, how do I get to Boston?", "From Boston, how do I get to Chicago?", "order"),
     ("Who was defeated by Napoleon at Austerlitz?", "Who defeated Napoleon at Austerlitz?",
      "tense"),
+    # v35: two units in their first senses only; "in" against "outside" / "out of"; a
+    # compound's noun traded; the number "of" takes; what is said is no courtesy
+    ("Express 3 hours in minutes.", "Express 3 hours in seconds.", "unaligned"),
+    ("Should I keep bread in the fridge?", "Should I keep bread outside the fridge?",
+     "direction"),
+    ("is it safe to leave a cat in its carrier overnight",
+     "is it safe to leave a cat out of its carrier overnight", "direction"),
+    ("What if I put salt in a sugar jar?", "What if I put sugar in a salt jar?", "order"),
+    ("What is 15% of 60?", "60 is 15% of what?", "order"),
+    ("How do I say thank you in French?", "How do I say hello in French?", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -553,6 +563,14 @@ PARAPHRASES = [
     ("Who discovered radium?", "Who was radium discovered by?"),
     ("Using git, how do I undo the last commit?", "How do I undo the last commit using git?"),
     ("how much vitamin D should an adult take", "how much vitamin d should an adult take"),
+    # v35: thanks as a sentence of its own or at the very end; "out of" and "from" both say
+    # where from; "hrs" is "hours" still
+    ("Thanks in advance! How do I descale a kettle?", "How do I descale a kettle?"),
+    ("How do I ask for a day off? I really appreciate any help.", "How do I ask for a day off?"),
+    ("how do I reset my router thx", "How do I reset my router? Thanks."),
+    ("How do I get a grass stain out of jeans?", "How do I remove a grass stain from jeans?"),
+    ("how many hours of sleep does a teen need", "how many hrs of sleep does a teen need"),
+    ("how to say thank you in german", "what's thank you in german"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

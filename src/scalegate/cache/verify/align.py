@@ -230,12 +230,12 @@ def _negated(x: Word, y: Word) -> bool:
 
 
 def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
-    """Synonyms in WordNet; two units of measure only in their main senses, even when
-    ``all_senses``: a rare sense joins "every *hour*" / "every *minute*" ("moment"), the
-    main one "hours" / "hrs"."""
-    if all_senses and _unit(x, lexicon) and _unit(y, lexicon):
-        all_senses = False
+    """Synonyms in WordNet; two units of measure only in their first senses: a later sense
+    joins "every *hour*" / "every *minute*" ("moment"), and "in *minutes*" / "in *seconds*"
+    (verifier v35), the first one "hours" / "hrs"."""
     related = lexicon.all_synonyms if all_senses else lexicon.synonyms
+    if _unit(x, lexicon) and _unit(y, lexicon):
+        related = lexicon.main_sense
     split = lexicon.split_sense
     return any(
         (ky in related(kx) or kx in related(ky)) and not (split(kx, ky) or split(ky, kx))

@@ -58,10 +58,11 @@ PROHIBITIVE = _w("forbidden prohibited banned")
 # unless the other prompt has its opposite ("turn on …" / "turn off …").
 OPPOSITE_GROUPS = (
     _w("before after during while"), _w("up down"), _w("above below"), _w("over under"),
-    _w("into from out"), _w("on off"), _w("ascending descending"), _w("next previous"),
+    _w("into from"), _w("into out"), _w("on off"), _w("ascending descending"), _w("next previous"),
     _w("inside outside"), _w("forward backward backwards"), _w("top bottom"),
     _w("upward downward"), _w("toward towards away"), _w("since until"), _w("since till"),
     _w("out inside"), _w("out in"),  # "locked out of" / "locked inside", "zoom in" / "out"
+    _w("in outside"),  # "in the fridge" / "outside the fridge"
     _w("above over below beside behind next"),  # where: "above" / "next to" / "over" (covering)
 )  # fmt: skip
 # Persons, compared as the sets a prompt mentions (possessives aside: "my sister" is the
@@ -139,7 +140,7 @@ LIGHT = _w(
     "a an the this that these those it its i me my mine myself you your yours yourself "
     "we us our ours they them their theirs he him his she her hers one's "
     "be am is are been being do does done of for on in at by with about to and so just "
-    "really actually also please kindly hi hello hey thanks thank there here 're 've 'm "
+    "really actually also please kindly there here 're 've 'm "
     "let let's ok okay thing things way ways anyway basically exactly per use using "
     # "the difference between X and Y": no opposite, and the roles are read from "and"
     "between "

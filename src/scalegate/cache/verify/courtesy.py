@@ -9,9 +9,13 @@ the paraphrase is refused.
 A formula is a fixed sequence of words, closed like the request frame of
 :data:`.classes.REQUEST_VERBS`, removed only where it stands alone: at the start of a
 sentence (the prompt's, or after ``. ! ? : ; ,``), with a "but" that follows it, or as a
-whole sentence at the end ("Thanks so much!", "Cheers"). Inside a sentence ("How do I say
-*sorry* in Japanese?", "a *good morning* routine"), and inside quotes or code (one token
-each), nothing is removed.
+whole sentence at the end ("Thanks so much!", "Cheers"). Since v35 thanks are also removed
+as a sentence of their own anywhere ("Thanks in advance! How do I …") and at the very end
+of the prompt ("… on ubuntu thx") unless they are what is said ("How do I say *thank you*
+…", "a *thank you* note"): greetings and thanks are no longer light words, so "How do I
+say *thank you* in Japanese?" is not "How do I say *hello* …". Inside a sentence ("How do I
+say *sorry* in Japanese?", "a *good morning* routine"), and inside quotes or code (one
+token each), nothing is removed.
 """
 
 from __future__ import annotations
@@ -50,10 +54,13 @@ _LEADING = (
     "{do|would} you happen to know",
 )
 _CLOSING = (
-    "{thanks|thank you}{ so much| a lot| in advance| very much| a ton|}",
+    "{thanks|thank you}{ so much| a lot| in advance| very much| a ton| kindly|}",
     "{much appreciated|appreciate it|cheers|any help appreciated}",
+    "{i |}{really |}appreciate {any|your|the|all the} help",
 )
 _SENTENCE_END = frozenset(".!?:;,")
+# Words before a "thank you" that is what is asked about (verifier v35).
+_SAID_BEFORE = frozenset({"say", "says", "said", "saying", "a", "an", "the", "to", "is", "of"})
 
 
 def _expand(pattern: str) -> list[tuple[str, ...]]:
@@ -118,12 +125,23 @@ def _opening(tokens: list[Token], i: int) -> int:
     return n
 
 
+def _thanks_last(tokens: list[Token], i: int) -> bool:
+    """A closing formula that ends the prompt with no sentence of its own ("… on ubuntu
+    thx"), unless it is what is said ("how do I say *thank you*", "a *thank you* note")."""
+    n = _match(tokens, i, CLOSINGS)
+    if not n or i == 0 or tokens[i - 1].text in _SAID_BEFORE:
+        return False
+    return all(t.kind == "punct" for t in tokens[i + n :])
+
+
 def without_courtesy(tokens: list[Token]) -> list[Token]:
     """``tokens`` without the formulas that stand alone (see the module's docstring); the
     tokens as they were when nothing else would be left."""
     out: list[Token] = []
     i = 0
     while i < len(tokens):
+        if _thanks_last(tokens, i):
+            break  # "how do I add a user on ubuntu thx"
         if _starts(tokens, i):
             n = _opening(tokens, i)
             if n:
@@ -141,6 +159,9 @@ def without_courtesy(tokens: list[Token]) -> list[Token]:
                 end += 1
             if n and end == len(tokens):
                 break  # "… ? Thanks so much!": nothing after it
+            if n and end > i + n:  # a sentence of its own: "Thanks in advance! How do I …"
+                i = end
+                continue
         out.append(tokens[i])
         i += 1
     return out if any(t.kind != "punct" for t in out) else tokens

@@ -40,6 +40,7 @@ EXACT_FIELDS = (
 )  # fmt: skip
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
+_OF_PLACE = frozenset({"out", "inside", "outside"})  # "out *of*": the place is "out"
 RELATIVE = "=who"  # a relative pronoun after a noun: a clause about it begins
 _RELATIVE = frozenset({"who", "whom", "that", "which"})
 
@@ -303,6 +304,9 @@ def _content(
     while j > 0 and tokens[j].text in c.DETERMINERS:
         j -= 1
     before = tokens[j].text if j >= 0 else ""
+    if before == "of" and j and tokens[j - 1].text in _OF_PLACE:
+        j -= 1  # "out of the shell" is out of it, as "outside the shell" is
+        before = tokens[j].text
     preposition = before if before in c.PREPOSITIONS or before in c.DIRECTION else ""
     preposition = c.DIRECTION_SAME.get(preposition, preposition)  # "till" is "until"
     return Word(

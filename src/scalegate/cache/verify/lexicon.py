@@ -80,6 +80,7 @@ class Lexicon:
         self.broader = _cached(self._broader)
         self.animate = _cached(self._animate)
         self.unknown = _cached(self._unknown)
+        self.main_sense = _cached(self._main_sense)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
         self.split_sense = lru_cache(maxsize=1 << 16)(self._split_sense)
         self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
@@ -288,6 +289,11 @@ class Lexicon:
                 if p.symbol == "=":
                     out.update(self._synset(f"{_adj(p.pos)}:{p.offset}").words)
         return frozenset(out)
+
+    def _main_sense(self, lemma: str) -> frozenset[str]:
+        """Words sharing ``lemma``'s first sense (per part of speech): a unit of measure is
+        that unit ("minute" / "min"), not the "moment" of its second sense ("second")."""
+        return frozenset(w for s in self._senses(lemma, 1) for w in s.words)
 
     def _all_synonyms(self, lemma: str) -> frozenset[str]:
         """Words sharing any sense with ``lemma``, derived from it, or in its adjective

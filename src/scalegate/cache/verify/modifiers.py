@@ -30,6 +30,40 @@ def compound_reversed(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> bool:
     return any((y, x) in b and (x, y) not in b and (y, x) not in a for x, y in a)
 
 
+def modifier_traded(
+    a: set[tuple[str, str]], b: set[tuple[str, str]], seq_a: Sequence[str], seq_b: Sequence[str]
+) -> bool:
+    """Two words that trade places, one of them the first noun of a compound (verifier
+    v35): "put *diesel* in a *petrol* car" / "put *petrol* in a *diesel* car" — the
+    sequences are the same but for the two, and the head of the compound is the same."""
+    if len(seq_a) != len(seq_b):
+        return False
+    changed = [i for i, (x, y) in enumerate(zip(seq_a, seq_b, strict=True)) if x != y]
+    if len(changed) != 2:
+        return False
+    x, y = seq_a[changed[0]], seq_a[changed[1]]
+    if (seq_b[changed[0]], seq_b[changed[1]]) != (y, x):
+        return False
+    heads_a = {h for m, h in a if m in (x, y)}
+    return any(m in (x, y) and h in heads_a for m, h in b)
+
+
+def number_governed(a: Sequence[str], b: Sequence[str]) -> bool:
+    """A number a relation word takes in one prompt that the same relation word, after the
+    same item, does not take in the other, which says it elsewhere (verifier v35): "20 %
+    *of 80*" / "80 is 20 % *of* what" — the base of a percentage, or of any "of"."""
+    return _governs(a, b) or _governs(b, a)
+
+
+def _governs(a: Sequence[str], b: Sequence[str]) -> bool:
+    theirs = {(x, r, y) for x, r, y in zip(b, b[1:], b[2:], strict=False) if r[:1] == "="}
+    after = {(x, r) for x, r, _ in theirs}
+    return any(
+        r[:1] == "=" and y[:1] == "%" and (x, r, y) not in theirs and (x, r) in after and y in b
+        for x, r, y in zip(a, a[1:], a[2:], strict=False)
+    )
+
+
 def _numbered(sequence: Sequence[str]) -> list[tuple[str, str]]:
     """(number, the content word right after it) for each number in ``sequence``."""
     return [(x, y) for x, y in pairwise(sequence) if x.startswith("%") and _word(y)]

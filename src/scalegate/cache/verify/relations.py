@@ -14,7 +14,8 @@ meet, for a word both prompts align:
   *across* the bridge" / "walk *under* the bridge", "fly *over*" / "fly *across*" (which
   may mean one path, and is refused: a miss costs less than a wrong answer) — since v32
   any such word introduces its noun ("mold *on*" / "*behind* drywall"), but "from", "off"
-  and "out" all say where a thing is taken from;
+  and "out" all say where a thing is taken from; since v35 also "in" against a word of
+  place it opposes ("*in*" / "*outside* the fridge", "*in*" / "*out of* their shells");
 * a time that bounds ("since", "until", "before", "after") against any other preposition
   (v32): "files changed *in* a commit" / "*since* a commit".
 
@@ -53,11 +54,18 @@ def relation_differs(
             return "relation"  # "by" someone, not "split … by commas" ("on commas")
         if preps == {"about", "on"} and wa.head and wa.head == wb.head and lexicon.animate(wa.head):
             return "relation"
-        if preps <= c.DIRECTION and not preps <= _SOURCE:
+        if (preps <= c.DIRECTION or _opposed(preps)) and not preps <= _SOURCE:
             return "direction"  # "across" / "under" the bridge, "on" / "behind" drywall
         if preps & _BOUNDS:
             return "relation"  # "changed *in*" / "changed *since* a commit"
     return None
+
+
+def _opposed(preps: set[str]) -> bool:
+    """Two prepositions of place that oppose (:data:`.classes.OPPOSITE_GROUPS`), "in" among
+    them: "store potatoes *in*" / "*outside* the fridge", "eggs *in*" / "*out of* their
+    shells" (verifier v35)."""
+    return any(preps <= group for group in c.OPPOSITE_GROUPS)
 
 
 def relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:

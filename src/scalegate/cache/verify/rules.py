@@ -32,7 +32,12 @@ from scalegate.cache.verify.features import (
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.inflection import inflection_differs
 from scalegate.cache.verify.lexicon import Lexicon
-from scalegate.cache.verify.modifiers import compound_reversed, numbers_traded
+from scalegate.cache.verify.modifiers import (
+    compound_reversed,
+    modifier_traded,
+    number_governed,
+    numbers_traded,
+)
 from scalegate.cache.verify.relations import relation_differs, relation_replaced
 from scalegate.cache.verify.roles import (
     clauses,
@@ -158,6 +163,8 @@ class Verifier:
         pairs_b = {(renamed[x], renamed[y]) for x, y in db.compounds}
         if compound_reversed(pairs_a, pairs_b) or numbers_traded(da.sequence, renamed):
             return "order"  # "chocolate milk" / "milk chocolate"
+        if modifier_traded(pairs_a, pairs_b, da.sequence, renamed):
+            return "order"  # "diesel in a petrol car" / "petrol in a diesel car"
         if clauses_exchanged(da.sequence, renamed):
             return "order"
         if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)):
@@ -313,8 +320,8 @@ def _placed_differently(da: Analysis, db: Analysis) -> str | None:
         return "symbols"
     if signs_reordered(da.glued_words, db.glued_words):
         return "order"  # "YYYY-MM-DD" / "DD/MM/YYYY"
-    if numbers_moved(da.numbered, db.numbered):
-        return "order"
+    if numbers_moved(da.numbered, db.numbered) or number_governed(da.sequence, db.sequence):
+        return "order"  # "Python 2 … to Python 3" / "… 3 … to … 2", "20% of 80" / "80 is 20% of"
     return None
 
 

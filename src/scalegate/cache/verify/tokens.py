@@ -248,7 +248,7 @@ def time_word(word: str) -> str | None:
     return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-_SHORT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,3}(?![A-Za-z0-9])")
+_SHORT = re.compile(r"(?<![A-Za-z0-9'’])[A-Za-z]{1,3}(?![A-Za-z0-9'’])")  # not "what's"
 
 
 def cased(text: str) -> list[str]:
