@@ -62,6 +62,7 @@ HEARTBEAT_SECONDS = 2.0
 ALIVE_SECONDS = 10.0  # a replica silent this long no longer holds keys for its waiters
 _HEALTH_CODES = {"success": "s", "failure": "f", "neutral": "n", "auth": "a"}
 _BUCKETS = ("rpm", "itpm", "otpm")
+EPOCH = "epoch"  # the snapshot entry naming the key state it was taken in
 
 
 @cache
@@ -76,6 +77,25 @@ def _f(value: Any) -> float:
 
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _reserved(
+    rest: Sequence[Any],
+) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float, float], ...]]:
+    """The reserve script's (limit, use ratio, left, taken) entries as the ratios and the
+    snapshot of a :class:`ReserveResult`; its "epoch" entry names the key state the
+    snapshot counts in ('' from a state older than epochs: none)."""
+    ratios, snapshot = [], []
+    for i in range(0, len(rest), 4):
+        name = _s(rest[i])
+        if name == EPOCH:
+            if _s(rest[i + 2]):
+                snapshot.append((EPOCH, 0.0, _f(rest[i + 2])))
+            continue
+        ratios.append((name, _f(rest[i + 1])))
+        if name in _BUCKETS:
+            snapshot.append((name, _f(rest[i + 2]), _f(rest[i + 3])))
+    return tuple(ratios), tuple(snapshot)
 
 
 class RedisKeyStore:
@@ -185,7 +205,10 @@ class RedisKeyStore:
             args += ["levels", *(seen.get(name, "") for name in _BUCKETS)]
             args += [learned.get(name, "") for name in _BUCKETS]
         else:
-            args.append("full")
+            args += ["full", *[""] * (2 * len(_BUCKETS))]
+        # A new key state (first registration, or Redis lost it) gets a new epoch: a lease
+        # reserved in an earlier one is not reconciled against counters that started over.
+        args.append(secrets.randbits(52))
         await self._run("register", [rkey("keys", key.fingerprint)], args)
 
     async def remove(self, key_id: str) -> None:
@@ -243,16 +266,8 @@ class RedisKeyStore:
             index = max(0, int(reply[0]))
         if index == 0:
             return ReserveResult(None, _f(reply[1]), _s(reply[2]))
-        ratios, snapshot = [], []
-        rest = reply[3:]
-        for i in range(0, len(rest), 4):
-            name = _s(rest[i])
-            ratios.append((name, _f(rest[i + 1])))
-            if name in _BUCKETS:
-                snapshot.append((name, _f(rest[i + 2]), _f(rest[i + 3])))
-        return ReserveResult(
-            candidates[index - 1].key_id, ratios=tuple(ratios), snapshot=tuple(snapshot)
-        )
+        ratios, snapshot = _reserved(reply[3:])
+        return ReserveResult(candidates[index - 1].key_id, ratios=ratios, snapshot=snapshot)
 
     async def settle(self, key_id: str, settlement: Settlement) -> SettleResult:
         state, _, rph, rpd, breaker_window = self._keys(key_id)
@@ -284,6 +299,8 @@ class RedisKeyStore:
         if reported:
             self._reported[key_id] = dict(reported)
         args += [reported.get(name, "") for name in _BUCKETS]
+        epoch = snap.get(EPOCH)
+        args.append("" if epoch is None else int(epoch[1]))
         affinity_key = rkey("affinity", affinity or "-")
         reply = await self._run("settle", [state, rph, rpd, breaker_window, affinity_key], args)
         drift = {name: _f(v) for name, v in zip(_BUCKETS, reply[:3], strict=True) if _f(v) > 0}

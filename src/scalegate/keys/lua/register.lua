@@ -4,13 +4,17 @@
 --       then a start mode for new minute buckets: 'full', or 'levels' followed by the
 --       level of rpm, itpm, otpm ('' = empty) and the limit last reported for each ('' =
 --       none): after Redis lost the state, buckets start conservatively and at the learned
---       limits, so the provider sees no burst.
+--       limits, so the provider sees no burst ('full' leaves those six empty); then a new
+--       epoch, kept only when the key has no state yet (see settle.lua).
 -- A minute bucket's capacity is min(configured, the limit the provider last reported).
 local now = clock(ARGV[1])
 local h = hash(KEYS[1])
 local names = {'rpm', 'itpm', 'otpm', 'rph', 'rpd'}
 local levels = ARGV[7] == 'levels'
 local updates = {'registered', '1'}
+if h['registered'] == nil then
+  updates[#updates + 1] = 'epoch'; updates[#updates + 1] = ARGV[14]
+end
 for i, l in ipairs(names) do
   local cfg = tonumber(ARGV[1 + i])
   local old = tonumber(h['cap:' .. l])

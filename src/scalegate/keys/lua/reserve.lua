@@ -131,6 +131,9 @@ for _, l in ipairs(BUCKETS) do
     out[#out + 1] = str(left); out[#out + 1] = str(taken)
   end
 end
+-- the key state the snapshot counts in: a settle from an earlier one is not reconciled
+out[#out + 1] = 'epoch'; out[#out + 1] = '0'; out[#out + 1] = best_state.h['epoch'] or ''
+out[#out + 1] = ''
 for j, l in ipairs(WINDOWS) do
   local wv = best_state.windows[l]
   if wv ~= nil then

@@ -5,7 +5,8 @@
 --       consecutive_failures, failure_rate, window_seconds, min_requests,
 --       then for rpm, itpm, otpm: snapshot_left, snapshot_taken, observed, tolerance
 --       ('' when absent), then affinity fp ('' = none), affinity seconds, quarantine reason,
---       then for rpm, itpm, otpm: the limit the provider reported ('' when absent)
+--       then for rpm, itpm, otpm: the limit the provider reported ('' when absent),
+--       then the epoch of the reservation's snapshot ('' = none)
 local now = clock(ARGV[1])
 local skey = KEYS[1]
 if redis.call('HEXISTS', skey, 'registered') == 0 then return {'0', '0', '0', 0, 0} end
@@ -48,6 +49,9 @@ for idx, l in ipairs(BUCKETS) do
     local a = 11 + (idx - 1) * 4
     local left, taken_then = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
     local observed, tolerance = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+    -- A snapshot from an earlier key state (Redis lost it since) counts against counters
+    -- that started over: nothing to reconcile against.
+    if ARGV[29] ~= '' and ARGV[29] ~= h['epoch'] then left = nil end
     if left ~= nil and taken_then ~= nil and observed ~= nil then
       -- Everything reserved since may have reached the provider first: not drift.
       local since = num(h['taken:' .. l], 0) - taken_then
