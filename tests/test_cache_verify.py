@@ -373,6 +373,9 @@ NEAR_MISSES = [
     ("What if I put salt in a sugar jar?", "What if I put sugar in a salt jar?", "order"),
     ("What is 15% of 60?", "60 is 15% of what?", "order"),
     ("How do I say thank you in French?", "How do I say hello in French?", "unaligned"),
+    # v36: a quote inside brackets is code; "go with" is not "go on"
+    ("Is {'id': 7} valid JSON?", 'Is {"id": 7} valid JSON?', "quoted"),
+    ("What wine goes with steak?", "What wine goes on steak?", "relation"),
 ]  # fmt: skip
 
 LONG = (
@@ -571,6 +574,9 @@ PARAPHRASES = [
     ("How do I get a grass stain out of jeans?", "How do I remove a grass stain from jeans?"),
     ("how many hours of sleep does a teen need", "how many hrs of sleep does a teen need"),
     ("how to say thank you in german", "what's thank you in german"),
+    # v36: quotes outside brackets are prose; one act "with" or "on" a tool
+    ("what does 'serendipity' mean", 'what does "serendipity" mean'),
+    ("how do I sharpen scissors with a whetstone", "how do I sharpen scissors on a whetstone"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

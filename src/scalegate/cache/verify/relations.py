@@ -17,7 +17,10 @@ meet, for a word both prompts align:
   and "out" all say where a thing is taken from; since v35 also "in" against a word of
   place it opposes ("*in*" / "*outside* the fridge", "*in*" / "*out of* their shells");
 * a time that bounds ("since", "until", "before", "after") against any other preposition
-  (v32): "files changed *in* a commit" / "*since* a commit".
+  (v32): "files changed *in* a commit" / "*since* a commit";
+* "with" against a word of place after a verb WordNet makes a phrasal verb with either
+  (v36): "what goes *on*" / "what goes *with* a Caesar salad" — not "sharpen a knife
+  *with*" / "*on* a whetstone".
 
 And one relation word of the sequence replaced by another (:func:`relation_replaced`):
 "say *to* someone" / "say *about* someone" ("about" is loose only with "for" and "of").
@@ -58,6 +61,8 @@ def relation_differs(
             return "direction"  # "across" / "under" the bridge, "on" / "behind" drywall
         if preps & _BOUNDS:
             return "relation"  # "changed *in*" / "changed *since* a commit"
+        if "with" in preps and preps & c.DIRECTION and _phrasal(wa.head, preps, lexicon):
+            return "relation"  # "goes *on*" / "goes *with* a salad" (verifier v36)
     return None
 
 
@@ -66,6 +71,14 @@ def _opposed(preps: set[str]) -> bool:
     them: "store potatoes *in*" / "*outside* the fridge", "eggs *in*" / "*out of* their
     shells" (verifier v35)."""
     return any(preps <= group for group in c.OPPOSITE_GROUPS)
+
+
+def _phrasal(verb: str, preps: set[str], lexicon: Lexicon) -> bool:
+    """``verb`` makes a phrasal verb in WordNet with one of ``preps``: "go with" (suit)
+    is not "go on", while "sharpen a knife *with*" / "*on* a whetstone" are one act."""
+    return any(
+        "v" in lexicon.poses(f"{base}_{prep}") for base in lexicon.keys(verb) for prep in preps
+    )
 
 
 def relation_replaced(a: list[str], b: list[str], lexicon: Lexicon) -> bool:

@@ -81,12 +81,24 @@ def tokenize(text: str) -> list[Token]:
         elif kind in _KEPT:
             out.append(Token(_KEPT[kind], raw))
         elif kind == "quoted":  # its spaces are part of it: 'hello ' is not 'hello' (v33)
-            out.append(Token(kind, raw[1:-1]))
+            # Inside brackets it is code, quotes and all: JSON's {"a": 1} is not {'a': 1} (v36)
+            out.append(Token(kind, raw if _in_brackets(out) else raw[1:-1]))
         elif kind == "code":
             out.append(Token(kind, raw.strip("`").strip()))
         else:
             out += _sign(kind, raw, match.start(), text)
     return out
+
+
+def _in_brackets(tokens: list[Token]) -> bool:
+    """Whether a square or curly bracket is open after ``tokens``."""
+    depth = 0
+    for t in tokens:
+        if t.kind == "symbol" and t.text in "[{":
+            depth += 1
+        elif t.kind == "symbol" and t.text in "]}":
+            depth = max(0, depth - 1)
+    return depth > 0
 
 
 def _sign(kind: str, raw: str, at: int, text: str) -> list[Token]:
