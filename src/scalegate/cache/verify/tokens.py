@@ -285,10 +285,13 @@ def cased(text: str) -> list[str]:
 
 def case_differs(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """A short word both prompts write, in other cases (see :func:`cased`)."""
-    forms_a: dict[str, set[str]] = {}
-    for word in a:
-        forms_a.setdefault(word.lower(), set()).add(word)
-    forms_b: dict[str, set[str]] = {}
-    for word in b:
-        forms_b.setdefault(word.lower(), set()).add(word)
+    forms_a, forms_b = _forms(a), _forms(b)
     return any(forms_a[k] != forms_b[k] for k in forms_a.keys() & forms_b.keys())
+
+
+def _forms(words: tuple[str, ...]) -> dict[str, set[str]]:
+    """Each word, lower-cased, with the ways it is written."""
+    forms: dict[str, set[str]] = {}
+    for word in words:
+        forms.setdefault(word.lower(), set()).add(word)
+    return forms
