@@ -376,6 +376,23 @@ NEAR_MISSES = [
     # v36: a quote inside brackets is code; "go with" is not "go on"
     ("Is {'id': 7} valid JSON?", 'Is {"id": 7} valid JSON?', "quoted"),
     ("What wine goes with steak?", "What wine goes on steak?", "relation"),
+    # v37: negations on either side of "and"/"or"/"nor" do not cancel; a lower-case "a"
+    # that names; a plural that is a word of its own; inclusive bounds; a share against a
+    # plain number; what a function returns, one against several
+    ("My phone is not charging and will not turn on, why?",
+     "My phone is charging and will turn on, why?", "negation"),
+    ("Is neither option safe for kids?", "Are both options safe for kids?", "negation"),
+    ("copy column a to column b in excel", "copy column b to column a in excel", "order"),
+    ("how do I merge branch a into branch b", "how do I merge branch b into branch a", "order"),
+    ("How do I wash clothes by hand?", "How do I wash cloth by hand?", "unaligned"),
+    ("Where can I buy cheap spectacles?", "Where can I buy a cheap spectacle?", "unaligned"),
+    ("Do seniors 65 and older ride the bus free?", "Do seniors older than 65 ride the bus free?",
+     "bound"),
+    ("Can I carry up to 2 liters of liquid?", "Can I carry 2 liters of liquid?", "bound"),
+    ("Is it free for kids under 6?", "Is it free for kids 6 or under?", "bound"),
+    ("What is 80 reduced by 25%?", "What is 80 reduced by 25?", "numbers"),
+    ("Write a SQL query that returns the name of the oldest employee",
+     "Write a SQL query that returns the names of the oldest employees", "number"),
 ]  # fmt: skip
 
 LONG = (
@@ -577,6 +594,12 @@ PARAPHRASES = [
     # v36: quotes outside brackets are prose; one act "with" or "on" a tool
     ("what does 'serendipity' mean", 'what does "serendipity" mean'),
     ("how do I sharpen scissors with a whetstone", "how do I sharpen scissors on a whetstone"),
+    # v37: number words with a hyphen, closed compounds, "%" said for a whole list
+    ("what is seventy-two divided by eight", "what is 72 divided by 8"),
+    ("How often should I replace a toothbrush?", "How often should I replace a tooth brush?"),
+    ("How do I connect my printer to wi-fi?", "How do I connect my printer to wifi?"),
+    ("Are tips of 15, 18 and 20 percent normal?", "Are tips of 15%, 18% and 20% normal?"),
+    ("Is it free for kids 5 and under?", "is it free for children 5 and under"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -10,7 +10,9 @@ prompts nobody here wrote, not from lists of past failures:
 
 1. closed-class details (:mod:`.features`, compared by :mod:`.compare`): numbers as values
    with their units ("five km" = "5 kilometers"), times, quoted and code spans, symbols and
-   operators (``//`` / ``/`` outside quotes too), negation parity, persons (I/we/he/she/
+   operators (``//`` / ``/`` outside quotes too), a share against a plain number ("by
+   15%" / "by 15"), bounds that include their number ("12 and under" / "under 12"),
+   negation parity per clause ("and", "or", "but" open one), persons (I/we/he/she/
    they, not possessives), quantifier classes, modal force (modals and deontic words:
    "required", "allowed"; "forbidden" = "not allowed"), tense (also of the auxiliary a
    question word's phrase leads — "What currency *did* …" — and of be/do before a verb
@@ -24,7 +26,9 @@ prompts nobody here wrote, not from lists of past failures:
    "I" / "she");
 2. every content word aligned with one of the other prompt (:mod:`.align`) by lemma,
    WordNet synonym, a derived word's synonyms ("wrote" / "author") or an attribute
-   ("speed" / "fast"), after a diff of the two word sequences. A negating affix or a
+   ("speed" / "fast"), or as a closed compound ("light bulb" / "lightbulb"), after a
+   diff of the two word sequences; a plural WordNet lists as a noun of its own does not
+   stand for its singular ("spectacles" / "spectacle"). A negating affix or a
    WordNet antonym is a veto. A word left alone is a veto ``unaligned:<word>`` unless it
    asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue"), a
    word misspelt or cut short on one side ("diffrence", "dict"), "good" before the noun a

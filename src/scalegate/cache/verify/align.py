@@ -61,6 +61,8 @@ def align(
     pairs: dict[int, int] = {}
     left_a, left_b = _diff(a, b, pairs)
     _pair(left_a, left_b, pairs, lambda x, y: bool(x.keys & y.keys))  # inflected, or moved
+    _closed_compounds(left_a, left_b, pairs, reverse=False)  # "light bulb" / "lightbulb"
+    _closed_compounds(left_b, left_a, pairs, reverse=True)
     _pair(left_a, left_b, pairs, lambda x, y: misspelt(x, y, lexicon))  # typed wrong once
     _pair(left_a, left_b, pairs, lambda x, y: clipped(x, y, lexicon))  # "dict" / "dictionary"
     for x in list(left_a):
@@ -107,6 +109,28 @@ def _pair(
             pairs[y.position] = x.position
             left_a.remove(x)
             left_b.remove(y)
+
+
+def _closed_compounds(
+    two: list[Word], one: list[Word], pairs: dict[int, int], *, reverse: bool
+) -> None:
+    """Two words next to each other in one prompt that the other writes as one: "light
+    bulb" / "lightbulb", "Wi-Fi" / "wifi", "time zones" / "timezones" (verifier v37). The
+    first of the two is paired with it, the second goes with the first."""
+    for x1, x2 in zip(list(two), list(two[1:]), strict=False):
+        if x2.position != x1.position + 1 or x1 not in two or x2 not in two:
+            continue
+        joined = {x1.text + k for k in x2.keys}
+        y = next((y for y in one if joined & y.keys), None)
+        if y is None:
+            continue
+        if reverse:
+            pairs[x1.position] = y.position
+        else:
+            pairs[y.position] = x1.position
+        two.remove(x1)
+        two.remove(x2)
+        one.remove(y)
 
 
 def _light(x: Word, lexicon: Lexicon) -> bool:

@@ -86,6 +86,14 @@ PREPOSITIONS = _w(
     "per near inside outside over under within using"
 )
 COORDINATORS = _w("and or")
+# Where a negation's scope ends inside a sentence: two negations on either side of one do not
+# cancel ("I do *not* have root *and* can*not* edit it" is not "I do have … and can edit").
+SCOPE_BREAKS = _w("and or but nor yet")
+# After "12 and" / "65 or": the bound includes its number (:func:`.phrases.bounds`).
+BOUND_AFTER = _w(
+    "under over below above up down younger older less fewer more lower higher greater "
+    "smaller larger bigger earlier later newer before after beyond"
+)
 BE = _w("is are am was were")
 # What opens a yes/no question before its subject ("Can I …", "Should my son …").
 QUESTION_AUX = _w(

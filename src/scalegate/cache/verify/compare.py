@@ -126,7 +126,21 @@ def _same_values(a: Counter[str], b: Counter[str]) -> bool:
     # Each value left over carries a unit on at most one side.
     with_unit_a = {v.partition(" ")[0] for v in rest_a if " " in v}
     with_unit_b = {v.partition(" ")[0] for v in rest_b if " " in v}
-    return not with_unit_a & with_unit_b
+    return not with_unit_a & with_unit_b and not _percent_dropped(a, rest_a, b, rest_b)
+
+
+def _percent_dropped(
+    a: Counter[str], rest_a: Counter[str], b: Counter[str], rest_b: Counter[str]
+) -> bool:
+    """A share against a plain number: "200 increased by 15*%*" / "200 increased by 15"
+    (verifier v37) — unless the other prompt says "%" on a number of its own, once for a
+    list ("18, 22 and 25 percent" / "18%, 22% and 25%")."""
+    return _share(rest_a, b) or _share(rest_b, a)
+
+
+def _share(rest: Counter[str], other: Counter[str]) -> bool:
+    """A value left over with "%" where the other prompt says "%" nowhere."""
+    return any(v.endswith(" %") for v in rest) and not any(v.endswith(" %") for v in other)
 
 
 def coordination_differs(a: Sequence[str], b: Sequence[str]) -> bool:

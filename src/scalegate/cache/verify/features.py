@@ -36,7 +36,7 @@ from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 EXACT_FIELDS = (
     "quoted", "code", "symbols", "cased", "numbers", "times", "units", "negation", "person",
     "quantifier", "partitive", "modality", "tense", "direction", "question", "connective",
-    "conversion", "owners",
+    "conversion", "owners", "bound",
 )  # fmt: skip
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
@@ -157,7 +157,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     asks = -1  # the token of the first leading "be" or opening request verb (``asked_for``)
     placed: dict[int, int] = {}  # token index → position in the sequence, of content words
     i = 0
-    clause = 0  # clauses ended so far (at , . ; ! ?): where a negation stands
+    clause = 0  # clauses ended so far (at , . ; ! ? and, or, but): where a negation stands
     starts: dict[int, int] = {}  # token index → where its part of the sequence starts
     while i < len(tokens):
         tok = tokens[i]
@@ -198,6 +198,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         out.aspects.extend(have_tense(word, nxt, lexicon.is_past(nxt)))
         asks = asks if asks >= 0 or not _asks_for(word, lead, frame) else i
         _note_task(out, word, role, frame)
+        clause += word in c.SCOPE_BREAKS
         if role is None:
             placed[i] = len(out.sequence)
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
@@ -225,10 +226,11 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     bag["cased"] = cased(text)
     bag["partitive"] = phrases.partitives(tokens)
     bag["conversion"] = phrases.conversions(bag["numbers"])
+    bag["bound"] = phrases.bounds(tokens)
     bag["owners"] = [t.text for t in tokens if t.text in c.POSSESSIVE_DETERMINERS]
     sets = ("quantifier", "partitive", "direction", "question", "connective", "person",
             "modality")  # fmt: skip
-    multisets = ("numbers", "negation", "quoted", "code", "symbols", "times")
+    multisets = ("numbers", "negation", "quoted", "code", "symbols", "times", "bound")
     out.exact = {
         name: tuple(sorted(set(vals))) if name in sets
         else tuple(sorted(vals)) if name in multisets else tuple(vals)
@@ -241,7 +243,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         t.text for t in tokens if t.kind == "number" or (t.kind == "symbol" and t.text in _ARITH)
     )
     out.asked = tuple(asked)
-    out.asked_for = phrases.asked_for(tokens, asks, placed)
+    out.asked_for = phrases.asked_for(tokens, asks, placed) + tuple(
+        at for i in _returned(tokens) for at in phrases.asked_for(tokens, i, placed)
+    )
     out.compounds = phrases.compounds(placed, out.content, lexicon)
     out.owned = phrases.owned(tokens, placed)
     out.particles = {  # "rent *out*", "give *up*"
@@ -270,6 +274,20 @@ def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:
         sequence[-1] = RELATIVE
     else:
         sequence.append(RELATIVE)
+
+
+_RETURNS = frozenset({"return", "returns", "output", "outputs", "print", "prints"})
+
+
+def _returned(tokens: list[Token]) -> list[int]:
+    """Tokens of a code's "return"/"print" after "that", "which" or "to": what it returns is
+    asked for too, one against several ("a function that returns the *index*" / "… the
+    *indices*", verifier v37)."""
+    return [
+        i
+        for i in range(1, len(tokens))
+        if tokens[i].text in _RETURNS and tokens[i - 1].text in ("that", "which", "to")
+    ]
 
 
 def _asks_for(word: str, lead: bool, frame: bool) -> bool:

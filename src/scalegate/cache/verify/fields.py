@@ -73,6 +73,15 @@ def special(tok: Token, bag: dict[str, list[str]], sequence: list[str]) -> None:
         bag["symbols"].append(tok.text)
 
 
+def _tens_hyphen(tokens: list[Token], j: int) -> bool:
+    """A "-" between a tens word and a units word: "twenty*-*five"."""
+    if not (0 < j < len(tokens) - 1 and tokens[j].text == "-"):
+        return False
+    tens = c.NUMBER_WORDS.get(tokens[j - 1].text, 0)
+    units = c.NUMBER_WORDS.get(tokens[j + 1].text, 0)
+    return tens in range(20, 100, 10) and units in range(1, 10)
+
+
 def number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
     """Number words from ``tokens[i]`` as one value ("twenty five", "a hundred"); tokens used."""
     word = tokens[i].text
@@ -88,9 +97,11 @@ def number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
     if word == "one" and (prev in c.ONE_PRONOUN_BEFORE or nxt in ("of", "another", "'s")):
         return 0
     value, used, j = 0.0, 0, i
-    while j < len(tokens) and tokens[j].kind == "word":
+    while j < len(tokens) and (tokens[j].kind == "word" or _tens_hyphen(tokens, j)):
         w = tokens[j].text
-        if w in c.NUMBER_WORDS:
+        if w == "-":
+            pass  # "eighty-one" is 81, not "80" and "one" (verifier v37)
+        elif w in c.NUMBER_WORDS:
             value += c.NUMBER_WORDS[w]
         elif w in c.MULTIPLIERS:
             value = max(value, 1) * c.MULTIPLIERS[w]

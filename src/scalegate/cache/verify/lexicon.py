@@ -25,6 +25,7 @@ from typing import TypeVar
 import simplemma
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.units import UNITS
 from scalegate.cache.verify.wordnet import POSES, Synset, WordNetFiles
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,21 @@ class Lexicon:
                 for base in (stem, stem[:-1] + "y" if stem.endswith("i") else "", stem + "le"):
                     if base and "a" in self.poses(base):
                         out.add(base)
+            out -= self._lexical_plural(word)
         return frozenset(out)
+
+    def _lexical_plural(self, word: str) -> set[str]:
+        """The singulars ``word`` is a plural of that it does not mean: a plural WordNet
+        lists as a noun of its own in no sense of its singular — "spectacles" (glasses) is
+        no "spectacle" (a show), "arms" (weapons) no "arm" (verifier v37)."""
+        assert self._files is not None
+        offsets = self._files.offsets(word, "n")
+        if not offsets:
+            return set()
+        # Not a verb's form too ("works", "glasses"), nor a unit's plural ("hours").
+        singulars = self._bases(word, "n") - self._bases(word, "v") - set(UNITS) - {word}
+        synsets = [self._synset(f"n:{o}") for o in offsets]
+        return {s for s in singulars if not any(s in x.words for x in synsets)}
 
     def _phrasal(self, words: tuple[str, ...]) -> str | None:
         """The WordNet verb ``words`` spell — a verb in its base or -ing form, then adverb

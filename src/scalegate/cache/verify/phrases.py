@@ -132,6 +132,32 @@ def partitives(tokens: list[Token]) -> list[str]:
     return found
 
 
+# A bound that includes its number: "12 *and under*", "65 *or older*", "*up to* 3", "*at
+# least* 18" — against "under 12", "over 65", "3", a different set of values (verifier v37).
+_BOUND_BEFORE = (("up", "to"), ("at", "most"), ("at", "least"), ("no", "more", "than"),
+                 ("no", "less", "than"), ("no", "fewer", "than"), ("not", "more", "than"),
+                 ("not", "less", "than"), ("not", "over"), ("not", "under"))  # fmt: skip
+
+
+def bounds(tokens: list[Token]) -> list[str]:
+    """The numbers a prompt bounds inclusively ("12 and under", "at most 3"), by value."""
+    found: list[str] = []
+    texts = [t.text for t in tokens]
+    for i, tok in enumerate(tokens):
+        if tok.kind == "number":
+            value = tok.text
+        elif tok.kind == "word" and tok.text in c.NUMBER_WORDS and tok.text != "one":
+            value = f"{c.NUMBER_WORDS[tok.text]:g}"
+        else:
+            continue
+        after = texts[i + 1 : i + 3]
+        if (len(after) == 2 and after[0] in ("and", "or") and after[1] in c.BOUND_AFTER) or any(
+            tuple(texts[max(0, i - len(b)) : i]) == b for b in _BOUND_BEFORE
+        ):
+            found.append(value)
+    return found
+
+
 def conversions(numbers: list[str]) -> list[str]:
     """One value said in two units, in the order said: "35 knots … about 35 miles per
     hour" is "35:kn>mi", the reverse "35:mi>kn" (which one was measured, which guessed)."""

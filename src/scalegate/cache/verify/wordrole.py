@@ -25,9 +25,25 @@ def role_of(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> st
         return None
     if tok.caps and (word in c.QUANTIFIERS or word in c.RELATIONS):
         return None  # a keyword: "UNION *ALL*", "GROUP *BY*" name code, not a quantity
-    if word == "a" and tok.capital and not frame:
+    if word == "a" and ((tok.capital and not frame) or _label_a(prev, nxt)):
         return None  # a capital "A" inside a clause names: "type *A* blood", "vitamin *A*"
     return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
+
+
+def _label_a(prev: str, nxt: str) -> bool:
+    """A lower-case "a" after a noun that no noun phrase follows names, as "b" would: "is
+    set *a* a subset of set b", "set *a* and set b", "is matrix *a*?" — an article never
+    stands before another article, a verb, a preposition, "and" or the end."""
+    if not prev[:1].isalpha() or prev in c.LIGHT or prev in c.PREPOSITIONS:
+        return False
+    return not nxt[:1].isalnum() or nxt in _NO_NOUN_PHRASE
+
+
+# What an article is never followed by (not "can", "will", "near": "a can of soup").
+_NO_NOUN_PHRASE = frozenset(
+    {*ARTICLES, *c.BE, *c.COORDINATORS, "has", "have", "does", "did", "of", "in", "on", "at"}
+    | {"by", "with", "for", "from", "to", "into", "than", "vs", "versus", "contains"}
+)
 
 
 def asks_can(tokens: list[Token], i: int) -> bool:
