@@ -393,6 +393,8 @@ NEAR_MISSES = [
     ("What is 80 reduced by 25%?", "What is 80 reduced by 25?", "numbers"),
     ("Write a SQL query that returns the name of the oldest employee",
      "Write a SQL query that returns the names of the oldest employees", "number"),
+    ("buy 2 get 1 free, what is the discount", "buy 2 get 2 free, what is the discount", "numbers"),
+    ("Can I get a one-month refund?", "can I get a 2 month refund?", "numbers"),
 ]  # fmt: skip
 
 LONG = (
@@ -600,6 +602,10 @@ PARAPHRASES = [
     ("How do I connect my printer to wi-fi?", "How do I connect my printer to wifi?"),
     ("Are tips of 15, 18 and 20 percent normal?", "Are tips of 15%, 18% and 20% normal?"),
     ("Is it free for kids 5 and under?", "is it free for children 5 and under"),
+    # v37: digits typed for words; "one" with a unit against "1" with it
+    ("what is the best way to learn chess", "whats the best way 2 learn chess"),
+    ("what is a good gift for my dad", "what is a good gift 4 my dad"),
+    ("Can I get a one-month refund?", "can I get a 1 month refund?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

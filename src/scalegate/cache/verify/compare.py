@@ -106,9 +106,14 @@ def _questions(sa: set[str], sb: set[str]) -> bool:
 
 
 def _numbers(mine: tuple[str, ...], other: tuple[str, ...]) -> Counter[str]:
+    """``mine`` with a lone "one" counted only against a "1" of ``other``, with its unit if
+    it has one ("a *one*-week extension" / "a *1* week extension", verifier v37)."""
     counts = Counter(mine)
-    ones = counts.pop("one", 0)
-    counts["1"] += min(ones, max(Counter(other)["1"] - counts["1"], 0))
+    theirs = Counter(other)
+    for value in [v for v in counts if v == "one" or v.startswith("one ")]:
+        ones = counts.pop(value)
+        digit = "1" + value[3:]
+        counts[digit] += min(ones, max(theirs[digit] - counts[digit], 0))
     return +counts
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify import phrases
+from scalegate.cache.verify.casual import casual_digits
 from scalegate.cache.verify.courtesy import without_courtesy
 from scalegate.cache.verify.fields import (
     attach_unit,
@@ -141,7 +142,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
-    tokens = phrases.phrasal(without_courtesy(tokenize(text)), lexicon)
+    tokens = phrases.phrasal(casual_digits(without_courtesy(tokenize(text)), lexicon), lexicon)
     texts = [t.text for t in tokens]
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()

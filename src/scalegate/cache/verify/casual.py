@@ -1,0 +1,49 @@
+"""Digits typed for words in chat: "how *2* make cold brew" is "how to make", "is it normal
+*4* my cat" is "for my cat" (verifier v37). A number is followed by a plural noun ("merge
+2 dicts") or by a unit ("2 hour drive"); a "2" between a word a "to" follows ("how",
+"want") and a verb's base form that is no plural, or a "4" before a pronoun or a
+determiner, is a word."""
+
+from __future__ import annotations
+
+from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.tokens import Token
+from scalegate.cache.verify.units import UNITS
+
+_BEFORE_FOR = c.DETERMINERS | frozenset({"me", "you", "him", "us", "them", "it", "u"})
+# What a "to" and a verb follow: "how *2* make", "want *2* learn" (not "buy 2 get 1").
+_BEFORE_TO = frozenset({
+    "how", "what", "where", "when", "want", "wants", "wanted", "need", "needs", "needed",
+    "have", "has", "going", "trying", "try", "tried", "like", "love", "hate", "able", "used",
+    "way", "ways", "ought", "supposed", "about",
+})  # fmt: skip
+# After these a "4" is a count: "is 4 the answer", "2 + 2 or 4".
+_COUNTED_AFTER = c.BE | c.DETERMINERS | frozenset({"to", "of", "by", "than", "times", "or", "and"})
+
+
+def casual_digits(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
+    """``tokens`` with a "2" read as "to" and a "4" as "for" where they stand for words."""
+    out = list(tokens)
+    for i in range(1, len(tokens) - 1):
+        tok, prev, nxt = tokens[i], tokens[i - 1], tokens[i + 1]
+        if tok.kind != "number" or prev.kind != "word" or nxt.kind != "word":
+            continue
+        if nxt.text in UNITS:
+            continue
+        if tok.text == "2" and prev.text in _BEFORE_TO and _verb_base(nxt.text, lexicon):
+            out[i] = Token("word", "to")
+        elif tok.text == "4" and nxt.text in _BEFORE_FOR and prev.text not in _COUNTED_AFTER:
+            out[i] = Token("word", "for")
+    return out
+
+
+def _verb_base(word: str, lexicon: Lexicon) -> bool:
+    """A verb's base form, not a plural noun: "make", "merge" — not "dicts", "kids"."""
+    return (
+        word.isalpha()
+        and not lexicon.plural(word)
+        and not lexicon.is_past(word)
+        and not word.endswith(("ing", "s"))
+        and lexicon.may_be_verb(word)
+    )
