@@ -395,6 +395,17 @@ NEAR_MISSES = [
      "Write a SQL query that returns the names of the oldest employees", "number"),
     ("buy 2 get 1 free, what is the discount", "buy 2 get 2 free, what is the discount", "numbers"),
     ("Can I get a one-month refund?", "can I get a 2 month refund?", "numbers"),
+    # v38: numbers traded past a measure word; "which" asks for one or several; converse
+    # verbs; a kind of statistic
+    ("Can I plug a 10 watt bulb into a 40 watt lamp?",
+     "Can I plug a 40 watt bulb into a 10 watt lamp?", "order"),
+    ("Which planet has the most moons?", "Which planets have the most moons?", "number"),
+    ("What's the highest-paid job in tech?", "What are the highest-paid jobs in tech?",
+     "number"),
+    ("Can my brother lend me his car?", "Can my brother borrow me his car?", "antonym"),
+    ("How long does teaching piano take?", "How long does learning piano take?", "unaligned"),
+    ("Is the median wage in Texas rising?", "Is the average wage in Texas rising?",
+     "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -606,6 +617,12 @@ PARAPHRASES = [
     ("what is the best way to learn chess", "whats the best way 2 learn chess"),
     ("what is a good gift for my dad", "what is a good gift 4 my dad"),
     ("Can I get a one-month refund?", "can I get a 1 month refund?"),
+    # v38: verbs whose doers share a name; numbers that keep their nouns
+    ("How do I repair a leaking tap?", "How do I fix a leaking tap?"),
+    (
+        "Can I put a 20 amp breaker on a 12 gauge wire?",
+        "can i put a 20 amp breaker on 12 gauge wire",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -28,7 +28,8 @@ prompts nobody here wrote, not from lists of past failures:
    WordNet synonym, a derived word's synonyms ("wrote" / "author") or an attribute
    ("speed" / "fast"), or as a closed compound ("light bulb" / "lightbulb"), after a
    diff of the two word sequences; a plural WordNet lists as a noun of its own does not
-   stand for its singular ("spectacles" / "spectacle"). A negating affix or a
+   stand for its singular ("spectacles" / "spectacle"), nor a verb for one whose doer has
+   another name ("teach" / "learn": teacher, learner). A negating affix or a
    WordNet antonym is a veto. A word left alone is a veto ``unaligned:<word>`` unless it
    asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue"), a
    word misspelt or cut short on one side ("diffrence", "dict"), "good" before the noun a

@@ -261,6 +261,12 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
     if _unit(x, lexicon) and _unit(y, lexicon):
         related = lexicon.main_sense
     split = lexicon.split_sense
+    if any(
+        lexicon.converse(kx, ky) or lexicon.kind_of(kx, ky) or lexicon.kind_of(ky, kx)
+        for kx in x.keys
+        for ky in y.keys
+    ):
+        return False  # "teaching" / "learning", "median" / "average" (a kind of it; v38)
     return any(
         (ky in related(kx) or kx in related(ky)) and not (split(kx, ky) or split(ky, kx))
         for kx in x.keys

@@ -283,11 +283,13 @@ _RETURNS = frozenset({"return", "returns", "output", "outputs", "print", "prints
 def _returned(tokens: list[Token]) -> list[int]:
     """Tokens of a code's "return"/"print" after "that", "which" or "to": what it returns is
     asked for too, one against several ("a function that returns the *index*" / "… the
-    *indices*", verifier v37)."""
+    *indices*", verifier v37); and a "which" that opens a sentence, when a noun follows
+    it ("*Which* Roman *emperor* ruled …" / "… *emperors* …", v38)."""
     return [
         i
-        for i in range(1, len(tokens))
-        if tokens[i].text in _RETURNS and tokens[i - 1].text in ("that", "which", "to")
+        for i in range(len(tokens))
+        if (tokens[i].text in _RETURNS and i and tokens[i - 1].text in ("that", "which", "to"))
+        or (tokens[i].text == "which" and (i == 0 or tokens[i - 1].kind == "punct"))
     ]
 
 

@@ -42,7 +42,8 @@ _RULES = {
 }  # fmt: skip
 T = TypeVar("T")
 LIGHT_SENSES = 8
-_ANIMATE = frozenset({5, 18})  # WordNet's lexicographer files noun.animal, noun.person
+_NOUN_PERSON = 18  # WordNet's lexicographer file noun.person
+_ANIMATE = frozenset({5, _NOUN_PERSON})  # noun.animal, noun.person
 
 
 def _cached(fn: Callable[[str], T]) -> Callable[[str], T]:
@@ -82,6 +83,7 @@ class Lexicon:
         self.animate = _cached(self._animate)
         self.unknown = _cached(self._unknown)
         self.main_sense = _cached(self._main_sense)
+        self.agents = _cached(self._agents)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
         self.split_sense = lru_cache(maxsize=1 << 16)(self._split_sense)
         self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
@@ -346,6 +348,46 @@ class Lexicon:
         return any(
             s.lexfile == kind and other not in s.words and any(w != lemma for w in s.words)
             for s in synsets
+        )
+
+    def _agents(self, lemma: str) -> frozenset[str]:
+        """Nouns for a person derived from ``lemma``'s first :attr:`senses` verb senses:
+        "teach" → "teacher", "instructor"; "buy" → "buyer", "purchaser"."""
+        if self._files is None:
+            return frozenset()
+        out: set[str] = set()
+        for offset in self._files.offsets(lemma, "v")[: self.senses]:
+            for p in self._synset(f"v:{offset}").pointers:
+                if p.symbol == "+" and p.pos == "n":
+                    target = self._synset(f"n:{p.offset}")
+                    if target.lexfile == _NOUN_PERSON:
+                        out.update(target.words)
+        return frozenset(out)
+
+    def converse(self, a: str, b: str) -> bool:
+        """Two verbs whose doers have no name in common: "teach" (a teacher) is not "learn"
+        (a learner), "lend" not "borrow", "drive" not "ride" (verifier v38) — while
+        "buy" / "purchase" share "buyer", "fix" / "repair" "repairer"."""
+        if a == b or not (self.verbal(a) and self.verbal(b)):
+            return False  # not two words that are usually verbs ("place" / "spot")
+        if self.light_verb(a) or self.light_verb(b):
+            return False  # "get", "make", "go" stand for many verbs
+        agents_a, agents_b = self.agents(a), self.agents(b)
+        return bool(agents_a and agents_b) and not agents_a & agents_b
+
+    def kind_of(self, a: str, b: str) -> bool:
+        """``a``'s first noun sense is a kind of ``b`` (a direct hypernym) while their
+        adjectives share a sense: a "median" is a kind of "average" (verifier v38)."""
+        files = self._files
+        offsets = files.offsets(a, "n") if files is not None else ()
+        if files is None or not offsets:
+            return False
+        if not any(b in self._synset(f"a:{o}").words for o in files.offsets(a, "a")):
+            return False
+        return any(
+            b in self._synset(f"n:{p.offset}").words
+            for p in self._synset(f"n:{offsets[0]}").pointers
+            if p.symbol in ("@", "@i")
         )
 
     def _derived(self, s: Synset, lemma: str) -> Iterable[str]:

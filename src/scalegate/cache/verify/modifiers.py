@@ -16,7 +16,6 @@ letter; "%110" is a number, "=into" a relation, "@1s" a person, "|" a boundary.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
 
 
 def _word(item: str) -> bool:
@@ -64,15 +63,29 @@ def _governs(a: Sequence[str], b: Sequence[str]) -> bool:
     )
 
 
-def _numbered(sequence: Sequence[str]) -> list[tuple[str, str]]:
-    """(number, the content word right after it) for each number in ``sequence``."""
-    return [(x, y) for x, y in pairwise(sequence) if x.startswith("%") and _word(y)]
+def _numbered(sequence: Sequence[str], skip: bool = False) -> list[tuple[str, str]]:
+    """(number, the content word right after it) for each number in ``sequence``; with
+    ``skip``, the word after that one ("a 15 amp *outlet*"), or "" when there is none."""
+    out = []
+    for i, x in enumerate(sequence[:-1]):
+        if x.startswith("%") and _word(sequence[i + 1]):
+            after = sequence[i + 2] if i + 2 < len(sequence) else ""
+            out.append((x, (after if _word(after) else "") if skip else sequence[i + 1]))
+    return out
 
 
 def numbers_traded(a: Sequence[str], b: Sequence[str]) -> bool:
     """Two numbers or more, each before a word, the same numbers before the same words in
-    both prompts but not each before its own."""
-    na, nb = _numbered(a), _numbered(b)
+    both prompts but not each before its own; or each before the same word, a measure,
+    and then before another's noun: "a *15* amp outlet on a *20* amp circuit" / "a *20*
+    amp outlet on a *15* amp circuit" (verifier v38)."""
+    if _traded(_numbered(a), _numbered(b)):
+        return True
+    na, nb = _numbered(a, skip=True), _numbered(b, skip=True)
+    return all(w for _, w in na + nb) and _traded(na, nb)
+
+
+def _traded(na: list[tuple[str, str]], nb: list[tuple[str, str]]) -> bool:
     if len(na) < 2 or len(na) != len(nb):
         return False
     numbers_a, words_a = sorted(n for n, _ in na), sorted(w for _, w in na)

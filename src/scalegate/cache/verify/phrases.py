@@ -51,8 +51,8 @@ def asked_for(tokens: list[Token], start: int, placed: dict[int, int]) -> tuple[
         tok = tokens[i]
         if i in placed:
             found.append(placed[i])
-        elif tok.text in ("'", "'s") and found:
-            continue  # "the Beatles' drummer"
+        elif tok.text in ("'", "'s", "-") and found:
+            continue  # "the Beatles' drummer", "the best-selling book" (v38)
         elif found or not (
             tok.text in c.DETERMINERS or tok.text in _COUNTS or tok.text in c.PERSONS
         ):
