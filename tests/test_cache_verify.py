@@ -406,6 +406,10 @@ NEAR_MISSES = [
     ("How long does teaching piano take?", "How long does learning piano take?", "unaligned"),
     ("Is the median wage in Texas rising?", "Is the average wage in Texas rising?",
      "unaligned"),
+    # v39: an abbreviation meets only the words it stands for
+    ("how do I read a file in JS", "how do I read a file in TypeScript", "unaligned"),
+    ("Is the UK bigger than the US?", "Is the United States bigger than the United Kingdom?",
+     "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -623,6 +627,11 @@ PARAPHRASES = [
         "Can I put a 20 amp breaker on a 12 gauge wire?",
         "can i put a 20 amp breaker on 12 gauge wire",
     ),
+    # v39: "I need …" opens a request; abbreviations meet the words they stand for
+    ("I need a packing list for a ski trip", "give me a packing list for a ski trip"),
+    ("how do I read a file in TS", "how do I read a file in TypeScript"),
+    ("cheapest way from SF to LA", "cheapest way from San Francisco to Los Angeles"),
+    ("is AI going to replace programmers", "is artificial intelligence going to replace coders"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

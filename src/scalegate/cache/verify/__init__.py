@@ -26,7 +26,9 @@ prompts nobody here wrote, not from lists of past failures:
    "I" / "she");
 2. every content word aligned with one of the other prompt (:mod:`.align`) by lemma,
    WordNet synonym, a derived word's synonyms ("wrote" / "author") or an attribute
-   ("speed" / "fast"), or as a closed compound ("light bulb" / "lightbulb"), after a
+   ("speed" / "fast"), as a closed compound ("light bulb" / "lightbulb") or as an
+   abbreviation and the words it stands for ("JS" / "JavaScript", "NYC" / "New York
+   City", :mod:`.acronyms`), after a
    diff of the two word sequences; a plural WordNet lists as a noun of its own does not
    stand for its singular ("spectacles" / "spectacle"), nor a verb for one whose doer has
    another name ("teach" / "learn": teacher, learner). A negating affix or a

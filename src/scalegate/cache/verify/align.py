@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from scalegate.cache.verify.acronyms import pair_abbreviations
 from scalegate.cache.verify.features import Analysis, Word
 from scalegate.cache.verify.lexicon import Lexicon
 
@@ -65,6 +66,7 @@ def align(
     _closed_compounds(left_b, left_a, pairs, reverse=True)
     _pair(left_a, left_b, pairs, lambda x, y: misspelt(x, y, lexicon))  # typed wrong once
     _pair(left_a, left_b, pairs, lambda x, y: clipped(x, y, lexicon))  # "dict" / "dictionary"
+    pair_abbreviations(left_a, left_b, pairs, lexicon)  # "JS" / "JavaScript"
     for x in list(left_a):
         for y in left_b:
             reason = opposed(x, y, lexicon)

@@ -219,7 +219,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         lead = lead and 0 <= wh_phrase <= WH_PHRASE and word not in LEAD_TENSE
         if role is not None and role.startswith("modality:") and nxt == "to":
             i += 1  # "have to", "allowed to": the "to" is the modal's
-        frame = role == "light" and (frame or word in ("please", "you"))
+        frame = (role == "light" and (frame or word in ("please", "you"))) or (
+            frame and word == "i" and nxt in _I_ASK  # "I need help writing …" asks (v39)
+        )
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
     out.glued = tuple(glued(text))
@@ -277,6 +279,8 @@ def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:
         sequence.append(RELATIVE)
 
 
+# After "I" at the start of a request, what opens it: "I need …", "I want …", "I'd like".
+_I_ASK = frozenset({"need", "want", "would"})
 _RETURNS = frozenset({"return", "returns", "output", "outputs", "print", "prints"})
 
 
