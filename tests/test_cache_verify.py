@@ -410,6 +410,9 @@ NEAR_MISSES = [
     ("how do I read a file in JS", "how do I read a file in TypeScript", "unaligned"),
     ("Is the UK bigger than the US?", "Is the United States bigger than the United Kingdom?",
      "order"),
+    # v40: "back" is a direction (not the body's, nor "back it up")
+    ("how do I scroll back one page in vim", "how do I scroll forward one page in vim",
+     "direction"),
 ]  # fmt: skip
 
 LONG = (
@@ -632,6 +635,7 @@ PARAPHRASES = [
     ("how do I read a file in TS", "how do I read a file in TypeScript"),
     ("cheapest way from SF to LA", "cheapest way from San Francisco to Los Angeles"),
     ("is AI going to replace programmers", "is artificial intelligence going to replace coders"),
+    ("why does my lower back hurt after running", "why does my lower back ache after running"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

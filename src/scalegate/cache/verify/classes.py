@@ -59,7 +59,7 @@ PROHIBITIVE = _w("forbidden prohibited banned")
 OPPOSITE_GROUPS = (
     _w("before after during while"), _w("up down"), _w("above below"), _w("over under"),
     _w("into from"), _w("into out"), _w("on off"), _w("ascending descending"), _w("next previous"),
-    _w("inside outside"), _w("forward backward backwards"), _w("top bottom"),
+    _w("inside outside"), _w("forward forwards backward backwards back"), _w("top bottom"),
     _w("upward downward"), _w("toward towards away"), _w("since until"), _w("since till"),
     _w("out inside"), _w("out in"),  # "locked out of" / "locked inside", "zoom in" / "out"
     _w("in outside"),  # "in the fridge" / "outside the fridge"
@@ -123,11 +123,12 @@ NOT_TENSED_AFTER = _w(
 DIRECTION = _w(
     "from into onto out up down above below over under before after since until till "
     "inside outside behind beside beyond toward towards against across through via "
-    "ascending descending next previous forward backward backwards upward downward "
+    "ascending descending next previous forward forwards backward backwards back upward downward "
     "on off top bottom while during"
 )
 # One word of direction spelt two ways.
-DIRECTION_SAME = {"till": "until", "towards": "toward", "backwards": "backward", "using": "with"}
+DIRECTION_SAME = {"till": "until", "towards": "toward", "backwards": "backward", "using": "with",
+                  "forwards": "forward"}  # fmt: skip
 # Compared only when both prompts ask with one: "why" ≠ "how", but "What's X?" = "Tell me X".
 WH = _w("what why how when where which who whom whose")
 # "Which river is longest?" asks what "What river is longest?" asks.

@@ -25,9 +25,16 @@ def role_of(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> st
         return None
     if tok.caps and (word in c.QUANTIFIERS or word in c.RELATIONS):
         return None  # a keyword: "UNION *ALL*", "GROUP *BY*" name code, not a quantity
+    if word == "back" and (
+        prev in c.DETERMINERS or prev in ("lower", "upper", "middle") or nxt in _BACKED_UP
+    ):
+        return None  # the body's ("my *back* hurts", "lower *back* pain"), or "*back* it up"
     if word == "a" and ((tok.capital and not frame) or _label_a(prev, nxt)):
         return None  # a capital "A" inside a clause names: "type *A* blood", "vitamin *A*"
     return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
+
+
+_BACKED_UP = frozenset({"up", "it", "them", "this", "that", "everything"})
 
 
 def _label_a(prev: str, nxt: str) -> bool:
