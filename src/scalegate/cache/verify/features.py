@@ -247,7 +247,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     )
     out.asked = tuple(asked)
     out.asked_for = phrases.asked_for(tokens, asks, placed) + tuple(
-        at for i in _returned(tokens) for at in phrases.asked_for(tokens, i, placed)
+        at for i in _asking_too(tokens) for at in phrases.asked_for(tokens, i, placed)
     )
     out.compounds = phrases.compounds(placed, out.content, lexicon)
     out.owned = phrases.owned(tokens, placed)
@@ -284,8 +284,9 @@ _I_ASK = frozenset({"need", "want", "would"})
 _RETURNS = frozenset({"return", "returns", "output", "outputs", "print", "prints"})
 
 
-def _returned(tokens: list[Token]) -> list[int]:
-    """Tokens of a code's "return"/"print" after "that", "which" or "to": what it returns is
+def _asking_too(tokens: list[Token]) -> list[int]:
+    """Tokens after which what follows is asked for too, besides ``asks``: a code's
+    "return"/"print" after "that", "which" or "to" — what it returns is
     asked for too, one against several ("a function that returns the *index*" / "… the
     *indices*", verifier v37); and a "which" that opens a sentence, when a noun follows
     it ("*Which* Roman *emperor* ruled …" / "… *emperors* …", v38)."""

@@ -86,6 +86,8 @@ class Lexicon:
         self.agents = _cached(self._agents)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
         self.split_sense = lru_cache(maxsize=1 << 16)(self._split_sense)
+        self.converse = lru_cache(maxsize=1 << 16)(self._converse)  # every key pair aligned
+        self.kind_of = lru_cache(maxsize=1 << 16)(self._kind_of)
         self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
 
     @property
@@ -364,7 +366,7 @@ class Lexicon:
                         out.update(target.words)
         return frozenset(out)
 
-    def converse(self, a: str, b: str) -> bool:
+    def _converse(self, a: str, b: str) -> bool:
         """Two verbs whose doers have no name in common: "teach" (a teacher) is not "learn"
         (a learner), "lend" not "borrow", "drive" not "ride" (verifier v38) — while
         "buy" / "purchase" share "buyer", "fix" / "repair" "repairer"."""
@@ -375,7 +377,7 @@ class Lexicon:
         agents_a, agents_b = self.agents(a), self.agents(b)
         return bool(agents_a and agents_b) and not agents_a & agents_b
 
-    def kind_of(self, a: str, b: str) -> bool:
+    def _kind_of(self, a: str, b: str) -> bool:
         """``a``'s first noun sense is a kind of ``b`` (a direct hypernym) while their
         adjectives share a sense: a "median" is a kind of "average" (verifier v38)."""
         files = self._files
