@@ -190,6 +190,29 @@ async def test_with_semantic_cache(minilm: MiniLMEmbedder) -> None:
     assert calls == ["How tall is the Eiffel Tower?", "how tall is the eiffel tower"]
 
 
+async def test_a_verifier_that_raises_refuses_the_hit(
+    minilm: MiniLMEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fail closed: an exception in the verifier is a refusal (reason "error"), counted and
+    logged by type and line — the prompts stay out of the log — never a 500 nor a hit."""
+
+    def broken(a: str, b: str, strictness: str) -> str | None:
+        raise ValueError(f"cannot read {a!r}")
+
+    cache = SemanticCache(minilm, guard=broken)
+    await cache.set("How tall is the Eiffel Tower?", b"330 m")
+    with caplog.at_level("ERROR"):
+        found = await cache.lookup("how tall is the eiffel tower")
+    assert found.hit is None
+    assert [reason for _, reason in found.refused] == ["error"]
+    stats = cache.stats()
+    assert stats["errors"] == 1
+    assert stats["guard_refusals_by_reason"] == {"error": 1}
+    assert "ValueError" in caplog.text
+    assert "eiffel" not in caplog.text.lower()
+    await cache.close()
+
+
 def test_minilm_is_deterministic_and_unit_length(minilm: MiniLMEmbedder) -> None:
     one = minilm.embed(["Hello world"])
     batch = minilm.embed(["Hello world", "A much longer sentence about something else entirely"])

@@ -27,6 +27,7 @@ import asyncio
 import logging
 import re
 import threading
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -180,7 +181,7 @@ class SemanticCache:
             found.best = max(found.best, cand.similarity)
             if cand.similarity < threshold:
                 break
-            reason = self.guard(prompt, cand.prompt, strictness) if self.guard else None
+            reason = self._judge(prompt, cand.prompt, strictness)
             if reason is not None:
                 found.refused.append((cand.similarity, reason))
                 continue
@@ -250,6 +251,25 @@ class SemanticCache:
         if namespace is None or namespace == "*":
             return await self.backend.bump("*")
         return await self.backend.bump(str(as_namespace(namespace)))
+
+    def _judge(self, prompt: str, cached: str, strictness: str) -> str | None:
+        """The guard's reason to refuse, if any. A guard that raises refuses the hit (a
+        miss costs a call, a wrong answer costs trust) and is logged with the error only,
+        never the prompts: reason ``"error"``."""
+        if self.guard is None:
+            return None
+        try:
+            return self.guard(prompt, cached, strictness)
+        except Exception as exc:
+            self.counts["errors"] += 1
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            logger.error(  # the type and the line, not the message: it may quote a prompt
+                "semantic cache verifier raised %s at %s:%s; the hit is refused",
+                type(exc).__name__,
+                where.filename.rpartition("/")[2],
+                where.lineno,
+            )
+            return "error"
 
     def _failed(self, what: str, exc: Exception) -> None:
         self.counts["errors"] += 1

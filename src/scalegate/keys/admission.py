@@ -141,8 +141,13 @@ class WaitQueue(Generic[L]):
         return waiter
 
     def discard(self, waiter: Waiter[L]) -> None:
-        """Forget a waiter whose caller went away."""
+        """Forget a waiter whose caller went away. Its future is cancelled too: the caller
+        may have left before it awaited the future (a cancellation that lands in the store
+        call announcing the wait), and a pass already under way must then release what it
+        reserves for the waiter rather than hand it to nobody."""
         self._remove(waiter)
+        if not waiter.future.done():
+            waiter.future.cancel()
 
     def _count_shed(self, priority: Priority) -> None:
         self.shed_total[priority.label] = self.shed_total.get(priority.label, 0) + 1
@@ -209,7 +214,11 @@ class WaitQueue(Generic[L]):
                     await self._wake.wait()
 
     async def _pass(self) -> float:
-        """Admit whoever can be admitted now, in order; then refuse the overdue."""
+        """Admit whoever can be admitted now, in order; then refuse those overdue when the
+        pass began: each is refused for what an attempt made after its deadline found, not
+        for what one found before a change the pass did not see (a key disabled meanwhile
+        turns a 429 into a 529)."""
+        began = self._clock.monotonic()
         next_wake = float("inf")
         blocked: set[str] = set()
         everything = self._all_keys()
@@ -238,4 +247,4 @@ class WaitQueue(Generic[L]):
             blocked |= waiter.key_ids
             if blocked >= everything:
                 break
-        return min(next_wake, self._expire(self._clock.monotonic()))
+        return min(next_wake, self._expire(began))

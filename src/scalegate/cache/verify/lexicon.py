@@ -165,6 +165,8 @@ class Lexicon:
 
     def _keys(self, word: str) -> frozenset[str]:
         """Every lemma ``word`` may be an inflection of, itself included."""
+        if not word:
+            return frozenset({word})  # simplemma 2 raises on "" (a relation at a prompt's start)
         out = {word, simplemma.lemmatize(word, lang="en").lower()}
         if self._files is not None and word.isalpha() and self._unknown(word):
             # A token neither WordNet nor simplemma knows is a name or an acronym: "https"
