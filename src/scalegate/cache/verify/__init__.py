@@ -31,15 +31,19 @@ prompts nobody here wrote, not from lists of past failures:
    City", :mod:`.acronyms`), after a
    diff of the two word sequences; a plural WordNet lists as a noun of its own does not
    stand for its singular ("spectacles" / "spectacle"), nor a verb for one whose doer has
-   another name ("teach" / "learn": teacher, learner). A negating affix or a
+   another name ("teach" / "learn": teacher, learner), nor a noun for a word it shares a
+   verb sense with only ("the *number*" / "*amount*"). A negating affix or a
    WordNet antonym is a veto. A word left alone is a veto ``unaligned:<word>`` unless it
    asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue"), a
    word misspelt or cut short on one side ("diffrence", "dict"), "good" before the noun a
    request asks for,
    what the other prompt's frame says ("difference" / "vs", "reason" / "why") or a
    noun more general than a word of the other prompt — but never a noun after a
-   determiner or preposition ("to Paris *by train*") nor an item added to a list ("states
-   *and territories*"). Aligned words of one lemma must agree in tense and degree
+   determiner or preposition ("to Paris *by train*") or a plural after its noun ("my oven
+   *racks*"), nor an item added to a list ("states *and territories*"); and a light verb
+   put in another's place is no wording — between the same aligned words, or at a
+   prompt's edge when WordNet names their doers apart ("*read*" / "*write* a file":
+   reader, writer). Aligned words of one lemma must agree in tense and degree
    ("happened" / "happens", "hottest" / "hot"; "was invented by whom" is "invented",
    :mod:`.inflection`), and the prepositions before them must
    meet (:mod:`.relations`: "books *by* X" is not "books *about* X");

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from scalegate.cache.verify.features import Word
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.words import Word
 
 _LETTERS = range(2, 6)  # an abbreviation of two to five letters
 

@@ -13,14 +13,15 @@ does not ask about — the question is not the same.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from scalegate.cache.verify.acronyms import pair_abbreviations
-from scalegate.cache.verify.features import Analysis, Word
+from scalegate.cache.verify.features import Analysis
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.verbs import converse_at_edge, light, replaced
+from scalegate.cache.verify.words import Word
 
 _NEG_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis", "non-", "a")
 _NEG_SUFFIXES = (("less", ("", "ful", "y", "ed")), ("free", ("",)))
@@ -33,6 +34,7 @@ class Frame:
 
     versus: bool = False  # sets two things against each other with "vs"
     questions: frozenset[str] = frozenset()  # its question words
+    edges: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # words before and after
 
     @classmethod
     def of(cls, analysis: Analysis) -> Frame:
@@ -41,6 +43,7 @@ class Frame:
         return cls(
             versus="=vs" in sequence or "=versus" in sequence,
             questions=frozenset(analysis.exact["question"]),
+            edges=analysis.edges,
         )
 
 
@@ -94,7 +97,10 @@ def align(
         if not (_implied(y, b, a, lexicon, praise) or _framed(y, frames[0], lexicon))
     ]
     if not alone:
-        alone = _replaced(left_a, left_b, pairs, lexicon)
+        edges = (frames[0].edges, frames[1].edges)
+        alone = replaced(left_a, left_b, pairs, lexicon) or converse_at_edge(
+            (a, b), (left_a, left_b), pairs, lexicon, edges
+        )
     return (f"unaligned:{alone[0].text}" if alone else None), pairs
 
 
@@ -135,39 +141,6 @@ def _closed_compounds(
         one.remove(y)
 
 
-def _light(x: Word, lexicon: Lexicon) -> bool:
-    return not x.noun and not x.coordinated and lexicon.light_verb(x.text)
-
-
-def _replaced(
-    left_a: list[Word], left_b: list[Word], pairs: dict[int, int], lexicon: Lexicon
-) -> list[Word]:
-    """The light verbs of ``left_b`` that stand where one of ``left_a`` stands — between
-    the same two aligned words: a light verb added or dropped asks nothing new, one put in
-    another's place does ("how long does ibuprofen take to *start* working" / "how long
-    does ibuprofen *keep* working")."""
-    anchors_a = sorted(pairs.values())
-    slots = {_slot(x.position, anchors_a) for x in left_a if _light(x, lexicon)}
-    slots.discard(None)
-    if not slots:
-        return []
-    anchors_b = sorted(pairs)
-    out = []
-    for y in left_b:
-        slot = _slot(y.position, anchors_b)
-        if slot is None or not _light(y, lexicon):
-            continue
-        if (pairs[slot[0]], pairs[slot[1]]) in slots:
-            out.append(y)
-    return out
-
-
-def _slot(position: int, anchors: list[int]) -> tuple[int, int] | None:
-    """The aligned positions right before and after ``position``, when it has both."""
-    i = bisect.bisect(anchors, position)
-    return (anchors[i - 1], anchors[i]) if 0 < i < len(anchors) else None
-
-
 def _implied(x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, praise: bool) -> bool:
     """A word left alone that asks nothing new: a light verb ("what *makes* the sky blue"),
     or a noun more general than a word of the other prompt ("the capital *city*").
@@ -179,7 +152,7 @@ def _implied(x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, pra
     preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
     if x.coordinated or (x.capital and x.noun and not x.preposition):
         return False  # nor a name's word: "the *City* of London" is not London
-    if _light(x, lexicon) or (praise and _praise(x, own, lexicon)):
+    if light(x, lexicon) or (praise and _praise(x, own, lexicon)):
         return True
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
 
@@ -269,11 +242,21 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
         for ky in y.keys
     ):
         return False  # "teaching" / "learning", "median" / "average" (a kind of it; v38)
+    # Two words usually nouns, one used as one, meet in more than a verb sense: "the
+    # *number*" / "*amount*" share only "to number / to amount to" (v41).
+    noun = (x.noun or y.noun) and not (_verb_like(x, lexicon) or _verb_like(y, lexicon))
     return any(
-        (ky in related(kx) or kx in related(ky)) and not (split(kx, ky) or split(ky, kx))
+        (ky in related(kx) or kx in related(ky))
+        and not (split(kx, ky) or split(ky, kx))
+        and not (noun and lexicon.verbs_only(kx, ky))
         for kx in x.keys
         for ky in y.keys
     )
+
+
+def _verb_like(x: Word, lexicon: Lexicon) -> bool:
+    """Usually a verb, or a verb's "-ing" form: "When *traveling* to …" / "a *trip* to …"."""
+    return lexicon.verbal(x.text) or (x.text.endswith("ing") and lexicon.may_be_verb(x.text))
 
 
 def misspelt(x: Word, y: Word, lexicon: Lexicon) -> bool:
@@ -338,34 +321,3 @@ def _unit(x: Word, lexicon: Lexicon) -> bool:
     return any(
         b.endswith("_unit") or b.startswith("unit_of") for k in x.keys for b in lexicon.broader(k)
     )
-
-
-def task_replaced(a: Analysis, b: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> str | None:
-    """A light verb left alone where the other prompt has its request verb: the task, not
-    a word added — "*explain* the Pythagorean theorem" / "*prove* the Pythagorean theorem"
-    (a request verb frames a prompt and is dropped, a light verb is excused elsewhere)."""
-    for framed, other, aligned in ((a, b, set(pairs)), (b, a, set(pairs.values()))):
-        at = other.imperative
-        if framed.task and at >= 0 and at not in aligned:
-            word = other.sequence[at]
-            if lexicon.light_verb(word):
-                return word
-    return None
-
-
-def particle_dropped(a: Analysis, b: Analysis, pairs: dict[int, int], lexicon: Lexicon) -> bool:
-    """The same verb with an adverb particle in one prompt and without it in the other:
-    "how do I *rent out* my apartment" / "how do I *rent* an apartment". A phrasal verb
-    WordNet lists ("give up") is already a word of its own and not read here; nor a word
-    not usually a verb."""
-    words_a = {w.position: w for w in a.content}
-    words_b = {w.position: w for w in b.content}
-    for b_pos, a_pos in pairs.items():
-        x, y = words_a.get(a_pos), words_b.get(b_pos)
-        if x is None or y is None or not x.keys & y.keys or "_" in x.text + y.text:
-            continue
-        if not any(lexicon.verbal(w.text) for w in (x, y)):
-            continue  # "get a stripped *screw out*": a particle after its object
-        if (a_pos in a.particles) != (b_pos in b.particles):
-            return True
-    return False

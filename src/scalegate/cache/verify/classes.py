@@ -76,6 +76,8 @@ PERSONS = {
 # What opens a noun phrase: a content word after one is a noun, never a light verb ("get
 # there *by train*" narrows the question; "what *makes* the sky blue" does not).
 DETERMINERS = _w("a an the this that these those my your his her our their its")
+# Quantifiers that stand before a noun phrase as a determiner does: "for *each* user".
+PREDETERMINERS = _w("all every each both some any")
 # A possessive determiner's person, as :data:`PERSONS` writes it ("your" is "2": the generic
 # you of "how do you reset your password" is the asker).
 OWNER_PERSONS = {"my": "1s", "our": "1p", "his": "3m", "her": "3f", "their": "3p", "your": "2"}

@@ -33,6 +33,7 @@ from scalegate.cache.verify.tense import (
 )
 from scalegate.cache.verify.tokens import Token, cased, glued, glued_words, tokenize
 from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
+from scalegate.cache.verify.words import Word, content
 
 EXACT_FIELDS = (
     "quoted", "code", "symbols", "cased", "numbers", "times", "units", "negation", "person",
@@ -41,27 +42,8 @@ EXACT_FIELDS = (
 )  # fmt: skip
 # In Analysis.sequence: where a noun phrase starts (a determiner, a comma) and where a
 # sentence or clause does (".", "?", ";", a spaced dash). Roles are read inside a clause.
-_OF_PLACE = frozenset({"out", "inside", "outside"})  # "out *of*": the place is "out"
 RELATIVE = "=who"  # a relative pronoun after a noun: a clause about it begins
 _RELATIVE = frozenset({"who", "whom", "that", "which"})
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    text: str  # as typed, lower case
-    keys: frozenset[str]  # the lemmas it may be an inflection of
-    position: int  # index in Analysis.sequence
-    past: bool = False  # a past tense (not a participle after an auxiliary)
-    degree: str = ""  # "cmp", "sup" or ""
-    noun: bool = False  # after a determiner or preposition: a noun ("by *train*")
-    coordinated: bool = False  # next to "and"/"or": an item of a list ("states and *territories*")
-    # The preposition right before it and the word before that: "books *by* Stephen King"
-    # gives "king" the preposition "by" after "books" (for :func:`.rules.relation_differs`).
-    preposition: str = ""
-    head: str = ""
-    capital: bool = False  # written with a capital letter first ("King"): maybe a name
-    time: str = ""  # "future" or "past" by its auxiliaries ("will be laid off"), see .tense
-    passive: bool = False  # a participle after be/get: "can I *be added*" (.tense)
 
 
 @dataclass(slots=True)
@@ -122,6 +104,8 @@ class Analysis:
     condition: tuple[int, ...] = ()
     # Sequence positions of a phrase that opens a sentence, up to its comma ("On my Mac, …").
     fronted: tuple[int, ...] = ()
+    # The words before its first content word and after its last: "*how do I* send …".
+    edges: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     @property
     def voices(self) -> dict[int, bool]:
@@ -204,7 +188,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             placed[i] = len(out.sequence)
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
             form = (past, verb_time(texts, i), lexicon.is_past(word) and passive_voice(texts, i))
-            out.content.append(_content(tokens, i, lexicon, len(out.sequence), form))
+            out.content.append(content(tokens, i, lexicon, len(out.sequence), form))
             out.sequence.append(word)
             if past:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
@@ -224,6 +208,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         )
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
+    out.edges = _edges(texts, placed)
     out.glued = tuple(glued(text))
     out.glued_words = tuple(glued_words(text))
     bag["cased"] = cased(text)
@@ -298,6 +283,14 @@ def _asking_too(tokens: list[Token]) -> list[int]:
     ]
 
 
+def _edges(texts: list[str], placed: dict[int, int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The words before the first content word and after the last (:attr:`Analysis.edges`)."""
+    if not placed:
+        return (), ()
+    first, last = min(placed), max(placed)
+    return tuple(texts[:first]), tuple(t for t in texts[last + 1 :] if t.isalnum())
+
+
 def _asks_for(word: str, lead: bool, frame: bool) -> bool:
     """``word`` is a "be" that leads a question or a request verb that opens one: what
     follows is what the prompt asks for (:attr:`Analysis.asked_for`)."""
@@ -313,39 +306,6 @@ def _note_task(out: Analysis, word: str, role: str | None, frame: bool) -> None:
         out.imperative = len(out.sequence)
     elif role == "light" and word in c.REQUEST_VERBS and not out.task:
         out.task = word
-
-
-def _content(
-    tokens: list[Token], i: int, lexicon: Lexicon, position: int, form: tuple[bool, str, bool]
-) -> Word:
-    """``tokens[i]`` as a content word; ``form``: whether it is a past tense, its time and
-    whether it is passive."""
-    past, time, passive = form
-    tok = tokens[i]
-    prev = tokens[i - 1].text if i else ""
-    nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-    # The preposition that introduces it, past its determiner ("by *my* professor"), and
-    # the word before that ("podcasts by my professor").
-    j = i - 1
-    while j > 0 and tokens[j].text in c.DETERMINERS:
-        j -= 1
-    before = tokens[j].text if j >= 0 else ""
-    if before == "of" and j and tokens[j - 1].text in _OF_PLACE:
-        j -= 1  # "out of the shell" is out of it, as "outside the shell" is
-        before = tokens[j].text
-    preposition = before if before in c.PREPOSITIONS or before in c.DIRECTION else ""
-    preposition = c.DIRECTION_SAME.get(preposition, preposition)  # "till" is "until"
-    return Word(
-        tok.text, lexicon.keys(tok.text), position, past, lexicon.degree(tok.text),
-        # A name in capitals ("HTTP *GET*") is no light verb either.
-        noun=prev in c.PREPOSITIONS or prev in c.DETERMINERS or tok.caps,
-        coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
-        preposition=preposition,
-        head=tokens[j - 1].text if preposition and j else "",
-        capital=tok.capital,
-        time=time,
-        passive=passive,
-    )  # fmt: skip
 
 
 def _slot(tokens: list[Token], i: int) -> tuple[str, str, str]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
 
 import simplemma
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify import senses as relate
 from scalegate.cache.verify.units import UNITS
 from scalegate.cache.verify.wordnet import POSES, Synset, WordNetFiles
 
@@ -42,8 +43,7 @@ _RULES = {
 }  # fmt: skip
 T = TypeVar("T")
 LIGHT_SENSES = 8
-_NOUN_PERSON = 18  # WordNet's lexicographer file noun.person
-_ANIMATE = frozenset({5, _NOUN_PERSON})  # noun.animal, noun.person
+_ANIMATE = frozenset({5, relate.NOUN_PERSON})  # noun.animal, noun.person
 
 
 def _cached(fn: Callable[[str], T]) -> Callable[[str], T]:
@@ -83,16 +83,28 @@ class Lexicon:
         self.animate = _cached(self._animate)
         self.unknown = _cached(self._unknown)
         self.main_sense = _cached(self._main_sense)
-        self.agents = _cached(self._agents)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
-        self.split_sense = lru_cache(maxsize=1 << 16)(self._split_sense)
-        self.converse = lru_cache(maxsize=1 << 16)(self._converse)  # every key pair aligned
-        self.kind_of = lru_cache(maxsize=1 << 16)(self._kind_of)
+        # Relations between two words (:mod:`.senses`), cached here: every key pair aligned
+        # asks them.
+        self.agents = _cached(partial(relate.agents, self))
+        self.split_sense = lru_cache(maxsize=1 << 16)(partial(relate.split_sense, self))
+        self.converse = lru_cache(maxsize=1 << 16)(partial(relate.converse, self))
+        self.kind_of = lru_cache(maxsize=1 << 16)(partial(relate.kind_of, self))
+        self.verbs_only = lru_cache(maxsize=1 << 16)(partial(relate.verbs_only, self))
         self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
 
     @property
     def available(self) -> bool:
         return self._files is not None
+
+    @property
+    def files(self) -> WordNetFiles | None:
+        """The WordNet database, ``None`` when it is missing."""
+        return self._files
+
+    def synset(self, key: str) -> Synset:
+        """The synset at ``key`` (``"<pos>:<offset>"``), cached."""
+        return self._synset(key)
 
     # -- forms -------------------------------------------------------------------------
     def _poses(self, word: str) -> frozenset[str]:
@@ -328,71 +340,6 @@ class Lexicon:
                 if p.symbol == "&":
                     out.update(self._synset(f"{_adj(p.pos)}:{p.offset}").words)
         return frozenset(out)
-
-    def _split_sense(self, lemma: str, other: str) -> bool:
-        """``lemma`` is ``other`` only in a noun sense WordNet's sense-tagged corpus never
-        showed, and in another sense of the same kind (lexicographer file) something else
-        with a name of its own: a "bike" is a motorcycle and a bicycle, neither sense
-        tagged, so "bike" does not stand for "motorcycle" nor for "bicycle" (verifier v20).
-        The "world" that is the earth is a tagged sense, and "centre"'s only rival sense
-        names nothing else: both still align."""
-        files = self._files
-        if files is None or any(
-            other in self._synset(f"{pos}:{offset}").words
-            for pos in ("v", "a", "r")
-            for offset in files.offsets(lemma, pos)
-        ):
-            return False  # the words share a verb or adjective sense: not only a noun
-        offsets = files.offsets(lemma, "n")
-        synsets = [self._synset(f"n:{offset}") for offset in offsets]
-        shared = next((i for i, s in enumerate(synsets) if other in s.words), None)
-        if shared is None or shared < files.tagged(lemma, "n"):
-            return False
-        kind = synsets[shared].lexfile
-        return any(
-            s.lexfile == kind and other not in s.words and any(w != lemma for w in s.words)
-            for s in synsets
-        )
-
-    def _agents(self, lemma: str) -> frozenset[str]:
-        """Nouns for a person derived from ``lemma``'s first :attr:`senses` verb senses:
-        "teach" → "teacher", "instructor"; "buy" → "buyer", "purchaser"."""
-        if self._files is None:
-            return frozenset()
-        out: set[str] = set()
-        for offset in self._files.offsets(lemma, "v")[: self.senses]:
-            for p in self._synset(f"v:{offset}").pointers:
-                if p.symbol == "+" and p.pos == "n":
-                    target = self._synset(f"n:{p.offset}")
-                    if target.lexfile == _NOUN_PERSON:
-                        out.update(target.words)
-        return frozenset(out)
-
-    def _converse(self, a: str, b: str) -> bool:
-        """Two verbs whose doers have no name in common: "teach" (a teacher) is not "learn"
-        (a learner), "lend" not "borrow", "drive" not "ride" (verifier v38) — while
-        "buy" / "purchase" share "buyer", "fix" / "repair" "repairer"."""
-        if a == b or not (self.verbal(a) and self.verbal(b)):
-            return False  # not two words that are usually verbs ("place" / "spot")
-        if self.light_verb(a) or self.light_verb(b):
-            return False  # "get", "make", "go" stand for many verbs
-        agents_a, agents_b = self.agents(a), self.agents(b)
-        return bool(agents_a and agents_b) and not agents_a & agents_b
-
-    def _kind_of(self, a: str, b: str) -> bool:
-        """``a``'s first noun sense is a kind of ``b`` (a direct hypernym) while their
-        adjectives share a sense: a "median" is a kind of "average" (verifier v38)."""
-        files = self._files
-        offsets = files.offsets(a, "n") if files is not None else ()
-        if files is None or not offsets:
-            return False
-        if not any(b in self._synset(f"a:{o}").words for o in files.offsets(a, "a")):
-            return False
-        return any(
-            b in self._synset(f"n:{p.offset}").words
-            for p in self._synset(f"n:{offsets[0]}").pointers
-            if p.symbol in ("@", "@i")
-        )
 
     def _derived(self, s: Synset, lemma: str) -> Iterable[str]:
         """Words derived from ``lemma`` in sense ``s``, with their synonyms in that sense

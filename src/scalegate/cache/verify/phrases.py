@@ -14,7 +14,7 @@ from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tokens import Token
 
 if TYPE_CHECKING:  # features imports this module
-    from scalegate.cache.verify.features import Word
+    from scalegate.cache.verify.words import Word
 
 
 def phrasal(tokens: list[Token], lexicon: Lexicon) -> list[Token]:

@@ -18,6 +18,8 @@ meet, for a word both prompts align:
   place it opposes ("*in*" / "*outside* the fridge", "*in*" / "*out of* their shells");
 * a time that bounds ("since", "until", "before", "after") against any other preposition
   (v32): "files changed *in* a commit" / "*since* a commit";
+* "per", a grouping, against a preposition of extent (v41): "average salary *per*
+  department" / "*across* all departments" (not "cups *per*" / "*in* a quart");
 * "with" against a word of place after a verb WordNet makes a phrasal verb with either
   (v36): "what goes *on*" / "what goes *with* a Caesar salad" — not "sharpen a knife
   *with*" / "*on* a whetstone".
@@ -59,6 +61,8 @@ def relation_differs(
             return "relation"
         if (preps <= c.DIRECTION or _opposed(preps)) and not preps <= _SOURCE:
             return "direction"  # "across" / "under" the bridge, "on" / "behind" drywall
+        if "per" in preps and preps & _EXTENT:
+            return "relation"  # "average *per* customer" / "*across* all customers" (v41)
         if preps & _BOUNDS:
             return "relation"  # "changed *in*" / "changed *since* a commit"
         if "with" in preps and preps & c.DIRECTION and _phrasal(wa.head, preps, lexicon):
@@ -111,5 +115,8 @@ _TOPIC = frozenset({"about", "for", "of"})
 # Where something is taken from, said three ways: "remove mold *from*" / "get mould *off*" /
 # "get the stain *out* of" a shirt.
 _SOURCE = frozenset({"from", "off", "out"})
+# What a whole spans, against "per", which groups (v41): "*per* customer" / "*across*
+# customers"; not "cups *per* / *in* a quart", "sales *per* / *by* region".
+_EXTENT = frozenset({"across", "over", "throughout", "through", "among"})
 # A time that bounds (verifier v32): against any other preposition, another question.
 _BOUNDS = frozenset({"since", "until", "till", "before", "after"})

@@ -15,7 +15,7 @@ import logging
 import re
 from functools import lru_cache
 
-from scalegate.cache.verify.align import Frame, align, particle_dropped, task_replaced
+from scalegate.cache.verify.align import Frame, align
 from scalegate.cache.verify.compare import (
     closed_class,
     coordination_differs,
@@ -55,6 +55,7 @@ from scalegate.cache.verify.roles import (
     swapped,
 )
 from scalegate.cache.verify.tense import mood_differs, tense_differs, times_differ, voice_differs
+from scalegate.cache.verify.verbs import particle_dropped, task_replaced
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.fields import CLAUSE
 
 if TYPE_CHECKING:  # features imports this module
-    from scalegate.cache.verify.features import Word
+    from scalegate.cache.verify.words import Word
 
 LEAD_TENSE = {
     **{w: "present" for w in c.AUXILIARIES | c.DO_AUX | c.PERFECT_AUX},

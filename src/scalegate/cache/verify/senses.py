@@ -1,0 +1,97 @@
+"""Relations between two words that WordNet's senses settle, for :class:`.lexicon.Lexicon`
+(which caches them): a noun sense shared only where it is rare ("bike" / "motorcycle"), two
+verbs whose doers have other names ("teach" / "learn"), a kind and its kind sharing an
+adjective ("median" / "average"), two words meeting in a verb sense only ("number" /
+"amount")."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scalegate.cache.verify.lexicon import Lexicon
+
+NOUN_PERSON = 18  # WordNet's lexicographer file noun.person
+
+
+def split_sense(lx: Lexicon, lemma: str, other: str) -> bool:
+    """``lemma`` is ``other`` only in a noun sense WordNet's sense-tagged corpus never
+    showed, and in another sense of the same kind (lexicographer file) something else
+    with a name of its own: a "bike" is a motorcycle and a bicycle, neither sense
+    tagged, so "bike" does not stand for "motorcycle" nor for "bicycle" (verifier v20).
+    The "world" that is the earth is a tagged sense, and "centre"'s only rival sense
+    names nothing else: both still align."""
+    files = lx.files
+    if files is None or any(
+        other in lx.synset(f"{pos}:{offset}").words
+        for pos in ("v", "a", "r")
+        for offset in files.offsets(lemma, pos)
+    ):
+        return False  # the words share a verb or adjective sense: not only a noun
+    offsets = files.offsets(lemma, "n")
+    synsets = [lx.synset(f"n:{offset}") for offset in offsets]
+    shared = next((i for i, s in enumerate(synsets) if other in s.words), None)
+    if shared is None or shared < files.tagged(lemma, "n"):
+        return False
+    kind = synsets[shared].lexfile
+    return any(
+        s.lexfile == kind and other not in s.words and any(w != lemma for w in s.words)
+        for s in synsets
+    )
+
+
+def agents(lx: Lexicon, lemma: str) -> frozenset[str]:
+    """Nouns for a person derived from ``lemma``'s first :attr:`senses` verb senses:
+    "teach" → "teacher", "instructor"; "buy" → "buyer", "purchaser"."""
+    if lx.files is None:
+        return frozenset()
+    out: set[str] = set()
+    for offset in lx.files.offsets(lemma, "v")[: lx.senses]:
+        for p in lx.synset(f"v:{offset}").pointers:
+            if p.symbol == "+" and p.pos == "n":
+                target = lx.synset(f"n:{p.offset}")
+                if target.lexfile == NOUN_PERSON:
+                    out.update(target.words)
+    return frozenset(out)
+
+
+def converse(lx: Lexicon, a: str, b: str) -> bool:
+    """Two verbs whose doers have no name in common: "teach" (a teacher) is not "learn"
+    (a learner), "lend" not "borrow", "drive" not "ride" (verifier v38) — while
+    "buy" / "purchase" share "buyer", "fix" / "repair" "repairer"."""
+    if a == b or not (lx.verbal(a) and lx.verbal(b)):
+        return False  # not two words that are usually verbs ("place" / "spot")
+    if lx.light_verb(a) or lx.light_verb(b):
+        return False  # "get", "make", "go" stand for many verbs
+    agents_a, agents_b = lx.agents(a), lx.agents(b)
+    return bool(agents_a and agents_b) and not agents_a & agents_b
+
+
+def verbs_only(lx: Lexicon, a: str, b: str) -> bool:
+    """``a`` and ``b`` share a verb sense and no sense of another part of speech: "the
+    *number* of orders" is no "*amount*" — they meet only in "to number / to amount to"
+    (verifier v41)."""
+    files = lx.files
+    if files is None:
+        return False
+
+    def meets(pos: str) -> bool:
+        return any(b in lx.synset(f"{pos}:{o}").words for o in files.offsets(a, pos))
+
+    return meets("v") and not any(meets(pos) for pos in ("n", "a", "r"))
+
+
+def kind_of(lx: Lexicon, a: str, b: str) -> bool:
+    """``a``'s first noun sense is a kind of ``b`` (a direct hypernym) while their
+    adjectives share a sense: a "median" is a kind of "average" (verifier v38)."""
+    files = lx.files
+    offsets = files.offsets(a, "n") if files is not None else ()
+    if files is None or not offsets:
+        return False
+    if not any(b in lx.synset(f"a:{o}").words for o in files.offsets(a, "a")):
+        return False
+    return any(
+        b in lx.synset(f"n:{p.offset}").words
+        for p in lx.synset(f"n:{offsets[0]}").pointers
+        if p.symbol in ("@", "@i")
+    )
