@@ -649,6 +649,8 @@ PARAPHRASES = [
     # v41: light verbs before a person or an animal, or whose doers WordNet does not name
     ("how to train my dog to stop barking", "how can I get my dog to stop barking"),
     ("how do I remove a coffee stain from a rug", "how do I get a coffee stain out of a rug"),
+    # v42: "good" after an article still praises the noun after it ("a *good* stretch")
+    ("what's a good stretch for sore calves", "which stretch helps with sore calves"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -36,6 +36,13 @@ class Frame:
     questions: frozenset[str] = frozenset()  # its question words
     edges: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # words before and after
 
+    @property
+    def defines(self) -> bool:
+        """It asks what a kind of thing is: "What is *a* morning routine?" — against it,
+        "What is a *good* morning routine?" asks for a recommendation (v42)."""
+        opening = self.edges[0]
+        return len(opening) >= 2 and opening[-1] in ("a", "an") and opening[-2] in ("is", "are")
+
     @classmethod
     def of(cls, analysis: Analysis) -> Frame:
         """The frame of one analysed prompt."""
@@ -90,11 +97,17 @@ def align(
     alone = [
         x
         for x in left_a
-        if not (_implied(x, a, b, lexicon, praise) or _framed(x, frames[1], lexicon))
+        if not (
+            _implied(x, a, b, lexicon, praise and not frames[1].defines)
+            or _framed(x, frames[1], lexicon)
+        )
     ] or [
         y
         for y in left_b
-        if not (_implied(y, b, a, lexicon, praise) or _framed(y, frames[0], lexicon))
+        if not (
+            _implied(y, b, a, lexicon, praise and not frames[0].defines)
+            or _framed(y, frames[0], lexicon)
+        )
     ]
     if not alone:
         edges = (frames[0].edges, frames[1].edges)
@@ -174,8 +187,10 @@ def _praise(x: Word, own: list[Word], lexicon: Lexicon) -> bool:
     v30): a request asks for good ones; said alone, it narrows nothing. Not a predicate ("Is
     coffee *good* for you?", "Is running *good* exercise?" ask just that: the caller says
     when a prompt is a yes/no question with "be"), nor against another adjective ("better"
-    / "cheaper": that one is left alone) or its antonym ("good" / "bad": opposed before)."""
-    if "good" not in x.keys or x.noun or x.text == "goods":
+    / "cheaper": that one is left alone) or its antonym ("good" / "bad": opposed before).
+    After an article it is still an adjective when a noun follows ("a *good* stretch"; v42:
+    v30 to v41 read it as a noun there and refused its own example)."""
+    if "good" not in x.keys or x.text == "goods":
         return False
     after = next((w for w in own if w.position == x.position + 1), None)
     return after is not None and any("n" in lexicon.poses(k) for k in after.keys)
