@@ -423,6 +423,11 @@ NEAR_MISSES = [
     ("how to repair my fence posts", "how to repair my fence", "unaligned"),
     ("How do I calculate the number of sales per region in Excel?",
      "How do I calculate the total sales amount per region in Excel?", "unaligned"),
+    # v43: a light verb without a doer where the rest is word for word the same; a light
+    # verb against a question that defines a kind
+    ("How do I get the text of an input in React?",
+     "How do I set the text of an input in React?", "unaligned"),
+    ("What is a sourdough starter?", "How do I make a sourdough starter?", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -651,6 +656,9 @@ PARAPHRASES = [
     ("how do I remove a coffee stain from a rug", "how do I get a coffee stain out of a rug"),
     # v42: "good" after an article still praises the noun after it ("a *good* stretch")
     ("what's a good stretch for sore calves", "which stretch helps with sore calves"),
+    # v43: "remove … from" / "get … out of": not word for word the same around the verbs
+    ("how do i remove a stripped screw", "how do i get a stripped screw out"),
+    ("What is a sourdough starter?", "explain what a sourdough starter is"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -43,7 +43,9 @@ prompts nobody here wrote, not from lists of past failures:
    *racks*"), nor an item added to a list ("states *and territories*"); and a light verb
    put in another's place is no wording — between the same aligned words, or at a
    prompt's edge when WordNet names their doers apart ("*read*" / "*write* a file":
-   reader, writer). Aligned words of one lemma must agree in tense and degree
+   reader, writer) or the rest of the prompts is word for word the same ("*get*" /
+   "*set* a cookie's value"); nor is a light verb or "good" against a question that
+   defines a kind ("What is a pivot table?" / "How do I *make* one?"). Aligned words of one lemma must agree in tense and degree
    ("happened" / "happens", "hottest" / "hot"; "was invented by whom" is "invented",
    :mod:`.inflection`), and the prepositions before them must
    meet (:mod:`.relations`: "books *by* X" is not "books *about* X");

@@ -14,47 +14,16 @@ does not ask about — the question is not the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from scalegate.cache.verify.acronyms import pair_abbreviations
-from scalegate.cache.verify.features import Analysis
+from scalegate.cache.verify.frame import NO_FRAME, Frame
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.verbs import converse_at_edge, light, replaced
 from scalegate.cache.verify.words import Word
 
 _NEG_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis", "non-", "a")
 _NEG_SUFFIXES = (("less", ("", "ful", "y", "ed")), ("free", ("",)))
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """What a prompt says around its content words that a word of the other prompt may
-    only repeat (verifier v30)."""
-
-    versus: bool = False  # sets two things against each other with "vs"
-    questions: frozenset[str] = frozenset()  # its question words
-    edges: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # words before and after
-
-    @property
-    def defines(self) -> bool:
-        """It asks what a kind of thing is: "What is *a* morning routine?" — against it,
-        "What is a *good* morning routine?" asks for a recommendation (v42)."""
-        opening = self.edges[0]
-        return len(opening) >= 2 and opening[-1] in ("a", "an") and opening[-2] in ("is", "are")
-
-    @classmethod
-    def of(cls, analysis: Analysis) -> Frame:
-        """The frame of one analysed prompt."""
-        sequence = analysis.sequence
-        return cls(
-            versus="=vs" in sequence or "=versus" in sequence,
-            questions=frozenset(analysis.exact["question"]),
-            edges=analysis.edges,
-        )
-
-
-NO_FRAME = Frame()
 
 
 def align(
@@ -98,21 +67,18 @@ def align(
         x
         for x in left_a
         if not (
-            _implied(x, a, b, lexicon, praise and not frames[1].defines)
-            or _framed(x, frames[1], lexicon)
+            _implied(x, a, b, lexicon, praise, frames[1].defines) or _framed(x, frames[1], lexicon)
         )
     ] or [
         y
         for y in left_b
         if not (
-            _implied(y, b, a, lexicon, praise and not frames[0].defines)
-            or _framed(y, frames[0], lexicon)
+            _implied(y, b, a, lexicon, praise, frames[0].defines) or _framed(y, frames[0], lexicon)
         )
     ]
     if not alone:
-        edges = (frames[0].edges, frames[1].edges)
         alone = replaced(left_a, left_b, pairs, lexicon) or converse_at_edge(
-            (a, b), (left_a, left_b), pairs, lexicon, edges
+            (a, b), (left_a, left_b), pairs, lexicon, frames
         )
     return (f"unaligned:{alone[0].text}" if alone else None), pairs
 
@@ -154,7 +120,9 @@ def _closed_compounds(
         one.remove(y)
 
 
-def _implied(x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, praise: bool) -> bool:
+def _implied(
+    x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, praise: bool, defining: bool
+) -> bool:
     """A word left alone that asks nothing new: a light verb ("what *makes* the sky blue"),
     or a noun more general than a word of the other prompt ("the capital *city*").
 
@@ -166,7 +134,7 @@ def _implied(x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, pra
     if x.coordinated or (x.capital and x.noun and not x.preposition):
         return False  # nor a name's word: "the *City* of London" is not London
     if light(x, lexicon) or (praise and _praise(x, own, lexicon)):
-        return True
+        return not defining  # against "What is a pivot table?": "*make* one" (v43)
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
 
 

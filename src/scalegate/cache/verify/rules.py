@@ -15,7 +15,7 @@ import logging
 import re
 from functools import lru_cache
 
-from scalegate.cache.verify.align import Frame, align
+from scalegate.cache.verify.align import align
 from scalegate.cache.verify.compare import (
     closed_class,
     coordination_differs,
@@ -30,6 +30,7 @@ from scalegate.cache.verify.features import (
     analyse,
 )
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
+from scalegate.cache.verify.frame import Frame
 from scalegate.cache.verify.inflection import inflection_differs
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.modifiers import (

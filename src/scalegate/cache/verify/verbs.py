@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 
 from scalegate.cache.verify.features import Analysis
+from scalegate.cache.verify.frame import Frame
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.words import Word
 
@@ -51,7 +52,7 @@ def converse_at_edge(
     left: tuple[list[Word], list[Word]],
     pairs: dict[int, int],
     lexicon: Lexicon,
-    edges: tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]],
+    frames: tuple[Frame, Frame],
 ) -> list[Word]:
     """Two light verbs, each the first (or last) content word of a prompt, after (or
     before) the same words in both, whose doers WordNet names apart: "how do I *send*
@@ -60,7 +61,9 @@ def converse_at_edge(
     where they differ, the verb is wording ("*Translate* X into Spanish" / "How do you *say*
     X in Spanish"). Nor are they before a person or an animal, whom they get to do
     something ("how to *train*" / "*get* my puppy to stop biting"), nor inflected ("*tips*
-    for …", "my dog *keeps* …"), nor without a doer ("*remove*" / "*get* a stain out")."""
+    for …", "my dog *keeps* …"). A verb without a doer in WordNet counts only where the
+    rest of the prompts is the same word for word (v43: "How do I *get*" / "*set* the value
+    of a cookie"; not "*remove* a stain from" / "*get* a stain out of" a rug)."""
     (a, b), (left_a, left_b) = words, left
     anchors_a, anchors_b = sorted(pairs.values()), sorted(pairs)
     if not (anchors_a and a and b):
@@ -70,21 +73,27 @@ def converse_at_edge(
         if (
             x in left_a
             and y in left_b
-            and edges[0][side] == edges[1][side]
+            and frames[0].edges[side] == frames[1].edges[side]
             and (y.position < anchor) == (side == 0)
-            and _doers_apart(x, y, lexicon)
+            and _doers_apart(x, y, lexicon, _rest(frames[0], x) == _rest(frames[1], y))
             and not any(w.position == anchor and lexicon.animate(w.text) for w in b)
         ):
             return [y]
     return []
 
 
-def _doers_apart(x: Word, y: Word, lexicon: Lexicon) -> bool:
-    """Two light verbs as written in their base form whose doers have no name in common."""
+def _doers_apart(x: Word, y: Word, lexicon: Lexicon, alike: bool) -> bool:
+    """Two light verbs as written in their base form whose doers have no name in common;
+    ``alike``: the rest of the prompts is the same, so a verb without a doer counts too."""
     if not all(light(w, lexicon) and "v" in lexicon.poses(w.text) for w in (x, y)):
         return False
     agents_x, agents_y = lexicon.agents(x.text), lexicon.agents(y.text)
-    return bool(agents_x and agents_y) and not agents_x & agents_y
+    return bool(alike or (agents_x and agents_y)) and not agents_x & agents_y
+
+
+def _rest(frame: Frame, verb: Word) -> tuple[str, ...]:
+    """The prompt's sequence without ``verb``."""
+    return frame.sequence[: verb.position] + frame.sequence[verb.position + 1 :]
 
 
 def _slot(position: int, anchors: list[int]) -> tuple[int, int] | None:
