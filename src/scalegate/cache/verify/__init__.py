@@ -45,7 +45,8 @@ prompts nobody here wrote, not from lists of past failures:
    prompt's edge when WordNet names their doers apart ("*read*" / "*write* a file":
    reader, writer) or the rest of the prompts is word for word the same ("*get*" /
    "*set* a cookie's value"); nor is a light verb or "good" against a question that
-   defines a kind ("What is a pivot table?" / "How do I *make* one?"). Aligned words of one lemma must agree in tense and degree
+   defines a kind ("What is a pivot table?" / "How do I *make* one?"). Aligned words of
+   one lemma must agree in tense and degree
    ("happened" / "happens", "hottest" / "hot"; "was invented by whom" is "invented",
    :mod:`.inflection`), and the prepositions before them must
    meet (:mod:`.relations`: "books *by* X" is not "books *about* X");
