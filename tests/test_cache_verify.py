@@ -428,6 +428,8 @@ NEAR_MISSES = [
     ("How do I get the text of an input in React?",
      "How do I set the text of an input in React?", "unaligned"),
     ("What is a sourdough starter?", "How do I make a sourdough starter?", "unaligned"),
+    # v44: "how long" meets a period of time, but not a clock's "what time"
+    ("How long is the flight to Rome?", "What time is the flight to Rome?", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -659,6 +661,8 @@ PARAPHRASES = [
     # v43: "remove … from" / "get … out of": not word for word the same around the verbs
     ("how do i remove a stripped screw", "how do i get a stripped screw out"),
     ("What is a sourdough starter?", "explain what a sourdough starter is"),
+    # v44: "how long" / a noun WordNet makes a period of time
+    ("how long should I steep black tea", "black tea steeping time?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

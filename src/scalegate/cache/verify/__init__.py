@@ -28,7 +28,7 @@ prompts nobody here wrote, not from lists of past failures:
    WordNet synonym, a derived word's synonyms ("wrote" / "author") or an attribute
    ("speed" / "fast"), as a closed compound ("light bulb" / "lightbulb") or as an
    abbreviation and the words it stands for ("JS" / "JavaScript", "NYC" / "New York
-   City", :mod:`.acronyms`), after a
+   City", :mod:`.acronyms`), "how *long*" and a period of time ("cooking *time*"), after a
    diff of the two word sequences; a plural WordNet lists as a noun of its own does not
    stand for its singular ("spectacles" / "spectacle"), nor a verb for one whose doer has
    another name ("teach" / "learn": teacher, learner), nor a noun for a word it shares a

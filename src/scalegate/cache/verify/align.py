@@ -46,6 +46,17 @@ def align(
     _pair(left_a, left_b, pairs, lambda x, y: misspelt(x, y, lexicon))  # typed wrong once
     _pair(left_a, left_b, pairs, lambda x, y: clipped(x, y, lexicon))  # "dict" / "dictionary"
     pair_abbreviations(left_a, left_b, pairs, lexicon)  # "JS" / "JavaScript"
+    for x, y in [(x, y) for x in left_a for y in left_b]:  # "how *long*" / "cooking *time*"
+        if (
+            x in left_a
+            and y in left_b
+            and (
+                _how_long(x, a, frames[0], y, b, lexicon)
+                or _how_long(y, b, frames[1], x, a, lexicon)
+            )
+        ):  # what the question asks, not a word in a role: no anchor for the role rules
+            left_a.remove(x)
+            left_b.remove(y)
     for x in list(left_a):
         for y in left_b:
             reason = opposed(x, y, lexicon)
@@ -81,6 +92,20 @@ def align(
             (a, b), (left_a, left_b), pairs, lexicon, frames
         )
     return (f"unaligned:{alone[0].text}" if alone else None), pairs
+
+
+def _how_long(
+    x: Word, own: list[Word], frame: Frame, y: Word, others: list[Word], lexicon: Lexicon
+) -> bool:
+    """``x`` is the "long" of a question that opens with "how long", ``y`` a noun of the
+    other prompt WordNet makes a period of time: "*how long* do cats live" / "the average
+    *lifespan* of a cat", "*how long* to cook a turkey" / "*cooking time* for a turkey"
+    (verifier v44). "time" itself only with a word before it: "what *time*" asks a clock."""
+    if x.text != "long" or not own or own[0] is not x or "how" not in frame.questions:
+        return False
+    if not any("time_period" in lexicon.broader(k) for k in y.keys):
+        return False
+    return "time" not in y.keys or any(w.position == y.position - 1 for w in others)
 
 
 def _pair(
