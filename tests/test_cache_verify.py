@@ -430,6 +430,8 @@ NEAR_MISSES = [
     ("What is a sourdough starter?", "How do I make a sourdough starter?", "unaligned"),
     # v44: "how long" meets a period of time, but not a clock's "what time"
     ("How long is the flight to Rome?", "What time is the flight to Rome?", "unaligned"),
+    # v45: a third-person light verb that ends a prompt after a noun says what it does
+    ("what is the story of the sun also rises", "what is the story of the sun", "unaligned"),
 ]  # fmt: skip
 
 LONG = (

@@ -34,7 +34,8 @@ prompts nobody here wrote, not from lists of past failures:
    another name ("teach" / "learn": teacher, learner), nor a noun for a word it shares a
    verb sense with only ("the *number*" / "*amount*"). A negating affix or a
    WordNet antonym is a veto. A word left alone is a veto ``unaligned:<word>`` unless it
-   asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue"), a
+   asks nothing new: a light verb (8+ WordNet senses: "what *makes* the sky blue"; not
+   one that ends a prompt saying what a noun does, "the dark knight *rises*"), a
    word misspelt or cut short on one side ("diffrence", "dict"), "good" before the noun a
    request asks for,
    what the other prompt's frame says ("difference" / "vs", "reason" / "why") or a

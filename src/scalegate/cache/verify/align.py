@@ -158,9 +158,23 @@ def _implied(
     preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
     if x.coordinated or (x.capital and x.noun and not x.preposition):
         return False  # nor a name's word: "the *City* of London" is not London
+    if light(x, lexicon) and _says_what_it_does(x, own, lexicon):
+        return False
     if light(x, lexicon) or (praise and _praise(x, own, lexicon)):
         return not defining  # against "What is a pivot table?": "*make* one" (v43)
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
+
+
+def _says_what_it_does(x: Word, own: list[Word], lexicon: Lexicon) -> bool:
+    """A light verb in the third person that ends its prompt right after a noun says what
+    that noun does — no word a prompt may drop: "the end of *the dark knight rises*" is
+    not "the end of *the dark knight*" (verifier v45)."""
+    return (
+        own[-1] is x
+        and x.text.endswith("s")
+        and "v" not in lexicon.poses(x.text)
+        and any(w.position == x.position - 1 for w in own)
+    )
 
 
 def _framed(x: Word, other: Frame, lexicon: Lexicon) -> bool:
