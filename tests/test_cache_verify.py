@@ -432,6 +432,9 @@ NEAR_MISSES = [
     ("How long is the flight to Rome?", "What time is the flight to Rome?", "unaligned"),
     # v45: a third-person light verb that ends a prompt after a noun says what it does
     ("what is the story of the sun also rises", "what is the story of the sun", "unaligned"),
+    # v46: two words traded in place across a word that stays between them
+    ("can I plug a 12v adapter into a device that shipped with a 9v one",
+     "can I plug a 9v adapter into a device that shipped with a 12v one", "order"),
 ]  # fmt: skip
 
 LONG = (

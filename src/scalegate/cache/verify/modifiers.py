@@ -32,9 +32,10 @@ def compound_reversed(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> bool:
 def modifier_traded(
     a: set[tuple[str, str]], b: set[tuple[str, str]], seq_a: Sequence[str], seq_b: Sequence[str]
 ) -> bool:
-    """Two words that trade places, one of them the first noun of a compound (verifier
-    v35): "put *diesel* in a *petrol* car" / "put *petrol* in a *diesel* car" — the
-    sequences are the same but for the two, and the head of the compound is the same."""
+    """Two words that trade places, the sequences the same but for the two: one of them
+    the first noun of a compound with the same head (verifier v35: "put *diesel* in a
+    *petrol* car" / "put *petrol* in a *diesel* car"), or any two with a word between them
+    (v46: "a *65w* charger on a laptop that came with a *90w* one")."""
     if len(seq_a) != len(seq_b):
         return False
     changed = [i for i, (x, y) in enumerate(zip(seq_a, seq_b, strict=True)) if x != y]
@@ -44,7 +45,13 @@ def modifier_traded(
     if (seq_b[changed[0]], seq_b[changed[1]]) != (y, x):
         return False
     heads_a = {h for m, h in a if m in (x, y)}
-    return any(m in (x, y) and h in heads_a for m, h in b)
+    if any(m in (x, y) and h in heads_a for m, h in b):
+        return True
+    # v46: any two words across a word that stays between them ("100 *US* dollars in
+    # *Canadian* dollars", "3pm *eastern* in *pacific* time"); next to each other they are
+    # one phrase reordered ("*git branch*" / "*branch* in git").
+    between = seq_a[changed[0] + 1 : changed[1]]
+    return bool(between) and "=or" not in between  # "a 15-year *or* a 30-year": a choice
 
 
 def number_governed(a: Sequence[str], b: Sequence[str]) -> bool:
