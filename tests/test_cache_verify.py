@@ -435,6 +435,11 @@ NEAR_MISSES = [
     # v46: two words traded in place across a word that stays between them
     ("can I plug a 12v adapter into a device that shipped with a 9v one",
      "can I plug a 9v adapter into a device that shipped with a 12v one", "order"),
+    # v47: runs of words traded in place in prompts otherwise written the same; two nouns
+    # that meet only through a verb
+    ("how much is 20 us dollars in mexican pesos",
+     "how much is 20 mexican pesos in us dollars", "order"),
+    ("how do I negotiate a raise", "how do I negotiate a promotion", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -703,6 +708,23 @@ def test_only_narrows_at_balanced_too() -> None:
     a, b = "which rivers flow through only france", "which rivers flow through france"
     assert near_miss_reason(a, b, "balanced") == "quantifier"
     assert near_miss_reason(b, a, "balanced") == "quantifier"
+
+
+def test_an_all_after_its_word_counts_at_balanced_too() -> None:
+    """v47: an "all" after the word it is part of, or ending its phrase, is no "all" a
+    prompt may leave out at ``balanced`` — one before its noun still is."""
+    for a, b in (
+        ("how does intersect all work in postgres", "how does intersect work in postgres"),
+        ("how to delete all in gmail", "how to delete in gmail"),
+        ("how do I select all?", "how do I select?"),
+    ):
+        assert near_miss_reason(a, b, "balanced") == "quantifier", (a, b)
+        assert near_miss_reason(b, a, "balanced") == "quantifier", (a, b)
+    for a, b in (
+        ("How do I list all of the tables in a SQLite database?", "sqlite list tables"),
+        ("how to get an infant to sleep all night", "how do i get my baby to sleep all night"),
+    ):
+        assert near_miss_reason(a, b, "balanced") is None, (a, b)
 
 
 def test_balanced_accepts_what_strict_refuses_and_nothing_worse() -> None:

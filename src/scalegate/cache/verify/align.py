@@ -267,10 +267,13 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
     # Two words usually nouns, one used as one, meet in more than a verb sense: "the
     # *number*" / "*amount*" share only "to number / to amount to" (v41).
     noun = (x.noun or y.noun) and not (_verb_like(x, lexicon) or _verb_like(y, lexicon))
+    # Both nouns by their place, "a *raise*" / "a *promotion*": not through a verb (v47).
+    nouns = x.noun and y.noun and not (_gerund(x, lexicon) or _gerund(y, lexicon))
     return any(
         (ky in related(kx) or kx in related(ky))
         and not (split(kx, ky) or split(ky, kx))
         and not (noun and lexicon.verbs_only(kx, ky))
+        and not (nouns and lexicon.verb_link_only(kx, ky))
         for kx in x.keys
         for ky in y.keys
     )
@@ -278,7 +281,12 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
 
 def _verb_like(x: Word, lexicon: Lexicon) -> bool:
     """Usually a verb, or a verb's "-ing" form: "When *traveling* to …" / "a *trip* to …"."""
-    return lexicon.verbal(x.text) or (x.text.endswith("ing") and lexicon.may_be_verb(x.text))
+    return lexicon.verbal(x.text) or _gerund(x, lexicon)
+
+
+def _gerund(x: Word, lexicon: Lexicon) -> bool:
+    """A verb's "-ing" form: "tips for *organising*", "a *leaking* faucet"."""
+    return x.text.endswith("ing") and lexicon.may_be_verb(x.text)
 
 
 def misspelt(x: Word, y: Word, lexicon: Lexicon) -> bool:

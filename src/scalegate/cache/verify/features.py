@@ -106,6 +106,8 @@ class Analysis:
     fronted: tuple[int, ...] = ()
     # The words before its first content word and after its last: "*how do I* send …".
     edges: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    # Every token as written (lower-cased), for :func:`.modifiers.words_traded`.
+    words: tuple[str, ...] = ()
 
     @property
     def voices(self) -> dict[int, bool]:
@@ -209,6 +211,10 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         auxiliary = auxiliary or word in c.AUXILIARIES
         i += 1
     out.edges = _edges(texts, placed)
+    bag["quantifier"] += [
+        NAMED_ALL for i in range(len(tokens)) if _names_all(tokens, i, placed, lexicon)
+    ]
+    out.words = tuple(texts)
     out.glued = tuple(glued(text))
     out.glued_words = tuple(glued_words(text))
     bag["cased"] = cased(text)
@@ -251,6 +257,30 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
+
+
+# An "all" after a noun or ending its phrase: "UNION *ALL*", "delete *all*" (verifier v47).
+NAMED_ALL = "all!"
+
+
+def _names_all(tokens: list[Token], i: int, placed: dict[int, int], lexicon: Lexicon) -> bool:
+    """``tokens[i]``, an "all", stands after the word it is part of ("UNION *ALL*") or ends
+    its phrase ("how do I delete *all*"), so no prompt may leave it out — not one before
+    its noun ("stay up *all* night")."""
+    if tokens[i].text != "all" or tokens[i].kind != "word" or i in placed:
+        return False  # not a quantifier: a word in code or capitals ("SELECT *ALL*")
+    after_content = i - 1 in placed
+    if i + 1 == len(tokens) or tokens[i + 1].kind == "punct":
+        return True
+    # After a word that is no verb ("UNION *ALL*"), between a word and a verb ("UNION *ALL*
+    # work") or a preposition ("delete *all* in Gmail"); "list *all* of", "sleep *all*
+    # night" are a verb's object.
+    nxt = tokens[i + 1].text
+    return after_content and (
+        not lexicon.may_be_verb(tokens[i - 1].text)
+        or lexicon.verbal(nxt)
+        or (nxt in c.PREPOSITIONS and nxt != "of")
+    )
 
 
 def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:

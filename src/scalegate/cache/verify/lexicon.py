@@ -91,6 +91,7 @@ class Lexicon:
         self.converse = lru_cache(maxsize=1 << 16)(partial(relate.converse, self))
         self.kind_of = lru_cache(maxsize=1 << 16)(partial(relate.kind_of, self))
         self.verbs_only = lru_cache(maxsize=1 << 16)(partial(relate.verbs_only, self))
+        self.verb_link_only = lru_cache(maxsize=1 << 16)(partial(relate.verb_link_only, self))
         self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
 
     @property

@@ -36,22 +36,57 @@ def modifier_traded(
     the first noun of a compound with the same head (verifier v35: "put *diesel* in a
     *petrol* car" / "put *petrol* in a *diesel* car"), or any two with a word between them
     (v46: "a *65w* charger on a laptop that came with a *90w* one")."""
-    if len(seq_a) != len(seq_b):
-        return False
-    changed = [i for i, (x, y) in enumerate(zip(seq_a, seq_b, strict=True)) if x != y]
-    if len(changed) != 2:
+    changed = _swap(seq_a, seq_b)
+    if changed is None:
         return False
     x, y = seq_a[changed[0]], seq_a[changed[1]]
-    if (seq_b[changed[0]], seq_b[changed[1]]) != (y, x):
-        return False
     heads_a = {h for m, h in a if m in (x, y)}
     if any(m in (x, y) and h in heads_a for m, h in b):
         return True
-    # v46: any two words across a word that stays between them ("100 *US* dollars in
-    # *Canadian* dollars", "3pm *eastern* in *pacific* time"); next to each other they are
-    # one phrase reordered ("*git branch*" / "*branch* in git").
+    # v46: any two words across a word that stays between them; next to each other they
+    # are one phrase reordered ("*git branch*" / "*branch* in git").
     between = seq_a[changed[0] + 1 : changed[1]]
     return bool(between) and "=or" not in between  # "a 15-year *or* a 30-year": a choice
+
+
+def words_traded(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two runs of words trade places in prompts written word for word the same otherwise,
+    with words between them that stay and are no "and" / "or" (verifier v47): "100 *US*
+    dollars in *Canadian* dollars", "20 *US dollars* in *Mexican pesos*", "3pm *eastern*
+    in *pacific* time" — the content sequence drops units and the "in", so there the two
+    stand side by side like one phrase reordered. ``a`` and ``b`` are the prompts' tokens
+    as written."""
+    if len(a) != len(b) or a == b:
+        return False
+    start = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+    end = len(a) - next(i for i, (x, y) in enumerate(zip(a[::-1], b[::-1], strict=True)) if x != y)
+    ra, rb = a[start:end], b[start:end]
+    for first in range(1, len(ra) - 1):
+        for last in range(1, len(ra) - first):
+            x, y, middle = ra[:first], ra[len(ra) - last :], ra[first : len(ra) - last]
+            if (
+                x != y
+                and rb[:last] == y
+                and rb[len(rb) - first :] == x
+                and rb[last : len(rb) - first] == middle
+            ):
+                return not _COORDINATORS.intersection(middle)
+    return False
+
+
+# Words and signs that list things, in any order: "python *and* java", "tea *or* coffee".
+_COORDINATORS = frozenset({"and", "or", "nor", "vs", "versus", "&", "/", ",", "+"})
+
+
+def _swap(a: Sequence[str], b: Sequence[str]) -> tuple[int, int] | None:
+    """The two positions where ``a`` and ``b`` differ, if they differ only by trading the
+    items there."""
+    if len(a) != len(b):
+        return None
+    changed = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(changed) != 2 or (b[changed[0]], b[changed[1]]) != (a[changed[1]], a[changed[0]]):
+        return None
+    return changed[0], changed[1]
 
 
 def number_governed(a: Sequence[str], b: Sequence[str]) -> bool:

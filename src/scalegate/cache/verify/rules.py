@@ -38,6 +38,7 @@ from scalegate.cache.verify.modifiers import (
     modifier_traded,
     number_governed,
     numbers_traded,
+    words_traded,
 )
 from scalegate.cache.verify.relations import relation_differs, relation_replaced
 from scalegate.cache.verify.roles import (
@@ -165,7 +166,9 @@ class Verifier:
         pairs_b = {(renamed[x], renamed[y]) for x, y in db.compounds}
         if compound_reversed(pairs_a, pairs_b) or numbers_traded(da.sequence, renamed):
             return "order"  # "chocolate milk" / "milk chocolate"
-        if modifier_traded(pairs_a, pairs_b, da.sequence, renamed):
+        if modifier_traded(pairs_a, pairs_b, da.sequence, renamed) or words_traded(
+            da.words, db.words
+        ):
             return "order"  # "diesel in a petrol car" / "petrol in a diesel car"
         if clauses_exchanged(da.sequence, renamed):
             return "order"

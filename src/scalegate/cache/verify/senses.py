@@ -95,3 +95,26 @@ def kind_of(lx: Lexicon, a: str, b: str) -> bool:
         for p in lx.synset(f"n:{offsets[0]}").pointers
         if p.symbol in ("@", "@i")
     )
+
+
+def verb_link_only(lx: Lexicon, a: str, b: str) -> bool:
+    """Neither of ``a`` and ``b`` reaches the other through a sense that is no verb's — its
+    own noun, adjective or adverb senses, the words derived from them or its adjective
+    cluster (verifier v47): a
+    "*promotion*" is derived from "to promote", of which "to raise" is a synonym, but "a
+    *raise*" is pay. "photography" / "photo" and "leaky" / "leak" meet through nouns."""
+    files = lx.files
+    if files is None:
+        return False
+    for word, other in ((a, b), (b, a)):
+        for pos in ("n", "a", "r"):
+            for o in files.offsets(word, pos):
+                s = lx.synset(f"{pos}:{o}")
+                reached = [s] + [
+                    lx.synset(f"{'a' if p.pos == 's' else p.pos}:{p.offset}")
+                    for p in s.pointers
+                    if p.symbol in ("+", "\\", "&") and p.pos != "v"
+                ]
+                if any(other in r.words for r in reached):
+                    return False
+    return True
