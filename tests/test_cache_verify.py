@@ -440,6 +440,11 @@ NEAR_MISSES = [
     ("how much is 20 us dollars in mexican pesos",
      "how much is 20 mexican pesos in us dollars", "order"),
     ("how do I negotiate a raise", "how do I negotiate a promotion", "unaligned"),
+    # v48: an auxiliary after an article is a noun; two "how" questions that ask for
+    # different measures (at balanced too)
+    ("does rust have a do while loop", "does rust have a while loop", "unaligned"),
+    ("how deep is the grand canyon", "how wide is the grand canyon", "unaligned"),
+    ("how long is the flight to lisbon", "how far is the flight to lisbon", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -673,6 +678,9 @@ PARAPHRASES = [
     ("What is a sourdough starter?", "explain what a sourdough starter is"),
     # v44: "how long" / a noun WordNet makes a period of time
     ("how long should I steep black tea", "black tea steeping time?"),
+    # v48: two "how" questions for the same measure
+    ("how big is lake superior", "how large is lake superior"),
+    ("how fast can a cheetah run", "how quick is a cheetah"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

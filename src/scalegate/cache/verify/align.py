@@ -62,7 +62,9 @@ def align(
             reason = opposed(x, y, lexicon)
             if reason is not None:
                 return reason, pairs
-            if _synonyms(x, y, lexicon, all_senses):
+            if _synonyms(x, y, lexicon, all_senses) and not _measures_differ(
+                (x, a, frames[0]), (y, b, frames[1]), lexicon
+            ):
                 pairs[y.position] = x.position
                 left_a.remove(x)
                 left_b.remove(y)
@@ -106,6 +108,22 @@ def _how_long(
     if not any("time_period" in lexicon.broader(k) for k in y.keys):
         return False
     return "time" not in y.keys or any(w.position == y.position - 1 for w in others)
+
+
+def _measures_differ(
+    x: tuple[Word, list[Word], Frame], y: tuple[Word, list[Word], Frame], lexicon: Lexicon
+) -> bool:
+    """Two "how" questions that ask for different measures: "how *deep*" (depth) / "how
+    *wide*" (width), which share a rare sense (verifier v48). Each word, its prompt's
+    content words and its frame."""
+
+    def measure(word: Word, own: list[Word], frame: Frame) -> frozenset[str]:
+        if not own or own[0] is not word or frame.edges[0][-1:] != ("how",):
+            return frozenset()
+        return frozenset(a for k in word.keys for a in lexicon.attributes(k))
+
+    ma, mb = measure(*x), measure(*y)
+    return bool(ma and mb) and not ma & mb
 
 
 def _pair(

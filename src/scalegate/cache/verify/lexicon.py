@@ -87,6 +87,7 @@ class Lexicon:
         # Relations between two words (:mod:`.senses`), cached here: every key pair aligned
         # asks them.
         self.agents = _cached(partial(relate.agents, self))
+        self.attributes = _cached(partial(relate.attributes, self))
         self.split_sense = lru_cache(maxsize=1 << 16)(partial(relate.split_sense, self))
         self.converse = lru_cache(maxsize=1 << 16)(partial(relate.converse, self))
         self.kind_of = lru_cache(maxsize=1 << 16)(partial(relate.kind_of, self))

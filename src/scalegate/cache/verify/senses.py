@@ -118,3 +118,19 @@ def verb_link_only(lx: Lexicon, a: str, b: str) -> bool:
                 if any(other in r.words for r in reached):
                     return False
     return True
+
+
+def attributes(lx: Lexicon, lemma: str) -> frozenset[str]:
+    """What ``lemma``'s first adjective sense is a value of (WordNet's attribute pointer,
+    through its cluster's head): "deep" → "depth", "wide" → "width", "quick" → "speed"."""
+    files = lx.files
+    offsets = files.offsets(lemma, "a")[:1] if files is not None else ()
+    out: set[str] = set()
+    for o in offsets:
+        s = lx.synset(f"a:{o}")
+        heads = [s] + [lx.synset(f"a:{p.offset}") for p in s.pointers if p.symbol == "&"]
+        for head in heads:
+            for p in head.pointers:
+                if p.symbol == "=":
+                    out.update(lx.synset(f"n:{p.offset}").words)
+    return frozenset(out)

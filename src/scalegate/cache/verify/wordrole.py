@@ -29,11 +29,15 @@ def role_of(tok: Token, prev: str, nxt: str, has_digit: bool, frame: bool) -> st
         prev in c.DETERMINERS or prev in ("lower", "upper", "middle") or nxt in _BACKED_UP
     ):
         return None  # the body's ("my *back* hurts", "lower *back* pain"), or "*back* it up"
+    if prev in ARTICLES and word in _AUXILIARY_NOUNS:
+        return None  # no auxiliary after an article: "a *do* while loop", "the *will*" (v48)
     if word == "a" and ((tok.capital and not frame) or _label_a(prev, nxt)):
         return None  # a capital "A" inside a clause names: "type *A* blood", "vitamin *A*"
     return _person(word, nxt) or _closed(word, prev, nxt, has_digit, frame)
 
 
+# Auxiliaries that are nouns after an article: "a *do*-while loop", "a *will*", "a *can* of".
+_AUXILIARY_NOUNS = frozenset({"do", "does", "will", "can", "may", "must", "might"})
 _BACKED_UP = frozenset({"up", "it", "them", "this", "that", "everything"})
 
 
