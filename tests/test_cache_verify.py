@@ -445,6 +445,10 @@ NEAR_MISSES = [
     ("does rust have a do while loop", "does rust have a while loop", "unaligned"),
     ("how deep is the grand canyon", "how wide is the grand canyon", "unaligned"),
     ("how long is the flight to lisbon", "how far is the flight to lisbon", "unaligned"),
+    # v49: ordinals in words past "tenth"; amounts compared in one unit per quantity
+    ("what was the 18th amendment", "what was the nineteenth amendment", "numbers"),
+    ("is 2 weeks notice enough", "is 14 hours notice enough", "numbers"),
+    ("convert 1000 g to kg", "convert 1 kg to g", "units"),
 ]  # fmt: skip
 
 LONG = (
@@ -681,6 +685,14 @@ PARAPHRASES = [
     # v48: two "how" questions for the same measure
     ("how big is lake superior", "how large is lake superior"),
     ("how fast can a cheetah run", "how quick is a cheetah"),
+    # v49: ordinals in words; the same amount in two units of one system
+    ("what happened in the 21st century", "what happened in the twenty-first century"),
+    ("who was the thirtieth president", "who was the 30th president"),
+    (
+        "do I have to give 2 weeks notice before quitting",
+        "do I have to give 14 days notice before quitting",
+    ),
+    ("is 1.8 m tall for a woman", "is 180 cm tall for a woman"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -193,9 +193,23 @@ NUMBER_WORDS: dict[str, float] = {
     "twice": 2, "double": 2, "triple": 3, "once": 1,
 }  # fmt: skip
 MULTIPLIERS = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
-ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "last": -1,
+_IRREGULAR_ORDINALS = {"one": "first", "two": "second", "three": "third", "five": "fifth",
+                       "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}  # fmt: skip
+
+
+def _ordinal(cardinal: str) -> str:
+    """The ordinal of a cardinal number word, by English spelling: "nineteen" →
+    "nineteenth", "twenty" → "twentieth", "hundred" → "hundredth" (verifier v49)."""
+    if cardinal in _IRREGULAR_ORDINALS:
+        return _IRREGULAR_ORDINALS[cardinal]
+    return cardinal[:-1] + "ieth" if cardinal.endswith("y") else cardinal + "th"
+
+
+ORDINALS: dict[str, int] = {
+    **{_ordinal(w): int(v) for w, v in NUMBER_WORDS.items() if 1 <= v < 100
+       and w not in ("dozen", "couple", "pair", "twice", "double", "triple", "once")},
+    **{_ordinal(w): v for w, v in MULTIPLIERS.items()},
+    "last": -1,
 }  # fmt: skip
 # "one" is a pronoun after these ("which one", "the one", "no one").
 ONE_PRONOUN_BEFORE = _w("which the this that each every any no some another one")

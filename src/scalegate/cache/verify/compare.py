@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.tokens import case_differs
+from scalegate.cache.verify.units import canonical
 
 _WHAT_IS_NOT = frozenset({"where", "when", "who"})
 _OPPOSITES: dict[str, set[str]] = {}
@@ -58,6 +59,7 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         return False
     sa, sb = set(a), set(b)
     if name == "numbers":
+        a, b = tuple(map(canonical, a)), tuple(map(canonical, b))
         return not _same_values(_numbers(a, b), _numbers(b, a))
     if name in _TESTS:
         return _TESTS[name](a, b)
@@ -112,7 +114,7 @@ def _numbers(mine: tuple[str, ...], other: tuple[str, ...]) -> Counter[str]:
     theirs = Counter(other)
     for value in [v for v in counts if v == "one" or v.startswith("one ")]:
         ones = counts.pop(value)
-        digit = "1" + value[3:]
+        digit = canonical("1" + value[3:])  # "one hour" is "60 minutes" too (v49)
         counts[digit] += min(ones, max(theirs[digit] - counts[digit], 0))
     return +counts
 

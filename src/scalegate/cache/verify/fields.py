@@ -78,7 +78,8 @@ def _tens_hyphen(tokens: list[Token], j: int) -> bool:
     if not (0 < j < len(tokens) - 1 and tokens[j].text == "-"):
         return False
     tens = c.NUMBER_WORDS.get(tokens[j - 1].text, 0)
-    units = c.NUMBER_WORDS.get(tokens[j + 1].text, 0)
+    after = tokens[j + 1].text
+    units = c.NUMBER_WORDS.get(after, 0) or c.ORDINALS.get(after, 0)  # "twenty-*first*"
     return tens in range(20, 100, 10) and units in range(1, 10)
 
 
@@ -96,11 +97,15 @@ def number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
         return 0
     if word == "one" and (prev in c.ONE_PRONOUN_BEFORE or nxt in ("of", "another", "'s")):
         return 0
-    value, used, j = 0.0, 0, i
+    value, used, j, ordinal = 0.0, 0, i, False
     while j < len(tokens) and (tokens[j].kind == "word" or _tens_hyphen(tokens, j)):
         w = tokens[j].text
         if w == "-":
             pass  # "eighty-one" is 81, not "80" and "one" (verifier v37)
+        elif used and c.ORDINALS.get(w, 0) > 0:
+            value, ordinal = value + c.ORDINALS[w], True  # "twenty-first" is the 21st (v49)
+            used += 1
+            break
         elif w in c.NUMBER_WORDS:
             value += c.NUMBER_WORDS[w]
         elif w in c.MULTIPLIERS:
@@ -112,5 +117,8 @@ def number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
         used += 1
         j += 1
     # A lone "one" may be an article's work ("one or two hours" / "an hour or two").
-    bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
+    if ordinal:
+        bag["numbers"].append(f"#{value:g}")
+    else:
+        bag["numbers"].append("one" if word == "one" and used == 1 else f"{value:g}")
     return used

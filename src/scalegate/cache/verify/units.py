@@ -8,6 +8,8 @@ number or a conversion word (:data:`WEAK`): "c" in "in c" is a language, "in" a 
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 
 def _w(text: str) -> list[str]:
     return text.split()
@@ -60,7 +62,7 @@ UNITS: dict[str, str] = {
     **dict.fromkeys(_w("kw kilowatt kilowatts"), "kW"),
     **dict.fromkeys(_w("kwh"), "kWh"),
     **dict.fromkeys(_w("v volt volts"), "V"),
-    **dict.fromkeys(_w("cal calorie calories kcal"), "kcal"),
+    **dict.fromkeys(_w("cal cals calorie calories kcal kcals"), "kcal"),
     **dict.fromkeys(_w("psi"), "psi"),
     **dict.fromkeys(_w("bar"), "bar"),
     **dict.fromkeys(_w("hz hertz"), "Hz"),
@@ -70,3 +72,35 @@ UNITS: dict[str, str] = {
 WEAK = frozenset(_w("f c k m g s h l b v w in min bar day days second knot knots kn"))
 CONVERSION = frozenset(_w("to into from in as per"))
 CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+
+# Exact factors to one unit per quantity, within one system of measure (verifier v49):
+# "2 weeks" is "14 days", "1.75 m" is "175 cm", "an hour" is "60 minutes". Not months or
+# years (their length varies), not bytes (1000 or 1024), not across systems (a mile is a
+# rounded number of kilometres, and which one the user counts in is part of the question).
+_BASE: dict[str, tuple[str, Decimal]] = {
+    **{u: ("s", Decimal(f)) for u, f in
+       (("ms", "0.001"), ("s", "1"), ("min", "60"), ("h", "3600"), ("day", "86400"),
+        ("week", "604800"))},
+    **{u: ("m", Decimal(f)) for u, f in
+       (("mm", "0.001"), ("cm", "0.01"), ("m", "1"), ("km", "1000"))},
+    **{u: ("in", Decimal(f)) for u, f in (("in", "1"), ("ft", "12"), ("yd", "36"))},
+    **{u: ("g", Decimal(f)) for u, f in (("g", "1"), ("kg", "1000"))},
+    **{u: ("oz", Decimal(f)) for u, f in (("oz", "1"), ("lb", "16"))},
+    **{u: ("ml", Decimal(f)) for u, f in (("ml", "1"), ("l", "1000"))},
+    **{u: ("tsp", Decimal(f)) for u, f in (("tsp", "1"), ("tbsp", "3"))},
+    **{u: ("W", Decimal(f)) for u, f in (("W", "1"), ("kW", "1000"))},
+}  # fmt: skip
+
+
+def canonical(value: str) -> str:
+    """A number and its unit ("2 week") in the base unit of its quantity ("1209600 s");
+    anything else as it is."""
+    number, _, unit = value.partition(" ")
+    base = _BASE.get(unit)
+    if base is None:
+        return value
+    try:
+        amount = Decimal(number) * base[1]
+    except InvalidOperation:
+        return value  # an ordinal ("#2 week") or a word ("one week")
+    return f"{amount.normalize():f} {base[0]}"
