@@ -449,6 +449,11 @@ NEAR_MISSES = [
     ("what was the 18th amendment", "what was the nineteenth amendment", "numbers"),
     ("is 2 weeks notice enough", "is 14 hours notice enough", "numbers"),
     ("convert 1000 g to kg", "convert 1 kg to g", "units"),
+    # v50: a chat filler is what is asked about inside a sentence or after a request verb
+    ("how do i stop saying um when presenting", "how do i stop saying like when presenting",
+     "unaligned"),
+    ("define lol", "define ngl", "unaligned"),
+    ("whats the meaning of tbh", "whats the meaning of ngl", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -693,6 +698,11 @@ PARAPHRASES = [
         "do I have to give 14 days notice before quitting",
     ),
     ("is 1.8 m tall for a woman", "is 180 cm tall for a woman"),
+    # v50: chat fillers that stand alone, one after another too
+    ("so um basically how do i reset my router", "how do i reset my router"),
+    ("real quick, who painted the mona lisa", "who painted the mona lisa"),
+    ("how do i stop snoring lol", "how can i stop snoring"),
+    ("i was just wondering, do octopuses have bones", "do octopuses have bones"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

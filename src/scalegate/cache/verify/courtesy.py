@@ -42,7 +42,12 @@ _STANDALONE = (
     "{ if you do not mind|}",
     "if you do not mind",
     "if it is not too much {trouble|to ask|of a bother}",
-    "{just curious|out of curiosity|i am curious|i am just curious}",
+    "{just curious|out of curiosity|i am curious|i am just curious|curious|genuinely curious}",
+    # Chat fillers and hedges (v50): "*so um basically* how do I …", "*real quick*, what
+    # year …", "*ngl* I cannot focus", "*I was just wondering*, do sharks …".
+    "{um|umm|uh|uhm|erm|hmm|so|ok so|okay so|alright so|basically|honestly|ngl|tbh|lol}",
+    "{real quick|quick one|random thought|random question}",
+    "{i was|i am|i have been|i was just|just} wondering",
 )
 # Formulas that lead into the question: removed wherever a sentence starts with them.
 _LEADING = (
@@ -56,6 +61,7 @@ _LEADING = (
 _CLOSING = (
     "{thanks|thank you}{ so much| a lot| in advance| very much| a ton| kindly|}",
     "{much appreciated|appreciate it|cheers|any help appreciated}",
+    "{tbh|ngl|lol|lmao|haha}",
     "{i |}{really |}appreciate {any|your|the|all the} help",
 )
 _SENTENCE_END = frozenset(".!?:;,")
@@ -120,7 +126,12 @@ def _opening(tokens: list[Token], i: int) -> int:
     n = _match(tokens, i, STANDALONE)
     if n and i + n < len(tokens):
         after = tokens[i + n]
-        if after.kind != "punct" and after.text not in _OPENERS and after.text != "but":
+        if (
+            after.kind != "punct"
+            and after.text not in _OPENERS
+            and after.text != "but"
+            and not _opening(tokens, i + n)  # another one: "so um basically how …" (v50)
+        ):
             return 0  # "good morning in Japanese?": the formula is what is asked about
     return n
 
@@ -129,8 +140,10 @@ def _thanks_last(tokens: list[Token], i: int) -> bool:
     """A closing formula that ends the prompt with no sentence of its own ("… on ubuntu
     thx"), unless it is what is said ("how do I say *thank you*", "a *thank you* note")."""
     n = _match(tokens, i, CLOSINGS)
-    if not n or i == 0 or tokens[i - 1].text in _SAID_BEFORE:
-        return False
+    if not n or i < 3 or tokens[i - 1].text in _SAID_BEFORE:
+        return False  # "define *lol*", "meaning of *tbh*": what is asked about
+    if tokens[i - 1].text in c.REQUEST_VERBS or tokens[i - 1].text in ("mean", "means"):
+        return False  # "explain *tbh*", "what does it mean *lol*": maybe what is asked about
     return all(t.kind == "punct" for t in tokens[i + n :])
 
 
@@ -139,13 +152,16 @@ def without_courtesy(tokens: list[Token]) -> list[Token]:
     tokens as they were when nothing else would be left."""
     out: list[Token] = []
     i = 0
+    removed = False  # a formula just removed: the next may stand alone too ("so um …")
     while i < len(tokens):
         if _thanks_last(tokens, i):
             break  # "how do I add a user on ubuntu thx"
-        if _starts(tokens, i):
+        if _starts(tokens, i) or removed:
+            removed = False
             n = _opening(tokens, i)
             if n:
                 i += n
+                removed = True
                 while (
                     i < len(tokens)
                     and (tokens[i].text == "but" or tokens[i].kind == "punct")
