@@ -454,6 +454,11 @@ NEAR_MISSES = [
      "unaligned"),
     ("define lol", "define ngl", "unaligned"),
     ("whats the meaning of tbh", "whats the meaning of ngl", "unaligned"),
+    # v51: only the two sides of "vs" / "between … and" are put in one order
+    ("what happens when the moon passes between the earth and the sun",
+     "what happens when the earth passes between the moon and the sun", "order"),
+    ("is rust faster than go, whats the difference", "is go faster than rust, whats the difference",
+     "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -703,6 +708,10 @@ PARAPHRASES = [
     ("real quick, who painted the mona lisa", "who painted the mona lisa"),
     ("how do i stop snoring lol", "how can i stop snoring"),
     ("i was just wondering, do octopuses have bones", "do octopuses have bones"),
+    # v51: a difference is the same both ways round
+    ("what's the difference between a hawk and a falcon", "falcon vs hawk, how are they different"),
+    ("how do sheep and goats differ", "what is the difference between goats and sheep"),
+    ("what is the distance between lyon and nice", "what is the distance between nice and lyon"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

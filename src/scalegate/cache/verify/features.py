@@ -32,6 +32,7 @@ from scalegate.cache.verify.tense import (
     verb_time,
 )
 from scalegate.cache.verify.tokens import Token, cased, glued, glued_words, tokenize
+from scalegate.cache.verify.versus import in_one_order
 from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
 from scalegate.cache.verify.words import Word, content
 
@@ -129,6 +130,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
     tokens = phrases.phrasal(casual_digits(without_courtesy(tokenize(text)), lexicon), lexicon)
+    tokens = in_one_order(tokens)  # "weather and climate" / "climate vs weather" (v51)
     texts = [t.text for t in tokens]
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()
