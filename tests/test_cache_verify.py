@@ -459,6 +459,11 @@ NEAR_MISSES = [
      "what happens when the earth passes between the moon and the sun", "order"),
     ("is rust faster than go, whats the difference", "is go faster than rust, whats the difference",
      "order"),
+    # v52: an emoji that may be what is asked about stays
+    ("what does 🍩 mean", "what does 🥯 mean", "symbols"),
+    ("i love 🍩", "i love 🥯", "symbols"),
+    ("🍩 how many calories in one", "🥯 how many calories in one", "symbols"),
+    ("what is 12 + 5 = ?", "what is 12 + 6 = ?", "numbers"),
 ]  # fmt: skip
 
 LONG = (
@@ -712,6 +717,10 @@ PARAPHRASES = [
     ("what's the difference between a hawk and a falcon", "falcon vs hawk, how are they different"),
     ("how do sheep and goats differ", "what is the difference between goats and sheep"),
     ("what is the distance between lyon and nice", "what is the distance between nice and lyon"),
+    # v52: an emoji after a sentence or before a question, an "=" before a lone "?"
+    ("can cats eat tuna?? 🐟🐱", "Can cats eat tuna?"),
+    ("flat car tire 😩 how do i change it", "How do I change a flat car tire?"),
+    ("what is 20% of 150 = ?", "what's 20% of 150"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -147,6 +147,41 @@ def _thanks_last(tokens: list[Token], i: int) -> bool:
     return all(t.kind == "punct" for t in tokens[i + n :])
 
 
+def _emoji(tok: Token) -> bool:
+    """A pictograph: the emoticons, pictographs and dingbats blocks (not "°" or "©")."""
+    if tok.kind != "symbol" or not tok.text:
+        return False
+    code = ord(tok.text[0])
+    return code >= 0x1F000 or 0x2600 <= code <= 0x27BF
+
+
+def _aside(tokens: list[Token], i: int) -> bool:
+    """A reaction that asks nothing (v52): an emoji after a sentence's end ("can dogs eat
+    grapes?? 🍇") or between a phrase and a question ("flat tire 😩 how do I fix it") —
+    not one that may be what is asked about ("what does 😂 mean", "I love 🍕", "🍕 how many
+    calories in a slice"); an "=" with nothing but a "?" after it ("15 % of 80 = ?")."""
+    tok = tokens[i]
+    rest = tokens[i + 1 :]
+    if tok.kind == "symbol" and tok.text == "=":
+        return bool(rest) and all(t.kind == "punct" for t in rest)
+    if not _emoji(tok) or any(t.text in _ABOUT_EMOJI for t in tokens):
+        return False  # "the meaning of this emoji 😂?"
+    before = [t for t in tokens[:i] if not _emoji(t)]
+    if before and before[-1].text in _BEFORE_ASKED:
+        return False  # "what does 😂 mean", "is 🍕 healthy"
+    nxt = next((t for t in rest if not _emoji(t)), None)
+    if not before:
+        return False  # "🍕 how many calories in a slice": maybe what it is about
+    if before[-1].kind != "punct":
+        return nxt is not None and nxt.text in c.WH  # "flat tire 😩 how do I fix it"
+    return nxt is None or nxt.kind == "punct" or nxt.text in c.WH
+
+
+_ABOUT_EMOJI = frozenset({"emoji", "emojis", "emoticon", "emoticons", "icon", "symbol", "sticker"})
+# Words after which an emoji is what is asked about.
+_BEFORE_ASKED = c.DETERMINERS | c.BE | c.DO_AUX | c.PREPOSITIONS | {"of", "mean", "or", "and"}
+
+
 def without_courtesy(tokens: list[Token]) -> list[Token]:
     """``tokens`` without the formulas that stand alone (see the module's docstring); the
     tokens as they were when nothing else would be left."""
@@ -156,6 +191,9 @@ def without_courtesy(tokens: list[Token]) -> list[Token]:
     while i < len(tokens):
         if _thanks_last(tokens, i):
             break  # "how do I add a user on ubuntu thx"
+        if _aside(tokens, i):
+            i += 1  # "can dogs eat grapes?? 🍇🐶", "what is 15 % of 80 *=* ?"
+            continue
         if _starts(tokens, i) or removed:
             removed = False
             n = _opening(tokens, i)
