@@ -61,8 +61,8 @@ def words_traded(a: Sequence[str], b: Sequence[str]) -> bool:
     start = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
     end = len(a) - next(i for i, (x, y) in enumerate(zip(a[::-1], b[::-1], strict=True)) if x != y)
     ra, rb = a[start:end], b[start:end]
-    for first in range(1, len(ra) - 1):
-        for last in range(1, len(ra) - first):
+    for first in range(1, min(len(ra) - 1, RUN + 1)):
+        for last in range(1, min(len(ra) - first, RUN + 1)):
             x, y, middle = ra[:first], ra[len(ra) - last :], ra[first : len(ra) - last]
             if (
                 x != y
@@ -74,6 +74,7 @@ def words_traded(a: Sequence[str], b: Sequence[str]) -> bool:
     return False
 
 
+RUN = 4  # words at most in each run traded (a long prompt costs no more than a short one)
 # Words and signs that list things, in any order: "python *and* java", "tea *or* coffee".
 _COORDINATORS = frozenset({"and", "or", "nor", "vs", "versus", "&", "/", ",", "+"})
 

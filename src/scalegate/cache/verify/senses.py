@@ -100,9 +100,9 @@ def kind_of(lx: Lexicon, a: str, b: str) -> bool:
 def verb_link_only(lx: Lexicon, a: str, b: str) -> bool:
     """Neither of ``a`` and ``b`` reaches the other through a sense that is no verb's — its
     own noun, adjective or adverb senses, the words derived from them or its adjective
-    cluster (verifier v47): a
-    "*promotion*" is derived from "to promote", of which "to raise" is a synonym, but "a
-    *raise*" is pay. "photography" / "photo" and "leaky" / "leak" meet through nouns."""
+    cluster (verifier v47): a "*promotion*" is derived from "to promote", of which "to
+    raise" is a synonym, but "a *raise*" is pay. "photography" / "photo" and "leaky" /
+    "leak" meet through nouns."""
     files = lx.files
     if files is None:
         return False
