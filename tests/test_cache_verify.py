@@ -464,6 +464,14 @@ NEAR_MISSES = [
     ("i love 🍩", "i love 🥯", "symbols"),
     ("🍩 how many calories in one", "🥯 how many calories in one", "symbols"),
     ("what is 12 + 5 = ?", "what is 12 + 6 = ?", "numbers"),
+    # v54: "you" in a role; roles traded inside "if" clauses; a phrasal verb at the edge;
+    # an adjective cluster through a rare sense of its head (at balanced)
+    ("what to do when your puppy licks you", "what to do when you lick your puppy", "order"),
+    ("what should i do if my coworker yells at me", "what should i do if i yell at my coworker",
+     "order"),
+    ("how to start a campfire", "how to put out a campfire", "unaligned"),
+    ("how long to bake kale chips until crispy", "how long to bake kale chips until tender",
+     "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -721,6 +729,8 @@ PARAPHRASES = [
     ("can cats eat tuna?? 🐟🐱", "Can cats eat tuna?"),
     ("flat car tire 😩 how do i change it", "How do I change a flat car tire?"),
     ("what is 20% of 150 = ?", "what's 20% of 150"),
+    # v54: the addressee "you" is still no person in a role
+    ("how do you say thank you in french", "how do i say thank you in french"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

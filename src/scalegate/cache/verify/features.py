@@ -198,6 +198,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
             record(role, (word, nxt), bag, out.sequence, clause)
+            _mark_you(word, i - 1 in placed or prev in _CLAUSE_OPENERS, out.sequence)
         _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
         _mark_relative(word, i - 1 in placed, out.sequence)
@@ -261,6 +262,9 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     return out
 
 
+# Words that open a clause whose subject does something: "when *you* catch …".
+_CLAUSE_OPENERS = frozenset({"when", "whenever", "if", "while", "after", "before", "because",
+                             "unless", "until", "once"})  # fmt: skip
 # An "all" after a noun or ending its phrase: "UNION *ALL*", "delete *all*" (verifier v47).
 NAMED_ALL = "all!"
 
@@ -283,6 +287,14 @@ def _names_all(tokens: list[Token], i: int, placed: dict[int, int], lexicon: Lex
         or lexicon.verbal(nxt)
         or (nxt in c.PREPOSITIONS and nxt != "of")
     )
+
+
+def _mark_you(word: str, in_role: bool, sequence: list[str]) -> None:
+    """A "you" in a role (verifier v54): after a word ("your teenager catches *you*") or
+    opening a clause ("when *you* catch your teenager") — not the addressee of "how do you
+    say …", whom the person field leaves out."""
+    if word == "you" and in_role:
+        sequence.append("@2")
 
 
 def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:

@@ -339,9 +339,26 @@ class Lexicon:
             out.update(s.words)
             out.update(self._derived(s, lemma))
             for p in s.pointers:
-                if p.symbol == "&":
-                    out.update(self._synset(f"{_adj(p.pos)}:{p.offset}").words)
+                if p.symbol == "&" and self._main_head(s, lemma):
+                    out.update(self._clustered(self._synset(f"a:{p.offset}")))
         return frozenset(out)
+
+    def _main_head(self, sense: Synset, lemma: str) -> bool:
+        """``sense`` is no cluster's head, or one of ``lemma``'s first :attr:`senses` senses:
+        the "tender" of meat easy to chew, whose cluster holds "crispy", is its fifth."""
+        assert self._files is not None
+        return sense.pos != "a" or sense.offset in self._files.offsets(lemma, "a")[: self.senses]
+
+    def _clustered(self, similar: Synset) -> Iterable[str]:
+        """The words of a ``similar`` adjective; of a cluster's head only those it is one
+        of the first :attr:`senses` senses of (verifier v54): "crispy" is similar to the
+        "tender" of meat easy to chew, a rare sense of "tender", so "until *crispy*" is not
+        "until *tender*"."""
+        if similar.pos != "a":
+            return similar.words  # a satellite: "unhealthy" is similar to "bad"
+        assert self._files is not None
+        files = self._files
+        return (w for w in similar.words if similar.offset in files.offsets(w, "a")[: self.senses])
 
     def _derived(self, s: Synset, lemma: str) -> Iterable[str]:
         """Words derived from ``lemma`` in sense ``s``, with their synonyms in that sense

@@ -160,7 +160,11 @@ class Verifier:
         seq_a, seq_b = fronted_last(seq_a, da.fronted), fronted_last(seq_b, db.fronted)
         roles_a = possessive_as_of(seq_a, self._nominal, boundaries=True)
         roles_b = possessive_as_of(seq_b, self._nominal, boundaries=True)
-        if swapped(roles_a, roles_b, self._nominal) or sides_swapped(da.sequence, renamed):
+        if (
+            swapped(roles_a, roles_b, self._nominal)
+            or sides_swapped(da.sequence, renamed)
+            or self._condition_swapped(da, db, renamed)
+        ):
             return "order"
         pairs_a = {(da.sequence[x], da.sequence[y]) for x, y in da.compounds}
         pairs_b = {(renamed[x], renamed[y]) for x, y in db.compounds}
@@ -263,6 +267,18 @@ class Verifier:
             if self.lexicon.may_be_verb(w):
                 verb = i
         return verb
+
+    def _condition_swapped(self, da: Analysis, db: Analysis, renamed: list[str]) -> bool:
+        """Roles traded inside both prompts' "if" clauses, read on their own (verifier v54):
+        a person the main clause says too ("what should *I* do if my boss yells at *me*")
+        keeps its first place in the whole prompt, where the trade does not show."""
+        if not (da.condition and db.condition):
+            return False
+        cond_a = [da.sequence[i] for i in da.condition]
+        cond_b = [renamed[i] for i in db.condition]
+        roles_a = possessive_as_of(cond_a, self._nominal, boundaries=True)
+        roles_b = possessive_as_of(cond_b, self._nominal, boundaries=True)
+        return swapped(roles_a, roles_b, self._nominal)
 
     def _asked_moved(self, da: Analysis, db: Analysis, renamed: list[str]) -> bool:
         """The subject a question asks about is the other's object: "What does *inflation*
