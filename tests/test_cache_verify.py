@@ -472,6 +472,8 @@ NEAR_MISSES = [
     ("how to start a campfire", "how to put out a campfire", "unaligned"),
     ("how long to bake kale chips until crispy", "how long to bake kale chips until tender",
      "unaligned"),
+    # v55: the subject after a question word's modal
+    ("what causes kidney stones", "what can kidney stones cause", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -731,6 +733,9 @@ PARAPHRASES = [
     ("what is 20% of 150 = ?", "what's 20% of 150"),
     # v54: the addressee "you" is still no person in a role
     ("how do you say thank you in french", "how do i say thank you in french"),
+    # v55: a verb after the modal is no subject; nor a noun after "how should"
+    ("what causes gout", "what can cause gout"),
+    ("how should fresh basil be stored", "how should i store fresh basil"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -199,7 +199,8 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         else:
             record(role, (word, nxt), bag, out.sequence, clause)
             _mark_you(word, i - 1 in placed or prev in _CLAUSE_OPENERS, out.sequence)
-        _note_subject(subject, role, _after_do(tokens, i), len(out.sequence) - 1, subjects, asked)
+        after_do = _after_do(tokens, i) or _after_modal(tokens, i, lexicon)
+        _note_subject(subject, role, after_do, len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
         _mark_relative(word, i - 1 in placed, out.sequence)
         # A question word keeps the lead through its phrase: "What *currency* did …",
@@ -364,6 +365,17 @@ def _after_do(tokens: list[Token], i: int) -> bool:
     does *the US* export to?"."""
     prev = tokens[i - 1].text if i else ""
     return prev in c.DO_AUX or (prev in ARTICLES and i >= 2 and tokens[i - 2].text in c.DO_AUX)
+
+
+def _after_modal(tokens: list[Token], i: int, lexicon: Lexicon) -> bool:
+    """Whether ``tokens[i]`` is the subject after a question word's modal, a word that is no
+    verb: "what can *acid* reflux cause" (verifier v55) — not "what can *cause* it"."""
+    return (
+        i >= 2
+        and tokens[i - 1].text in c.MODALS
+        and tokens[i - 2].text in ("what", "which", "who", "whom")  # not "how should X be …"
+        and not lexicon.may_be_verb(tokens[i].text)
+    )
 
 
 def _note_subject(
