@@ -474,6 +474,11 @@ NEAR_MISSES = [
      "unaligned"),
     # v55: the subject after a question word's modal
     ("what causes kidney stones", "what can kidney stones cause", "order"),
+    # v56: "most" before an adjective is its degree; "every" before anything but a period
+    # still counts
+    ("which city is the most expensive to live in", "which city is more expensive to live in",
+     "comparison"),
+    ("does every employee get a bonus", "does any employee get a bonus", "quantifier"),
 ]  # fmt: skip
 
 LONG = (
@@ -736,6 +741,10 @@ PARAPHRASES = [
     # v55: a verb after the modal is no subject; nor a noun after "how should"
     ("what causes gout", "what can cause gout"),
     ("how should fresh basil be stored", "how should i store fresh basil"),
+    # v56: a frequency said one way; "supposed to" is "should"; "more" / "most" + adjective
+    ("how much coffee can i safely drink every day", "how much coffee can i safely drink per day"),
+    ("am i supposed to tip movers", "should i tip movers"),
+    ("tips for running faster", "how can i run more quickly"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -47,3 +47,30 @@ def _verb_base(word: str, lexicon: Lexicon) -> bool:
         and not word.endswith(("ing", "s"))
         and lexicon.may_be_verb(word)
     )
+
+
+# Periods a frequency counts by: "*every* day", "*each* week" (v56).
+_PERIODS = frozenset({"day", "night", "week", "month", "year", "morning", "evening", "afternoon",
+                      "hour", "minute", "weekend"})  # fmt: skip
+# Adverbs of frequency for "per" and a period, at the end of a clause ("drink water *daily*").
+_PER_PERIOD = {"daily": "day", "nightly": "night", "weekly": "week", "monthly": "month",
+               "yearly": "year", "annually": "year", "hourly": "hour"}  # fmt: skip
+
+
+def per_period(tokens: list[Token]) -> list[Token]:
+    """``tokens`` with a frequency said one way (verifier v56): "*every* day", "*each* day"
+    and "drink water *daily*" are "*per* day" — a rate, not a quantity of days. Only before
+    a period ("every student" still counts them all) and, for the adverb, where it ends a
+    clause ("a *daily* routine" stays)."""
+    out: list[Token] = []
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.kind != "word":
+            out.append(tok)
+        elif tok.text in ("every", "each") and nxt is not None and nxt.text in _PERIODS:
+            out.append(Token("word", "per"))
+        elif tok.text in _PER_PERIOD and i and (nxt is None or nxt.kind == "punct"):
+            out += [Token("word", "per"), Token("word", _PER_PERIOD[tok.text])]
+        else:
+            out.append(tok)
+    return out

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify import phrases
-from scalegate.cache.verify.casual import casual_digits
+from scalegate.cache.verify.casual import casual_digits, per_period
+from scalegate.cache.verify.context import (
+    CLAUSE_OPENERS,
+    NAMED_ALL,
+    in_context,
+    mark_you,
+    names_all,
+)
 from scalegate.cache.verify.courtesy import without_courtesy
 from scalegate.cache.verify.fields import (
     attach_unit,
@@ -33,7 +40,7 @@ from scalegate.cache.verify.tense import (
 )
 from scalegate.cache.verify.tokens import Token, cased, glued, glued_words, tokenize
 from scalegate.cache.verify.versus import in_one_order
-from scalegate.cache.verify.wordrole import ARTICLES, asks_can, role_of
+from scalegate.cache.verify.wordrole import ARTICLES, role_of
 from scalegate.cache.verify.words import Word, content
 
 EXACT_FIELDS = (
@@ -130,7 +137,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
     tokens = phrases.phrasal(casual_digits(without_courtesy(tokenize(text)), lexicon), lexicon)
-    tokens = in_one_order(tokens)  # "weather and climate" / "climate vs weather" (v51)
+    tokens = per_period(in_one_order(tokens))  # "climate vs weather" (v51), "every day" (v56)
     texts = [t.text for t in tokens]
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()
@@ -178,9 +185,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         # A unit after a hyphen is its number's: "3-day" is "3 day", "three-day" "three day".
         counted = tokens[i - 2].text if prev == "-" and number_end == i and i >= 2 else prev
-        role = role_of(tok, counted, nxt, has_digit, frame)
-        if role == "light" and nxt == "you" and word in ("can", "could") and asks_can(tokens, i):
-            role = "modality:can"
+        role = in_context(role_of(tok, counted, nxt, has_digit, frame), tokens, i, lexicon)
         role = attach_unit(role, number_end == i, bag["numbers"])
         found = (out.leads, out.aspects, out.openings)
         note_tense(word, prev, role, lead and wh_phrase < 0, lead, nxt, found)
@@ -198,7 +203,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
                 bag["tense"].append("past")  # a participle after an auxiliary is not
         else:
             record(role, (word, nxt), bag, out.sequence, clause)
-            _mark_you(word, i - 1 in placed or prev in _CLAUSE_OPENERS, out.sequence)
+            mark_you(word, i - 1 in placed or prev in CLAUSE_OPENERS, out.sequence)
         after_do = _after_do(tokens, i) or _after_modal(tokens, i, lexicon)
         _note_subject(subject, role, after_do, len(out.sequence) - 1, subjects, asked)
         subject = _subject_state(subject, lead, tokens, i)
@@ -216,7 +221,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         i += 1
     out.edges = _edges(texts, placed)
     bag["quantifier"] += [
-        NAMED_ALL for i in range(len(tokens)) if _names_all(tokens, i, placed, lexicon)
+        NAMED_ALL for i in range(len(tokens)) if names_all(tokens, i, placed, lexicon)
     ]
     out.words = tuple(texts)
     out.glued = tuple(glued(text))
@@ -261,41 +266,6 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             sorted({"how" if q == "what" else q for q in out.exact["question"]})
         )
     return out
-
-
-# Words that open a clause whose subject does something: "when *you* catch …".
-_CLAUSE_OPENERS = frozenset({"when", "whenever", "if", "while", "after", "before", "because",
-                             "unless", "until", "once"})  # fmt: skip
-# An "all" after a noun or ending its phrase: "UNION *ALL*", "delete *all*" (verifier v47).
-NAMED_ALL = "all!"
-
-
-def _names_all(tokens: list[Token], i: int, placed: dict[int, int], lexicon: Lexicon) -> bool:
-    """``tokens[i]``, an "all", stands after the word it is part of ("UNION *ALL*") or ends
-    its phrase ("how do I delete *all*"), so no prompt may leave it out — not one before
-    its noun ("stay up *all* night")."""
-    if tokens[i].text != "all" or tokens[i].kind != "word" or i in placed:
-        return False  # not a quantifier: a word in code or capitals ("SELECT *ALL*")
-    after_content = i - 1 in placed
-    if i + 1 == len(tokens) or tokens[i + 1].kind == "punct":
-        return True
-    # After a word that is no verb ("UNION *ALL*"), between a word and a verb ("UNION *ALL*
-    # work") or a preposition ("delete *all* in Gmail"); "list *all* of", "sleep *all*
-    # night" are a verb's object.
-    nxt = tokens[i + 1].text
-    return after_content and (
-        not lexicon.may_be_verb(tokens[i - 1].text)
-        or lexicon.verbal(nxt)
-        or (nxt in c.PREPOSITIONS and nxt != "of")
-    )
-
-
-def _mark_you(word: str, in_role: bool, sequence: list[str]) -> None:
-    """A "you" in a role (verifier v54): after a word ("your teenager catches *you*") or
-    opening a clause ("when *you* catch your teenager") — not the addressee of "how do you
-    say …", whom the person field leaves out."""
-    if word == "you" and in_role:
-        sequence.append("@2")
 
 
 def _mark_relative(word: str, after_noun: bool, sequence: list[str]) -> None:

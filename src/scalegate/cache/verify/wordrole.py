@@ -124,6 +124,8 @@ def _placed(word: str, prev: str, nxt: str) -> str | None:
     word took them), "in" as a particle rather than a place ("zoom *in* on", "log *in*?")."""
     if word in ("many", "much") and prev == "how":
         return "light"
+    if word == "supposed" and nxt == "to":
+        return "modality:should"  # "am I *supposed to* drink" asks "should I drink" (v56)
     if word == "in" and (not nxt or nxt in _AFTER_PARTICLE or not nxt[0].isalnum()):
         return "direction:in"
     return None

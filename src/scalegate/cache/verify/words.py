@@ -31,6 +31,22 @@ class Word:
     passive: bool = False  # a participle after be/get: "can I *be added*" (.tense)
 
 
+_DEGREE_MARKERS = {"most": "sup", "more": "cmp"}
+
+
+def marked_degree(tokens: list[Token], i: int, lexicon: Lexicon) -> str:
+    """ "sup" / "cmp" when ``tokens[i]`` is an adjective or adverb after "most" / "more"
+    ("the *most healthy*" is "the *healthiest*", "*more quickly*" "*quicker*", verifier
+    v56), else "": "*most* babies" counts babies."""
+    if not i or tokens[i - 1].text not in _DEGREE_MARKERS or tokens[i].kind != "word":
+        return ""
+    word = tokens[i].text
+    poses = lexicon.poses(word)
+    if not poses & {"a", "r"} or "n" in poses or lexicon.plural(word):
+        return ""
+    return _DEGREE_MARKERS[tokens[i - 1].text]
+
+
 def content(
     tokens: list[Token], i: int, lexicon: Lexicon, position: int, form: tuple[bool, str, bool]
 ) -> Word:
@@ -62,7 +78,8 @@ def content(
         and not lexicon.verbal(prev)
     )
     return Word(
-        tok.text, lexicon.keys(tok.text), position, past, lexicon.degree(tok.text),
+        tok.text, lexicon.keys(tok.text), position, past,
+        marked_degree(tokens, i, lexicon) or lexicon.degree(tok.text),
         # A name in capitals ("HTTP *GET*") is no light verb either.
         noun=prev in c.PREPOSITIONS or prev in c.DETERMINERS or tok.caps or compound,
         coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
