@@ -479,6 +479,9 @@ NEAR_MISSES = [
     ("which city is the most expensive to live in", "which city is more expensive to live in",
      "comparison"),
     ("does every employee get a bonus", "does any employee get a bonus", "quantifier"),
+    # v57: a preposition left at the end in one prompt takes an object in the other
+    ("which countries can send money to someone living in cuba",
+     "which countries can someone living in cuba send money to", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -745,6 +748,11 @@ PARAPHRASES = [
     ("how much coffee can i safely drink every day", "how much coffee can i safely drink per day"),
     ("am i supposed to tip movers", "should i tip movers"),
     ("tips for running faster", "how can i run more quickly"),
+    # v57: a clause after a stranded preposition is no object of it
+    (
+        "what questions should i prepare for before an interview",
+        "before an interview, what questions should i prepare for",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -25,10 +25,14 @@ meet, for a word both prompts align:
   *with*" / "*on* a whetstone".
 
 And one relation word of the sequence replaced by another (:func:`relation_replaced`):
-"say *to* someone" / "say *about* someone" ("about" is loose only with "for" and "of").
+"say *to* someone" / "say *about* someone" ("about" is loose only with "for" and "of");
+and one left at the end of its clause in one prompt that takes an object in the other
+(:func:`stranded`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import Analysis
@@ -120,3 +124,54 @@ _SOURCE = frozenset({"from", "off", "out"})
 _EXTENT = frozenset({"across", "over", "throughout", "through", "among"})
 # A time that bounds (verifier v32): against any other preposition, another question.
 _BOUNDS = frozenset({"since", "until", "till", "before", "after"})
+
+
+def stranded(a: Sequence[str], b: Sequence[str]) -> bool:
+    """A preposition that ends its sentence in one prompt, after the same word that it
+    follows with an object in the other (verifier v57): "what blood types can someone who
+    is O negative donate *to*" asks who receives, "what blood types can donate *to*
+    someone who is O negative" who gives. ``a`` and ``b``: the prompts' tokens as written
+    (a pronoun or a number is an object, as the content sequence would not show)."""
+    for x, y in ((a, b), (b, a)):
+        for i in range(1, len(x)):
+            if x[i] not in _STRANDED or (i + 1 < len(x) and x[i + 1] not in _ENDS):
+                continue
+            if any(
+                y[j] == x[i] and y[j - 1] == x[i - 1] and _object(y[j + 1])
+                for j in range(1, len(y) - 1)
+            ):
+                return True
+    return False
+
+
+_ENDS = frozenset(".?!;:,")  # what ends a sentence or a clause
+_STRANDED = c.PREPOSITIONS | {"to"}  # "donate *to*", "talk *to*"
+_NO_OBJECT = (
+    _ENDS
+    | c.PREPOSITIONS
+    | c.COORDINATORS
+    | frozenset(
+        {
+            "if",
+            "when",
+            "whenever",
+            "because",
+            "while",
+            "unless",
+            "so",
+            "than",
+            "then",
+            "before",
+            "after",
+            "since",
+            "until",
+            "till",
+        }
+    )
+)
+
+
+def _object(word: str) -> bool:
+    """A word that can be a preposition's object: "on *in* git", "through *if* I …" are
+    not."""
+    return word not in _NO_OBJECT

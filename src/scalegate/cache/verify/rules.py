@@ -40,7 +40,7 @@ from scalegate.cache.verify.modifiers import (
     numbers_traded,
     words_traded,
 )
-from scalegate.cache.verify.relations import relation_differs, relation_replaced
+from scalegate.cache.verify.relations import relation_differs, relation_replaced, stranded
 from scalegate.cache.verify.roles import (
     clauses,
     clauses_exchanged,
@@ -176,8 +176,10 @@ class Verifier:
             return "order"  # "diesel in a petrol car" / "petrol in a diesel car"
         if clauses_exchanged(da.sequence, renamed):
             return "order"
-        if relative_swapped(da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)):
-            return "order"
+        if relative_swapped(
+            da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)
+        ) or stranded(da.words, db.words):
+            return "order"  # "who taught Beethoven", "donate to someone" / "someone donate to"
         if self._asked_moved(da, db, renamed) or conditions_traded(
             (da.sequence, da.condition), (renamed, db.condition)
         ):
