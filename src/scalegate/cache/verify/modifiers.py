@@ -70,7 +70,9 @@ def words_traded(a: Sequence[str], b: Sequence[str]) -> bool:
                 and rb[len(rb) - first :] == x
                 and rb[last : len(rb) - first] == middle
             ):
-                return not _COORDINATORS.intersection(middle)
+                # Not a list ("tea *or* coffee") unless a negation sets the two apart:
+                # "the wall is plaster over lath*, not* drywall" (v58).
+                return not _COORDINATORS.intersection(middle) or "not" in middle
     return False
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from scalegate.cache.verify import classes as c
-from scalegate.cache.verify.features import RELATIVE
+from scalegate.cache.verify.features import RELATIVE, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE, NUMBER
 
 _FIRST_WORD = re.compile(r"\W*(\w+)")
@@ -356,3 +356,40 @@ def fronted_last(sequence: list[str], fronted: tuple[int, ...]) -> list[str]:
         moved = [out[k] for k in run if out[k] != BOUNDARY]
         out[run[0] : end] = [*out[run[-1] + 1 : end], BOUNDARY, *moved]
     return out
+
+
+def _possessions(sequence: list[str]) -> dict[str, set[str]]:
+    """Who owns what: "X 's Y" as {X: {Y}}."""
+    owned: dict[str, set[str]] = {}
+    for i in range(1, len(sequence) - 1):
+        if sequence[i] == "='s":
+            owned.setdefault(sequence[i - 1], set()).add(sequence[i + 1])
+    return owned
+
+
+def owners_differ(da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
+    """``order`` when one owner owns something else ("add *my wife's name* to my car
+    title" / "add my name to *my wife's car* title"); ``person`` when the subject a
+    question asks about is only an owner in the other ("for *my teenager* to read my diary"
+    / "to read *my teenager's* diary")."""
+    owns_a, owns_b = _possessions(da.sequence), _possessions(renamed)
+    if any(owns_b[x].isdisjoint(things) for x, things in owns_a.items() if x in owns_b):
+        return "order"
+    for subjects, words, owns_other, subjects_other in (
+        (da.subjects, da.sequence, owns_b, {renamed[i] for i in db.subjects}),
+        (db.subjects, renamed, owns_a, {da.sequence[i] for i in da.subjects}),
+    ):
+        for pos in subjects:
+            if words[pos] in owns_other and words[pos] not in subjects_other:
+                return "person"
+    return None
+
+
+def gerund_with_object(words: tuple[str, ...], said: str) -> bool:
+    """``said``, an "-ing" form, takes an object in ``words`` (the prompt's tokens): "does
+    *getting a* passport take" — the verb after it is not what the question asks it
+    does. Not "does *overfishing in* the North Sea cause"."""
+    if not said.endswith("ing") or said not in words:
+        return False
+    at = words.index(said) + 1
+    return at < len(words) and words[at] not in c.PREPOSITIONS and words[at][:1].isalpha()

@@ -47,8 +47,10 @@ from scalegate.cache.verify.roles import (
     condition_last,
     conditions_traded,
     fronted_last,
+    gerund_with_object,
     opens_with_be,
     owner_replaced,
+    owners_differ,
     persons,
     possessive_as_of,
     predicate_swapped,
@@ -184,7 +186,7 @@ class Verifier:
             (da.sequence, da.condition), (renamed, db.condition)
         ):
             return "order"
-        owned = _owners_differ(da, db, renamed)
+        owned = owners_differ(da, db, renamed)
         if owned is not None:
             return owned
         actors = self._actors_differ(da.sequence, renamed)
@@ -260,12 +262,15 @@ class Verifier:
     def _verb_after(self, words: list[str], pos: int) -> int | None:
         """The verb after the subject that starts at ``pos``: the last word that may be
         one before the clause (or a preposition) ends — "What does acid rain *cause*?",
-        "What does high cholesterol *lead* to?"."""
+        "What does high cholesterol *lead* to?", past a phrase of the subject's own
+        ("What does deforestation in *the* Amazon *cause*?", v58)."""
         verb = None
         for i in range(pos + 1, len(words)):
             w = words[i]
-            if w.startswith(("=", "@")) or w in (BOUNDARY, CLAUSE):
+            if w.startswith(("=", "@")) or w == CLAUSE:
                 break
+            if w == BOUNDARY:
+                continue
             if self.lexicon.may_be_verb(w):
                 verb = i
         return verb
@@ -286,11 +291,13 @@ class Verifier:
         """The subject a question asks about is the other's object: "What does *inflation*
         cause?" / "What causes *inflation*?" (the verb comes before it there)."""
         sides = (  # the asking prompt's words, as said; the other's, in A's words and said
-            (da.asked, da.sequence, da.sequence, renamed, db.sequence),
-            (db.asked, renamed, db.sequence, da.sequence, da.sequence),
+            (da, da.sequence, da.sequence, renamed, db.sequence),
+            (db, renamed, db.sequence, da.sequence, da.sequence),
         )
-        for asked, mine, mine_said, other, said in sides:
-            for pos in asked:
+        for asking, mine, mine_said, other, said in sides:
+            for pos in asking.asked:
+                if gerund_with_object(asking.words, mine_said[pos]):
+                    continue  # "how long does *getting* a passport take" (v58)
                 v = self._verb_after(mine, pos)
                 if v is None or mine[pos] not in other or mine[v] not in other:
                     continue
@@ -345,33 +352,6 @@ def _placed_differently(da: Analysis, db: Analysis) -> str | None:
         return "order"  # "YYYY-MM-DD" / "DD/MM/YYYY"
     if numbers_moved(da.numbered, db.numbered) or number_governed(da.sequence, db.sequence):
         return "order"  # "Python 2 … to Python 3" / "… 3 … to … 2", "20% of 80" / "80 is 20% of"
-    return None
-
-
-def _possessions(sequence: list[str]) -> dict[str, set[str]]:
-    """Who owns what: "X 's Y" as {X: {Y}}."""
-    owned: dict[str, set[str]] = {}
-    for i in range(1, len(sequence) - 1):
-        if sequence[i] == "='s":
-            owned.setdefault(sequence[i - 1], set()).add(sequence[i + 1])
-    return owned
-
-
-def _owners_differ(da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
-    """``order`` when one owner owns something else ("add *my wife's name* to my car
-    title" / "add my name to *my wife's car* title"); ``person`` when the subject a
-    question asks about is only an owner in the other ("for *my teenager* to read my diary"
-    / "to read *my teenager's* diary")."""
-    owns_a, owns_b = _possessions(da.sequence), _possessions(renamed)
-    if any(owns_b[x].isdisjoint(things) for x, things in owns_a.items() if x in owns_b):
-        return "order"
-    for subjects, words, owns_other, subjects_other in (
-        (da.subjects, da.sequence, owns_b, {renamed[i] for i in db.subjects}),
-        (db.subjects, renamed, owns_a, {da.sequence[i] for i in da.subjects}),
-    ):
-        for pos in subjects:
-            if words[pos] in owns_other and words[pos] not in subjects_other:
-                return "person"
     return None
 
 
