@@ -482,6 +482,12 @@ NEAR_MISSES = [
     # v57: a preposition left at the end in one prompt takes an object in the other
     ("which countries can send money to someone living in cuba",
      "which countries can someone living in cuba send money to", "order"),
+    # v58: a subject after do-support with a phrase of its own; two things traded across
+    # "not"
+    ("what does overfishing in the north sea cause", "what causes overfishing in the north sea",
+     "order"),
+    ("my floor is vinyl plank, not laminate. how do i clean it",
+     "my floor is laminate, not vinyl plank. how do i clean it", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -753,6 +759,8 @@ PARAPHRASES = [
         "what questions should i prepare for before an interview",
         "before an interview, what questions should i prepare for",
     ),
+    # v58: a gerund with its object is no subject that a verb after it acts for
+    ("how long does getting a work visa take", "how long does it take to get a work visa"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
