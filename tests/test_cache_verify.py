@@ -488,6 +488,10 @@ NEAR_MISSES = [
      "order"),
     ("my floor is vinyl plank, not laminate. how do i clean it",
      "my floor is laminate, not vinyl plank. how do i clean it", "order"),
+    # v59: what a by-whom question says was acted on is the doer in the other (these two
+    # were served before: v34 excused the tense and no role rule looked)
+    ("who was betrayed by judas", "by whom was judas betrayed", "order"),
+    ("who did judas betray", "who was judas betrayed by", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -761,6 +765,12 @@ PARAPHRASES = [
     ),
     # v58: a gerund with its object is no subject that a verb after it acts for
     ("how long does getting a work visa take", "how long does it take to get a work visa"),
+    # v59: "by whom" opening a passive question asks the doer, as "who" with the active
+    ("who discovered radium", "by whom was radium discovered"),
+    (
+        "which countries signed the kyoto protocol",
+        "by which countries was the kyoto protocol signed",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

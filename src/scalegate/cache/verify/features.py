@@ -334,7 +334,8 @@ def _after_do(tokens: list[Token], i: int) -> bool:
     """Whether ``tokens[i]`` follows do-support, maybe after an article: "Which countries
     does *the US* export to?"."""
     prev = tokens[i - 1].text if i else ""
-    return prev in c.DO_AUX or (prev in ARTICLES and i >= 2 and tokens[i - 2].text in c.DO_AUX)
+    do = c.DO_AUX | {"did"}  # "who did *Brutus* kill" (v59)
+    return prev in do or (prev in ARTICLES and i >= 2 and tokens[i - 2].text in do)
 
 
 def _after_modal(tokens: list[Token], i: int, lexicon: Lexicon) -> bool:

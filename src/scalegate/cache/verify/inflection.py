@@ -9,6 +9,7 @@ from scalegate.cache.verify.align import align
 from scalegate.cache.verify.features import Analysis
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.tense import asked_by_whom
+from scalegate.cache.verify.words import Word
 
 
 def inflection_differs(
@@ -40,10 +41,31 @@ def inflection_differs(
             ):
                 return "comparison"
             continue
-        if wa.past != wb.past and not (
-            asked_by_whom(wa, da.sequence, da.leads) or asked_by_whom(wb, db.sequence, db.leads)
-        ):
+        if wa.past != wb.past and not (_by_whom(da, wa) or _by_whom(db, wb)):
             return "tense"
         if wa.degree != wb.degree:
             return "comparison"
     return None
+
+
+def _by_whom(d: Analysis, w: Word) -> bool:
+    return asked_by_whom(w, d.sequence, d.leads, "past" in d.exact["tense"])
+
+
+def agent_moved(da: Analysis, db: Analysis) -> bool:
+    """A thing a passive question says was acted on ("who was *Brutus* killed by", "by whom
+    was *Brutus* killed") is the doer in the other prompt: after "by" ("who was killed *by
+    Brutus*") or the subject a do-question asks about ("who did *Brutus* kill") (verifier
+    v59)."""
+    for asking, other in ((da, db), (db, da)):
+        for participle in asking.content:
+            if not _by_whom(asking, participle):
+                continue
+            patients = [w.keys for w in asking.content if w.position < participle.position]
+            if any(
+                w.keys & keys and (w.preposition == "by" or w.position in other.asked)
+                for w in other.content
+                for keys in patients
+            ):
+                return True
+    return False

@@ -31,7 +31,7 @@ from scalegate.cache.verify.features import (
 )
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.frame import Frame
-from scalegate.cache.verify.inflection import inflection_differs
+from scalegate.cache.verify.inflection import agent_moved, inflection_differs
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.modifiers import (
     compound_reversed,
@@ -182,8 +182,10 @@ class Verifier:
             da.sequence, renamed, self.lexicon.may_be_verb, (da.whose, db.whose)
         ) or stranded(da.words, db.words):
             return "order"  # "who taught Beethoven", "donate to someone" / "someone donate to"
-        if self._asked_moved(da, db, renamed) or conditions_traded(
-            (da.sequence, da.condition), (renamed, db.condition)
+        if (
+            self._asked_moved(da, db, renamed)
+            or agent_moved(da, db)
+            or conditions_traded((da.sequence, da.condition), (renamed, db.condition))
         ):
             return "order"
         owned = owners_differ(da, db, renamed)

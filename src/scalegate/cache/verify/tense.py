@@ -161,11 +161,20 @@ def tense_differs(
     return any(not tenses_a[w] & tenses_b[w] for w in tenses_a.keys() & tenses_b.keys())
 
 
-def asked_by_whom(word: Word, sequence: Sequence[str], leads: Sequence[str]) -> bool:
+def asked_by_whom(
+    word: Word, sequence: Sequence[str], leads: Sequence[str], past: bool = False
+) -> bool:
     """``word`` is a past participle whose doer is what the question asks: "The telephone
     *was invented by* whom?", "Who *was* the telephone *invented by*?" ask what "Who
-    *invented* the telephone?" asks (verifier v34). Not "Who was killed by Brutus?"."""
-    if word.past or not (word.time == "past" or (leads and all(x == "past" for x in leads))):
+    *invented* the telephone?" asks (verifier v34), and so does "*By whom* was the telephone
+    *invented*?" (v59: the prompt opens with "by", the participle ends its clause, ``past``:
+    the prompt's auxiliary is past). Not "Who was killed by Brutus?"."""
+    if word.past:
+        return False
+    end = sequence[word.position + 1 : word.position + 2] in ([], [CLAUSE])
+    if past and end and sequence[:1] == ["=by"]:
+        return True
+    if not (word.time == "past" or (leads and all(x == "past" for x in leads))):
         return False
     after = sequence[word.position + 1 : word.position + 3]
     return after[:1] == ["=by"] and after[1:] in ([], [CLAUSE])
