@@ -492,6 +492,9 @@ NEAR_MISSES = [
     # were served before: v34 excused the tense and no role rule looked)
     ("who was betrayed by judas", "by whom was judas betrayed", "order"),
     ("who did judas betray", "who was judas betrayed by", "order"),
+    # v60: a negation in another clause of the same clauses
+    ("why does my phone charge in the car but not at home",
+     "why doesn't my phone charge in the car but does at home", "negation"),
 ]  # fmt: skip
 
 LONG = (
@@ -771,6 +774,8 @@ PARAPHRASES = [
         "which countries signed the kyoto protocol",
         "by which countries was the kyoto protocol signed",
     ),
+    # v60: "and" between two nouns is no clause of its own
+    ("why don't cats and dogs get along", "why do cats and dogs not get along"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -230,4 +230,37 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
             return name
     if counted_against_all(da, db) or counted_against_all(db, da):
         return "quantifier"  # "remove *one* container" / "remove *all* containers"
+    if negation_moved(da.words, db.words):
+        return "negation"
     return None
+
+
+_BREAKS = frozenset({"but", "yet", ",", ".", ";", "!", "?"})  # not "and": "oil and water"
+_UNSAID = c.NEGATORS | frozenset({"do", "does", "did"})  # "but *not*" / "but *does*"
+
+
+def negation_moved(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Clause by clause the same words (negations and do-support aside), and a negation in
+    other clauses (verifier v60): "why *does* my car start when it is freezing but *not*
+    when it is warm" / "why does *not* my car start when it is freezing but *does* when it
+    is warm". :func:`_negated_clauses` counts them only: clauses are numbered differently
+    in most paraphrases, which say the same clause in another place."""
+    clauses_a, clauses_b = _clauses(a), _clauses(b)
+    if len(clauses_a) != len(clauses_b) or len(clauses_a) < 2:
+        return False
+    if any(set(x) - _UNSAID != set(y) - _UNSAID for x, y in zip(clauses_a, clauses_b, strict=True)):
+        return False
+    odd_a = [sum(w in c.NEGATORS for w in x) % 2 for x in clauses_a]
+    odd_b = [sum(w in c.NEGATORS for w in y) % 2 for y in clauses_b]
+    return odd_a != odd_b
+
+
+def _clauses(words: Sequence[str]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for w in words:
+        if w in _BREAKS:
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append(w)
+    return [x for x in out if x]
