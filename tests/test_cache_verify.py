@@ -495,6 +495,13 @@ NEAR_MISSES = [
     # v60: a negation in another clause of the same clauses
     ("why does my phone charge in the car but not at home",
      "why doesn't my phone charge in the car but does at home", "negation"),
+    # v61: a passive's doer made the active's object; the verbs a statement negates traded
+    ("my son was hurt by a classmate, what should i do",
+     "my son hurt a classmate, what should i do", "order"),
+    ("my app builds locally but the lint checks don't pass on github",
+     "my app doesn't build locally but the lint checks pass on github", "negation"),
+    ("the heater turns on but the fan won't spin, what's wrong",
+     "the heater won't turn on but the fan spins, what's wrong", "negation"),
 ]  # fmt: skip
 
 LONG = (

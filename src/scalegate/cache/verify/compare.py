@@ -230,7 +230,7 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
             return name
     if counted_against_all(da, db) or counted_against_all(db, da):
         return "quantifier"  # "remove *one* container" / "remove *all* containers"
-    if negation_moved(da.words, db.words):
+    if negation_moved(da.words, db.words) or negated_elsewhere(da.words, db.words):
         return "negation"
     return None
 
@@ -253,6 +253,40 @@ def negation_moved(a: Sequence[str], b: Sequence[str]) -> bool:
     odd_a = [sum(w in c.NEGATORS for w in x) % 2 for x in clauses_a]
     odd_b = [sum(w in c.NEGATORS for w in y) % 2 for y in clauses_b]
     return odd_a != odd_b
+
+
+def negated_elsewhere(a: Sequence[str], b: Sequence[str]) -> bool:
+    """The verbs a statement negates ("the dishwasher *does not drain*") differ while each
+    is said in both prompts (verifier v61): "fills with water but doesn't drain" / "drains
+    but doesn't fill with water", "my car won't start but the lights turn on" / "my car
+    starts but the lights won't turn on". Not a question's "why *don't* oil and water mix",
+    where the subject follows the negation."""
+    negated_a, negated_b = _negated_verbs(a), _negated_verbs(b)
+    if not negated_a or len(negated_a) != len(negated_b) or negated_a == negated_b:
+        return False
+    said_a, said_b = {_stem(w) for w in a}, {_stem(w) for w in b}
+    return all(v in said_a and v in said_b for v in negated_a | negated_b)
+
+
+_NEGATED_AFTER = frozenset({"do", "does", "did", "will", "would", "can", "could", "should",
+                            "is", "are", "was", "were", "has", "have", "had"})  # fmt: skip
+
+
+def _negated_verbs(words: Sequence[str]) -> set[str]:
+    """The word after each "not" of an auxiliary in a statement ("it *does not drain*"),
+    crudely stemmed; none where the auxiliary opens a question ("why *do not* oil …")."""
+    out = set()
+    for i in range(2, len(words) - 1):
+        if words[i] == "not" and words[i - 1] in _NEGATED_AFTER:
+            before = words[i - 2]
+            if before[:1].isalpha() and before not in c.WH:
+                out.add(_stem(words[i + 1]))
+    return out
+
+
+def _stem(word: str) -> str:
+    """``word`` without an "s" ending: "drains" / "drain", "starts" / "start"."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
 def _clauses(words: Sequence[str]) -> list[list[str]]:

@@ -58,7 +58,13 @@ from scalegate.cache.verify.roles import (
     sides_swapped,
     swapped,
 )
-from scalegate.cache.verify.tense import mood_differs, tense_differs, times_differ, voice_differs
+from scalegate.cache.verify.tense import (
+    agent_made_object,
+    mood_differs,
+    tense_differs,
+    times_differ,
+    voice_differs,
+)
 from scalegate.cache.verify.verbs import particle_dropped, task_replaced
 
 logger = logging.getLogger(__name__)
@@ -154,7 +160,9 @@ class Verifier:
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
         same_person = persons(subjects_a) and subjects_a == subjects_b
-        if same_person and voice_differs(da.voices, db.voices, pairs):
+        if (same_person and voice_differs(da.voices, db.voices, pairs)) or agent_made_object(
+            (da.sequence, da.sequence, da.words), (renamed, db.sequence, db.words)
+        ):
             return "order"  # "Can I *be added* to …" / "Can I *add* my parents to …"
         seq_a, seq_b = da.sequence, renamed
         if da.condition and db.condition:

@@ -191,3 +191,39 @@ def voice_differs(a: dict[int, bool], b: dict[int, bool], pairs: dict[int, int])
     changed — "Can I *be added* to my parents' insurance?" / "Can I *add* my parents to my
     insurance?"."""
     return any(a_pos in a and b_pos in b and a[a_pos] != b[b_pos] for b_pos, a_pos in pairs.items())
+
+
+def agent_made_object(
+    a: tuple[Sequence[str], Sequence[str], Sequence[str]],
+    b: tuple[Sequence[str], Sequence[str], Sequence[str]],
+) -> bool:
+    """A passive verb's doer after "by" in one prompt is the same verb's object in the other
+    (verifier v61): "my friend *was hit by a cyclist*" / "my friend *hit a cyclist*", "if
+    I'm *being gaslighted by my partner*" / "if I'm *gaslighting my partner*". Each side:
+    its sequence in the first prompt's words, as said, and its tokens (where "be" or "get"
+    before the verb says it is passive — "split a string *by* commas" is a manner)."""
+    for (x, said, words), (y, _, _) in ((a, b), (b, a)):
+        for i in range(len(x) - 2):
+            if x[i + 1] != "=by" or not x[i][:1].isalpha() or not _passive(words, said[i]):
+                continue
+            agent = _next_item(x, i + 2)
+            if agent is None:
+                continue
+            if any(y[j] == x[i] and _next_item(y, j + 1) == agent for j in range(len(y))):
+                return True
+    return False
+
+
+def _passive(words: Sequence[str], form: str) -> bool:
+    """``form`` follows a "be" or "get" in ``words``: "was *hit*", "being *gaslighted*"."""
+    return any(w == form and words[k - 1] in _BE for k, w in enumerate(words) if k)
+
+
+def _next_item(words: Sequence[str], k: int) -> str | None:
+    """The word at ``words[k]``, past the boundary of its noun phrase; None for a relation
+    word, a clause's end or nothing."""
+    if k < len(words) and words[k] == "|":
+        k += 1
+    if k >= len(words) or not words[k][:1].isalpha():
+        return None
+    return words[k]
