@@ -502,6 +502,8 @@ NEAR_MISSES = [
      "my app doesn't build locally but the lint checks pass on github", "negation"),
     ("the heater turns on but the fan won't spin, what's wrong",
      "the heater won't turn on but the fan spins, what's wrong", "negation"),
+    # v62: "what is" and a bare noun phrase defines a kind too
+    ("what is buttermilk", "what can i make with buttermilk", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -783,6 +785,9 @@ PARAPHRASES = [
     ),
     # v60: "and" between two nouns is no clause of its own
     ("why don't cats and dogs get along", "why do cats and dogs not get along"),
+    # v62: a prompt that asks "what is" too may add how it works
+    ("what is kombucha", "what is kombucha and how does it work"),
+    ("what is tahini", "what's tahini?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

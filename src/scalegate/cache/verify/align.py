@@ -80,13 +80,15 @@ def align(
         x
         for x in left_a
         if not (
-            _implied(x, a, b, lexicon, praise, frames[1].defines) or _framed(x, frames[1], lexicon)
+            _implied(x, a, b, lexicon, praise, (frames[1].defines, frames[0].asks_what_is))
+            or _framed(x, frames[1], lexicon)
         )
     ] or [
         y
         for y in left_b
         if not (
-            _implied(y, b, a, lexicon, praise, frames[0].defines) or _framed(y, frames[0], lexicon)
+            _implied(y, b, a, lexicon, praise, (frames[0].defines, frames[1].asks_what_is))
+            or _framed(y, frames[0], lexicon)
         )
     ]
     if not alone:
@@ -164,7 +166,12 @@ def _closed_compounds(
 
 
 def _implied(
-    x: Word, own: list[Word], others: list[Word], lexicon: Lexicon, praise: bool, defining: bool
+    x: Word,
+    own: list[Word],
+    others: list[Word],
+    lexicon: Lexicon,
+    praise: bool,
+    defining: tuple[bool, bool],
 ) -> bool:
     """A word left alone that asks nothing new: a light verb ("what *makes* the sky blue"),
     or a noun more general than a word of the other prompt ("the capital *city*").
@@ -178,8 +185,13 @@ def _implied(
         return False  # nor a name's word: "the *City* of London" is not London
     if light(x, lexicon) and _says_what_it_does(x, own, lexicon):
         return False
-    if light(x, lexicon) or (praise and _praise(x, own, lexicon)):
-        return not defining  # against "What is a pivot table?": "*make* one" (v43)
+    # Against "What is a pivot table?", "*make* one" (v43) — unless the prompt asks what
+    # it is too ("What is compound interest and how does it *work*?", v62); "good" never.
+    other_defines, asks_too = defining
+    if light(x, lexicon):
+        return not other_defines or asks_too
+    if praise and _praise(x, own, lexicon):
+        return not other_defines
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
 
 
