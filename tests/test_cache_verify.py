@@ -504,6 +504,10 @@ NEAR_MISSES = [
      "the heater won't turn on but the fan spins, what's wrong", "negation"),
     # v62: "what is" and a bare noun phrase defines a kind too
     ("what is buttermilk", "what can i make with buttermilk", "unaligned"),
+    # v63: chat shorthand with a slash is its word
+    ("how do i make pasta w/ garlic", "how do i make pasta w/o garlic", "negation"),
+    ("Right or left, which side do cars drive on in Japan?",
+     "Left or right, which side do cars drive on in Japan?", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -788,6 +792,14 @@ PARAPHRASES = [
     # v62: a prompt that asks "what is" too may add how it works
     ("what is kombucha", "what is kombucha and how does it work"),
     ("what is tahini", "what's tahini?"),
+    # v63: shorthand with a slash, fillers, a hope for help, "where is X located"
+    ("can i take aspirin w/o food", "can i take aspirin without food"),
+    ("umm so like how do i descale a kettle", "how do i descale a kettle"),
+    ("hey, hoping someone can help: how do i descale a kettle", "how do i descale a kettle?"),
+    ("Right, so how do I descale a kettle?", "how do i descale a kettle"),
+    ("wats the best way to descale a kettle", "what's the best way to descale a kettle"),
+    ("Where is Machu Picchu located?", "where's machu picchu"),
+    ("you can descale a kettle with vinegar, right?", "can descale a kettle with vinegar right?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

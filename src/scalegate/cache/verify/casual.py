@@ -74,3 +74,26 @@ def per_period(tokens: list[Token]) -> list[Token]:
         else:
             out.append(tok)
     return out
+
+
+_PLACED = frozenset({"located", "situated"})
+
+
+def where_located(tokens: list[Token]) -> list[Token]:
+    """``tokens`` without a "located" that ends a where-question (v63): "Where is the Great
+    Barrier Reef *located*?" asks what "Where's the Great Barrier Reef?" does. Only right
+    after "where" and a "be" opened the clause and only as its last word ("where is the
+    file located on disk" keeps it)."""
+    out: list[Token] = []
+    opened = False  # the clause opened with "where" + be
+    for i, tok in enumerate(tokens):
+        if tok.kind == "punct":
+            opened = False
+        elif tok.text == "where" and i + 1 < len(tokens) and tokens[i + 1].text in c.BE:
+            opened = not out or out[-1].kind == "punct"
+        elif opened and tok.text in _PLACED:
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if nxt is None or nxt.kind == "punct":
+                continue
+        out.append(tok)
+    return out

@@ -174,7 +174,7 @@ CASUAL = {
     "havent": "have not", "hasnt": "has not", "whats": "what is", "hows": "how is",
     "wheres": "where is", "whos": "who is", "thats": "that is", "wanna": "want to",
     "gotta": "have to", "gimme": "give me", "tho": "though", "bc": "because", "cuz": "because",
-    "b4": "before", "abt": "about", "w/": "with", "w/o": "without", "btw": "",
+    "b4": "before", "abt": "about", "btw": "", "wats": "what is", "wuts": "what is",
     "cannot": "can not", "ain't": "is not", "ya": "you", "yall": "you", "y'all": "you",
     "wat": "what", "wut": "what", "howto": "how to", "idk": "i do not know",
 }  # fmt: skip

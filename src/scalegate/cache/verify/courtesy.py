@@ -46,7 +46,11 @@ _STANDALONE = (
     # Chat fillers and hedges (v50): "*so um basically* how do I …", "*real quick*, what
     # year …", "*ngl* I cannot focus", "*I was just wondering*, do sharks …".
     "{um|umm|uh|uhm|erm|hmm|so|ok so|okay so|alright so|basically|honestly|ngl|tbh|lol}",
+    "{so like|right so|right|alright|okay|ok}",
     "{real quick|quick one|random thought|random question}",
+    # A hope for help (v63): "hiya, *hoping you can help*: how do I …".
+    "{i am |i was |}hoping {you|someone|anyone|somebody} {can|could} help{ me| me out| out|}",
+    "{i |}hope {you|someone|anyone|somebody} {can|could} help{ me| me out| out|}",
     "{i was|i am|i have been|i was just|just} wondering",
 )
 # Formulas that lead into the question: removed wherever a sentence starts with them.
@@ -124,6 +128,8 @@ def _opening(tokens: list[Token], i: int) -> int:
     if n:
         return n
     n = _match(tokens, i, STANDALONE)
+    if n and all(t.kind == "punct" for t in tokens[i + n :]):
+        return 0  # nothing asked after it: "it's fine to freeze bread, *right*?" (v63)
     if n and i + n < len(tokens):
         after = tokens[i + n]
         if (

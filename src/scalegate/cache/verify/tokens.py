@@ -50,6 +50,10 @@ _PATTERN = re.compile(
     r"|(?P<symbol>\S)",
     re.DOTALL,
 )
+# Chat shorthand written with a slash, which the word pattern would split: "sink *w/o*
+# chemicals" is "without", "pasta *w/* garlic" is "with" (v63). A word of its own only.
+_SHORT_FOR = {"w/o": "without", "w/": "with", "b/c": "because"}
+_SHORTHAND = re.compile(r"(?<![\w/])(?:w/o|b/c|w/(?=\s))(?![\w/])", re.IGNORECASE)
 _CURRENCY = "$€£¥"
 # Punctuation kept as it is: a bracket next to a number groups arithmetic ("(3 + 4) * 2" is
 # not "3 + 4 * 2"); what "the ?? operator" names is code ("??" is not "?.").
@@ -67,6 +71,7 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """``text`` as tokens, contractions and chat spellings expanded."""
     text = unicodedata.normalize("NFKC", text).replace("’", "'")
+    text = _SHORTHAND.sub(lambda m: _SHORT_FOR[m.group().lower()], text)
     shouted = text.isupper()  # every letter a capital: no word stands out by it
     out: list[Token] = []
     for match in _PATTERN.finditer(text):
