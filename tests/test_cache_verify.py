@@ -508,6 +508,10 @@ NEAR_MISSES = [
     ("how do i make pasta w/ garlic", "how do i make pasta w/o garlic", "negation"),
     ("Right or left, which side do cars drive on in Japan?",
      "Left or right, which side do cars drive on in Japan?", "order"),
+    # v64: the same person before a verb passive in one, active in the other, in a statement
+    ("i was side-swiped on the highway, who pays", "i side-swiped someone on the highway, who pays",
+     "order"),
+    ("I was hit at a crosswalk, can I sue", "I hit someone at a crosswalk, can I sue", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -800,6 +804,8 @@ PARAPHRASES = [
     ("wats the best way to descale a kettle", "what's the best way to descale a kettle"),
     ("Where is Machu Picchu located?", "where's machu picchu"),
     ("you can descale a kettle with vinegar, right?", "can descale a kettle with vinegar right?"),
+    # v64: a compound participle is passive after "was" and after "got" alike
+    ("I was rear-ended yesterday, what now", "yesterday I got rear-ended, what now"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -36,6 +36,7 @@ from scalegate.cache.verify.tense import (
     have_tense,
     note_tense,
     passive_voice,
+    same_form_participle,
     verb_time,
 )
 from scalegate.cache.verify.tokens import Token, cased, glued, glued_words, tokenize
@@ -197,7 +198,10 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
         if role is None:
             placed[i] = len(out.sequence)
             past = lexicon.is_past(word) and not auxiliary and prev not in c.NOT_TENSED_AFTER
-            form = (past, verb_time(texts, i), lexicon.is_past(word) and passive_voice(texts, i))
+            passive = (lexicon.is_past(word) and passive_voice(texts, i)) or same_form_participle(
+                texts, i, lexicon.may_be_verb(word)
+            )
+            form = (past, verb_time(texts, i), passive)
             out.content.append(content(tokens, i, lexicon, len(out.sequence), form))
             out.sequence.append(word)
             if past:

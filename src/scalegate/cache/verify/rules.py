@@ -61,6 +61,7 @@ from scalegate.cache.verify.roles import (
 from scalegate.cache.verify.tense import (
     agent_made_object,
     mood_differs,
+    person_voice_differs,
     tense_differs,
     times_differ,
     voice_differs,
@@ -160,8 +161,12 @@ class Verifier:
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
         same_person = persons(subjects_a) and subjects_a == subjects_b
-        if (same_person and voice_differs(da.voices, db.voices, pairs)) or agent_made_object(
-            (da.sequence, da.sequence, da.words), (renamed, db.sequence, db.words)
+        if (
+            (same_person and voice_differs(da.voices, db.voices, pairs))
+            or person_voice_differs((da.sequence, da.voices), (db.sequence, db.voices), pairs)
+            or agent_made_object(
+                (da.sequence, da.sequence, da.words), (renamed, db.sequence, db.words)
+            )
         ):
             return "order"  # "Can I *be added* to …" / "Can I *add* my parents to …"
         seq_a, seq_b = da.sequence, renamed

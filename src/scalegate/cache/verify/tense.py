@@ -76,11 +76,62 @@ def passive_voice(words: Sequence[str], i: int) -> bool:
     """Whether the participle ``words[i]`` is passive: be or get in its auxiliary chain
     ("can I *be* added", "*got* fired", "is being built")."""
     j = i - 1
+    if j >= 1 and words[j] == "-":
+        j -= 2  # a compound's first part: "was *rear-ended*", "got *double-booked*" (v64)
     while j >= 0 and (words[j] in _CHAIN or words[j] in _BE):
         if words[j] in _BE:
             return True
         j -= 1
     return False
+
+
+# Auxiliaries before which a verb's base form is its participle: "I *was hit*" (v64) — not
+# "get", which takes adjectives too ("get *better*", "get *ready*").
+_BE_DONE = frozenset({"was", "were", "be", "been", "being"})
+
+
+def same_form_participle(words: Sequence[str], i: int, may_be_verb: bool) -> bool:
+    """``words[i]`` is a verb whose participle is its base form ("hit", "cut", "hurt",
+    "put") right after an auxiliary that makes it passive: "I *was hit* at a red light" —
+    not after "is" ("what *is* love") (verifier v64)."""
+    return (
+        may_be_verb
+        and i > 0
+        and words[i - 1] in _BE_DONE
+        and not words[i].endswith("ing")
+        and words[i + 1 : i + 2] != ["-"]  # a compound's first part: "was *rear*-ended"
+    )
+
+
+def person_voice_differs(
+    a: tuple[Sequence[str], dict[int, bool]],
+    b: tuple[Sequence[str], dict[int, bool]],
+    pairs: dict[int, int],
+) -> bool:
+    """An aligned verb passive in one prompt and active in the other, each with the same
+    person right before it (each side: sequence and its positions → passive; ``pairs``: B's
+    positions → A's) — in a statement too, where :func:`voice_differs` has no subject to
+    compare: "*I was rear-ended* at a red light" / "*I rear-ended* someone at a red light"
+    (verifier v64)."""
+    (seq_a, voices_a), (seq_b, voices_b) = a, b
+    for b_pos, a_pos in pairs.items():
+        if a_pos in voices_a and b_pos in voices_b and voices_a[a_pos] != voices_b[b_pos]:
+            who = _person_before(seq_a, a_pos)
+            if who is not None and who == _person_before(seq_b, b_pos):
+                return True
+    return False
+
+
+def _person_before(sequence: Sequence[str], k: int) -> str | None:
+    """The person ("@…") at most two words before ``sequence[k]`` — past a compound's first
+    part or an adverb ("I *rear* ended", "I *badly* hurt") — or None."""
+    for j in range(k - 1, max(-1, k - 4), -1):
+        word = sequence[j]
+        if word.startswith("@"):
+            return word
+        if not word[:1].isalpha():
+            return None
+    return None
 
 
 def times_differ(
