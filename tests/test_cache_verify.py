@@ -512,6 +512,10 @@ NEAR_MISSES = [
     ("i was side-swiped on the highway, who pays", "i side-swiped someone on the highway, who pays",
      "order"),
     ("I was hit at a crosswalk, can I sue", "I hit someone at a crosswalk, can I sue", "order"),
+    # v65: a relation made inclusive; what "all" ranges over said after the other's "all"
+    ("list invoices due before march 3", "list invoices due on or before march 3", "bound"),
+    ("do all senators serve six year terms",
+     "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -806,6 +810,9 @@ PARAPHRASES = [
     ("you can descale a kettle with vinegar, right?", "can descale a kettle with vinegar right?"),
     # v64: a compound participle is passive after "was" and after "got" alike
     ("I was rear-ended yesterday, what now", "yesterday I got rear-ended, what now"),
+    # v65: "all" moved inside its own phrase is no converse
+    ("do cats all purr", "do all cats purr"),
+    ("is the pool open on or after 9am", "is the pool open at or after 9am"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

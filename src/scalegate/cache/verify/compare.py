@@ -41,6 +41,7 @@ from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
+from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.tokens import case_differs
 from scalegate.cache.verify.units import canonical
 
@@ -208,6 +209,33 @@ def one_against_all(da: Analysis, db: Analysis, pairs: dict[int, int]) -> bool:
         (pairs.get(pb) in da.one and pb in db.every) or (pairs.get(pb) in da.every and pb in db.one)
         for pb in (*db.one, *db.every)
     )
+
+
+def restrictor_moved(da: Analysis, db: Analysis, renamed: list[str]) -> bool:
+    """What "all" ranges over in one prompt is said after the other's "all" and outside its
+    phrase — the converse of a universal (v65): "do all *mammals* give birth to live young"
+    / "are all animals that give birth to live young *mammals*" (``renamed``: B's sequence in
+    A's words). Not "do all breeds *of dogs* shed" (the word is in the phrase) nor "do cats
+    all purr" (said before the "all")."""
+    for a_pos in da.every:
+        word = da.sequence[a_pos]
+        for b_pos in db.every:
+            if renamed[b_pos] == word:
+                break
+        else:
+            starts = [b for b in db.every if b < len(renamed)]
+            if any(_outside_phrase(renamed, b, word) for b in starts):
+                return True
+    return False
+
+
+def _outside_phrase(sequence: list[str], start: int, word: str) -> bool:
+    """``word`` is said after ``sequence[start]``'s noun phrase (which ends at a boundary, a
+    clause, a relative clause or three words on) and not in it."""
+    end = start + 1
+    while end < len(sequence) and end - start < 3 and sequence[end] not in (BOUNDARY, CLAUSE):
+        end += 1
+    return word not in sequence[start:end] and word in sequence[end:]
 
 
 def _negated_clauses(negations: tuple[str, ...]) -> int:

@@ -155,7 +155,17 @@ def bounds(tokens: list[Token]) -> list[str]:
             tuple(texts[max(0, i - len(b)) : i]) == b for b in _BOUND_BEFORE
         ):
             found.append(value)
+    # "*on or after* jan 1", "*at or above* 90": a relation made inclusive, whatever follows (v65)
+    found += [
+        INCLUSIVE
+        for i in range(1, len(texts) - 1)
+        if texts[i] == "or" and texts[i - 1] in _AT and texts[i + 1] in c.BOUND_AFTER
+    ]
     return found
+
+
+INCLUSIVE = "incl"
+_AT = frozenset({"on", "at", "in", "by"})
 
 
 def conversions(numbers: list[str]) -> list[str]:

@@ -22,6 +22,7 @@ from scalegate.cache.verify.compare import (
     expressions_differ,
     numbers_moved,
     one_against_all,
+    restrictor_moved,
     signs_reordered,
 )
 from scalegate.cache.verify.features import (
@@ -146,6 +147,10 @@ class Verifier:
         if one_against_all(da, db, pairs):
             return "quantifier"
         renamed = _renamed(da, db, pairs)
+        if restrictor_moved(da, db, renamed) or restrictor_moved(
+            db, da, _renamed(db, da, {a: b for b, a in pairs.items()})
+        ):
+            return "order"  # "do all mammals …" / "are all animals that … mammals"
         if copular and predicate_swapped(da.sequence, renamed):
             return "order"
         if relation_replaced(da.sequence, renamed, self.lexicon):
