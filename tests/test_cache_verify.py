@@ -13,10 +13,16 @@ from pathlib import Path
 import pytest
 
 from scalegate.cache.verify import Lexicon, Verifier, near_miss_reason, rule
-from scalegate.cache.verify.align import one_edit
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.roles import fronted_last
-from scalegate.cache.verify.tokens import case_differs, cased, glued, glued_words, tokenize
+from scalegate.cache.verify.tokens import (
+    case_differs,
+    cased,
+    glued,
+    glued_words,
+    one_edit,
+    tokenize,
+)
 
 NEAR_MISSES = [
     # negation, words and affixes
@@ -514,6 +520,9 @@ NEAR_MISSES = [
     ("I was hit at a crosswalk, can I sue", "I hit someone at a crosswalk, can I sue", "order"),
     # v65: a relation made inclusive; what "all" ranges over said after the other's "all"
     ("list invoices due before march 3", "list invoices due on or before march 3", "bound"),
+    # v66: a typo is read as a closed-class word only when it is one; "int" is not "into"
+    ("how long shoud i steep green tea", "how long shoud i steep black tea", "unaligned"),
+    ("java string to int conversion", "java string to long conversion", "unaligned"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip
@@ -813,6 +822,9 @@ PARAPHRASES = [
     # v65: "all" moved inside its own phrase is no converse
     ("do cats all purr", "do all cats purr"),
     ("is the pool open on or after 9am", "is the pool open at or after 9am"),
+    # v66: a typo of a closed-class or request word is that word
+    ("whats teh best way to descale a kettle", "what is the best way to descale a kettle"),
+    ("explian how to descale a kettle", "explain how to descale a kettle"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

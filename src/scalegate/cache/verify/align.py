@@ -19,6 +19,7 @@ from difflib import SequenceMatcher
 from scalegate.cache.verify.acronyms import pair_abbreviations
 from scalegate.cache.verify.frame import NO_FRAME, Frame
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.tokens import one_edit
 from scalegate.cache.verify.verbs import converse_at_edge, light, replaced
 from scalegate.cache.verify.words import Word
 
@@ -357,23 +358,6 @@ def clipped(x: Word, y: Word, lexicon: Lexicon) -> bool:
     ):
         return False
     return lexicon.unknown(short) and not lexicon.unknown(long)
-
-
-def one_edit(s: str, t: str) -> bool:
-    """Damerau–Levenshtein distance exactly one (insertion, deletion, substitution or an
-    adjacent transposition)."""
-    if len(s) > len(t):
-        s, t = t, s
-    if len(t) - len(s) > 1 or s == t:
-        return False
-    i = 0
-    while i < len(s) and s[i] == t[i]:
-        i += 1
-    if len(s) < len(t):
-        return s[i:] == t[i + 1 :]
-    return s[i + 1 :] == t[i + 1 :] or (
-        i + 1 < len(s) and s[i] == t[i + 1] and s[i + 1] == t[i] and s[i + 2 :] == t[i + 2 :]
-    )
 
 
 def _unit(x: Word, lexicon: Lexicon) -> bool:

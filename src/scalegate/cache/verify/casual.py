@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.lexicon import Lexicon
-from scalegate.cache.verify.tokens import Token
+from scalegate.cache.verify.tokens import Token, one_edit
 from scalegate.cache.verify.units import UNITS
 
 _BEFORE_FOR = c.DETERMINERS | frozenset({"me", "you", "him", "us", "them", "it", "u"})
@@ -36,6 +36,44 @@ def casual_digits(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
         elif tok.text == "4" and nxt.text in _BEFORE_FOR and prev.text not in _COUNTED_AFTER:
             out[i] = Token("word", "for")
     return out
+
+
+# The closed classes, every word of them: where a typo is read as the word it missed.
+_CLOSED = frozenset(
+    w for v in vars(c).values() if isinstance(v, frozenset) for w in v if isinstance(w, str)
+)
+
+
+def closed_typos(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
+    """``tokens`` with a typo of a closed-class or request word read as that word (v66):
+    "whats *teh* difference", "*waht* are the side effects", "*reccomend* a book" — a word
+    no dictionary knows, typed in lower case, one edit from exactly one such word with the
+    same first letter (a content word's typo is aligned with the other prompt's word by
+    :func:`.align.misspelt`; a closed-class word has nothing there to align with)."""
+    out = list(tokens)
+    for i, tok in enumerate(tokens):
+        word = tok.text
+        if tok.kind != "word" or tok.capital or len(word) < 3 or not word.isalpha():
+            continue
+        if word in _CLOSED or not lexicon.unknown(word):
+            continue
+        near = [w for w in _CLOSED if _typo_of(word, w)]
+        if len(near) == 1:
+            out[i] = Token("word", near[0])
+    return out
+
+
+def _typo_of(typed: str, word: str) -> bool:
+    """``typed`` is ``word`` with one edit, the first letter kept — not a longer word it
+    starts ("*show*r" may be "shower"), nor one it starts ("*int*" is "integer", not
+    "into"), nor a two-letter one ("*up*" / "udp")."""
+    return (
+        len(word) >= 3
+        and word[:1] == typed[:1]
+        and not typed.startswith(word)
+        and not word.startswith(typed)
+        and one_edit(typed, word)
+    )
 
 
 def _verb_base(word: str, lexicon: Lexicon) -> bool:

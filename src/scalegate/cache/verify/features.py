@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify import phrases
-from scalegate.cache.verify.casual import casual_digits, per_period, where_located
+from scalegate.cache.verify.casual import (
+    casual_digits,
+    closed_typos,
+    per_period,
+    where_located,
+)
 from scalegate.cache.verify.context import (
     CLAUSE_OPENERS,
     NAMED_ALL,
@@ -137,7 +142,8 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
-    tokens = phrases.phrasal(casual_digits(without_courtesy(tokenize(text)), lexicon), lexicon)
+    tokens = without_courtesy(closed_typos(tokenize(text), lexicon))  # "waht", "teh" (v66)
+    tokens = phrases.phrasal(casual_digits(tokens, lexicon), lexicon)
     tokens = per_period(in_one_order(tokens))  # "climate vs weather" (v51), "every day" (v56)
     tokens = where_located(tokens)  # "where is the reef located" (v63)
     texts = [t.text for t in tokens]

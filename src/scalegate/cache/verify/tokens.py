@@ -300,3 +300,20 @@ def _forms(words: tuple[str, ...]) -> dict[str, set[str]]:
     for word in words:
         forms.setdefault(word.lower(), set()).add(word)
     return forms
+
+
+def one_edit(s: str, t: str) -> bool:
+    """Damerau–Levenshtein distance exactly one (insertion, deletion, substitution or an
+    adjacent transposition)."""
+    if len(s) > len(t):
+        s, t = t, s
+    if len(t) - len(s) > 1 or s == t:
+        return False
+    i = 0
+    while i < len(s) and s[i] == t[i]:
+        i += 1
+    if len(s) < len(t):
+        return s[i:] == t[i + 1 :]
+    return s[i + 1 :] == t[i + 1 :] or (
+        i + 1 < len(s) and s[i] == t[i + 1] and s[i + 1] == t[i] and s[i + 2 :] == t[i + 2 :]
+    )
