@@ -523,6 +523,9 @@ NEAR_MISSES = [
     # v66: a typo is read as a closed-class word only when it is one; "int" is not "into"
     ("how long shoud i steep green tea", "how long shoud i steep black tea", "unaligned"),
     ("java string to int conversion", "java string to long conversion", "unaligned"),
+    # v67: the word named stays; "the German word for" is no name of a word
+    ("what does the word 'sanguine' mean", "what does the word 'saturnine' mean", "quoted"),
+    ("what's the German word for umbrella", "what does umbrella mean in German", "unaligned"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip
@@ -825,6 +828,17 @@ PARAPHRASES = [
     # v66: a typo of a closed-class or request word is that word
     ("whats teh best way to descale a kettle", "what is the best way to descale a kettle"),
     ("explian how to descale a kettle", "explain how to descale a kettle"),
+    # v67: a word's name for itself, "short for", "the diff between", "ugh", wishes, "fr"
+    ("what does the idiom 'spill the beans' mean", "what does 'spill the beans' mean"),
+    ("meaning of the phrase bona fide?", "what does 'bona fide' mean"),
+    ("what is NASA short for", "what does NASA stand for"),
+    (
+        "whats the diff between a crocodile and an alligator",
+        "what's the difference between a crocodile and an alligator",
+    ),
+    ("ugh, how do i get gum out of hair", "how do i get gum out of hair"),
+    ("Hi, I hope you are well! How do I get gum out of hair?", "how do i get gum out of hair"),
+    ("how do i get gum out of hair fr", "how do i get gum out of hair"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -135,3 +135,48 @@ def where_located(tokens: list[Token]) -> list[Token]:
                 continue
         out.append(tok)
     return out
+
+
+_SAID = frozenset({"word", "phrase", "term", "idiom", "expression", "saying"})
+_MEANING = frozenset({"mean", "means", "meaning", "define", "definition"})
+_ENDS = ([], ["what"], ["?"], ["."])  # what may follow "short for" that asks what it stands for
+
+
+def words_named(tokens: list[Token]) -> list[Token]:
+    """``tokens`` with a word's name for itself left out, a clipped "diff" spelt out and
+    "short for" read as "stand for" (v67): "what does *the phrase* 'carpe diem' mean" asks
+    what "what does 'carpe diem' mean" does, and so does "meaning of *the phrase* carpe
+    diem" (at most three words after it, ending the sentence, in a prompt about meaning) —
+    not "the German *word* for umbrella"; "what's the *diff* between" is "the difference
+    between" (after a determiner: "git *diff*" stays); "what is HTTP *short for*"."""
+    texts = [t.text for t in tokens]
+    about_meaning = any(t in _MEANING for t in texts)
+    out: list[Token] = []
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.kind == "word" and tok.text in _SAID and i and texts[i - 1] in ("the", "this"):
+            if nxt is not None and nxt.kind == "quoted":
+                continue
+            rest = []
+            for t in tokens[i + 1 :]:
+                if t.kind == "punct" or t.text in ("mean", "means"):
+                    break
+                rest.append(t)
+            if about_meaning and 0 < len(rest) <= 3 and all(t.kind == "word" for t in rest):
+                continue
+        after = texts[i + 2 : i + 3]
+        if tok.text == "short" and nxt is not None and nxt.text == "for" and after in _ENDS:
+            out.append(Token("word", "stand"))  # "what is HTTP *short* for" (v67)
+            continue
+        if (
+            tok.kind == "word"
+            and tok.text == "diff"
+            and i
+            and texts[i - 1] in c.DETERMINERS
+            and nxt is not None
+            and nxt.text in ("between", "of", "in")
+        ):
+            out.append(Token("word", "difference"))
+            continue
+        out.append(tok)
+    return out

@@ -45,12 +45,15 @@ _STANDALONE = (
     "{just curious|out of curiosity|i am curious|i am just curious|curious|genuinely curious}",
     # Chat fillers and hedges (v50): "*so um basically* how do I …", "*real quick*, what
     # year …", "*ngl* I cannot focus", "*I was just wondering*, do sharks …".
-    "{um|umm|uh|uhm|erm|hmm|so|ok so|okay so|alright so|basically|honestly|ngl|tbh|lol}",
+    "{um|umm|uh|uhm|erm|hmm|ugh|so|ok so|okay so|alright so|basically|honestly|ngl|tbh|lol}",
     "{so like|right so|right|alright|okay|ok}",
     "{real quick|quick one|random thought|random question}",
     # A hope for help (v63): "hiya, *hoping you can help*: how do I …".
     "{i am |i was |}hoping {you|someone|anyone|somebody} {can|could} help{ me| me out| out|}",
     "{i |}hope {you|someone|anyone|somebody} {can|could} help{ me| me out| out|}",
+    # Wishes (v67): "Hello, *I hope you're well*. How do I …".
+    "{i |}hope {you are|your day is|all is} {well|good|doing well|doing good|having a good day|"
+    "having a great day|going well|great}",
     "{i was|i am|i have been|i was just|just} wondering",
 )
 # Formulas that lead into the question: removed wherever a sentence starts with them.
@@ -65,12 +68,13 @@ _LEADING = (
 _CLOSING = (
     "{thanks|thank you}{ so much| a lot| in advance| very much| a ton| kindly|}",
     "{much appreciated|appreciate it|cheers|any help appreciated}",
-    "{tbh|ngl|lol|lmao|haha}",
+    "{tbh|ngl|lol|lmao|haha|fr}",
     "{i |}{really |}appreciate {any|your|the|all the} help",
 )
 _SENTENCE_END = frozenset(".!?:;,")
 # Words before a "thank you" that is what is asked about (verifier v35).
-_SAID_BEFORE = frozenset({"say", "says", "said", "saying", "a", "an", "the", "to", "is", "of"})
+_SAID_BEFORE = frozenset({"say", "says", "said", "saying", "a", "an", "the", "to", "is", "of",
+                          "in"})  # fmt: skip
 
 
 def _expand(pattern: str) -> list[tuple[str, ...]]:

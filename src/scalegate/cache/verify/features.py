@@ -19,6 +19,7 @@ from scalegate.cache.verify.casual import (
     closed_typos,
     per_period,
     where_located,
+    words_named,
 )
 from scalegate.cache.verify.context import (
     CLAUSE_OPENERS,
@@ -145,7 +146,7 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
     tokens = without_courtesy(closed_typos(tokenize(text), lexicon))  # "waht", "teh" (v66)
     tokens = phrases.phrasal(casual_digits(tokens, lexicon), lexicon)
     tokens = per_period(in_one_order(tokens))  # "climate vs weather" (v51), "every day" (v56)
-    tokens = where_located(tokens)  # "where is the reef located" (v63)
+    tokens = words_named(where_located(tokens))  # "where is … located" (v63), "the phrase" (v67)
     texts = [t.text for t in tokens]
     has_digit = any(t.kind == "number" for t in tokens)
     out = Analysis()
