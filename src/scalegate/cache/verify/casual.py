@@ -139,7 +139,8 @@ def where_located(tokens: list[Token]) -> list[Token]:
 
 _SAID = frozenset({"word", "phrase", "term", "idiom", "expression", "saying"})
 _MEANING = frozenset({"mean", "means", "meaning", "define", "definition"})
-_ENDS = ([], ["what"], ["?"], ["."])  # what may follow "short for" that asks what it stands for
+# What may follow "short for" that asks what a name stands for.
+_ENDS: tuple[list[str], ...] = ([], ["what"], ["?"], ["."])
 
 
 def words_named(tokens: list[Token]) -> list[Token]:
