@@ -526,6 +526,8 @@ NEAR_MISSES = [
     # v67: the word named stays; "the German word for" is no name of a word
     ("what does the word 'sanguine' mean", "what does the word 'saturnine' mean", "quoted"),
     ("what's the German word for umbrella", "what does umbrella mean in German", "unaligned"),
+    # v68: only "capital city" is the capital
+    ("what is the capital city of Peru", "what is the largest city of Peru", "unaligned"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip
@@ -839,6 +841,12 @@ PARAPHRASES = [
     ("ugh, how do i get gum out of hair", "how do i get gum out of hair"),
     ("Hi, I hope you are well! How do I get gum out of hair?", "how do i get gum out of hair"),
     ("how do i get gum out of hair fr", "how do i get gum out of hair"),
+    # v68: a chat spelling opening a sentence in capitals; "thru"; "capital city"
+    ("Whats the capital city of Mongolia", "what is the capital of mongolia?"),
+    (
+        "how do i get my puppy to sleep thru the night",
+        "how do i get my puppy to sleep through the night",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

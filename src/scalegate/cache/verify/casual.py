@@ -165,6 +165,8 @@ def words_named(tokens: list[Token]) -> list[Token]:
                 rest.append(t)
             if about_meaning and 0 < len(rest) <= 3 and all(t.kind == "word" for t in rest):
                 continue
+        if tok.text == "city" and i and texts[i - 1] == "capital":
+            continue  # "the capital *city* of France" is its capital (v68)
         after = texts[i + 2 : i + 3]
         if tok.text == "short" and nxt is not None and nxt.text == "for" and after in _ENDS:
             out.append(Token("word", "stand"))  # "what is HTTP *short* for" (v67)

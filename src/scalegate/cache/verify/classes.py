@@ -177,6 +177,7 @@ CASUAL = {
     "b4": "before", "abt": "about", "btw": "", "wats": "what is", "wuts": "what is",
     "cannot": "can not", "ain't": "is not", "ya": "you", "yall": "you", "y'all": "you",
     "wat": "what", "wut": "what", "howto": "how to", "idk": "i do not know", "btwn": "between",
+    "thru": "through",
 }  # fmt: skip
 CONTRACTIONS = {
     "n't": "not", "'ll": "will", "'re": "are", "'ve": "have", "'m": "am", "'d": "would",

@@ -78,7 +78,8 @@ def tokenize(text: str) -> list[Token]:
         kind = match.lastgroup or "symbol"
         raw = match.group()
         if kind == "word":
-            out += _cased(raw, _words(raw.lower(), casual=raw.islower()), shouted)
+            casual = raw.islower() or (_opens(out) and raw[1:].islower() and len(raw) > 1)
+            out += _cased(raw, _words(raw.lower(), casual=casual), shouted)
         elif kind == "number":
             out += _number(raw)
         elif kind == "time":
@@ -93,6 +94,12 @@ def tokenize(text: str) -> list[Token]:
         else:
             out += _sign(kind, raw, match.start(), text)
     return out
+
+
+def _opens(tokens: list[Token]) -> bool:
+    """The next word opens a sentence, where a capital says nothing: "*Whats* the …" is
+    "what is", as "whats" is (v68)."""
+    return not tokens or (tokens[-1].kind == "punct" and tokens[-1].text in ".!?")
 
 
 def _in_brackets(tokens: list[Token]) -> bool:
