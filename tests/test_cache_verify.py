@@ -528,6 +528,9 @@ NEAR_MISSES = [
     ("what's the German word for umbrella", "what does umbrella mean in German", "unaligned"),
     # v68: only "capital city" is the capital
     ("what is the capital city of Peru", "what is the largest city of Peru", "unaligned"),
+    # v69: "latest" is the last, not the first; "last" the verb is no ordinal
+    ("show me the latest version of numpy", "show me the first version of numpy", "numbers"),
+    ("how long does cooked quinoa last", "how long does the last cooked quinoa keep", "numbers"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip
@@ -847,6 +850,13 @@ PARAPHRASES = [
         "how do i get my puppy to sleep thru the night",
         "how do i get my puppy to sleep through the night",
     ),
+    # v69: "most recent" and "the past" say "last"; "ok 2" is "ok to"
+    ("how do i amend my last commit", "how do i amend the most recent commit"),
+    (
+        "what happened in the news over the last two days",
+        "what happened in the news over the past two days",
+    ),
+    ("is it safe 2 fly with a cold", "is it safe to fly with a cold"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -17,6 +17,9 @@ _BEFORE_TO = frozenset({
     "how", "what", "where", "when", "want", "wants", "wanted", "need", "needs", "needed",
     "have", "has", "going", "trying", "try", "tried", "like", "love", "hate", "able", "used",
     "way", "ways", "ought", "supposed", "about",
+    # "is it *ok 2* exercise with a cold" (v69)
+    "ok", "okay", "safe", "good", "bad", "normal", "possible", "easy", "hard", "better",
+    "best", "legal", "fine", "smart", "cheaper",
 })  # fmt: skip
 # After these a "4" is a count: "is 4 the answer", "2 + 2 or 4".
 _COUNTED_AFTER = c.BE | c.DETERMINERS | frozenset({"to", "of", "by", "than", "times", "or", "and"})

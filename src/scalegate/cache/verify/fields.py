@@ -83,14 +83,49 @@ def _tens_hyphen(tokens: list[Token], j: int) -> bool:
     return tens in range(20, 100, 10) and units in range(1, 10)
 
 
+# What "the past" may count back over: "the past *two* weeks", "the past *month*".
+_PERIODS = frozenset({"day", "days", "week", "weeks", "month", "months", "year", "years",
+                      "decade", "decades", "hour", "hours", "night", "nights"})  # fmt: skip
+# What follows the verb "last": "does rice *last* in the fridge", "make it *last* longer".
+_AFTER_LASTS = c.PREPOSITIONS | frozenset({"", "?", ".", ",", "!", "longer", "forever", "for"})
+
+
+def _lasts(prev: str, nxt: str) -> bool:
+    """A "last" that is the verb: after a word that is no determiner and before a
+    preposition, an adverb of time or the clause's end (not "the *last* in line", "*at
+    last*", "*last* week")."""
+    return prev not in c.DETERMINERS and prev not in ("at", "") and nxt in _AFTER_LASTS
+
+
+def _said_otherwise(word: str, prev: str, nxt: str, bag: dict[str, list[str]]) -> int | None:
+    """Tokens used by an ordinal, by a number word that is no number or by a "last" said
+    another way (v69), or None: the verb "last" ("how long does cooked rice *last*"),
+    "*most recent*", "*latest*" and "the *past* two weeks" for the last, a "couple" that
+    is no count ("we're a *couple* going to Rome", not "a *couple* (of) days")."""
+    if word == "last" and _lasts(prev, nxt):
+        return 0
+    if (word, nxt) == ("most", "recent") or (word == "latest" and nxt.isalpha()):
+        bag["numbers"].append("#-1")
+        return 2 if word == "most" else 1
+    if word == "past" and prev == "the" and (nxt in c.NUMBER_WORDS or nxt in _PERIODS):
+        bag["numbers"].append("#-1")
+        return 1
+    if word in ("couple", "pair") and not (nxt == "of" or nxt.endswith("s")):
+        return 0
+    if word in c.ORDINALS and not (word == "second" and prev in ("a", "per", "one", "each")):
+        bag["numbers"].append(f"#{c.ORDINALS[word]}")
+        return 1
+    return None
+
+
 def number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
     """Number words from ``tokens[i]`` as one value ("twenty five", "a hundred"); tokens used."""
     word = tokens[i].text
     prev = tokens[i - 1].text if i else ""
     nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-    if word in c.ORDINALS and not (word == "second" and prev in ("a", "per", "one", "each")):
-        bag["numbers"].append(f"#{c.ORDINALS[word]}")
-        return 1
+    said = _said_otherwise(word, prev, nxt, bag)
+    if said is not None:
+        return said
     if word == "a" and nxt in ("dozen", "hundred", "thousand", "million", "couple", "pair"):
         return 1  # "a dozen" = "12": the article is the number's, not an article
     if word not in c.NUMBER_WORDS and word not in c.MULTIPLIERS:
