@@ -531,6 +531,12 @@ NEAR_MISSES = [
     # v69: "latest" is the last, not the first; "last" the verb is no ordinal
     ("show me the latest version of numpy", "show me the first version of numpy", "numbers"),
     ("how long does cooked quinoa last", "how long does the last cooked quinoa keep", "numbers"),
+    # v70: an adjective as often as a verb before a noun narrows; a person after the same
+    # verb; a model's letter; where a gap to fill stands
+    ("cafes in Lisbon", "open cafes in Lisbon", "unaligned"),
+    ("how do i add someone to a slack channel", "how do i add myself to a slack channel", "person"),
+    ("does the pixel 7 support esim", "does the pixel 7a support esim", "numbers"),
+    ("fill the blank: the cat ___ on the mat", "fill the blank: the ___ cat on the mat", "order"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip
@@ -857,6 +863,9 @@ PARAPHRASES = [
         "what happened in the news over the past two days",
     ),
     ("is it safe 2 fly with a cold", "is it safe to fly with a cold"),
+    # v70: a model's letter in either case; a gap however many underscores
+    ("is the pixel 7a waterproof", "is the Pixel 7A waterproof?"),
+    ("fill the blank: I ___ to school yesterday", "fill in the blank: I ____ to school yesterday"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -81,14 +81,28 @@ def align(
         x
         for x in left_a
         if not (
-            _implied(x, a, b, lexicon, praise, (frames[1].defines, frames[0].asks_what_is))
+            _implied(
+                x,
+                a,
+                b,
+                lexicon,
+                praise,
+                (frames[1].defines, frames[0].asks_what_is),
+            )
             or _framed(x, frames[1], lexicon)
         )
     ] or [
         y
         for y in left_b
         if not (
-            _implied(y, b, a, lexicon, praise, (frames[0].defines, frames[1].asks_what_is))
+            _implied(
+                y,
+                b,
+                a,
+                lexicon,
+                praise,
+                (frames[0].defines, frames[1].asks_what_is),
+            )
             or _framed(y, frames[0], lexicon)
         )
     ]
@@ -184,7 +198,7 @@ def _implied(
     preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
     if x.coordinated or (x.capital and x.noun and not x.preposition):
         return False  # nor a name's word: "the *City* of London" is not London
-    if light(x, lexicon) and _says_what_it_does(x, own, lexicon):
+    if light(x, lexicon) and (_says_what_it_does(x, own, lexicon) or _attributive(x, lexicon)):
         return False
     # Against "What is a pivot table?", "*make* one" (v43) — unless the prompt asks what
     # it is too ("What is compound interest and how does it *work*?", v62); "good" never.
@@ -194,6 +208,13 @@ def _implied(
     if praise and _praise(x, own, lexicon):
         return not other_defines
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
+
+
+def _attributive(x: Word, lexicon: Lexicon) -> bool:
+    """A word as often an adjective as a verb right before a noun, no determiner between:
+    "*free* things to do in London", "*open* restaurants" narrow what is asked for — not
+    "*correct* the grammar", "*make* pancakes" (verifier v70)."""
+    return x.before_noun and lexicon.adjectival(x.text)
 
 
 def _says_what_it_does(x: Word, own: list[Word], lexicon: Lexicon) -> bool:

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
-from scalegate.cache.verify.tokens import case_differs
+from scalegate.cache.verify.tokens import BLANK, case_differs
 from scalegate.cache.verify.units import canonical
 
 _WHAT_IS_NOT = frozenset({"where", "when", "who"})
@@ -209,6 +209,21 @@ def one_against_all(da: Analysis, db: Analysis, pairs: dict[int, int]) -> bool:
         (pairs.get(pb) in da.one and pb in db.every) or (pairs.get(pb) in da.every and pb in db.one)
         for pb in (*db.one, *db.every)
     )
+
+
+def blanks_placed_differently(a: Sequence[str], b: Sequence[str]) -> bool:
+    """The gaps to fill stand between other words in each prompt (each side: its words as
+    tokenized): "the weather will *___* our plans" asks for a verb, "the *___* of the
+    weather on our plans" for a noun (v70)."""
+
+    def around(words: Sequence[str]) -> list[tuple[str, str]]:
+        return sorted(
+            (words[i - 1] if i else "", words[i + 1] if i + 1 < len(words) else "")
+            for i, w in enumerate(words)
+            if w == BLANK
+        )
+
+    return around(a) != around(b)
 
 
 def restrictor_moved(da: Analysis, db: Analysis, renamed: list[str]) -> bool:

@@ -79,6 +79,7 @@ class Lexicon:
         self.verbal = _cached(self._verbal)
         self.may_be_verb = _cached(self._may_be_verb)
         self.light_verb = _cached(self._light_verb)
+        self.adjectival = _cached(self._adjectival)
         self.broader = _cached(self._broader)
         self.animate = _cached(self._animate)
         self.unknown = _cached(self._unknown)
@@ -138,6 +139,14 @@ class Lexicon:
         if self._files is None or not self.verbal(word):
             return False
         return any(len(self._files.offsets(k, "v")) >= LIGHT_SENSES for k in self.keys(word))
+
+    def _adjectival(self, word: str) -> bool:
+        """``word`` (a lemma of it) is an adjective in WordNet's corpus at least half as
+        often as a verb: "free", "open", "clean" (not "make", "keep")."""
+        if self._files is None:
+            return False
+        files = self._files
+        return any(2 * files.tagged(k, "a") >= files.tagged(k, "v") > 0 for k in self.keys(word))
 
     def _animate(self, word: str) -> bool:
         """``word``'s most frequent noun sense is a person or an animal ("teenager",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import RELATIVE, Analysis
@@ -25,6 +26,15 @@ def persons(subjects: set[str]) -> bool:
     """Subjects that are all persons ("I", "you"): "Is the store *closed*" / "Does the store
     *close*" is no change of role."""
     return bool(subjects) and all(s.startswith("@") for s in subjects)
+
+
+def object_person_differs(a: list[str], b: list[str]) -> bool:
+    """The same word followed by a different person in each prompt (``b`` in ``a``'s words):
+    "how do I mute *someone* in a zoom meeting" / "how do I mute *myself* …" (v70)."""
+    after_a = {(w, p) for w, p in pairwise(a) if w[:1].isalpha() and p[:1] == "@"}
+    after_b = {(w, p) for w, p in pairwise(b) if w[:1].isalpha() and p[:1] == "@"}
+    words_a = {w for w, _ in after_a}
+    return any(w in words_a and (w, p) not in after_a for w, p in after_b)
 
 
 def predicate_swapped(a: list[str], b: list[str]) -> bool:

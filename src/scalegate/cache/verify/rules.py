@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from scalegate.cache.verify.align import align
 from scalegate.cache.verify.compare import (
+    blanks_placed_differently,
     closed_class,
     coordination_differs,
     expressions_differ,
@@ -49,6 +50,7 @@ from scalegate.cache.verify.roles import (
     conditions_traded,
     fronted_last,
     gerund_with_object,
+    object_person_differs,
     opens_with_be,
     owner_replaced,
     owners_differ,
@@ -146,6 +148,8 @@ class Verifier:
             return reason
         if one_against_all(da, db, pairs):
             return "quantifier"
+        if blanks_placed_differently(da.words, db.words):
+            return "order"  # "will ___ our plans" / "the ___ of the weather"
         renamed = _renamed(da, db, pairs)
         if restrictor_moved(da, db, renamed) or restrictor_moved(
             db, da, _renamed(db, da, {a: b for b, a in pairs.items()})
@@ -206,6 +210,11 @@ class Verifier:
             or conditions_traded((da.sequence, da.condition), (renamed, db.condition))
         ):
             return "order"
+        return self._whose(da, db, renamed)
+
+    def _whose(self, da: Analysis, db: Analysis, renamed: list[str]) -> str | None:
+        """``owner`` or ``person`` when the things asked about belong to, are done by or
+        are done to someone else."""
         owned = owners_differ(da, db, renamed)
         if owned is not None:
             return owned
@@ -214,6 +223,8 @@ class Verifier:
             da.sequence, da.owned, renamed, db.owned, self._nominal
         ):
             return "owner"
+        if actors is None and object_person_differs(da.sequence, renamed):
+            return "person"  # "mute *someone*" / "mute *myself*"
         return actors
 
     def _actors_differ(self, a: list[str], b: list[str]) -> str | None:

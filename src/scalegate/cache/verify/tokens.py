@@ -40,12 +40,13 @@ _PATTERN = re.compile(
     r"(?P<code>```.*?```|`[^`]+`|(?<!\S)\S*\\[A-Za-z]\S*?(?=[.,;:!?]*(?:\s|$)))"
     r"|(?P<quoted>\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<![\w'])'(?:[^'\n]|'(?=\w))+'(?![\w']))"
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
-    r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d(?:\d|,(?=\d))*(?:\.\d+)?(?:st|nd|rd|th|k\b)?%?)"
+    r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d(?:\d|,(?=\d))*(?:\.\d+)?(?:st|nd|rd|th|k\b|[adeijnopqrtuyzADEIJNOPQRTUYZ](?!\w))?%?)"
     r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
     r"|(?P<bracket>\((?=\s*-?[\d(])|(?<=[\d)])\))"
     r"|(?P<named>(?<!\S)[^\w\s\"'`“”‘’]{1,3}(?=\s+operators?\b))"
     r"|(?P<operator>[-+*/=<>&|^~!%]{2,}|[=+*<>|^~]|(?<=\d)/(?=\d)|(?<=\d )[-/%](?= \d)"
     r"|(?<=[A-Za-z_)\]] )[/%](?= [A-Za-z_(\d])|!(?=[\w(\[]))"
+    r"|(?P<blank>_{2,})"
     r"|(?P<punct>[.!?;:,()])"
     r"|(?P<symbol>\S)",
     re.DOTALL,
@@ -58,6 +59,7 @@ _CURRENCY = "$€£¥"
 # Punctuation kept as it is: a bracket next to a number groups arithmetic ("(3 + 4) * 2" is
 # not "3 + 4 * 2"); what "the ?? operator" names is code ("??" is not "?.").
 _KEPT = {"bracket": "symbol", "named": "code"}
+BLANK = "___"  # a gap to fill, however many underscores: "the weather will ___ our plans"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("time", _time(raw)))
         elif kind in _KEPT:
             out.append(Token(_KEPT[kind], raw))
+        elif kind == "blank":
+            out.append(Token("symbol", BLANK))
         elif kind == "quoted":  # its spaces are part of it: 'hello ' is not 'hello' (v33)
             # Inside brackets it is code, quotes and all: JSON's {"a": 1} is not {'a': 1} (v36)
             out.append(Token(kind, raw if _in_brackets(out) else raw[1:-1]))
@@ -239,6 +243,9 @@ def _number(raw: str) -> list[Token]:
         raw = raw[1:]
     percent = raw.endswith("%")
     raw = raw.rstrip("%")
+    model = re.search(r"\d([adeijnopqrtuyz])$", raw.lower())
+    if model is not None:  # a model's letter: "pixel *6a*" is not "pixel 6" (v70)
+        return [*out, Token("number", sign + raw.lower().replace(",", ""))]
     ordinal = re.search(r"(st|nd|rd|th)$", raw) is not None
     thousands = raw.endswith("k")  # "$30k", "a 5k salary rise"
     raw = re.sub(r"(st|nd|rd|th|k)$", "", raw).replace(",", "")

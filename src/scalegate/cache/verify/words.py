@@ -29,6 +29,8 @@ class Word:
     capital: bool = False  # written with a capital letter first ("King"): maybe a name
     time: str = ""  # "future" or "past" by its auxiliaries ("will be laid off"), see .tense
     passive: bool = False  # a participle after be/get: "can I *be added*" (.tense)
+    # Right before a word that may be a noun, no determiner between: "*free* things" (v70)
+    before_noun: bool = False
 
 
 _DEGREE_MARKERS = {"most": "sup", "more": "cmp"}
@@ -88,4 +90,10 @@ def content(
         capital=tok.capital,
         time=time,
         passive=passive,
+        before_noun=(
+            i + 1 < len(tokens)
+            and tokens[i + 1].kind == "word"
+            and (nxt not in c.LIGHT or nxt in ("thing", "things"))  # "*free* things to do"
+            and any("n" in lexicon.poses(k) for k in lexicon.keys(nxt))
+        ),
     )  # fmt: skip
