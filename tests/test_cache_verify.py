@@ -537,6 +537,9 @@ NEAR_MISSES = [
     ("how do i add someone to a slack channel", "how do i add myself to a slack channel", "person"),
     ("does the pixel 7 support esim", "does the pixel 7a support esim", "numbers"),
     ("fill the blank: the cat ___ on the mat", "fill the blank: the ___ cat on the mat", "order"),
+    # v71: a verb had done by someone else, or done by the asker
+    ("how can i get my boss to apologize", "how can i apologize to my boss", "order"),
+    ("how do i make my husband listen", "how do i listen to my husband", "order"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip
@@ -865,6 +868,9 @@ PARAPHRASES = [
     ("is it safe 2 fly with a cold", "is it safe to fly with a cold"),
     # v70: a model's letter in either case; a gap however many underscores
     ("is the pixel 7a waterproof", "is the Pixel 7A waterproof?"),
+    # v71: the same doer had to act, or acted on; a thing's cause asked two ways
+    ("how do i get my puppy to stop whining", "how can i stop my puppy from whining"),
+    ("what makes dogs howl", "why do dogs howl"),
     ("fill the blank: I ___ to school yesterday", "fill in the blank: I ____ to school yesterday"),
 ]
 

@@ -16,6 +16,7 @@ import re
 from functools import lru_cache
 
 from scalegate.cache.verify.align import align
+from scalegate.cache.verify.causative import causee_differs
 from scalegate.cache.verify.compare import (
     blanks_placed_differently,
     closed_class,
@@ -169,6 +170,8 @@ class Verifier:
         subjects_a, subjects_b = _subjects(da, da.sequence), _subjects(db, renamed)
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
+        if causee_differs(da.words, db.words, self.lexicon):
+            return "order"  # "apologize to my girlfriend" / "get my girlfriend to apologize"
         same_person = persons(subjects_a) and subjects_a == subjects_b
         if (
             (same_person and voice_differs(da.voices, db.voices, pairs))
