@@ -540,6 +540,11 @@ NEAR_MISSES = [
     # v71: a verb had done by someone else, or done by the asker
     ("how can i get my boss to apologize", "how can i apologize to my boss", "order"),
     ("how do i make my husband listen", "how do i listen to my husband", "order"),
+    # v72: the verb had done done to the asker; how many against each, at balanced too
+    ("how do i forgive my sister for lying", "how do i get my sister to forgive me for lying",
+     "order"),
+    ("how many planets are in the solar system",
+     "what is each planet in the solar system made of", "quantifier"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
 ]  # fmt: skip

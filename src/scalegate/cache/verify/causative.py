@@ -27,12 +27,12 @@ class Words(Protocol):
     def verbal(self, word: str) -> bool: ...
 
 
-def caused(words: Sequence[str], lexicon: Words) -> dict[str, tuple[str, int]]:
+def caused(words: Sequence[str], lexicon: Words) -> dict[str, tuple[str, str | None]]:
     """Each verb (by lemma) someone is had to do: who, and where the verb stands. "get *my
     girlfriend* to *apologize*" gives {"apologize": ("girlfriend", …)}. The one had to do
     it is a person or an animal ("get my dog to stop"), not a thing ("get a job to pay
     bills": a purpose); without "to" the verb is usually a verb ("make a pivot *table*")."""
-    out: dict[str, tuple[str, int]] = {}
+    out: dict[str, tuple[str, str | None]] = {}
     for i, word in enumerate(words):
         lemmas = lexicon.keys(word)
         if not lemmas & (_WITH_TO | _BARE):
@@ -52,27 +52,34 @@ def caused(words: Sequence[str], lexicon: Words) -> dict[str, tuple[str, int]]:
             continue
         if k < len(words) and words[k].isalpha():
             for lemma in lexicon.keys(words[k]):
-                out[lemma] = (who, k)
+                out[lemma] = (who, _object(words, k))
     return out
 
 
 def causee_differs(a: Sequence[str], b: Sequence[str], lexicon: Words) -> bool:
     """A verb one prompt has someone do that the other has the asker do ("I", "we",
     "you" right before it), not to that someone ("how do I *stop my cat* from scratching"
-    acts on the cat as "get my cat to stop" does). Each side: its words as tokenized."""
+    acts on the cat as "get my cat to stop" does) — unless the verb had done is done to a
+    person ("get my partner to forgive *me*" / "I forgive my partner", v72). Each side:
+    its words as tokenized."""
     caused_a, caused_b = caused(a, lexicon), caused(b, lexicon)
     for mine, other, theirs in ((caused_a, b, caused_b), (caused_b, a, caused_a)):
-        for verb, (who, _) in mine.items():
+        for verb, (who, done_to) in mine.items():
             if who in _PRONOUNS or verb in theirs:
                 continue  # both have it done: the alignment reads who
             for k, word in enumerate(other):
                 if (
                     verb in lexicon.keys(word)
                     and _doer(other, k) in _ASKER
-                    and _object(other, k) != who
+                    and (_object(other, k) != who or done_to in _PERSONAL)
                 ):
                     return True
     return False
+
+
+# An object of the verb had done that is a person: "get my partner to forgive *me*" trades
+# the roles of "I forgive my partner" (v72), where "get my puppy to stop whining" does not.
+_PERSONAL = frozenset({"me", "us", "you", "him", "her", "them", "myself", "ourselves"})
 
 
 _ASKER = frozenset({"i", "we", "you"})

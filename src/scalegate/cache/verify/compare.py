@@ -92,6 +92,18 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
     return a != b  # in order: "cups in a liter" is not "liters in a cup"
 
 
+def count_against_each(da: Analysis, db: Analysis) -> bool:
+    """One prompt asks how many, the other about each or all of them, at ``balanced`` too
+    (v72): "*how many* amendments are in the bill of rights" / "what does *each* amendment
+    … say" (balanced lets an "all" in one prompt only pass: "stay up *all* night")."""
+    return (
+        "quantity" in da.exact["question"]
+        and "quantity" not in db.exact["question"]
+        and "all" in db.exact["quantifier"]
+        and "all" not in da.exact["quantifier"]
+    )
+
+
 def _owners(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """The same owners in another order: "*Their* tree fell on *our* fence"."""
     return len(set(a)) > 1 and sorted(a) == sorted(b)
@@ -273,6 +285,8 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
             return name
     if counted_against_all(da, db) or counted_against_all(db, da):
         return "quantifier"  # "remove *one* container" / "remove *all* containers"
+    if count_against_each(da, db) or count_against_each(db, da):
+        return "quantifier"  # "*how many* amendments …" / "what does *each* amendment say"
     if negation_moved(da.words, db.words) or negated_elsewhere(da.words, db.words):
         return "negation"
     return None
