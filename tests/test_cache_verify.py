@@ -540,6 +540,10 @@ NEAR_MISSES = [
     # v71: a verb had done by someone else, or done by the asker
     ("how can i get my boss to apologize", "how can i apologize to my boss", "order"),
     ("how do i make my husband listen", "how do i listen to my husband", "order"),
+    # v73: a name called in one prompt only; a sign between spaces where a noun goes
+    ("why does this fail: x = len(items) print(x)", "why does this fail: x = len(items) print x",
+     "code"),
+    ("what does ?? mean in c#", "what does ? mean in c#", "symbols"),
     # v72: the verb had done done to the asker; how many against each, at balanced too
     ("how do i forgive my sister for lying", "how do i get my sister to forgive me for lying",
      "order"),
@@ -876,6 +880,9 @@ PARAPHRASES = [
     # v71: the same doer had to act, or acted on; a thing's cause asked two ways
     ("how do i get my puppy to stop whining", "how can i stop my puppy from whining"),
     ("what makes dogs howl", "why do dogs howl"),
+    # v73: brackets in prose are no call; a "!" after a word ends a sentence
+    ("is a visa (or an eta) required for the uk", "is a visa or an eta required for the uk"),
+    ("hey ! how do i get wax out of carpet", "how do i get wax out of carpet"),
     ("fill the blank: I ___ to school yesterday", "fill in the blank: I ____ to school yesterday"),
 ]
 

@@ -36,6 +36,7 @@ Across fields: a number against "all", or against "both" unless it is two
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -200,6 +201,18 @@ def signs_reordered(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -> b
     space its code out: "f(x)^2" / "f(x) ^ 2")."""
     only_b = [y for y in b if y not in a]
     return any(sorted(x) == sorted(y) for x in a if x not in b for y in only_b)
+
+
+def calls_differ(a: str, b: str) -> bool:
+    """A name one prompt calls ("*print(i)*") that the other writes without a call
+    ("*print i*"): another line of code (v73). Each side: the prompt as written."""
+    calls_a, calls_b = set(_CALL.findall(a)), set(_CALL.findall(b))
+    words_a, words_b = set(_NAME.findall(a)), set(_NAME.findall(b))
+    return bool((calls_a - calls_b) & words_b or (calls_b - calls_a) & words_a)
+
+
+_CALL = re.compile(r"\b([A-Za-z_]\w*)\(")
+_NAME = re.compile(r"\b([A-Za-z_]\w*)\b(?!\()")
 
 
 def counted_against_all(da: Analysis, db: Analysis) -> bool:

@@ -19,6 +19,7 @@ from scalegate.cache.verify.align import align
 from scalegate.cache.verify.causative import causee_differs
 from scalegate.cache.verify.compare import (
     blanks_placed_differently,
+    calls_differ,
     closed_class,
     coordination_differs,
     expressions_differ,
@@ -108,7 +109,7 @@ class Verifier:
         closed = closed_class(da, db, strictness)
         if closed is not None:
             return closed
-        placed = _placed_differently(da, db)
+        placed = _placed_differently(da, db, (a, b))
         if placed is not None:
             return placed
         if tense_differs((da.leads, db.leads), (da.aspects, db.aspects)):
@@ -376,10 +377,13 @@ class Verifier:
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
 
 
-def _placed_differently(da: Analysis, db: Analysis) -> str | None:
+def _placed_differently(da: Analysis, db: Analysis, texts: tuple[str, str]) -> str | None:
     """The same numbers and signs, placed otherwise: ``symbols`` for brackets that group
     otherwise ("(8 - 3) - 2" / "8 - (3 - 2)"), ``order`` for numbers that trade slots
-    ("Python 2 … to Python 3" / "Python 3 … to Python 2")."""
+    ("Python 2 … to Python 3" / "Python 3 … to Python 2"), ``code`` for a name called in
+    one prompt only ("*print(i)*" / "*print i*"; ``texts``: the prompts as written)."""
+    if calls_differ(*texts):
+        return "code"
     if expressions_differ(da.expression, db.expression) or signs_reordered(da.glued, db.glued):
         return "symbols"
     if signs_reordered(da.glued_words, db.glued_words):

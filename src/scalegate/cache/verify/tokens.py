@@ -122,6 +122,8 @@ def _sign(kind: str, raw: str, at: int, text: str) -> list[Token]:
     punctuation with no meaning), or nothing."""
     if kind == "operator" and _operator(raw, at, text):
         return [Token("symbol", raw)]
+    if set(raw) <= {"!", "?"} and _named(text, at, len(raw)):
+        return [Token("symbol", raw)]  # "what does *!!* mean in javascript" (v73)
     if raw == "-" and _unary_minus(text, at):
         return [Token("symbol", raw)]  # "sin(-pi/6)", "= -x": a sign, not a dash
     if raw in "-–—" and text[at - 1 : at].isspace():
@@ -206,6 +208,22 @@ def _cased(raw: str, words: list[Token], shouted: bool) -> list[Token]:
     if caps or len(words) == 1:
         return [Token(w.kind, w.text, caps=caps, capital=len(words) == 1) for w in words]
     return words
+
+
+def _named(text: str, at: int, size: int) -> bool:
+    """A "!" or "?" run that stands alone inside a sentence where a noun phrase goes, a
+    space either side and a word in lower case after it: a sign named ("what does *!*
+    mean", "the *??* operator"), not a sentence's end ("wow ! that is great")."""
+    before, after = text[at - 1 : at], text[at + size : at + size + 2]
+    if not (at > 0 and before.isspace() and after[:1] == " " and after[1:].islower()):
+        return False
+    words = text[:at].split()
+    return bool(words) and words[-1].lower() in _BEFORE_SIGN
+
+
+# Words after which a sign stands as a noun: "what *does* ! mean", "*the* ?? operator".
+_BEFORE_SIGN = frozenset({"does", "do", "is", "are", "the", "a", "an", "of", "use", "using",
+                          "with", "and", "or", "vs", "between", "operator", "means"})  # fmt: skip
 
 
 def _operator(raw: str, start: int, text: str) -> bool:
