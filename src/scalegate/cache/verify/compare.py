@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
+from scalegate.cache.verify.modifiers import number_governed
 from scalegate.cache.verify.tokens import BLANK, case_differs
 from scalegate.cache.verify.units import canonical
 
@@ -368,3 +369,19 @@ def _clauses(words: Sequence[str]) -> list[list[str]]:
         else:
             out[-1].append(w)
     return [x for x in out if x]
+
+
+def placed_differently(da: Analysis, db: Analysis, texts: tuple[str, str]) -> str | None:
+    """The same numbers and signs, placed otherwise: ``symbols`` for brackets that group
+    otherwise ("(8 - 3) - 2" / "8 - (3 - 2)"), ``order`` for numbers that trade slots
+    ("Python 2 … to Python 3" / "Python 3 … to Python 2"), ``code`` for a name called in
+    one prompt only ("*print(i)*" / "*print i*"; ``texts``: the prompts as written)."""
+    if calls_differ(*texts):
+        return "code"
+    if expressions_differ(da.expression, db.expression) or signs_reordered(da.glued, db.glued):
+        return "symbols"
+    if signs_reordered(da.glued_words, db.glued_words):
+        return "order"  # "YYYY-MM-DD" / "DD/MM/YYYY"
+    if numbers_moved(da.numbered, db.numbered) or number_governed(da.sequence, db.sequence):
+        return "order"  # "Python 2 … to Python 3" / "… 3 … to … 2", "20% of 80" / "80 is 20% of"
+    return None

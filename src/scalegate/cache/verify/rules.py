@@ -19,14 +19,11 @@ from scalegate.cache.verify.align import align
 from scalegate.cache.verify.causative import causee_differs
 from scalegate.cache.verify.compare import (
     blanks_placed_differently,
-    calls_differ,
     closed_class,
     coordination_differs,
-    expressions_differ,
-    numbers_moved,
     one_against_all,
+    placed_differently,
     restrictor_moved,
-    signs_reordered,
 )
 from scalegate.cache.verify.features import (
     RELATIVE,
@@ -40,7 +37,6 @@ from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.modifiers import (
     compound_reversed,
     modifier_traded,
-    number_governed,
     numbers_traded,
     words_traded,
 )
@@ -109,7 +105,7 @@ class Verifier:
         closed = closed_class(da, db, strictness)
         if closed is not None:
             return closed
-        placed = _placed_differently(da, db, (a, b))
+        placed = placed_differently(da, db, (a, b))
         if placed is not None:
             return placed
         if tense_differs((da.leads, db.leads), (da.aspects, db.aspects)):
@@ -375,22 +371,6 @@ class Verifier:
 
 # A verb made a noun ("meaning", "creation", "payment"): it takes no object.
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
-
-
-def _placed_differently(da: Analysis, db: Analysis, texts: tuple[str, str]) -> str | None:
-    """The same numbers and signs, placed otherwise: ``symbols`` for brackets that group
-    otherwise ("(8 - 3) - 2" / "8 - (3 - 2)"), ``order`` for numbers that trade slots
-    ("Python 2 … to Python 3" / "Python 3 … to Python 2"), ``code`` for a name called in
-    one prompt only ("*print(i)*" / "*print i*"; ``texts``: the prompts as written)."""
-    if calls_differ(*texts):
-        return "code"
-    if expressions_differ(da.expression, db.expression) or signs_reordered(da.glued, db.glued):
-        return "symbols"
-    if signs_reordered(da.glued_words, db.glued_words):
-        return "order"  # "YYYY-MM-DD" / "DD/MM/YYYY"
-    if numbers_moved(da.numbered, db.numbered) or number_governed(da.sequence, db.sequence):
-        return "order"  # "Python 2 … to Python 3" / "… 3 … to … 2", "20% of 80" / "80 is 20% of"
-    return None
 
 
 def _unquoted(analysis: Analysis, other: str) -> bool:
