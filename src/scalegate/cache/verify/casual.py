@@ -49,7 +49,7 @@ _CLOSED = frozenset(
 
 def closed_typos(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
     """``tokens`` with a typo of a closed-class or request word read as that word (v66):
-    "whats *teh* difference", "*waht* are the side effects", "*reccomend* a book" — a word
+    "whats *teh* difference", "how long *shoud* I steep", "*explian* this" — a word
     no dictionary knows, typed in lower case, one edit from exactly one such word with the
     same first letter (a content word's typo is aligned with the other prompt's word by
     :func:`.align.misspelt`; a closed-class word has nothing there to align with)."""
