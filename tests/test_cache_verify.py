@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scalegate.cache.verify import Lexicon, Verifier, near_miss_reason, rule
+from scalegate.cache.verify import Lexicon, Verifier, default_verifier, near_miss_reason, rule
+from scalegate.cache.verify.features import analyse
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.roles import fronted_last
 from scalegate.cache.verify.tokens import (
@@ -551,6 +552,16 @@ NEAR_MISSES = [
      "what is each planet in the solar system made of", "quantifier"),
     ("do all senators serve six year terms",
      "are all politicians who serve six year terms senators", "order"),
+    # v74: quantities read alike still differ by value, unit and sign
+    ("it costs 5 million dollars", "it costs 5 thousand dollars", "numbers"),
+    ("what should i pack if it drops to minus fifteen degrees",
+     "what should i pack if it drops to fifteen degrees", "numbers"),
+    ("what is 7 minus 3", "what is 7 minus -3", "numbers"),
+    ("What happened on September 11th, 2001?", "What happened on September 12th, 2001?",
+     "numbers"),
+    ("Is 120 mph fast for a train?", "Is 120 kilometres per hour fast for a train?", "numbers"),
+    ("how wide is a board 12 in wide in cm", "how wide is a board 12 ft wide in cm", "numbers"),
+    ("is £90 a lot for a haircut", "is $90 a lot for a haircut", "numbers"),
 ]  # fmt: skip
 
 LONG = (
@@ -884,6 +895,25 @@ PARAPHRASES = [
     ("is a visa (or an eta) required for the uk", "is a visa or an eta required for the uk"),
     ("hey ! how do i get wax out of carpet", "how do i get wax out of carpet"),
     ("fill the blank: I ___ to school yesterday", "fill in the blank: I ____ to school yesterday"),
+    # v74: one quantity in two spellings
+    ("it costs 5 million dollars", "it costs 5,000,000 dollars"),
+    ("do banks report cash deposits of 10 grand", "do banks report cash deposits of $10,000"),
+    (
+        "what should i pack if it drops to minus fifteen degrees",
+        "what should i pack if it drops to -15 degrees",
+    ),
+    ("What happened on September 11th, 2001?", "What happened on 11 September 2001?"),
+    ("how do i train for my first 5K race", "how do i train for my first 5k race"),
+    ("Is 120 mph fast for a train?", "Is 120 miles per hour fast for a train?"),
+    (
+        "how much should i save if i pay 1,200 in rent",
+        "how much should i save if i pay $1200 in rent",
+    ),
+    ("What is a 401(k)?", "whats a 401k"),
+    (
+        "my turnover went past £90,000, do i have to register for VAT",
+        "my turnover went past 90,000 pounds, do i have to register for VAT",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -962,6 +992,28 @@ def test_numbers_and_times_are_values() -> None:
     assert near_miss_reason("twenty five apples", "25 apples") is None
     assert near_miss_reason("a dozen eggs", "12 eggs") is None
     assert near_miss_reason("Is 3:00 a good time?", "Is 3 am a good time?") == "times"
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("it costs 5 million dollars", ("5e+06 USD",)),
+        ("10 grand", ("10000",)),
+        ("a grand piano", ()),
+        ("drops to minus 15", ("-15",)),
+        ("what is 7 minus 3", ("3", "7")),
+        ("the 11th of September", ("11",)),
+        ("May 5th", ("5",)),
+        ("the 5th floor", ("#5",)),
+        ("120 miles per hour", ("120 mph",)),
+        ("90 kilometres an hour", ("90 kph",)),
+        ("3 in the morning", ("3",)),
+        ("a board 12 in wide", ("12 in",)),
+        ("a 401(k) plan", ("401000",)),
+    ],
+)
+def test_quantities_said_two_ways_are_one_value(text: str, numbers: tuple[str, ...]) -> None:
+    assert analyse(text, default_verifier().lexicon).exact["numbers"] == numbers
 
 
 def test_without_wordnet_every_pair_is_refused_and_it_is_logged_once(

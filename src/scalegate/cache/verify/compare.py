@@ -44,6 +44,7 @@ from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.modifiers import number_governed
+from scalegate.cache.verify.quantities import pounds_read_alike
 from scalegate.cache.verify.tokens import BLANK, case_differs
 from scalegate.cache.verify.units import canonical
 
@@ -62,6 +63,7 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         return False
     sa, sb = set(a), set(b)
     if name == "numbers":
+        a, b = pounds_read_alike(a, b), pounds_read_alike(b, a)
         a, b = tuple(map(canonical, a)), tuple(map(canonical, b))
         return not _same_values(_numbers(a, b), _numbers(b, a))
     if name in _TESTS:

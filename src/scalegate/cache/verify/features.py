@@ -36,6 +36,7 @@ from scalegate.cache.verify.fields import (
     special,
 )
 from scalegate.cache.verify.lexicon import Lexicon
+from scalegate.cache.verify.quantities import read_alike
 from scalegate.cache.verify.tense import (
     LEAD_TENSE,
     WH_PHRASE,
@@ -144,7 +145,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
     tokens = without_courtesy(closed_typos(tokenize(text), lexicon))  # "waht", "teh" (v66)
-    tokens = phrases.phrasal(casual_digits(tokens, lexicon), lexicon)
+    tokens = phrases.phrasal(casual_digits(read_alike(tokens), lexicon), lexicon)  # v74
     tokens = per_period(in_one_order(tokens))  # "climate vs weather" (v51), "every day" (v56)
     tokens = words_named(where_located(tokens))  # "where is … located" (v63), "the phrase" (v67)
     texts = [t.text for t in tokens]

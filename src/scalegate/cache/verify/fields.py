@@ -118,16 +118,42 @@ def _said_otherwise(word: str, prev: str, nxt: str, bag: dict[str, list[str]]) -
     return None
 
 
+def _counts(tokens: list[Token], i: int) -> bool:
+    """``tokens[i]`` is a number, in digits or words: "7 *minus* 3" is arithmetic."""
+    return i >= 0 and (tokens[i].kind in ("number", "ordinal") or tokens[i].text in c.NUMBER_WORDS)
+
+
+def _before_number(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int | None:
+    """Tokens used by a word that is part of the number after it, or None: "*a* dozen" is
+    12 (the article is the number's), "*minus* fifteen degrees" is -15 (v74)."""
+    word = tokens[i].text
+    nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+    if word in ("minus", "negative") and nxt in c.NUMBER_WORDS and not _counts(tokens, i - 1):
+        return _signed(tokens, i, bag)
+    if word == "a" and nxt in ("dozen", "hundred", "thousand", "million", "couple", "pair"):
+        return 1
+    return None
+
+
+def _signed(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
+    """The number after "minus" at ``i``, negated; tokens used."""
+    used = number_words(tokens, i + 1, bag)
+    if used and not bag["numbers"][-1].startswith("#"):
+        said = bag["numbers"].pop()
+        bag["numbers"].append("-" + ("1" if said == "one" else said))
+    return used + 1 if used else 0
+
+
 def number_words(tokens: list[Token], i: int, bag: dict[str, list[str]]) -> int:
     """Number words from ``tokens[i]`` as one value ("twenty five", "a hundred"); tokens used."""
     word = tokens[i].text
     prev = tokens[i - 1].text if i else ""
     nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
     said = _said_otherwise(word, prev, nxt, bag)
+    if said is None:
+        said = _before_number(tokens, i, bag)
     if said is not None:
         return said
-    if word == "a" and nxt in ("dozen", "hundred", "thousand", "million", "couple", "pair"):
-        return 1  # "a dozen" = "12": the article is the number's, not an article
     if word not in c.NUMBER_WORDS and word not in c.MULTIPLIERS:
         return 0
     if word == "one" and (prev in c.ONE_PRONOUN_BEFORE or nxt in ("of", "another", "'s")):

@@ -40,7 +40,7 @@ _PATTERN = re.compile(
     r"(?P<code>```.*?```|`[^`]+`|(?<!\S)\S*\\[A-Za-z]\S*?(?=[.,;:!?]*(?:\s|$)))"
     r"|(?P<quoted>\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<![\w'])'(?:[^'\n]|'(?=\w))+'(?![\w']))"
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
-    r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d(?:\d|,(?=\d))*(?:\.\d+)?(?:st|nd|rd|th|k\b|[adeijnopqrtuyzADEIJNOPQRTUYZ](?!\w))?%?)"
+    r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d(?:\d|,(?=\d))*(?:\.\d+)?(?:st|nd|rd|th|[kK]\b|\([kK]\)|[adeijnopqrtuyzADEIJNOPQRTUYZ](?!\w))?%?)"
     r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
     r"|(?P<bracket>\((?=\s*-?[\d(])|(?<=[\d)])\))"
     r"|(?P<named>(?<!\S)[^\w\s\"'`“”‘’]{1,3}(?=\s+operators?\b))"
@@ -265,8 +265,9 @@ def _number(raw: str) -> list[Token]:
     if model is not None:  # a model's letter: "pixel *6a*" is not "pixel 6" (v70)
         return [*out, Token("number", sign + raw.lower().replace(",", ""))]
     ordinal = re.search(r"(st|nd|rd|th)$", raw) is not None
-    thousands = raw.endswith("k")  # "$30k", "a 5k salary rise"
-    raw = re.sub(r"(st|nd|rd|th|k)$", "", raw).replace(",", "")
+    # "$30k", "a 5K race", and "401(k)" as "401k" (v74): one reading for all spellings
+    thousands = raw.lower().endswith(("k", "(k)"))
+    raw = re.sub(r"(st|nd|rd|th|[kK]|\([kK]\))$", "", raw).replace(",", "")
     try:
         value = f"{float(sign + raw) * (1000 if thousands else 1):g}"
     except ValueError:

@@ -146,10 +146,14 @@ def _question_word(word: str, prev: str, nxt: str) -> str | None:
 def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) -> str | None:
     """Units, times, negation, modals and the future: words read with their neighbours."""
     unit = UNITS.get(word)
-    if unit is not None and (
-        word not in WEAK
-        or (has_digit and (prev in CONVERSION or nxt in CONVERSION or _num(prev)))
-        or (prev in c.NUMBER_WORDS and prev != "one")  # "ten days" as "10 days"
+    if (
+        unit is not None
+        and not _preposition_in(word, nxt)
+        and (
+            word not in WEAK
+            or (has_digit and (prev in CONVERSION or nxt in CONVERSION or _num(prev)))
+            or (prev in c.NUMBER_WORDS and prev != "one")  # "ten days" as "10 days"
+        )
     ):
         return f"units:{unit}"
     when = time_word(word)
@@ -170,6 +174,18 @@ def _special_word(word: str, prev: str, nxt: str, has_digit: bool, frame: bool) 
     if word == "there" and nxt in ("is", "are", "was", "were"):
         return "light"  # existential "there is": the verb carries the tense
     return None
+
+
+# What follows "in" the unit: "12 *in* wide", "8 in x 10 in", "2 in of snow", "6 in." (v74).
+_AFTER_INCH = frozenset({"", "x", "by", "and", "or", "of", "to", "wide", "long", "tall", "deep",
+                         "thick", "high", "across", "diameter", "square", "cubed", "squared",
+                         "apart", "per", "each"}) | {p for p in ".,;:!?()-"}  # fmt: skip
+
+
+def _preposition_in(word: str, nxt: str) -> bool:
+    """ "in" after a number, read as the preposition before a word it governs: "1,200 *in*
+    rent", "3 *in* the morning", "100 *in* cm" (v74) — not "12 *in* wide"."""
+    return word == "in" and nxt not in _AFTER_INCH and not nxt[:1].isdigit()
 
 
 def _num(word: str) -> bool:
