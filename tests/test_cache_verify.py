@@ -562,6 +562,11 @@ NEAR_MISSES = [
     ("Is 120 mph fast for a train?", "Is 120 kilometres per hour fast for a train?", "numbers"),
     ("how wide is a board 12 in wide in cm", "how wide is a board 12 ft wide in cm", "numbers"),
     ("is £90 a lot for a haircut", "is $90 a lot for a haircut", "numbers"),
+    # v75: an act prevented against the same act brought about
+    ("how to put a mac to sleep from terminal", "how to keep a mac from sleeping from terminal",
+     "negation"),
+    ("how do i make my dog bark", "how do i stop my dog from barking", "negation"),
+    ("how do i get my toddler to sleep", "how do i get my toddler to stop sleeping", "negation"),
 ]  # fmt: skip
 
 LONG = (
@@ -914,6 +919,10 @@ PARAPHRASES = [
         "my turnover went past £90,000, do i have to register for VAT",
         "my turnover went past 90,000 pounds, do i have to register for VAT",
     ),
+    # v75: prevention on both sides, or an act stated rather than brought about
+    ("how do i stop my dog from barking", "how do i keep my dog from barking"),
+    ("how do i make my bike chain stop squeaking", "bike chain squeaks, how do I fix it?"),
+    ("how do i quit smoking", "how do i stop smoking"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -40,6 +40,7 @@ from scalegate.cache.verify.modifiers import (
     numbers_traded,
     words_traded,
 )
+from scalegate.cache.verify.prevention import prevention_differs
 from scalegate.cache.verify.relations import relation_differs, relation_replaced, stranded
 from scalegate.cache.verify.roles import (
     clauses,
@@ -169,6 +170,10 @@ class Verifier:
             return "person"
         if causee_differs(da.words, db.words, self.lexicon):
             return "order"  # "apologize to my girlfriend" / "get my girlfriend to apologize"
+        if prevention_differs(
+            (da.words, da.exact["negation"]), (db.words, db.exact["negation"]), self.lexicon
+        ):
+            return "negation"  # "make my dog bark" / "stop my dog from barking" (v75)
         same_person = persons(subjects_a) and subjects_a == subjects_b
         if (
             (same_person and voice_differs(da.voices, db.voices, pairs))
