@@ -95,6 +95,7 @@ class Lexicon:
         self.verbs_only = lru_cache(maxsize=1 << 16)(partial(relate.verbs_only, self))
         self.verb_link_only = lru_cache(maxsize=1 << 16)(partial(relate.verb_link_only, self))
         self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
+        self.collocation = lru_cache(maxsize=1 << 16)(self._collocation)
 
     @property
     def available(self) -> bool:
@@ -254,6 +255,19 @@ class Lexicon:
                     return None  # "speed up" is "speed": the verb alone says it
                 return lemma
         return None
+
+    def _collocation(self, first: str, second: str) -> bool:
+        """Whether two words, in some inflection, are a noun WordNet lists as one ("capital
+        gains" is "capital_gain"): the second is then a noun, whatever verb it could be."""
+        if self._files is None or not (first.isalpha() and second.isalpha()):
+            return False
+        if self._closed(first) or self._closed(second):
+            return False
+        return any(
+            self._files.offsets(f"{a}_{b}", "n")
+            for a in self.keys(first)
+            for b in self.keys(second)
+        )
 
     @staticmethod
     def _idiom(first: str, rest: list[str]) -> bool:

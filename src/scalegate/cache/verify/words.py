@@ -83,7 +83,8 @@ def content(
         tok.text, lexicon.keys(tok.text), position, past,
         marked_degree(tokens, i, lexicon) or lexicon.degree(tok.text),
         # A name in capitals ("HTTP *GET*") is no light verb either.
-        noun=prev in c.PREPOSITIONS or prev in c.DETERMINERS or tok.caps or compound,
+        noun=prev in c.PREPOSITIONS or prev in c.DETERMINERS or tok.caps or compound
+        or lexicon.collocation(prev, tok.text),  # "capital *gains*" (v76)
         coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
         preposition=preposition,
         head=tokens[j - 1].text if preposition and j else "",
