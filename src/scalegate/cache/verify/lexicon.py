@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import simplemma
 
-from scalegate.cache.verify import classes as c
+from scalegate.cache.verify import multiword
 from scalegate.cache.verify import senses as relate
 from scalegate.cache.verify.units import UNITS
 from scalegate.cache.verify.wordnet import POSES, Synset, WordNetFiles
@@ -94,8 +94,8 @@ class Lexicon:
         self.kind_of = lru_cache(maxsize=1 << 16)(partial(relate.kind_of, self))
         self.verbs_only = lru_cache(maxsize=1 << 16)(partial(relate.verbs_only, self))
         self.verb_link_only = lru_cache(maxsize=1 << 16)(partial(relate.verb_link_only, self))
-        self.phrasal = lru_cache(maxsize=1 << 16)(self._phrasal)
-        self.collocation = lru_cache(maxsize=1 << 16)(self._collocation)
+        self.phrasal = lru_cache(maxsize=1 << 16)(partial(multiword.phrasal, self))
+        self.collocation = lru_cache(maxsize=1 << 16)(partial(multiword.collocation, self))
 
     @property
     def available(self) -> bool:
@@ -222,69 +222,6 @@ class Lexicon:
         singulars = self._bases(word, "n") - self._bases(word, "v") - set(UNITS) - {word}
         synsets = [self._synset(f"n:{o}") for o in offsets]
         return {s for s in singulars if not any(s in x.words for x in synsets)}
-
-    def _phrasal(self, words: tuple[str, ...]) -> str | None:
-        """The WordNet verb ``words`` spell — a verb in its base or -ing form, then adverb
-        particles ("figure out", "give up") or a content word and its preposition ("get
-        rid of") — as one lemma: "getting rid of" → "get_rid_of" (verifier v22), a word of
-        its own with the synonyms of its senses ("eliminate"). Not a light verb with a
-        preposition ("go to", "be on", "do it": the parts are compared as they are), nor
-        a past form ("worked out": its tense would be lost)."""
-        first, *rest = words
-        if (
-            self._files is None
-            or (first in c.AUXILIARIES | c.DO_AUX and not self._idiom(first, rest))
-            or self.is_past(first)
-            or not all(w.isalpha() for w in words)
-            or not (
-                all(w in c.PARTICLES for w in rest)
-                or (
-                    len(rest) == 2
-                    and rest[1] in c.PREPOSITIONS | {"of", "to"}
-                    and not self._closed(rest[0])
-                )
-            )
-        ):
-            return None
-        tail = "_".join(rest)
-        for base in sorted(self.keys(first)):
-            lemma = f"{base}_{tail}"
-            offsets = self._files.offsets(lemma, "v")
-            if offsets:
-                if all(base in self._synset(f"v:{o}").words for o in offsets):
-                    return None  # "speed up" is "speed": the verb alone says it
-                return lemma
-        return None
-
-    def _collocation(self, first: str, second: str) -> bool:
-        """Whether two words, in some inflection, are a noun WordNet lists as one ("capital
-        gains" is "capital_gain"): the second is then a noun, whatever verb it could be."""
-        if self._files is None or not (first.isalpha() and second.isalpha()):
-            return False
-        if self._closed(first) or self._closed(second):
-            return False
-        return any(
-            self._files.offsets(f"{a}_{b}", "n")
-            for a in self.keys(first)
-            for b in self.keys(second)
-        )
-
-    @staticmethod
-    def _idiom(first: str, rest: list[str]) -> bool:
-        """Whether an auxiliary's form opens the run as a verb of its own: "get" or "do",
-        a content word, its preposition ("get rid of", "get hold of", "do away with" —
-        verifier v29; before, only "getting rid of" was one word). Not a pronoun in the
-        middle ("get it on" a plane), nor "be" or "have"."""
-        return (
-            (first in c.GET or first in ("do", "does"))
-            and len(rest) == 2
-            and rest[0] not in c.PERSONS
-            and rest[0] not in ("it", "this", "that", "one", "them")
-        )
-
-    @staticmethod
-    def _closed(word: str) -> bool:
-        return word in c.LIGHT or word in c.PREPOSITIONS or word in c.DETERMINERS
 
     def _unknown(self, word: str) -> bool:
         return not self.poses(word) and not simplemma.is_known(word, lang="en")
