@@ -35,96 +35,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import replace
-from typing import Any, Literal, ParamSpec, TypeVar
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from scalegate.errors import StateBackendError
-from scalegate.jobs.backend import FinishMode, Leased, batch_in_progress
-from scalegate.jobs.model import BATCH_OUTCOME, Batch, Job, JobState
-from scalegate.state import names, scripts
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-_SCRIPTS = (
-    "enqueue",
-    "lease",
-    "renew",
-    "finish",
-    "retry",
-    "release",
-    "requeue",
-    "cleanup",
-    "annotate",
-    "begin_batch",
-    "commit_batch",
-    "abort_batch",
-)
-
-#: How long a batch being stored in chunks may take from its start to its commit; what it
-#: stored expires then unless committed (a gateway that died mid-upload, a Redis outage that
-#: kept the rollback from running).
-STAGING_TTL_MS = 3600 * 1000
+from scalegate.jobs.backend import FinishMode, Leased
+from scalegate.jobs.model import Job, JobState
+from scalegate.jobs.redis_batches import RedisBatches
+from scalegate.jobs.redis_store import translated
 
 
-def _translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await fn(*args, **kwargs)
-        except RedisError as exc:
-            raise StateBackendError(f"job queue: redis failed: {exc}") from exc
-
-    return wrapper
-
-
-def _k(*parts: str) -> str:
-    return names.key("jobs", *parts)
-
-
-def _compact(fields: dict[str, str | bytes]) -> dict[str, str | bytes]:
-    """``fields`` with each JSON document copied to a bytes object of its own size: orjson's
-    output keeps its whole working buffer (4 KiB at least, ~16 KiB for a 2 KB request), which
-    a chunk of a batch holds hundreds of until they are sent."""
-    return {k: bytes(memoryview(v)) if isinstance(v, bytes) else v for k, v in fields.items()}
-
-
-class RedisQueue:
+class RedisQueue(RedisBatches):
     """The job queue in Redis, shared by every gateway and worker process."""
 
     shared = True
 
     def __init__(self, client: Redis) -> None:
-        # Any: redis-py types every async command's result as a union of its sync and async
-        # shapes (``Awaitable[X] | X``); the values are bytes, ints and lists as documented.
-        self.client: Any = client
-        self._s = {name: scripts.load(client, "scalegate.jobs", name) for name in _SCRIPTS}
-        self.job_prefix = _k("job", "")
-        self.batch_prefix = _k("batch", "")
-        self.ready, self.leased, self.delayed = _k("ready"), _k("leased"), _k("delayed")
-        self.dead, self.finished, self.stats = _k("dead"), _k("finished"), _k("stats")
-        self.channel = _k("wake")
-        self.batches_finished = _k("batches", "finished")
-        self.tenant_batches = _k("batches", "t", "")
-        self.workers_key = _k("workers")
+        super().__init__(client)
         self._pubsub: Any = None  # a PubSub (untyped in redis-py)
 
-    def _job(self, job_id: str) -> str:
-        return self.job_prefix + job_id
-
-    def _batch(self, batch_id: str) -> str:
-        return self.batch_prefix + batch_id
-
-    def _tenant(self, tenant: str | None) -> str:
-        return self.tenant_batches + (tenant or "")
-
-    @_translated
+    @translated
     async def start(self) -> None:
         self._pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self.channel)
@@ -137,27 +71,7 @@ class RedisQueue:
 
     # -- producers ---------------------------------------------------------------------------
 
-    def _enqueue_call(
-        self, job: Job, idem: str | None, ttl_ms: int, client: Any = None
-    ) -> Awaitable[Any]:
-        keys = [self._job(job.id), self.ready, self.stats, self.finished]
-        if idem is not None:
-            keys.append(_k("idem", job.tenant or "", idem))
-        args: list[Any] = [
-            job.id,
-            repr(job.score),
-            max(1, ttl_ms),
-            self.channel,
-            self.job_prefix,
-            job.state.value,
-            job.updated_at,
-        ]
-        for name, value in job.to_fields().items():
-            args += [name, value]
-        result: Awaitable[Any] = self._s["enqueue"](keys=keys, args=args, client=client)
-        return result
-
-    @_translated
+    @translated
     async def enqueue(
         self, job: Job, idempotency_key: str | None = None, idempotency_ttl_ms: int = 0
     ) -> tuple[Job, bool]:
@@ -168,21 +82,21 @@ class RedisQueue:
         assert existing is not None
         return existing, False
 
-    @_translated
+    @translated
     async def enqueue_many(self, jobs: Sequence[Job]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for job in jobs:
             await self._enqueue_call(job, None, 0, client=pipe)
         await pipe.execute()
 
-    @_translated
+    @translated
     async def get(self, job_id: str) -> Job | None:
         raw = await self.client.hgetall(self._job(job_id))
         return Job.from_fields(raw) if raw else None
 
     # -- workers -----------------------------------------------------------------------------
 
-    @_translated
+    @translated
     async def lease(self, owner: str, n: int, now_ms: int, visibility_ms: int) -> Leased:
         raw_jobs, next_due = await self._s["lease"](
             keys=[self.ready, self.leased, self.delayed, self.stats],
@@ -191,7 +105,7 @@ class RedisQueue:
         jobs = [Job.from_fields(dict(zip(flat[::2], flat[1::2], strict=True))) for flat in raw_jobs]
         return Leased(jobs, int(float(next_due)) if next_due else None)
 
-    @_translated
+    @translated
     async def renew(
         self, owner: str, held: Sequence[tuple[str, int]], now_ms: int, visibility_ms: int
     ) -> list[str]:
@@ -203,44 +117,7 @@ class RedisQueue:
         lost = await self._s["renew"](keys=[self.leased], args=args)
         return [i.decode() for i in lost]
 
-    def _finish_call(
-        self,
-        job_id: str,
-        state: JobState,
-        now_ms: int,
-        mode: FinishMode,
-        owner: str | None,
-        attempt: int,
-        result: dict[str, Any] | None,
-        error: dict[str, Any] | None,
-        client: Any = None,
-    ) -> Awaitable[Any]:
-        keys = [
-            self._job(job_id),
-            self.ready,
-            self.leased,
-            self.delayed,
-            self.finished,
-            self.dead,
-            self.stats,
-            self.batches_finished,
-        ]
-        args = [
-            job_id,
-            state.value,
-            mode,
-            owner or "",
-            attempt,
-            now_ms,
-            orjson.dumps(result) if result is not None else "",
-            orjson.dumps(error) if error is not None else "",
-            self.batch_prefix,
-            BATCH_OUTCOME[state],
-        ]
-        call: Awaitable[Any] = self._s["finish"](keys=keys, args=args, client=client)
-        return call
-
-    @_translated
+    @translated
     async def finish(
         self,
         job_id: str,
@@ -256,7 +133,7 @@ class RedisQueue:
         done = await self._finish_call(job_id, state, now_ms, mode, owner, attempt, result, error)
         return bool(done)
 
-    @_translated
+    @translated
     async def retry(
         self,
         job_id: str,
@@ -278,7 +155,7 @@ class RedisQueue:
         )
         return {0: "stale", 1: "retrying", 2: "batch_canceled"}[int(code)]  # type: ignore[return-value]  # the table's values are exactly the Literal's members
 
-    @_translated
+    @translated
     async def release(self, job_id: str, owner: str, attempt: int, now_ms: int) -> bool:
         done = await self._s["release"](
             keys=[self._job(job_id), self.leased, self.ready, self.stats],
@@ -299,15 +176,15 @@ class RedisQueue:
         except (RedisError, OSError) as exc:
             raise StateBackendError(f"job queue: redis failed: {exc}") from exc
 
-    @_translated
+    @translated
     async def heartbeat(self, owner: str, info: dict[str, Any], now_ms: int) -> None:
         await self.client.hset(self.workers_key, owner, orjson.dumps({**info, "seen_ms": now_ms}))
 
-    @_translated
+    @translated
     async def forget_worker(self, owner: str) -> None:
         await self.client.hdel(self.workers_key, owner)
 
-    @_translated
+    @translated
     async def workers(self, now_ms: int, max_age_ms: int) -> list[dict[str, Any]]:
         out, stale = [], []
         for owner, raw in sorted((await self.client.hgetall(self.workers_key)).items()):
@@ -321,7 +198,7 @@ class RedisQueue:
             await self.client.hdel(self.workers_key, *stale)
         return out
 
-    @_translated
+    @translated
     async def annotate(self, job_id: str, fields: dict[str, str]) -> None:
         args: list[str] = []
         for name, value in fields.items():
@@ -330,7 +207,7 @@ class RedisQueue:
 
     # -- operators ---------------------------------------------------------------------------
 
-    @_translated
+    @translated
     async def requeue(self, job_id: str, score: float, now_ms: int) -> Job | None:
         done = await self._s["requeue"](
             keys=[
@@ -345,15 +222,7 @@ class RedisQueue:
         )
         return await self.get(job_id) if done else None
 
-    async def _jobs(self, ids: Sequence[bytes | str]) -> list[Job]:
-        if not ids:
-            return []
-        pipe = self.client.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.hgetall(self._job(job_id.decode() if isinstance(job_id, bytes) else job_id))
-        return [Job.from_fields(raw) for raw in await pipe.execute() if raw]
-
-    @_translated
+    @translated
     async def list_jobs(self, state: JobState, limit: int, offset: int) -> list[Job]:
         end = offset + limit - 1
         if state is JobState.DEAD:
@@ -381,7 +250,7 @@ class RedisQueue:
                         found.append(job)
         return found
 
-    @_translated
+    @translated
     async def counts(self, now_ms: int, aging_ms: int) -> dict[str, Any]:
         pipe = self.client.pipeline(transaction=False)
         pipe.zcount(self.ready, "-inf", "(0")
@@ -402,207 +271,14 @@ class RedisQueue:
             "totals": {k.decode(): int(v) for k, v in totals.items()},
         }
 
-    @_translated
+    @translated
     async def ready_depth(self) -> int:
         return int(await self.client.zcard(self.ready))
 
-    @_translated
+    @translated
     async def cleanup(self, before_ms: int, limit: int = 500) -> int:
         removed = await self._s["cleanup"](
             keys=[self.finished, self.dead, self.batches_finished],
             args=[self.job_prefix, self.batch_prefix, self.tenant_batches, before_ms, limit],
         )
         return int(removed)
-
-    # -- batches -----------------------------------------------------------------------------
-
-    @_translated
-    async def create_batch(
-        self,
-        batch: Batch,
-        jobs: Sequence[Job],
-        idempotency_key: str | None = None,
-        idempotency_ttl_ms: int = 0,
-    ) -> tuple[Batch, bool]:
-        if idempotency_key is not None:
-            idem = _k("idem", "batch", batch.tenant or "", idempotency_key)
-            claimed = await self.client.set(idem, batch.id, nx=True, px=max(1, idempotency_ttl_ms))
-            if not claimed:
-                existing_id = await self.client.get(idem)
-                existing = await self.get_batch(existing_id.decode()) if existing_id else None
-                if existing is not None:
-                    return existing, False
-                await self.client.set(idem, batch.id, px=max(1, idempotency_ttl_ms))
-        bkey = self._batch(batch.id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(bkey, mapping=batch.to_fields())
-        if batch.processing <= 0:
-            pipe.hset(bkey, "ended_at", batch.created_at)
-            pipe.zadd(self.batches_finished, {batch.id: batch.created_at})
-        ids = [job.id for job in jobs]
-        for start in range(0, len(ids), 1000):
-            pipe.rpush(bkey + ":jobs", *ids[start : start + 1000])
-        pipe.zadd(self._tenant(batch.tenant), {batch.id: batch.created_at})
-        for job in jobs:  # queued in the transaction (a pipeline's evalsha only queues)
-            await self._enqueue_call(job, None, 0, client=pipe)
-        await pipe.execute()
-        return batch, True
-
-    def _staging_keys(self, batch_id: str) -> list[str]:
-        bkey = self._batch(batch_id)
-        return [bkey, bkey + ":jobs", bkey + ":staged", bkey + ":staging"]
-
-    @_translated
-    async def begin_batch(
-        self, batch: Batch, idempotency_key: str | None = None, idempotency_ttl_ms: int = 0
-    ) -> Batch | None:
-        keys = [self._batch(batch.id) + ":staging"]
-        if idempotency_key is not None:
-            keys.append(_k("idem", "batch", batch.tenant or "", idempotency_key))
-        answer = await self._s["begin_batch"](
-            keys=keys,
-            args=[batch.id, STAGING_TTL_MS, max(1, idempotency_ttl_ms), self.batch_prefix],
-        )
-        kind = answer[0].decode()
-        if kind == "existing":
-            flat = answer[1]
-            return Batch.from_fields(dict(zip(flat[::2], flat[1::2], strict=True)))
-        if kind == "staging":
-            raise batch_in_progress()
-        return None
-
-    @_translated
-    async def add_batch_jobs(self, batch_id: str, jobs: Sequence[Job]) -> None:
-        if not jobs:
-            return
-        _, jobs_key, staged_key, _ = self._staging_keys(batch_id)
-        staged: dict[str, float] = {}
-        pipe = self.client.pipeline(transaction=True)  # a chunk is stored whole or not at all
-        for job in jobs:
-            key = self._job(job.id)
-            pipe.hset(key, mapping=_compact(job.to_fields()))
-            pipe.pexpire(key, STAGING_TTL_MS)
-            if job.state is JobState.PENDING:
-                staged[job.id] = job.score
-        pipe.rpush(jobs_key, *(job.id for job in jobs))
-        pipe.pexpire(jobs_key, STAGING_TTL_MS)
-        if staged:
-            pipe.zadd(staged_key, staged)
-            pipe.pexpire(staged_key, STAGING_TTL_MS)
-        await pipe.execute()
-
-    @_translated
-    async def commit_batch(self, batch: Batch) -> Batch:
-        args: list[Any] = [
-            self.job_prefix,
-            batch.id,
-            batch.created_at,
-            self.channel,
-            batch.processing,
-        ]
-        for name, value in batch.to_fields().items():
-            args += [name, value]
-        keys = [
-            *self._staging_keys(batch.id),
-            self.ready,
-            self.stats,
-            self._tenant(batch.tenant),
-            self.batches_finished,
-        ]
-        if not await self._s["commit_batch"](keys=keys, args=args):
-            raise StateBackendError(
-                f"job queue: batch {batch.id} was not being stored (its staging expired)"
-            )
-        stored = replace(batch)
-        if stored.processing <= 0:
-            stored.ended_at = batch.created_at
-        return stored
-
-    @_translated
-    async def abort_batch(self, batch: Batch, idempotency_key: str | None = None) -> None:
-        keys = self._staging_keys(batch.id)
-        if idempotency_key is not None:
-            keys.append(_k("idem", "batch", batch.tenant or "", idempotency_key))
-        await self._s["abort_batch"](keys=keys, args=[self.job_prefix, batch.id])
-
-    @_translated
-    async def get_batch(self, batch_id: str) -> Batch | None:
-        raw = await self.client.hgetall(self._batch(batch_id))
-        return Batch.from_fields(raw) if raw else None
-
-    @_translated
-    async def list_batches(
-        self, tenant: str | None, limit: int, after_id: str | None, before_id: str | None
-    ) -> tuple[list[Batch], bool]:
-        key = self._tenant(tenant)
-        total = await self.client.zcard(key)
-        if after_id is not None:
-            rank = await self.client.zrevrank(key, after_id)
-            start = total if rank is None else rank + 1
-            end = start + limit
-            has_more = end < total
-        elif before_id is not None:
-            rank = await self.client.zrevrank(key, before_id)
-            end = 0 if rank is None else rank
-            start = max(0, end - limit)
-            has_more = start > 0
-        else:
-            start, end = 0, limit
-            has_more = limit < total
-        if end <= start:
-            return [], has_more
-        ids = await self.client.zrevrange(key, start, end - 1)
-        pipe = self.client.pipeline(transaction=False)
-        for batch_id in ids:
-            pipe.hgetall(self._batch(batch_id.decode()))
-        return [Batch.from_fields(raw) for raw in await pipe.execute() if raw], has_more
-
-    @_translated
-    async def batch_jobs(self, batch_id: str, start: int, stop: int) -> list[Job]:
-        ids = await self.client.lrange(self._batch(batch_id) + ":jobs", start, stop - 1)
-        return await self._jobs(ids)
-
-    @_translated
-    async def cancel_batch(self, batch_id: str, now_ms: int) -> Batch | None:
-        bkey = self._batch(batch_id)
-        batch = await self.get_batch(batch_id)
-        if batch is None:
-            return None
-        if batch.processing > 0:
-            await self.client.hsetnx(bkey, "cancel_initiated_at", now_ms)
-        ids = await self.client.lrange(bkey + ":jobs", 0, -1)
-        for start in range(0, len(ids), 1000):
-            pipe = self.client.pipeline(transaction=False)
-            for raw_id in ids[start : start + 1000]:
-                await self._finish_call(
-                    raw_id.decode(),
-                    JobState.CANCELED,
-                    now_ms,
-                    "cancel_pending",
-                    None,
-                    0,
-                    None,
-                    None,
-                    client=pipe,
-                )
-            await pipe.execute()
-        return await self.get_batch(batch_id)
-
-    @_translated
-    async def delete_batch(self, batch_id: str) -> bool:
-        bkey = self._batch(batch_id)
-        batch = await self.get_batch(batch_id)
-        if batch is None:
-            return False
-        ids = [i.decode() for i in await self.client.lrange(bkey + ":jobs", 0, -1)]
-        pipe = self.client.pipeline(transaction=True)
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            pipe.delete(*(self._job(i) for i in chunk))
-            for zset in (self.ready, self.delayed, self.leased, self.dead):
-                pipe.zrem(zset, *chunk)
-        pipe.delete(bkey, bkey + ":jobs")
-        pipe.zrem(self._tenant(batch.tenant), batch_id)
-        pipe.zrem(self.batches_finished, batch_id)
-        await pipe.execute()
-        return True
