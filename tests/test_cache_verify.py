@@ -570,6 +570,10 @@ NEAR_MISSES = [
     # v76: a verb's form inside a noun WordNet lists ("capital_gain") is that noun's
     ("what is the capital gains tax rate", "what is the capital tax rate", "unaligned"),
     ("how is capital gains taxed", "how is capital taxed", "unaligned"),
+    # v76: whether one may, against how one does
+    ("can dogs eat grapes", "how do dogs eat grapes", "modality"),
+    ("can i eat raw eggs", "how do i eat raw eggs", "modality"),
+    ("can anyone become president", "how do you become president", "modality"),
 ]  # fmt: skip
 
 LONG = (
@@ -926,6 +930,11 @@ PARAPHRASES = [
     ("how do i stop my dog from barking", "how do i keep my dog from barking"),
     ("how do i make my bike chain stop squeaking", "bike chain squeaks, how do I fix it?"),
     ("how do i quit smoking", "how do i stop smoking"),
+    # v76: "the number of" asks how many; a request made of anyone is made of you
+    ("How many bones are in the adult human body?", "number of bones in an adult human body"),
+    ("how many continents are there", "what's the number of continents on earth"),
+    ("what is an API", "Can someone explain what an API is?"),
+    ("what is an API", "can anyone tell me what an API is"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

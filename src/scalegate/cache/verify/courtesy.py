@@ -229,3 +229,22 @@ def without_courtesy(tokens: list[Token]) -> list[Token]:
         out.append(tokens[i])
         i += 1
     return out if any(t.kind != "punct" for t in out) else tokens
+
+
+_ASKED = frozenset({"someone", "anyone", "somebody", "anybody"})
+
+
+def asked_of_you(tokens: list[Token]) -> list[Token]:
+    """``tokens`` with a request made of anyone made of "you" (v76): "*Can someone* explain
+    what an API is?" asks what "*Can you* explain …" asks — only before a request verb
+    ("*Can anyone* become president?" asks who may)."""
+    out = list(tokens)
+    for i in range(len(tokens) - 2):
+        if (
+            _starts(tokens, i)
+            and tokens[i].text in ("can", "could", "would", "will")
+            and tokens[i + 1].text in _ASKED
+            and tokens[i + 2].text in c.REQUEST_VERBS
+        ):
+            out[i + 1] = Token("word", "you")
+    return out

@@ -28,7 +28,7 @@ from scalegate.cache.verify.context import (
     mark_you,
     names_all,
 )
-from scalegate.cache.verify.courtesy import without_courtesy
+from scalegate.cache.verify.courtesy import asked_of_you, without_courtesy
 from scalegate.cache.verify.fields import (
     attach_unit,
     number_words,
@@ -145,6 +145,7 @@ _COUNTED = frozenset({"give", "name", "list", "suggest", "recommend", "tell", "s
 def analyse(text: str, lexicon: Lexicon) -> Analysis:
     """Split ``text`` into content words and the closed-class details."""
     tokens = without_courtesy(closed_typos(tokenize(text), lexicon))  # "waht", "teh" (v66)
+    tokens = asked_of_you(tokens)  # "Can *someone* explain …" (v76)
     tokens = phrases.phrasal(casual_digits(read_alike(tokens), lexicon), lexicon)  # v74
     tokens = per_period(in_one_order(tokens))  # "climate vs weather" (v51), "every day" (v56)
     tokens = words_named(where_located(tokens))  # "where is … located" (v63), "the phrase" (v67)

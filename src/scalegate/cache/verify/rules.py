@@ -113,7 +113,7 @@ class Verifier:
             return "tense"  # "Was the bridge open?" / "Is the bridge open?"
         if times_differ(da.timed, db.timed):
             return "tense"  # "I've been laid off" / "I'm about to be laid off"
-        if mood_differs(da.openings, db.openings):
+        if mood_differs((da.openings, da.exact["question"]), (db.openings, db.exact["question"])):
             return "modality"  # "Could a penguin survive …?" / "Do penguins live …?"
         if coordination_differs(da.sequence, db.sequence):
             return "connective"  # "high in protein *and* low in carbs" / "… *or* …"

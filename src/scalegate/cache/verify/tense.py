@@ -231,9 +231,25 @@ def asked_by_whom(
     return after[:1] == ["=by"] and after[1:] in ([], [CLAUSE])
 
 
-def mood_differs(a: Sequence[str], b: Sequence[str]) -> bool:
-    """One prompt's first yes/no question opens with a modal, the other's with do."""
-    return {*a[:1], *b[:1]} == {"modal", "do"}
+def mood_differs(
+    a: tuple[Sequence[str], Sequence[str]], b: tuple[Sequence[str], Sequence[str]]
+) -> bool:
+    """One prompt's first yes/no question opens with a modal, the other's with do; or one
+    asks whether with a modal and the other asks how, with no yes/no question of its own
+    (v76): "*Can* dogs eat grapes?" / "*How* do dogs eat grapes?". Each side: its openings
+    and its question words."""
+    (opens_a, asks_a), (opens_b, asks_b) = a, b
+    if {*opens_a[:1], *opens_b[:1]} == {"modal", "do"}:
+        return True
+    return _whether_how(opens_a, asks_a, opens_b, asks_b) or _whether_how(
+        opens_b, asks_b, opens_a, asks_a
+    )
+
+
+def _whether_how(
+    opens: Sequence[str], asks: Sequence[str], other_opens: Sequence[str], other_asks: Sequence[str]
+) -> bool:
+    return opens[:1] == ["modal"] and "how" not in asks and "how" in other_asks and not other_opens
 
 
 def voice_differs(a: dict[int, bool], b: dict[int, bool], pairs: dict[int, int]) -> bool:

@@ -136,6 +136,8 @@ def _question_word(word: str, prev: str, nxt: str) -> str | None:
     "what city" where (and "year", "city" are then the question word's)."""
     if word == "how" and nxt in ("many", "much"):
         return "question:quantity"
+    if word == "number" and nxt == "of" and (prev in c.DETERMINERS or prev in ("", "total")):
+        return "question:quantity"  # "the *number of* bones" asks how many (v76)
     if prev == "what" and (word in c.WHAT_WHEN or word in c.WHAT_WHERE):
         return "light"
     if word == "what" and (nxt in c.WHAT_WHEN or nxt in c.WHAT_WHERE):
