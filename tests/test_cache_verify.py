@@ -574,6 +574,8 @@ NEAR_MISSES = [
     ("can dogs eat grapes", "how do dogs eat grapes", "modality"),
     ("can i eat raw eggs", "how do i eat raw eggs", "modality"),
     ("can anyone become president", "how do you become president", "modality"),
+    # v77: a title told apart by its article
+    ("who wrote invisible man", "who wrote the invisible man", "quoted"),
 ]  # fmt: skip
 
 LONG = (
@@ -935,6 +937,8 @@ PARAPHRASES = [
     ("how many continents are there", "what's the number of continents on earth"),
     ("what is an API", "Can someone explain what an API is?"),
     ("what is an API", "can anyone tell me what an API is"),
+    # v77: an article dropped before a name is no other title
+    ("who painted the mona lisa", "who painted mona lisa"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

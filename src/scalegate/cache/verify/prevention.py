@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.features import Analysis
 
 # Verbs (by lemma) that keep someone or something from doing the "-ing" verb after "from".
 _PREVENT = frozenset({"keep", "stop", "prevent", "prohibit", "ban", "bar", "block", "deter",
@@ -34,11 +35,9 @@ class Words(Protocol):
     def may_be_verb(self, word: str) -> bool: ...
 
 
-def prevention_differs(
-    a: tuple[Sequence[str], Sequence[str]], b: tuple[Sequence[str], Sequence[str]], lexicon: Words
-) -> bool:
-    """Whether one prompt prevents an act the other says plainly (see the module doc);
-    each prompt as its words and its negations."""
+def prevention_differs(da: Analysis, db: Analysis, lexicon: Words) -> bool:
+    """Whether one prompt prevents an act the other says plainly (see the module doc)."""
+    a, b = (da.words, da.exact["negation"]), (db.words, db.exact["negation"])
     return _against(a, b, lexicon) or _against(b, a, lexicon)
 
 

@@ -16,7 +16,6 @@ import re
 from functools import lru_cache
 
 from scalegate.cache.verify.align import align
-from scalegate.cache.verify.causative import causee_differs
 from scalegate.cache.verify.compare import (
     blanks_placed_differently,
     closed_class,
@@ -40,7 +39,6 @@ from scalegate.cache.verify.modifiers import (
     numbers_traded,
     words_traded,
 )
-from scalegate.cache.verify.prevention import prevention_differs
 from scalegate.cache.verify.relations import relation_differs, relation_replaced, stranded
 from scalegate.cache.verify.roles import (
     clauses,
@@ -69,6 +67,7 @@ from scalegate.cache.verify.tense import (
     voice_differs,
 )
 from scalegate.cache.verify.verbs import particle_dropped, task_replaced
+from scalegate.cache.verify.word_rules import READ_FROM_WORDS
 
 logger = logging.getLogger(__name__)
 
@@ -168,12 +167,9 @@ class Verifier:
         subjects_a, subjects_b = _subjects(da, da.sequence), _subjects(db, renamed)
         if subjects_a and subjects_b and subjects_a != subjects_b:
             return "person"
-        if causee_differs(da.words, db.words, self.lexicon):
-            return "order"  # "apologize to my girlfriend" / "get my girlfriend to apologize"
-        if prevention_differs(
-            (da.words, da.exact["negation"]), (db.words, db.exact["negation"]), self.lexicon
-        ):
-            return "negation"  # "make my dog bark" / "stop my dog from barking" (v75)
+        for differs, why in READ_FROM_WORDS:
+            if differs(da, db, self.lexicon):
+                return why
         same_person = persons(subjects_a) and subjects_a == subjects_b
         if (
             (same_person and voice_differs(da.voices, db.voices, pairs))
