@@ -576,6 +576,11 @@ NEAR_MISSES = [
     ("can anyone become president", "how do you become president", "modality"),
     # v77: a title told apart by its article
     ("who wrote invisible man", "who wrote the invisible man", "quoted"),
+    # v78: a noun never seen as a verb is the subject after the modal; "the city of" a name
+    ("what causes gum disease", "what can gum disease cause", "order"),
+    ("what is the population of the city of london", "what is the population of london",
+     "unaligned"),
+    ("how big is the island of hawaii", "how big is hawaii", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -939,6 +944,9 @@ PARAPHRASES = [
     ("what is an API", "can anyone tell me what an API is"),
     # v77: an article dropped before a name is no other title
     ("who painted the mona lisa", "who painted mona lisa"),
+    # v78: the verb after the modal; a kind before "of" that names no place
+    ("what causes back pain", "what can cause back pain"),
+    ("best time of day to take creatine?", "when during the day should i take creatine"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

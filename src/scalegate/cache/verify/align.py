@@ -196,7 +196,7 @@ def _implied(
     determiner, a name's word ("the *City* of London"), unlike one after a preposition
     ("How many continents are there *on Earth*?"). And a word after a determiner or a
     preposition is a noun, not a light verb: "London to Paris *by train*" narrows it."""
-    if x.coordinated or (x.capital and x.noun and not x.preposition):
+    if x.coordinated or _names_which(x, own, lexicon):
         return False  # nor a name's word: "the *City* of London" is not London
     if light(x, lexicon) and (_says_what_it_does(x, own, lexicon) or _attributive(x, lexicon)):
         return False
@@ -208,6 +208,17 @@ def _implied(
     if praise and _praise(x, own, lexicon):
         return not other_defines
     return any(k in lexicon.broader(ko) for k in x.keys for o in others for ko in o.keys)
+
+
+def _names_which(x: Word, own: list[Word], lexicon: Lexicon) -> bool:
+    """A name's word ("the *City* of London"), or a kind before "of" and a name of it, saying
+    which it is (v78): "the *city* of london", "the *state* of washington"."""
+    return (x.capital and x.noun and not x.preposition) or any(
+        w.of == x.text
+        and lexicon.named(w.text)
+        and any(k in lexicon.broader(kw) for k in x.keys for kw in w.keys)
+        for w in own
+    )
 
 
 def _attributive(x: Word, lexicon: Lexicon) -> bool:

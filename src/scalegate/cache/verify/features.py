@@ -354,12 +354,14 @@ def _after_do(tokens: list[Token], i: int) -> bool:
 
 def _after_modal(tokens: list[Token], i: int, lexicon: Lexicon) -> bool:
     """Whether ``tokens[i]`` is the subject after a question word's modal, a word that is no
-    verb: "what can *acid* reflux cause" (verifier v55) — not "what can *cause* it"."""
+    verb: "what can *acid* reflux cause" (verifier v55) — not "what can *cause* it" — or
+    one WordNet's corpus never showed as a verb, only as a noun: "what can *gum* disease
+    cause" (v78; "gum up" is a verb)."""
     return (
         i >= 2
         and tokens[i - 1].text in c.MODALS
         and tokens[i - 2].text in ("what", "which", "who", "whom")  # not "how should X be …"
-        and not lexicon.may_be_verb(tokens[i].text)
+        and (not lexicon.may_be_verb(tokens[i].text) or lexicon.seldom_verb(tokens[i].text))
     )
 
 

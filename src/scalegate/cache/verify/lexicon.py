@@ -82,6 +82,8 @@ class Lexicon:
         self.adjectival = _cached(self._adjectival)
         self.broader = _cached(self._broader)
         self.animate = _cached(self._animate)
+        self.named = _cached(self._named)
+        self.seldom_verb = _cached(self._seldom_verb)
         self.unknown = _cached(self._unknown)
         self.main_sense = _cached(self._main_sense)
         self._synset = lru_cache(maxsize=1 << 16)(self._read_synset)
@@ -159,6 +161,21 @@ class Lexicon:
             if offsets:
                 return self._synset(f"n:{offsets[0]}").lexfile in _ANIMATE
         return False
+
+    def _seldom_verb(self, word: str) -> bool:
+        """``word`` is a noun WordNet's corpus never showed as a verb ("gum", "fat")."""
+        files = self._files
+        return files is not None and files.tagged(word, "v") == 0 and files.tagged(word, "n") > 0
+
+    def _named(self, word: str) -> bool:
+        """``word``'s first noun sense is one named thing, an instance of a kind ("london",
+        "texas", "hawaii"), not a kind ("day", "city")."""
+        if self._files is None:
+            return False
+        offsets = self._files.offsets(word, "n")
+        return bool(offsets) and any(
+            p.symbol == "@i" for p in self._synset(f"n:{offsets[0]}").pointers
+        )
 
     def _broader(self, lemma: str) -> frozenset[str]:
         """Nouns one or two steps more general than ``lemma``'s first senses ("capital" →

@@ -31,6 +31,7 @@ class Word:
     passive: bool = False  # a participle after be/get: "can I *be added*" (.tense)
     # Right before a word that may be a noun, no determiner between: "*free* things" (v70)
     before_noun: bool = False
+    of: str = ""  # the word before "of" and its determiner: "the *city* of London" (v78)
 
 
 _DEGREE_MARKERS = {"most": "sup", "more": "cmp"}
@@ -88,6 +89,7 @@ def content(
         coordinated=prev in c.COORDINATORS or nxt in c.COORDINATORS,
         preposition=preposition,
         head=tokens[j - 1].text if preposition and j else "",
+        of=tokens[j - 1].text if before == "of" and j else "",
         capital=tok.capital,
         time=time,
         passive=passive,
