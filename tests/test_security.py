@@ -426,6 +426,21 @@ def test_malformed_http_gets_a_400_envelope(served: GatewayProcess, raw: bytes) 
     anthropic_error(400, ex.headers, ex.body, "invalid_request_error")
 
 
+@pytest.mark.parametrize("before", [1, 2], ids=["one request", "two pipelined"])
+def test_garbage_after_pipelined_requests_answers_them_first(
+    served: GatewayProcess, before: int
+) -> None:
+    """Bytes the parser rejects, read in the same packet as complete requests before them:
+    each of those is answered, in order, then the 400 in the envelope, then the close (the
+    connection used to close at once, unanswered: found by test_fuzz)."""
+    request_ = b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n"
+    ex = _one(served.port, request_ * before + b"GARBAGE\r\n\r\n")
+    answers = ex.data.split(b"HTTP/1.1 ")[1:]
+    assert [a[:3] for a in answers] == [b"200"] * before + [b"400"], ex.data[:600]
+    assert b"the request is not valid HTTP/1.1" in answers[-1]
+    assert ex.closed is not None
+
+
 def test_no_server_header(served: GatewayProcess) -> None:
     resp = request(served.url, "GET", "/healthz")
     assert "server" not in resp.headers

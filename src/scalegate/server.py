@@ -21,6 +21,9 @@ answered in the provider's envelope (the OpenAI one under ``/v1/chat/completions
   ``body_min_bytes_per_second`` bytes received (a large upload on a slow link is fine, a
   trickle is not): a ``408`` if no response has started, else the connection is closed.
 
+A request the parser rejects (``400``) that arrived behind complete requests, in the same
+read, is answered after them, in order: their answers are not dropped by the close.
+
 The timers cost nothing when a request arrives in one read (the usual case): they are armed
 only when a read ends in the middle of a head or a body.
 
@@ -84,6 +87,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._read = 0  # bytes of the read being parsed
         self._body_seen = 0  # bytes read while a body was due (counted once timed)
         self._refusal: ProviderError | None = None
+        self._deferred: ProviderError | None = None  # answered once the responses before it are
 
     # -- connection events ------------------------------------------------------------------
 
@@ -208,6 +212,11 @@ class GuardedProtocol(HttpToolsProtocol):
             self._disarm()
             self._linger()
             return
+        if self._deferred is not None and not self.pipeline and not self.transport.is_closing():
+            self.server_state.total_requests += 1
+            error, self._deferred = self._deferred, None
+            self._answer(error)  # the request the parser refused, after those before it
+            return
         super().on_response_complete()
 
     # -- answering --------------------------------------------------------------------------
@@ -228,8 +237,15 @@ class GuardedProtocol(HttpToolsProtocol):
             cycle.disconnected = True
             cycle.message_event.set()
         elif cycle is not None and not cycle.response_complete:
-            self.transport.close()  # behind a response still being written: only close
+            # Behind a response still being written (bytes the parser rejected after a
+            # complete request, read in the same packet): that response goes out first, and
+            # any pipelined before this, then this answer (:meth:`on_response_complete`).
+            self._deferred = error
             return
+        self._answer(error)
+
+    def _answer(self, error: ProviderError) -> None:
+        """Write ``error`` in the client's envelope with ``connection: close``, then linger."""
         request_id = new_request_id()
         path = getattr(self, "url", b"").decode("latin-1")
         status, body, headers = render_for_path(path, error, request_id)
