@@ -581,6 +581,8 @@ NEAR_MISSES = [
     ("what is the population of the city of london", "what is the population of london",
      "unaligned"),
     ("how big is the island of hawaii", "how big is hawaii", "unaligned"),
+    # v79: a named thing meets another noun in its first sense only
+    ("how many countries are in europe", "how many countries are in the eu", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -947,6 +949,9 @@ PARAPHRASES = [
     # v78: the verb after the modal; a kind before "of" that names no place
     ("what causes back pain", "what can cause back pain"),
     ("best time of day to take creatine?", "when during the day should i take creatine"),
+    # v79: names sharing their first sense
+    ("what is the capital of holland", "what is the capital of the netherlands"),
+    ("how many states are in the usa", "how many states are in the us"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -320,7 +320,7 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
     related = lexicon.all_synonyms if all_senses else lexicon.synonyms
     if _unit(x, lexicon) and _unit(y, lexicon):
         related = lexicon.main_sense
-    split = lexicon.split_sense
+    split = lexicon.split_sense  # and, for a name's later sense, names_apart (v79)
     if any(
         lexicon.converse(kx, ky) or lexicon.kind_of(kx, ky) or lexicon.kind_of(ky, kx)
         for kx in x.keys
@@ -334,7 +334,7 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
     nouns = x.noun and y.noun and not (_gerund(x, lexicon) or _gerund(y, lexicon))
     return any(
         (ky in related(kx) or kx in related(ky))
-        and not (split(kx, ky) or split(ky, kx))
+        and not (split(kx, ky) or split(ky, kx) or lexicon.names_apart(kx, ky))
         and not (noun and lexicon.verbs_only(kx, ky))
         and not (nouns and lexicon.verb_link_only(kx, ky))
         for kx in x.keys

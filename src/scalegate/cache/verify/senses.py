@@ -134,3 +134,18 @@ def attributes(lx: Lexicon, lemma: str) -> frozenset[str]:
                 if p.symbol == "=":
                     out.update(lx.synset(f"n:{p.offset}").words)
     return frozenset(out)
+
+
+def names_apart(lx: Lexicon, a: str, b: str) -> bool:
+    """Two nouns sharing a synset, one of them a named thing (an instance), that share
+    neither's first sense: "Europe" is the EU only in a later sense, so "how many countries
+    are in *europe*" is not "… in *the eu*" (verifier v79). Words related otherwise (derived:
+    "china" / "chinese") are not read here."""
+    files = lx.files
+    if files is None or not (lx.named(a) or lx.named(b)):
+        return False
+    senses_a = [lx.synset(f"n:{o}") for o in files.offsets(a, "n")]
+    senses_b = [lx.synset(f"n:{o}") for o in files.offsets(b, "n")]
+    if not senses_a or not senses_b or not any(b in s.words for s in senses_a):
+        return False
+    return b not in senses_a[0].words and a not in senses_b[0].words
