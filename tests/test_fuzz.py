@@ -102,6 +102,10 @@ def parse(data: bytes) -> tuple[int, dict[str, str], bytes]:
         headers[name.strip().lower()] = value.strip()
     if headers.get("transfer-encoding") == "chunked":
         body = dechunk(body)
+    elif "content-length" in headers:
+        # The first answer only: a request the parser refused behind it gets its own after
+        # it on the same connection (``server.GuardedProtocol``).
+        body = body[: int(headers["content-length"])]
     return status, headers, body
 
 
