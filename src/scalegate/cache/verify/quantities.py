@@ -19,13 +19,10 @@ import calendar
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.tokens import Token
 
+# "may" too: next to a day's number it is the month ("May 5th"), not the modal.
 _MONTHS = frozenset(
-    name.lower()
-    for names in (calendar.month_name, calendar.month_abbr)
-    for name in names
-    if name and name.lower() != "may"  # "may" is a modal far more often: month only by digits
+    name.lower() for names in (calendar.month_name, calendar.month_abbr) for name in names if name
 )
-_MAY = "may"
 _SPEED = {"mph": ("mile", "miles", "mi"), "kph": ("km", "kms", "kilometer", "kilometers",
           "kilometre", "kilometres")}  # fmt: skip
 _PER = frozenset({"per", "an", "a"})
@@ -90,15 +87,8 @@ def _day(tokens: list[Token], i: int) -> Token | None:
     before = tokens[i - 1].text if i else ""
     after = [t.text for t in tokens[i + 1 : i + 3]]
     month = before in _MONTHS or (after[:1] == ["of"] and after[1:] and after[1] in _MONTHS)
-    month = month or (bool(after) and after[0] in _MONTHS) or _may(tokens, i)
+    month = month or (bool(after) and after[0] in _MONTHS)
     return Token("number", tok.text) if month else None
-
-
-def _may(tokens: list[Token], i: int) -> bool:
-    """ "May *5th*", "the *5th* of May": the month, as a day's number stands by it."""
-    before = tokens[i - 1].text if i else ""
-    after = [t.text for t in tokens[i + 1 : i + 3]]
-    return before == _MAY or after[:1] == [_MAY] or after == ["of", _MAY]
 
 
 def pounds_read_alike(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
