@@ -583,6 +583,9 @@ NEAR_MISSES = [
     ("how big is the island of hawaii", "how big is hawaii", "unaligned"),
     # v79: a named thing meets another noun in its first sense only
     ("how many countries are in europe", "how many countries are in the eu", "unaligned"),
+    # v80: a word of a name WordNet lists whole is no typo of a closed-class word
+    ("how to start a fast for yom kippur", "how to break a fast after yom kippur", "relation"),
+    ("how to fast for yom kippur", "how to fast after yom kippur", "relation"),
 ]  # fmt: skip
 
 LONG = (
@@ -952,6 +955,8 @@ PARAPHRASES = [
     # v79: names sharing their first sense
     ("what is the capital of holland", "what is the capital of the netherlands"),
     ("how many states are in the usa", "how many states are in the us"),
+    # v80: "yom" of "yom kippur" is a word of the name, and still one of both prompts
+    ("what is yom kippur", "whats yom kippur"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

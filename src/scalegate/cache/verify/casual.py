@@ -51,8 +51,9 @@ def closed_typos(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
     """``tokens`` with a typo of a closed-class or request word read as that word (v66):
     "whats *teh* difference", "how long *shoud* I steep", "*explian* this" — a word
     no dictionary knows, typed in lower case, one edit from exactly one such word with the
-    same first letter (a content word's typo is aligned with the other prompt's word by
-    :func:`.align.misspelt`; a closed-class word has nothing there to align with)."""
+    same first letter, that makes no WordNet noun with a word next to it ("*yom* kippur",
+    v80). A content word's typo is aligned with the other prompt's word by
+    :func:`.align.misspelt`; a closed-class word has nothing there to align with."""
     out = list(tokens)
     for i, tok in enumerate(tokens):
         word = tok.text
@@ -60,6 +61,10 @@ def closed_typos(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
             continue
         if word in _CLOSED or not lexicon.unknown(word):
             continue
+        prev = tokens[i - 1].text if i else ""
+        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        if lexicon.collocation(word, nxt) or lexicon.collocation(prev, word):
+            continue  # a word of a name WordNet lists whole: "*yom* kippur" is no "you" (v80)
         near = [w for w in _CLOSED if _typo_of(word, w)]
         if len(near) == 1:
             out[i] = Token("word", near[0])
