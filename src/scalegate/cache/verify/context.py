@@ -16,12 +16,17 @@ CLAUSE_OPENERS = frozenset({"when", "whenever", "if", "while", "after", "before"
                              "unless", "until", "once"})  # fmt: skip
 # An "all" after a noun or ending its phrase: "UNION *ALL*", "delete *all*" (verifier v47).
 NAMED_ALL = "all!"
+_ALL_PRONOUNS = frozenset({"everything", "everyone", "everybody"})
 
 
 def names_all(tokens: list[Token], i: int, placed: dict[int, int], lexicon: Lexicon) -> bool:
     """``tokens[i]``, an "all", stands after the word it is part of ("UNION *ALL*") or ends
     its phrase ("how do I delete *all*"), so no prompt may leave it out — not one before
-    its noun ("stay up *all* night")."""
+    its noun ("stay up *all* night"). "everything", "everyone" and "everybody" are always
+    a noun phrase of their own: "the owner of a directory *and everything inside it*"
+    asks for more at ``balanced`` too (verifier v81)."""
+    if tokens[i].text in _ALL_PRONOUNS and tokens[i].kind == "word" and i not in placed:
+        return True  # a noun phrase of its own: "the owner of a directory and *everything* …"
     if tokens[i].text != "all" or tokens[i].kind != "word" or i in placed:
         return False  # not a quantifier: a word in code or capitals ("SELECT *ALL*")
     after_content = i - 1 in placed
@@ -41,12 +46,27 @@ def names_all(tokens: list[Token], i: int, placed: dict[int, int], lexicon: Lexi
 def in_context(role: str | None, tokens: list[Token], i: int, lexicon: Lexicon) -> str | None:
     """``role`` of ``tokens[i]`` as the words after it read it: "*can* you use tabs" asks
     what one can do; "the *most* healthy" is the next word's degree (v56)."""
+    if role is not None and keyword(tokens, i):
+        return None  # "DISTINCT *ON*", "ORDER *BY*": a keyword's word, not grammar (v81)
     if i + 1 < len(tokens) and marked_degree(tokens, i + 1, lexicon):
         return "light"
     nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
     if role == "light" and nxt == "you" and tokens[i].text in ("can", "could"):
         return "modality:can" if asks_can(tokens, i) else role
     return role
+
+
+def keyword(tokens: list[Token], i: int) -> bool:
+    """``tokens[i]``, a preposition or a word of direction, is written in capitals next to
+    another word in capitals, in a prompt not typed in capitals: one word of a keyword
+    that is more than one ("DISTINCT *ON*", "ORDER *BY*", "INSERT *INTO*"), not an
+    emphasis ("I NEED HELP *with*") nor a word alone ("is it *OK*") (verifier v81)."""
+    word = tokens[i].text
+    if not tokens[i].caps or not (word in c.PREPOSITIONS or word in c.DIRECTION):
+        return False
+    return any(
+        0 <= j < len(tokens) and tokens[j].caps and tokens[j].kind == "word" for j in (i - 1, i + 1)
+    )
 
 
 def mark_you(word: str, in_role: bool, sequence: list[str]) -> None:
