@@ -589,6 +589,16 @@ NEAR_MISSES = [
     # v81: a preposition in capitals beside another capital word is a keyword's word
     ("what does DISTINCT do in postgres", "what does DISTINCT ON do in postgres", "unaligned"),
     ("what does INSERT do in sql", "what does INSERT INTO do in sql", "unaligned"),
+    # v82: a count against the names; a late untagged sense; "someone" had do it
+    ("how many olympian gods are there", "list the olympian gods", "question"),
+    ("how many gospels are in the new testament",
+     "what are the gospels in the new testament called", "question"),
+    ("how many tables are in my database", "name the tables in my database", "question"),
+    ("can i put a wool blanket in the dryer", "can i put a fleece blanket in the dryer",
+     "unaligned"),
+    ("what are the risks of cosigning a loan for someone",
+     "what are the risks of having someone cosign my loan", "order"),
+    ("how can i make someone laugh", "how can i laugh with someone", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -960,6 +970,10 @@ PARAPHRASES = [
     ("how many states are in the usa", "how many states are in the us"),
     # v80: "yom" of "yom kippur" is a word of the name, and still one of both prompts
     ("what is yom kippur", "whats yom kippur"),
+    # v82: a count asked with "what is"; senses both words' corpus tagged
+    ("how many people live in tokyo", "what is the number of people living in tokyo"),
+    ("Recommend some names for a golden retriever puppy.", "names for a golden retriever pup"),
+    ("What is the largest desert in the world?", "What is the biggest desert on Earth?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -335,6 +335,7 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
     return any(
         (ky in related(kx) or kx in related(ky))
         and not (split(kx, ky) or split(ky, kx) or lexicon.names_apart(kx, ky))
+        and not (lexicon.late_sense(kx, ky) or lexicon.late_sense(ky, kx))
         and not (noun and lexicon.verbs_only(kx, ky))
         and not (nouns and lexicon.verb_link_only(kx, ky))
         for kx in x.keys

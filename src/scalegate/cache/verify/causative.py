@@ -25,13 +25,22 @@ class Words(Protocol):
     def keys(self, word: str) -> frozenset[str]: ...
     def animate(self, word: str) -> bool: ...
     def verbal(self, word: str) -> bool: ...
+    def poses(self, word: str) -> frozenset[str]: ...
+    def plural(self, word: str) -> bool: ...
+
+
+def _verb(word: str, lexicon: Words) -> bool:
+    """After a causative and the one it has act, any form of a WordNet verb that is no
+    plural noun: "have someone *cosign* my loan", "make someone *laugh*" (v82; before,
+    only a word usually a verb). The causee before it rules out "make a pivot *table*"."""
+    return lexicon.verbal(word) or ("v" in lexicon.poses(word) and not lexicon.plural(word))
 
 
 def caused(words: Sequence[str], lexicon: Words) -> dict[str, tuple[str, str | None]]:
     """Each verb (by lemma) someone is had to do: who, and where the verb stands. "get *my
     girlfriend* to *apologize*" gives {"apologize": ("girlfriend", …)}. The one had to do
     it is a person or an animal ("get my dog to stop"), not a thing ("get a job to pay
-    bills": a purpose); without "to" the verb is usually a verb ("make a pivot *table*")."""
+    bills": a purpose); without "to" it is a verb (:func:`_verb`)."""
     out: dict[str, tuple[str, str | None]] = {}
     for i, word in enumerate(words):
         lemmas = lexicon.keys(word)
@@ -48,7 +57,7 @@ def caused(words: Sequence[str], lexicon: Words) -> dict[str, tuple[str, str | N
         k = j + 1
         if words[k] == "to" and lemmas & _WITH_TO:
             k += 1
-        elif not (lemmas & _BARE and lexicon.verbal(words[k])):
+        elif not (lemmas & _BARE and _verb(words[k], lexicon)):
             continue
         if k < len(words) and words[k].isalpha():
             for lemma in lexicon.keys(words[k]):
@@ -65,12 +74,12 @@ def causee_differs(a: Sequence[str], b: Sequence[str], lexicon: Words) -> bool:
     caused_a, caused_b = caused(a, lexicon), caused(b, lexicon)
     for mine, other, theirs in ((caused_a, b, caused_b), (caused_b, a, caused_a)):
         for verb, (who, done_to) in mine.items():
-            if who in _PRONOUNS or verb in theirs:
+            if (who in _PRONOUNS and who not in _ANYONE) or verb in theirs:
                 continue  # both have it done: the alignment reads who
             for k, word in enumerate(other):
                 if (
                     verb in lexicon.keys(word)
-                    and _doer(other, k) in _ASKER
+                    and _asker_does(other, k, lexicon)
                     and (_object(other, k) != who or done_to in _PERSONAL)
                 ):
                     return True
@@ -83,6 +92,25 @@ _PERSONAL = frozenset({"me", "us", "you", "him", "her", "them", "myself", "ourse
 
 
 _ASKER = frozenset({"i", "we", "you"})
+# Indefinite: no one named elsewhere, so one had to do it is no one the other prompt names
+# with a pronoun (v82).
+_ANYONE = frozenset({"someone", "somebody"})
+
+
+def _asker_does(words: Sequence[str], k: int, lexicon: Words) -> bool:
+    """``words[k]`` is done by the asker: "I", "we" or "you" right before it, or no doer at
+    all — an "-ing" form after "of", "for" or "about" that follow a thing ("the risks *of
+    cosigning*", v82), not a person or an animal ("scold my dog *for barking*")."""
+    doer = _doer(words, k)
+    if doer in _ASKER:
+        return True
+    if not words[k].endswith("ing") or doer not in _OPEN or k < 2 or words[k - 1] != doer:
+        return False
+    before = words[k - 2]
+    return before.isalpha() and before not in _PRONOUNS and not lexicon.animate(before)
+
+
+_OPEN = frozenset({"of", "for", "about"})
 
 
 def _object(words: Sequence[str], k: int) -> str | None:

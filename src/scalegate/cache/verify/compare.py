@@ -30,7 +30,7 @@ past against a future, "I" against "she". So each field has its own test:
   tree fell on *our* fence" / "*our* tree fell on *their* fence").
 
 Across fields: a number against "all", or against "both" unless it is two
-(:func:`counted_against_all`), and one thing against every one of it
+(:func:`.counts.counted_against_all`), and one thing against every one of it
 (:func:`one_against_all`, on aligned words).
 """
 
@@ -41,6 +41,11 @@ from collections import Counter
 from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
+from scalegate.cache.verify.counts import (
+    count_against_each,
+    count_against_names,
+    counted_against_all,
+)
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.modifiers import number_governed
@@ -94,18 +99,6 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
         cb = {_CONNECTIVE[x] for x in sb if x in _CONNECTIVE}
         return "unless" in ca ^ cb or (bool(ca and cb) and not (ca <= cb or cb <= ca))
     return a != b  # in order: "cups in a liter" is not "liters in a cup"
-
-
-def count_against_each(da: Analysis, db: Analysis) -> bool:
-    """One prompt asks how many, the other about each or all of them, at ``balanced`` too
-    (v72): "*how many* amendments are in the bill of rights" / "what does *each* amendment
-    … say" (balanced lets an "all" in one prompt only pass: "stay up *all* night")."""
-    return (
-        "quantity" in da.exact["question"]
-        and "quantity" not in db.exact["question"]
-        and "all" in db.exact["quantifier"]
-        and "all" not in da.exact["quantifier"]
-    )
 
 
 def _owners(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -218,18 +211,6 @@ _CALL = re.compile(r"\b([A-Za-z_]\w*)\(")
 _NAME = re.compile(r"\b([A-Za-z_]\w*)\b(?!\()")
 
 
-def counted_against_all(da: Analysis, db: Analysis) -> bool:
-    """A number in one prompt where the other says "all" (and neither says both): at
-    ``balanced`` too, where "all" alone in one prompt passes; or says "both" and the
-    number is not two ("replace *one* tire" / "replace *both* tires")."""
-    numbers, other = da.exact["numbers"], db.exact["quantifier"]
-    if not numbers or db.exact["numbers"]:
-        return False
-    if "all" in other and "all" not in da.exact["quantifier"]:
-        return True
-    return "both" in other and "both" not in da.exact["quantifier"] and "2" not in numbers
-
-
 def one_against_all(da: Analysis, db: Analysis, pairs: dict[int, int]) -> bool:
     """One thing in one prompt, every one in the other, at ``balanced`` too: "remove *a*
     duplicate row" / "remove *all* duplicate rows" (the same word after "a" and "all")."""
@@ -303,6 +284,8 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
         return "quantifier"  # "remove *one* container" / "remove *all* containers"
     if count_against_each(da, db) or count_against_each(db, da):
         return "quantifier"  # "*how many* amendments …" / "what does *each* amendment say"
+    if count_against_names(da, db) or count_against_names(db, da):
+        return "question"  # "*how many* olympian gods are there" / "*list* the olympian gods"
     if negation_moved(da.words, db.words) or negated_elsewhere(da.words, db.words):
         return "negation"
     return None

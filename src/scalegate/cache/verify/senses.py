@@ -149,3 +149,21 @@ def names_apart(lx: Lexicon, a: str, b: str) -> bool:
     if not senses_a or not senses_b or not any(b in s.words for s in senses_a):
         return False
     return b not in senses_a[0].words and a not in senses_b[0].words
+
+
+def late_sense(lx: Lexicon, a: str, b: str) -> bool:
+    """``a`` is ``b`` only in a noun sense past ``a``'s first :attr:`senses` that WordNet's
+    sense-tagged corpus never showed, and they share no sense of another part of speech:
+    "fleece" is "wool" only in its fourth sense (a sheep's coat, untagged), so "a *fleece*
+    blanket" is no "*wool* blanket" (verifier v82) — while "pup" is "puppy" in the second
+    sense of both, and the "world" that is the "earth" is a tagged sense."""
+    files = lx.files
+    if files is None or any(
+        b in lx.synset(f"{pos}:{offset}").words
+        for pos in ("v", "a", "r")
+        for offset in files.offsets(a, pos)
+    ):
+        return False
+    offsets = files.offsets(a, "n")
+    shared = [i for i, o in enumerate(offsets) if b in lx.synset(f"n:{o}").words]
+    return bool(shared) and min(shared) >= max(lx.senses, files.tagged(a, "n"))

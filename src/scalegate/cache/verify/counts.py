@@ -1,0 +1,49 @@
+"""Counts against the things counted (issue 15): "how many" asks a number, which neither
+"each" nor "all" of them answers, nor their names; a number of things is not all of them.
+Read by :func:`.compare.closed_class` at both strictnesses."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from scalegate.cache.verify.features import Analysis
+
+
+def counted_against_all(da: Analysis, db: Analysis) -> bool:
+    """A number in one prompt where the other says "all" (and neither says both): at
+    ``balanced`` too, where "all" alone in one prompt passes; or says "both" and the
+    number is not two ("replace *one* tire" / "replace *both* tires")."""
+    numbers, other = da.exact["numbers"], db.exact["quantifier"]
+    if not numbers or db.exact["numbers"]:
+        return False
+    if "all" in other and "all" not in da.exact["quantifier"]:
+        return True
+    return "both" in other and "both" not in da.exact["quantifier"] and "2" not in numbers
+
+
+def count_against_each(da: Analysis, db: Analysis) -> bool:
+    """One prompt asks how many, the other about each or all of them, at ``balanced`` too
+    (v72): "*how many* amendments are in the bill of rights" / "what does *each* amendment
+    … say" (balanced lets an "all" in one prompt only pass: "stay up *all* night")."""
+    return (
+        "quantity" in da.exact["question"]
+        and "quantity" not in db.exact["question"]
+        and "all" in db.exact["quantifier"]
+        and "all" not in da.exact["quantifier"]
+    )
+
+
+def count_against_names(da: Analysis, db: Analysis) -> bool:
+    """One prompt asks how many, the other for the things themselves (v82): a request to
+    list or name them ("*how many* olympian gods are there" / "*list* the olympian gods")
+    or "what are" ("*what are* the gospels in the new testament called") — not "what
+    *is* the population of …", which asks a number."""
+    if "quantity" not in da.exact["question"] or "quantity" in db.exact["question"]:
+        return False
+    words = db.words
+    return db.task in _NAMING or any(
+        w in ("what", "which") and n in ("are", "were") for w, n in pairwise(words)
+    )
+
+
+_NAMING = frozenset({"list", "name", "enumerate"})
