@@ -599,6 +599,11 @@ NEAR_MISSES = [
     ("what are the risks of cosigning a loan for someone",
      "what are the risks of having someone cosign my loan", "order"),
     ("how can i make someone laugh", "how can i laugh with someone", "order"),
+    # v83: "from" left out after the object of "stop"; a prefix joined by a hyphen
+    ("how to stop a child component re-rendering when the parent renders",
+     "how to force a child component to re-render when the parent renders", "negation"),
+    ("how do i stop my dog barking at night", "how do i make my dog bark at night",
+     "negation"),
 ]  # fmt: skip
 
 LONG = (
@@ -974,6 +979,8 @@ PARAPHRASES = [
     ("how many people live in tokyo", "what is the number of people living in tokyo"),
     ("Recommend some names for a golden retriever puppy.", "names for a golden retriever pup"),
     ("What is the largest desert in the world?", "What is the biggest desert on Earth?"),
+    # v83: "from" said or left out
+    ("how do i stop my dog barking at night", "how do i stop my dog from barking at night"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -5,11 +5,12 @@ make my dog bark" how it comes to bark. "how to *keep* a mac *from sleeping*" is
 to put a mac to sleep". The verb of prevention is general wording the aligner excuses
 ("keep", "stop" are light verbs), so the negation it carries is read here: an act a
 prompt prevents — the "-ing" verb after "from" a few words past a verb of prevention, or
-right after "stop" / "quit" — that the other prompt asks how to bring about (an infinitive,
-or a verb after "make", "let", "get", …) with no verb of prevention and no negation of its
-own. Where the other prompt prevents too, or negates ("train a puppy *not*
-to bite"), or names the act another way ("fix a *squeaky* hinge" / "stop a hinge from
-*squeaking*"), nothing is read."""
+right after "stop" / "quit", or after the object of "stop" / "prevent" with "from" left
+out ("stop *my dog barking*", v83) — that the other prompt asks how to bring about (an
+infinitive, "re-render" with its prefix too, or a verb after "make", "let", "get", …) with
+no verb of prevention and no negation of its own. Where the other prompt prevents too, or
+negates ("train a puppy *not* to bite"), or names the act another way ("fix a *squeaky*
+hinge" / "stop a hinge from *squeaking*"), nothing is read."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ _CEASE = frozenset({"stop", "quit", "cease"})
 # Verbs (by lemma) that bring an act about: "*make* my dog bark", "*let* it sleep".
 _CAUSE = frozenset({"make", "let", "have", "help", "get"})
 _REACH = 6  # words from the verb to its "from": "keep *the neighbour's big dog* from"
+# Verbs (by lemma) that say "from" may be left out: "stop my dog barking" (not "keep my
+# engine running", which makes it go on).
+_WITHOUT_FROM = frozenset({"stop", "prevent"})
 
 
 class Words(Protocol):
@@ -61,8 +65,17 @@ def _brought_about(words: Sequence[str], k: int, lexicon: Words) -> bool:
     """``words[k]`` is an act a prompt asks how to bring about: an infinitive ("put a mac
     *to sleep*") or a verb a causative verb governs ("make my dog *bark*") — not an act
     it states ("my bike chain *squeaks*, how do I fix it")."""
-    before = words[max(0, k - _REACH) : k]
-    return (k > 0 and words[k - 1] == "to") or any(lexicon.keys(w) & _CAUSE for w in before)
+    j = _unprefixed(words, k)
+    before = words[max(0, j - _REACH) : j]
+    return (j > 0 and words[j - 1] == "to") or any(lexicon.keys(w) & _CAUSE for w in before)
+
+
+def _unprefixed(words: Sequence[str], k: int) -> int:
+    """Where the word at ``k`` starts, with a prefix a hyphen joins to it: "to *re-render*"
+    is tokenized "re", "-", "render" (v83)."""
+    if k >= 2 and words[k - 1] == "-" and words[k - 2].isalpha():
+        return k - 2
+    return k
 
 
 def _prevented(words: Sequence[str], lexicon: Words) -> frozenset[str]:
@@ -76,7 +89,23 @@ def _prevented(words: Sequence[str], lexicon: Words) -> frozenset[str]:
             j = _from(words, i)
             if j is not None and _gerund(words, j + 1, lexicon):
                 out |= lexicon.keys(words[j + 1]) - {words[j + 1]}
+            elif j is None and lemmas & _WITHOUT_FROM:
+                k = _object_gerund(words, i, lexicon)
+                out |= lexicon.keys(words[k]) - {words[k]} if k is not None else set()
     return frozenset(out)
+
+
+def _object_gerund(words: Sequence[str], i: int, lexicon: Words) -> int | None:
+    """The "-ing" verb after the object of ``words[i]``, "from" left out, in its clause:
+    "stop *a child component re-rendering*", "prevent *the pipes freezing*" (v83)."""
+    if i + 1 >= len(words) or words[i + 1] not in c.DETERMINERS:
+        return None  # an object opens with a determiner: not "stop *worrying*"
+    for j in range(i + 2, min(i + 1 + _REACH, len(words))):
+        if (not words[j][:1].isalnum() and words[j] != "-") or words[j] in c.SCOPE_BREAKS:
+            return None
+        if _gerund(words, j, lexicon):
+            return j
+    return None
 
 
 def _from(words: Sequence[str], i: int) -> int | None:
