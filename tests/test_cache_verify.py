@@ -604,6 +604,9 @@ NEAR_MISSES = [
      "how to force a child component to re-render when the parent renders", "negation"),
     ("how do i stop my dog barking at night", "how do i make my dog bark at night",
      "negation"),
+    # v84: a word that crosses a sign
+    ("what does const int* mean", "what does int* const mean", "order"),
+    ("what does a -> b mean in haskell", "what does b -> a mean in haskell", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -981,6 +984,12 @@ PARAPHRASES = [
     ("What is the largest desert in the world?", "What is the biggest desert on Earth?"),
     # v83: "from" said or left out
     ("how do i stop my dog barking at night", "how do i stop my dog from barking at night"),
+    # v84: a clause moved across the prompt, a name written either side of a sign
+    ("in c, what does int* mean", "what does int* mean in c"),
+    (
+        "in JavaScript, what's the meaning of x => x * 2?",
+        "what does x => x * 2 mean in JavaScript?",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

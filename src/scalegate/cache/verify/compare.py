@@ -199,6 +199,32 @@ def signs_reordered(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -> b
     return any(sorted(x) == sorted(y) for x in a if x not in b for y in only_b)
 
 
+def sign_crossed(da: Analysis, db: Analysis) -> bool:
+    """A word right before a sign in one prompt and right after it in the other, a sign
+    each prompt writes once (v84): "what does ``const int*`` mean" / "what does ``int*
+    const`` mean" (a pointer to a constant, a constant pointer). Two words either side: a
+    clause moved to the front ("in c, what does int* mean") moves no word across it; a
+    word written twice may stand either side ("``x => x * 2``")."""
+    for sign in set(da.exact["symbols"]) & set(db.exact["symbols"]):
+        if da.words.count(sign) != 1 or db.words.count(sign) != 1:
+            continue
+        before_a, after_a = _beside(da.words, sign)
+        before_b, after_b = _beside(db.words, sign)
+        once = {w for w in before_a | after_a if da.words.count(w) == 1 == db.words.count(w)}
+        if (before_a & after_b or after_a & before_b) & once:
+            return True
+    return False
+
+
+def _beside(words: Sequence[str], sign: str) -> tuple[set[str], set[str]]:
+    """The words two tokens either side of ``sign``'s place in ``words``."""
+    i = words.index(sign)
+    return (
+        {w for w in words[max(0, i - 2) : i] if w.isalnum()},
+        {w for w in words[i + 1 : i + 3] if w.isalnum()},
+    )
+
+
 def calls_differ(a: str, b: str) -> bool:
     """A name one prompt calls ("*print(i)*") that the other writes without a call
     ("*print i*"): another line of code (v73). Each side: the prompt as written."""
@@ -365,8 +391,8 @@ def placed_differently(da: Analysis, db: Analysis, texts: tuple[str, str]) -> st
         return "code"
     if expressions_differ(da.expression, db.expression) or signs_reordered(da.glued, db.glued):
         return "symbols"
-    if signs_reordered(da.glued_words, db.glued_words):
-        return "order"  # "YYYY-MM-DD" / "DD/MM/YYYY"
+    if signs_reordered(da.glued_words, db.glued_words) or sign_crossed(da, db):
+        return "order"  # "YYYY-MM-DD" / "DD/MM/YYYY", "const int*" / "int* const"
     if numbers_moved(da.numbered, db.numbered) or number_governed(da.sequence, db.sequence):
         return "order"  # "Python 2 … to Python 3" / "… 3 … to … 2", "20% of 80" / "80 is 20% of"
     return None
