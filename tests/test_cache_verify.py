@@ -607,6 +607,11 @@ NEAR_MISSES = [
     # v84: a word that crosses a sign
     ("what does const int* mean", "what does int* const mean", "order"),
     ("what does a -> b mean in haskell", "what does b -> a mean in haskell", "order"),
+    # v85: "into" pivots as "to" does
+    ("how to convert a pivot table back to a normal range",
+     "how to turn a normal range into a pivot table", "order"),
+    ("how do i convert a word document to a pdf", "how do i turn a pdf into a word document",
+     "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -990,6 +995,8 @@ PARAPHRASES = [
         "in JavaScript, what's the meaning of x => x * 2?",
         "what does x => x * 2 mean in JavaScript?",
     ),
+    # v85: the same goal said with "to" and "into"
+    ("how do i convert a word document to a pdf", "how do i turn a word document into a pdf"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -39,6 +39,7 @@ from scalegate.cache.verify.modifiers import (
     numbers_traded,
     words_traded,
 )
+from scalegate.cache.verify.owners import owner_replaced, owners_differ
 from scalegate.cache.verify.relations import relation_differs, relation_replaced, stranded
 from scalegate.cache.verify.roles import (
     clauses,
@@ -49,8 +50,6 @@ from scalegate.cache.verify.roles import (
     gerund_with_object,
     object_person_differs,
     opens_with_be,
-    owner_replaced,
-    owners_differ,
     persons,
     possessive_as_of,
     predicate_swapped,
