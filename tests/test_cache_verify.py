@@ -612,6 +612,9 @@ NEAR_MISSES = [
      "how to turn a normal range into a pivot table", "order"),
     ("how do i convert a word document to a pdf", "how do i turn a pdf into a word document",
      "order"),
+    # v86: two "-ing" forms do not meet through their stems' nouns only
+    ("postgres: strip leading whitespace from a column",
+     "postgres: strip trailing whitespace from a column", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -997,6 +1000,8 @@ PARAPHRASES = [
     ),
     # v85: the same goal said with "to" and "into"
     ("how do i convert a word document to a pdf", "how do i turn a word document into a pdf"),
+    # v86: "-ing" forms that meet as verbs
+    ("tips for fixing a leaking faucet", "tips for repairing a leaking faucet"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 from scalegate.cache.verify.acronyms import pair_abbreviations
 from scalegate.cache.verify.frame import NO_FRAME, Frame
 from scalegate.cache.verify.lexicon import Lexicon
-from scalegate.cache.verify.tokens import one_edit
+from scalegate.cache.verify.typos import clipped, misspelt
 from scalegate.cache.verify.verbs import converse_at_edge, light, replaced
 from scalegate.cache.verify.words import Word
 
@@ -332,12 +332,15 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
     noun = (x.noun or y.noun) and not (_verb_like(x, lexicon) or _verb_like(y, lexicon))
     # Both nouns by their place, "a *raise*" / "a *promotion*": not through a verb (v47).
     nouns = x.noun and y.noun and not (_gerund(x, lexicon) or _gerund(y, lexicon))
+    # Two "-ing" forms, not through their stems' nouns: "*leading*" / "*trailing*" (v86).
+    gerunds = _gerund(x, lexicon) and _gerund(y, lexicon)
     return any(
         (ky in related(kx) or kx in related(ky))
         and not (split(kx, ky) or split(ky, kx) or lexicon.names_apart(kx, ky))
         and not (lexicon.late_sense(kx, ky) or lexicon.late_sense(ky, kx))
         and not (noun and lexicon.verbs_only(kx, ky))
         and not (nouns and lexicon.verb_link_only(kx, ky))
+        and not (gerunds and kx != x.text and ky != y.text and lexicon.nouns_only(kx, ky))
         for kx in x.keys
         for ky in y.keys
     )
@@ -351,46 +354,6 @@ def _verb_like(x: Word, lexicon: Lexicon) -> bool:
 def _gerund(x: Word, lexicon: Lexicon) -> bool:
     """A verb's "-ing" form: "tips for *organising*", "a *leaking* faucet"."""
     return x.text.endswith("ing") and lexicon.may_be_verb(x.text)
-
-
-def misspelt(x: Word, y: Word, lexicon: Lexicon) -> bool:
-    """One word typed wrong on one side (verifier v29): a word no dictionary knows, one
-    edit from a word that is known — a letter dropped, added, changed or two swapped
-    ("diffrence", "keybaord", "horizontaly") — with the same first letter (typists rarely
-    miss it; "iphone" / "phone" differ there) and five letters or more on each side (two
-    short words one edit apart are often two words: "cat" / "cab"). Not a capitalised
-    word: a name ("Jon" / "John") is not a typo."""
-    tx, ty = x.text, y.text
-    if (
-        len(tx) < 5
-        or len(ty) < 5
-        or tx[0] != ty[0]
-        or x.capital
-        or y.capital
-        or lexicon.unknown(tx) == lexicon.unknown(ty)
-    ):
-        return False
-    return one_edit(tx, ty)
-
-
-def clipped(x: Word, y: Word, lexicon: Lexicon) -> bool:
-    """One word cut short on one side (verifier v34): a word of three letters or more that
-    no dictionary knows, the start of a longer word that is known — "dict" / "dictionary",
-    "config" / "configuration", "diff" / "difference". A short word that is a word of its
-    own is another word ("car" / "carpet", "pan" / "pancake"), and so is a name."""
-    if len(x.text) > len(y.text):
-        x, y = y, x
-    short, long = x.text, y.text
-    if (
-        len(short) < 3
-        or len(long) < len(short) + 2
-        or not long.startswith(short)
-        or not short.isalpha()
-        or x.capital
-        or y.capital
-    ):
-        return False
-    return lexicon.unknown(short) and not lexicon.unknown(long)
 
 
 def _unit(x: Word, lexicon: Lexicon) -> bool:

@@ -53,7 +53,7 @@ def closed_typos(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
     no dictionary knows, typed in lower case, one edit from exactly one such word with the
     same first letter, that makes no WordNet noun with a word next to it ("*yom* kippur",
     v80). A content word's typo is aligned with the other prompt's word by
-    :func:`.align.misspelt`; a closed-class word has nothing there to align with."""
+    :func:`.typos.misspelt`; a closed-class word has nothing there to align with."""
     out = list(tokens)
     for i, tok in enumerate(tokens):
         word = tok.text

@@ -95,6 +95,7 @@ class Lexicon:
         self.converse = lru_cache(maxsize=1 << 16)(partial(relate.converse, self))
         self.kind_of = lru_cache(maxsize=1 << 16)(partial(relate.kind_of, self))
         self.verbs_only = lru_cache(maxsize=1 << 16)(partial(relate.verbs_only, self))
+        self.nouns_only = lru_cache(maxsize=1 << 16)(partial(relate.nouns_only, self))
         self.verb_link_only = lru_cache(maxsize=1 << 16)(partial(relate.verb_link_only, self))
         self.names_apart = lru_cache(maxsize=1 << 16)(partial(relate.names_apart, self))
         self.late_sense = lru_cache(maxsize=1 << 16)(partial(relate.late_sense, self))

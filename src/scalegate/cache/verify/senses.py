@@ -81,6 +81,20 @@ def verbs_only(lx: Lexicon, a: str, b: str) -> bool:
     return meets("v") and not any(meets(pos) for pos in ("n", "a", "r"))
 
 
+def nouns_only(lx: Lexicon, a: str, b: str) -> bool:
+    """``a`` and ``b`` share a noun sense and no sense of another part of speech: two
+    "-ing" forms meet as acts or qualities, not through their stems' nouns — "*leading*"
+    / "*trailing* whitespace" share only "lead" / "trail", a clue (verifier v86)."""
+    files = lx.files
+    if files is None:
+        return False
+
+    def meets(pos: str) -> bool:
+        return any(b in lx.synset(f"{pos}:{o}").words for o in files.offsets(a, pos))
+
+    return meets("n") and not any(meets(pos) for pos in ("v", "a", "r"))
+
+
 def kind_of(lx: Lexicon, a: str, b: str) -> bool:
     """``a``'s first noun sense is a kind of ``b`` (a direct hypernym) while their
     adjectives share a sense: a "median" is a kind of "average" (verifier v38)."""
