@@ -71,28 +71,26 @@ def verbs_only(lx: Lexicon, a: str, b: str) -> bool:
     """``a`` and ``b`` share a verb sense and no sense of another part of speech: "the
     *number* of orders" is no "*amount*" — they meet only in "to number / to amount to"
     (verifier v41)."""
-    files = lx.files
-    if files is None:
-        return False
-
-    def meets(pos: str) -> bool:
-        return any(b in lx.synset(f"{pos}:{o}").words for o in files.offsets(a, pos))
-
-    return meets("v") and not any(meets(pos) for pos in ("n", "a", "r"))
+    return _shared_poses(lx, a, b) == {"v"}
 
 
 def nouns_only(lx: Lexicon, a: str, b: str) -> bool:
     """``a`` and ``b`` share a noun sense and no sense of another part of speech: two
     "-ing" forms meet as acts or qualities, not through their stems' nouns — "*leading*"
     / "*trailing* whitespace" share only "lead" / "trail", a clue (verifier v86)."""
+    return _shared_poses(lx, a, b) == {"n"}
+
+
+def _shared_poses(lx: Lexicon, a: str, b: str) -> set[str]:
+    """The parts of speech in which one of ``a``'s senses holds ``b``."""
     files = lx.files
     if files is None:
-        return False
-
-    def meets(pos: str) -> bool:
-        return any(b in lx.synset(f"{pos}:{o}").words for o in files.offsets(a, pos))
-
-    return meets("n") and not any(meets(pos) for pos in ("v", "a", "r"))
+        return set()
+    return {
+        pos
+        for pos in ("n", "v", "a", "r")
+        if any(b in lx.synset(f"{pos}:{o}").words for o in files.offsets(a, pos))
+    }
 
 
 def kind_of(lx: Lexicon, a: str, b: str) -> bool:
