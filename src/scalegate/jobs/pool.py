@@ -7,9 +7,9 @@ One pool per process. Its tasks, all owned and awaited by :meth:`WorkerPool.stop
   signal (bounded by the next retry or lease expiry), never spinning.
 * **workers** — ``target`` tasks; each runs one job at a time through the runner and
   settles it with the lease token (complete, fail, retry with full-jitter backoff, or
-  dead-letter after ``max_attempts``). A crashed worker task (the backend failed while
-  settling) is restarted when ``auto_restart`` is set; its job's lease simply expires and
-  the job runs again elsewhere.
+  dead-letter after ``max_attempts``: :mod:`scalegate.jobs.attempts`). A crashed worker
+  task (the backend failed while settling) is restarted when ``auto_restart`` is set; its
+  job's lease simply expires and the job runs again elsewhere.
 * **renewer** — every third of the visibility timeout extends every held lease in one call
   and publishes a heartbeat; a job it reports lost (canceled, or taken over after an
   expiry) has its attempt canceled.
@@ -32,16 +32,17 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from scalegate.errors import StateBackendError
+from scalegate.jobs.attempts import AttemptSettler
 from scalegate.jobs.autoscale import desired_concurrency
 from scalegate.jobs.callbacks import CallbackSender
-from scalegate.jobs.model import Job, JobState, error_doc
+from scalegate.jobs.counters import PoolCounters
+from scalegate.jobs.model import Job
 from scalegate.jobs.queue import JobQueue
 from scalegate.jobs.runner import Outcome, Runner
-from scalegate.retry import full_jitter
 from scalegate.state.outage import Outages
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0  # longest blind wait of an idle fetcher (the wake-up signal is faster)
 CLEANUP_EVERY_SECONDS = 60.0
 SCALE_DOWN_TICKS = 3
-_EVENTS = {JobState.COMPLETED: "job.completed", JobState.FAILED: "job.failed"}
 
 
 @dataclass(eq=False, slots=True)
@@ -58,34 +58,6 @@ class _Held:
     task: asyncio.Task[Outcome] | None = None
     lost: bool = False  # the renewer found the lease gone: drop the answer
     release: bool = False  # shutdown: give the job back instead of settling it
-
-
-@dataclass(slots=True)
-class _Durations:
-    count: int = 0
-    total: float = 0.0
-    max: float = 0.0
-
-    def add(self, seconds: float) -> None:
-        self.count += 1
-        self.total += seconds
-        self.max = max(self.max, seconds)
-
-
-@dataclass(slots=True)
-class PoolCounters:
-    leased: int = 0
-    restarts: int = 0
-    scale_ups: int = 0
-    scale_downs: int = 0
-    max_active: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    durations: dict[str, _Durations] = field(default_factory=dict)
-
-    def outcome(self, kind: str, seconds: float | None = None) -> None:
-        self.outcomes[kind] = self.outcomes.get(kind, 0) + 1
-        if seconds is not None:
-            self.durations.setdefault(kind, _Durations()).add(seconds)
 
 
 class WorkerPool:
@@ -112,7 +84,13 @@ class WorkerPool:
         self.target = self._clamp(start)
         self.counters = PoolCounters()
         self.callbacks = CallbackSender(self.config, self.backend.annotate, clock=queue.clock)
-        self._rng = rng or random.Random()  # noqa: S311 - jitter
+        self.outcomes = AttemptSettler(
+            queue,
+            self.owner,
+            self.callbacks,
+            self.counters,
+            rng or random.Random(),  # noqa: S311 - jitter
+        )
         self._inbox: asyncio.Queue[Job] = asyncio.Queue()
         self._held: dict[str, _Held] = {}
         self._workers: set[asyncio.Task[None]] = set()
@@ -163,7 +141,7 @@ class WorkerPool:
         while not self._inbox.empty():  # leased but never started: give back now
             job = self._inbox.get_nowait()
             self._held.pop(job.id, None)
-            await self._release(job)
+            await self.outcomes.release(job)
         await self._finish_within(grace)
         if self._workers:
             await asyncio.wait(set(self._workers))
@@ -234,7 +212,7 @@ class WorkerPool:
             return
         if self._stopping:  # taken from the inbox as shutdown began: not started, give back
             self._held.pop(job.id, None)
-            await self._release(job)
+            await self.outcomes.release(job)
             return
         started = time.perf_counter()
         try:
@@ -247,7 +225,7 @@ class WorkerPool:
             if outcome is None:
                 return
             self.counters.max_active = max(self.counters.max_active, self.active)
-            await self._settle(job, outcome, time.perf_counter() - started)
+            await self.outcomes.settle(job, outcome, time.perf_counter() - started)
         finally:
             self._held.pop(job.id, None)
             self._space.set()
@@ -263,7 +241,7 @@ class WorkerPool:
             if me is not None and me.cancelling():
                 raise
             if held.release:
-                await self._release(held.job)
+                await self.outcomes.release(held.job)
                 self.counters.outcome("released")
             else:
                 self.counters.outcome("lost")
@@ -271,61 +249,6 @@ class WorkerPool:
         except Exception as exc:  # a bad job must never take the worker down
             logger.exception("job %s: unexpected error in the runner", held.job.id)
             return Outcome.retry(500, f"internal error while running the job: {exc!r}")
-
-    async def _release(self, job: Job) -> None:
-        try:
-            await self.backend.release(job.id, self.owner, job.attempts, self.queue.now_ms())
-        except Exception:  # the lease will expire and the job will be reclaimed
-            logger.warning("could not release job %s", job.id, exc_info=True)
-
-    async def _settle(self, job: Job, outcome: Outcome, seconds: float) -> None:
-        now = self.queue.now_ms()
-        if outcome.kind == "defer":  # deferred work (a tenant over its rate): not an attempt
-            state, ok = await self._retry(job, outcome, now, counted=False)
-        elif outcome.kind == "retry" and job.attempts < job.max_attempts:
-            state, ok = await self._retry(job, outcome, now)
-        else:
-            state = {"completed": JobState.COMPLETED, "failed": JobState.FAILED}.get(
-                outcome.kind, JobState.DEAD
-            )
-            ok = await self.backend.finish(
-                job.id,
-                state,
-                now,
-                owner=self.owner,
-                attempt=job.attempts,
-                result=outcome.result,
-                error=outcome.error,
-            )
-        kind = state.value.lower()
-        if state is JobState.PENDING:
-            kind = "deferred" if outcome.kind == "defer" else "retried"
-        self.counters.outcome(kind if ok else "stale", seconds)
-        if ok and state.terminal and job.callback_url:
-            job.state, job.updated_at = state, now
-            job.result, job.error = outcome.result, outcome.error
-            event = _EVENTS.get(state, "job.dead" if state is JobState.DEAD else "job.canceled")
-            self.callbacks.submit(job.callback_url, event, job.public())
-
-    async def _retry(
-        self, job: Job, outcome: Outcome, now: int, *, counted: bool = True
-    ) -> tuple[JobState, bool]:
-        c = self.config
-        delay = full_jitter(
-            job.attempts, c.retry_base_seconds, c.retry_cap_seconds, self._rng, outcome.retry_after
-        )
-        if not counted:  # the limit says when there is room again: come back then
-            delay = outcome.retry_after or self.config.retry_base_seconds
-        error = outcome.error or error_doc(500, "api_error", "retryable failure")
-        result = await self.backend.retry(
-            job.id, self.owner, job.attempts, now + int(delay * 1000), now, error, counted
-        )
-        if result == "batch_canceled":
-            ok = await self.backend.finish(
-                job.id, JobState.CANCELED, now, owner=self.owner, attempt=job.attempts
-            )
-            return JobState.CANCELED, ok
-        return JobState.PENDING, result == "retrying"
 
     # -- fetcher -----------------------------------------------------------------------------
 

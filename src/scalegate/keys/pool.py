@@ -11,7 +11,8 @@ priority order (:mod:`scalegate.keys.admission`) until its deadline, then gets a
 error with a ``retry-after`` (:mod:`scalegate.keys.refusals`): 429 when quota is what is
 missing, 529 when no key is usable (ejected, disabled, quarantined) or the gateway's own
 queue is full. ``settle`` gives back what the provider did not use, charges what the
-provider saw and the gateway did not, cools the key down after a ``retry-after``, reports
+provider saw and the gateway did not, cools the key down after a ``retry-after`` (what a
+settlement says is :mod:`scalegate.keys.settlement`), reports
 the outcome to the outlier detection (:mod:`scalegate.keys.outliers`, which ejects a key
 that fails while its peers succeed) and quarantines the key after a 401/403. What health,
 the admin API and metrics read is :mod:`scalegate.keys.report`.
@@ -46,27 +47,19 @@ from collections.abc import Callable, Iterable, Mapping
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import AdmissionConfig, BreakerConfig
 from scalegate.errors import NotFoundError, ProviderError
-from scalegate.keys import refusals, report
+from scalegate.keys import refusals, report, settlement
 from scalegate.keys.admission import Waiter, WaitQueue
 from scalegate.keys.alerts import AlertTracker
-from scalegate.keys.headers import (
-    remaining_from_headers,
-    retry_after_seconds,
-    share_of_reported,
-)
-from scalegate.keys.lease import COOLS_DOWN, HEALTH, KeyEntry, Lease, Outcome, Usage
+from scalegate.keys.lease import KeyEntry, Lease, Outcome, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.model import KeyClass, UpstreamKey
-from scalegate.keys.outliers import OutlierDetector, Verdict
+from scalegate.keys.outliers import OutlierDetector
 from scalegate.keys.reserve import Reserver
 from scalegate.keys.sampling import SAMPLE, Eligible
-from scalegate.keys.store import Demand, KeyStore, Settlement
+from scalegate.keys.store import Demand, KeyStore
 from scalegate.priority import Priority
 
 logger = logging.getLogger(__name__)
-
-# A 429 without retry-after still cools the key down this long.
-DEFAULT_COOLDOWN = 1.0
 
 
 class KeyPool:
@@ -386,78 +379,19 @@ class KeyPool:
         fp = lease.key.fingerprint
         verdict = self.outliers.settle(fp, lease.started, lease.probe, outcome)
         if verdict is not None:
-            self._log_verdict(verdict)
-        cooldown = 0.0
-        if outcome in COOLS_DOWN:
-            delay = retry_after_seconds(headers or {}, self.clock.time())
-            if delay is None and outcome is Outcome.RATE_LIMITED:
-                delay = DEFAULT_COOLDOWN
-            cooldown = delay or 0.0
-        settlement = Settlement(
-            refund=self._refund(lease.demand, outcome, usage),
-            health=HEALTH.get(outcome, "neutral"),  # type: ignore[arg-type]  # HEALTH's values are the Health literal's members
-            cooldown=cooldown,
-            snapshot=lease.snapshot,
-            observed=remaining_from_headers(headers) if headers else None,
-            reported=share_of_reported(headers, lease.key.share) if headers else None,
-            affinity=lease.affinity if outcome is Outcome.SUCCESS else None,
-            origin=lease.origin,
-        )
-        if settlement.affinity is not None:
-            self.reserver.remember(settlement.affinity, fp)
-        result = await self.store.settle(fp, settlement)
+            settlement.log_verdict(verdict)
+        settled = settlement.settlement_for(lease, outcome, usage, headers, self.clock.time())
+        if settled.affinity is not None:
+            self.reserver.remember(settled.affinity, fp)
+        result = await self.store.settle(fp, settled)
         if result.drift:
             self.drift_total += 1
-            logger.info(
-                "key %s: the provider reports less left than expected; charged %s",
-                fp,
-                {k: round(v) for k, v in result.drift.items()},
-                extra={"event": "key_drift", "key": fp},
-            )
-        if result.quarantined:
-            logger.error(
-                "key %s quarantined: the provider rejected it; re-enable it once fixed",
-                fp,
-                extra={"event": "key_quarantined", "key": fp},
-            )
+        settlement.log_result(fp, result)
         entry = self._entries.get(fp)
         if entry is not None:
             entry.in_flight -= 1
             entry.count(outcome.value)
         self.queue.wake()
-
-    @staticmethod
-    def _log_verdict(verdict: Verdict) -> None:
-        fp = verdict.key
-        if verdict.ejected:
-            logger.warning(
-                "key %s ejected for %.0fs: %s",
-                fp,
-                verdict.seconds,
-                verdict.why,
-                extra={"event": "key_ejected", "key": fp},
-            )
-        else:
-            logger.info(
-                "key %s back in service: %s",
-                fp,
-                verdict.why,
-                extra={"event": "key_returned", "key": fp},
-            )
-
-    @staticmethod
-    def _refund(reserved: Demand, outcome: Outcome, usage: Usage | None) -> Demand:
-        if usage is not None:
-            return Demand(
-                0,
-                reserved.input_tokens - usage.input_tokens,
-                reserved.output_tokens - usage.output_tokens,
-            )
-        if outcome is Outcome.CANCELLED:
-            # The provider saw the prompt but stops generating when the stream is dropped.
-            return Demand(0, 0, reserved.output_tokens)
-        # Errors consume no tokens; the request itself stays counted (conservative).
-        return Demand(0, reserved.input_tokens, reserved.output_tokens)
 
     # -- state for health, admin and metrics ------------------------------------------------
 
