@@ -615,6 +615,14 @@ NEAR_MISSES = [
     # v86: two "-ing" forms do not meet through their stems' nouns only
     ("postgres: strip leading whitespace from a column",
      "postgres: strip trailing whitespace from a column", "unaligned"),
+    # v87: whether with "do" against how; how many against which ones are there
+    ("do i need a permit to replace my water heater",
+     "how do i get a permit to replace my water heater", "modality"),
+    ("does my dog need a rabies shot every year",
+     "how does my dog get a rabies shot every year", "modality"),
+    ("how many cards are in an uno deck", "what cards are in an uno deck", "question"),
+    ("which players are on the starting lineup", "how many players are on the starting lineup",
+     "question"),
 ]  # fmt: skip
 
 LONG = (
@@ -1002,6 +1010,13 @@ PARAPHRASES = [
     ("how do i convert a word document to a pdf", "how do i turn a word document into a pdf"),
     # v86: "-ing" forms that meet as verbs
     ("tips for fixing a leaking faucet", "tips for repairing a leaking faucet"),
+    # v87: two yes/no questions, two that ask how; two that ask which ones
+    (
+        "do i need a permit to replace a water heater",
+        "is a permit required to replace a water heater",
+    ),
+    ("how do i get a building permit", "how can i get a building permit"),
+    ("what animals were on noahs ark", "which animals were on noahs ark"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

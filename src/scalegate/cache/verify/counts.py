@@ -4,7 +4,7 @@ Read by :func:`.compare.closed_class` at both strictnesses."""
 
 from __future__ import annotations
 
-from itertools import pairwise
+from collections.abc import Sequence
 
 from scalegate.cache.verify.features import Analysis
 
@@ -36,14 +36,25 @@ def count_against_each(da: Analysis, db: Analysis) -> bool:
 def count_against_names(da: Analysis, db: Analysis) -> bool:
     """One prompt asks how many, the other for the things themselves (v82): a request to
     list or name them ("*how many* olympian gods are there" / "*list* the olympian gods")
-    or "what are" ("*what are* the gospels in the new testament called") — not "what
-    *is* the population of …", which asks a number."""
+    or "what are" ("*what are* the gospels in the new testament called", "*what* cards
+    *are* in an uno deck") — not "what *is* the population of …", which asks a number."""
     if "quantity" not in da.exact["question"] or "quantity" in db.exact["question"]:
         return False
     words = db.words
     return db.task in _NAMING or any(
-        w in ("what", "which") and n in ("are", "were") for w, n in pairwise(words)
+        w in ("what", "which") and _are_within(words, i + 1) for i, w in enumerate(words)
     )
+
+
+def _are_within(words: Sequence[str], start: int) -> bool:
+    """ "are" or "were" at ``start`` or after the two words that follow it (v87: "what
+    *cards are* in an uno deck"), before any punctuation."""
+    for w in words[start : start + 3]:
+        if w in ("are", "were"):
+            return True
+        if not w.isalnum():
+            return False
+    return False
 
 
 _NAMING = frozenset({"list", "name", "enumerate"})

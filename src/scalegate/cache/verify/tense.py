@@ -235,9 +235,10 @@ def mood_differs(
     a: tuple[Sequence[str], Sequence[str]], b: tuple[Sequence[str], Sequence[str]]
 ) -> bool:
     """One prompt's first yes/no question opens with a modal, the other's with do; or one
-    asks whether with a modal and the other asks how, with no yes/no question of its own
-    (v76): "*Can* dogs eat grapes?" / "*How* do dogs eat grapes?". Each side: its openings
-    and its question words."""
+    asks whether, with a modal or do, and the other asks how, with no yes/no question of
+    its own (v76): "*Can* dogs eat grapes?" / "*How* do dogs eat grapes?", and (v87) "*do*
+    i need a permit to replace my water heater" / "*how* do i get a permit …". Each side:
+    its openings and its question words."""
     (opens_a, asks_a), (opens_b, asks_b) = a, b
     if {*opens_a[:1], *opens_b[:1]} == {"modal", "do"}:
         return True
@@ -249,7 +250,12 @@ def mood_differs(
 def _whether_how(
     opens: Sequence[str], asks: Sequence[str], other_opens: Sequence[str], other_asks: Sequence[str]
 ) -> bool:
-    return opens[:1] == ["modal"] and "how" not in asks and "how" in other_asks and not other_opens
+    return (
+        opens[:1] in (["modal"], ["do"])
+        and "how" not in asks
+        and "how" in other_asks
+        and not other_opens
+    )
 
 
 def voice_differs(a: dict[int, bool], b: dict[int, bool], pairs: dict[int, int]) -> bool:
