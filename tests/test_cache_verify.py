@@ -623,6 +623,12 @@ NEAR_MISSES = [
     ("how many cards are in an uno deck", "what cards are in an uno deck", "question"),
     ("which players are on the starting lineup", "how many players are on the starting lineup",
      "question"),
+    # v88: a sign between words of one letter, or bitwise not, stays a sign; "x+5" is x + 5
+    ("what is a + b squared", "what is a and b squared", "symbols"),
+    ("what is ~5 in python", "what is 5 in python", "symbols"),
+    ("what does ctrl+c do in a terminal", "what does ctrl+v do in a terminal", "unaligned"),
+    ("solve 2x+5=17", "solve 2x+5=19", "numbers"),
+    ("what is (3 + 4) * 2", "what is 3 + 4 * 2", "symbols"),
 ]  # fmt: skip
 
 LONG = (
@@ -1017,6 +1023,14 @@ PARAPHRASES = [
     ),
     ("how do i get a building permit", "how can i get a building permit"),
     ("what animals were on noahs ark", "which animals were on noahs ark"),
+    # v88: a phrasal verb hyphenated; "~" before a count; "+" and "->" between words; an
+    # aside in brackets that opens with a number; "x+5" spaced or not
+    ("what is a cash out refinance", "what is a cash-out refinance"),
+    ("my script loads a 5 million row csv", "my script loads a ~5 million row csv"),
+    ("sourdough starter from flour and water", "sourdough starter from flour + water"),
+    ("how do i convert a list to a set in python", "convert a python list -> set"),
+    ("my beagle, 6 yrs old, has to lose weight", "my beagle (6 yrs old) has to lose weight"),
+    ("solve 2x + 5 = 17", "solve 2x+5=17"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -19,23 +19,38 @@ if TYPE_CHECKING:  # features imports this module
 
 def phrasal(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
     """``tokens`` with each phrasal verb WordNet lists as one word ("get rid of" →
-    "get_rid_of", "figure out" → "figure_out"), the longest first."""
+    "get_rid_of", "figure out" → "figure_out"), the longest first; its words may be
+    joined by hyphens (v88: "a *cash-out* refinance" is "a *cash out* refinance")."""
     out: list[Token] = []
     i = 0
     while i < len(tokens):
         for n in (3, 2):
-            run = tokens[i : i + n]
-            if len(run) == n and all(t.kind == "word" for t in run):
+            run, end = _words_from(tokens, i, n)
+            if len(run) == n:
                 lemma = lexicon.phrasal(tuple(t.text for t in run))
                 if lemma is not None:  # its particles still say where: "shut out"/"inside"
                     out.append(Token("word", lemma))
                     out.extend(t for t in run[1:] if t.text in c.PARTICLES)
-                    i += n
+                    i = end
                     break
         else:
             out.append(tokens[i])
             i += 1
     return out
+
+
+def _words_from(tokens: list[Token], start: int, n: int) -> tuple[list[Token], int]:
+    """Up to ``n`` words from ``start`` on, one after another or joined by single hyphens,
+    and the index after the last one."""
+    run: list[Token] = []
+    i = start
+    while len(run) < n and i < len(tokens) and tokens[i].kind == "word":
+        run.append(tokens[i])
+        i += 1
+        joined = i + 1 < len(tokens) and tokens[i].text == "-" and tokens[i + 1].kind == "word"
+        if len(run) < n and joined:
+            i += 1
+    return run, i
 
 
 BE_NUMBER = frozenset({"is", "was", "are", "were"})

@@ -6,8 +6,12 @@ Operators are symbols compared exactly, quoted or not (``print(7 // 2)`` is not
 single ``=``, ``+``, ``*``, ``<``, ``>``, ``|``, ``^``, ``~``; and ``/``, ``-``, ``%`` only
 where they sit between operands as code does (``7/2``, ``7 / 2``, ``7 - 2``, ``a % b``),
 never inside words ("Wi-Fi", "km/h", "and/or") or as a prose dash ("Ubuntu - how do I").
+Between two words of two letters or more, "+" is "and" and "->" is "to" ("flour + water",
+"string -> int"); a "~" that opens a count is "about" ("~5 million rows"). A word ends
+before a "+" that more follows ("x+5" is x + 5), not before "c++" or "c#".
 
-Brackets next to a number group arithmetic and are symbols too, as square brackets and
+Brackets next to a number group arithmetic and are symbols too — unless what they hold
+has a word of two letters or more, an aside ("(8 GB RAM)") — as square brackets and
 braces always are: prose rarely uses them, code does ("useEffect(f, [id])" is not
 "useEffect(f)"). Punctuation that a prompt
 names as an operator ("the ``&`` operator", "the ``?.``
@@ -35,13 +39,14 @@ from scalegate.cache.verify.classes import (
     IS_CONTRACTED,
     TIMES_OF_DAY,
 )
+from scalegate.cache.verify.signs import prose_bracket, sign
 
 _PATTERN = re.compile(
     r"(?P<code>```.*?```|`[^`]+`|(?<!\S)\S*\\[A-Za-z]\S*?(?=[.,;:!?]*(?:\s|$)))"
     r"|(?P<quoted>\"[^\"]+\"|“[^”]+”|‘[^’]+’|(?<![\w'])'(?:[^'\n]|'(?=\w))+'(?![\w']))"
     r"|(?P<time>\d{1,2}(?::\d{2})?\s?(?:[ap]\.?m\b\.?)|\d{1,2}:\d{2}(?!\d))"
     r"|(?P<number>(?:(?<![\w)\]])-(?=[$€£¥]?\d))?[$€£¥]?\d(?:\d|,(?=\d))*(?:\.\d+)?(?:st|nd|rd|th|[kK]\b|\([kK]\)|[adeijnopqrtuyzADEIJNOPQRTUYZ](?!\w))?%?)"
-    r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ][\w+#]*(?:['’.][\w+#]+)*[+#]*|['’][a-z]+)"
+    r"|(?P<word>[A-Za-zÀ-ÖØ-öø-ÿ]\w*(?:['’.]\w+)*(?:\+\+|#|\+(?![\w+]))?|['’][a-z]+)"
     r"|(?P<bracket>\((?=\s*-?[\d(])|(?<=[\d)])\))"
     r"|(?P<named>(?<!\S)[^\w\s\"'`“”‘’]{1,3}(?=\s+operators?\b))"
     r"|(?P<operator>[-+*/=<>&|^~!%]{2,}|[=+*<>|^~]|(?<=\d)/(?=\d)|(?<=\d )[-/%](?= \d)"
@@ -86,6 +91,8 @@ def tokenize(text: str) -> list[Token]:
             out += _number(raw)
         elif kind == "time":
             out.append(Token("time", _time(raw)))
+        elif kind == "bracket" and prose_bracket(raw, match.start(), text):
+            out.append(Token("punct", raw))  # "(8 GB RAM)", "(7pm-7am)": an aside (v88)
         elif kind in _KEPT:
             out.append(Token(_KEPT[kind], raw))
         elif kind == "blank":
@@ -95,8 +102,8 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(kind, raw if _in_brackets(out) else raw[1:-1]))
         elif kind == "code":
             out.append(Token(kind, raw.strip("`").strip()))
-        else:
-            out += _sign(kind, raw, match.start(), text)
+        elif (read := sign(kind, raw, match.start(), text)) is not None:
+            out.append(Token(*read))
     return out
 
 
@@ -115,30 +122,6 @@ def _in_brackets(tokens: list[Token]) -> bool:
         elif t.kind == "symbol" and t.text in "]}":
             depth = max(0, depth - 1)
     return depth > 0
-
-
-def _sign(kind: str, raw: str, at: int, text: str) -> list[Token]:
-    """An operator, bracket or other sign as a token (a symbol compared exactly, or
-    punctuation with no meaning), or nothing."""
-    if kind == "operator" and _operator(raw, at, text):
-        return [Token("symbol", raw)]
-    if set(raw) <= {"!", "?"} and _named(text, at, len(raw)):
-        return [Token("symbol", raw)]  # "what does *!!* mean in javascript" (v73)
-    if raw == "-" and _unary_minus(text, at):
-        return [Token("symbol", raw)]  # "sin(-pi/6)", "= -x": a sign, not a dash
-    if raw in "-–—" and text[at - 1 : at].isspace():
-        return [Token("punct", ";")]  # a spaced dash ends a clause: "X vs Y - why?"
-    if raw in "[]{}":
-        return [Token("symbol", raw)]  # code's brackets: "f(x, [id])" is not "f(x)"
-    if raw == ":" and _inside(text, at):
-        return [Token("symbol", raw)]  # a slice or a ratio: "xs[1:]" is not "xs[:1]"
-    if raw == "," and _trailing(text, at):
-        return [Token("symbol", raw)]  # "x = 5," makes a tuple: not "x = 5"
-    if kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
-        return [Token("punct", raw)]  # dashes, brackets, quotes left over: no meaning
-    if raw != "°" and unicodedata.category(raw[0])[0] == "S":
-        return [Token("symbol", raw)]
-    return []
 
 
 # Signs that only code writes (a run of text with one of them is code's), and every sign
@@ -177,28 +160,6 @@ def glued_words(text: str) -> list[tuple[str, ...]]:
     return out
 
 
-def _trailing(text: str, at: int) -> bool:
-    """A comma right after a number, a closing bracket or a quote that ends a line or comes
-    before a closing bracket (verifier v30): code's trailing comma ("x = 5," and "(1,)" make
-    tuples, "'a',"), not a letter's "Hi,"."""
-    before, after = text[at - 1 : at], text[at + 1 : at + 2]
-    return after in "\n)]}" and bool(after) and (before.isdigit() or before in ")]}'\"")
-
-
-def _inside(text: str, at: int) -> bool:
-    """A sign with no space on either side ("[1:]", "a:b"): code's, not prose's colon."""
-    before, after = text[at - 1 : at], text[at + 1 : at + 2]
-    return bool(before) and bool(after) and not before.isspace() and not after.isspace()
-
-
-def _unary_minus(text: str, at: int) -> bool:
-    """A "-" that makes a name negative: right before a letter or a bracket, after an
-    opening bracket, an operator, a comma or "=" ("sin(-pi/6)", "f(x, -y)", "y = -x"), not
-    inside a word ("e-mail") nor a flag after a word ("ls -l")."""
-    before, after = text[:at].rstrip()[-1:], text[at + 1 : at + 2]
-    return bool(before) and before in "([{=,+*/<>" and (after.isalpha() or after == "(")
-
-
 def _cased(raw: str, words: list[Token], shouted: bool) -> list[Token]:
     """The words of ``raw`` marked as written in capitals ("HTTP") or with a capital first
     ("King"), unless the whole prompt is shouted."""
@@ -208,31 +169,6 @@ def _cased(raw: str, words: list[Token], shouted: bool) -> list[Token]:
     if caps or len(words) == 1:
         return [Token(w.kind, w.text, caps=caps, capital=len(words) == 1) for w in words]
     return words
-
-
-def _named(text: str, at: int, size: int) -> bool:
-    """A "!" or "?" run that stands alone inside a sentence where a noun phrase goes, a
-    space either side and a word in lower case after it: a sign named ("what does *!*
-    mean", "the *??* operator"), not a sentence's end ("wow ! that is great")."""
-    before, after = text[at - 1 : at], text[at + size : at + size + 2]
-    if not (at > 0 and before.isspace() and after[:1] == " " and after[1:].islower()):
-        return False
-    words = text[:at].split()
-    return bool(words) and words[-1].lower() in _BEFORE_SIGN
-
-
-# Words after which a sign stands as a noun: "what *does* ! mean", "*the* ?? operator".
-_BEFORE_SIGN = frozenset({"does", "do", "is", "are", "the", "a", "an", "of", "use", "using",
-                          "with", "and", "or", "vs", "between", "operator", "means"})  # fmt: skip
-
-
-def _operator(raw: str, start: int, text: str) -> bool:
-    """A run the operator pattern matched that is code, not prose punctuation: not "!!!"
-    nor "&" ("salt & pepper"), nor a "--" dash standing alone between spaces."""
-    if (len(raw) > 1 and set(raw) <= {"!"}) or raw == "&":
-        return False
-    after = text[start + len(raw) : start + len(raw) + 1]
-    return not (raw.startswith("--") and set(raw) <= {"-"} and (not after or after.isspace()))
 
 
 def _words(word: str, *, casual: bool = True) -> list[Token]:
