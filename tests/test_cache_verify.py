@@ -629,6 +629,13 @@ NEAR_MISSES = [
     ("what does ctrl+c do in a terminal", "what does ctrl+v do in a terminal", "unaligned"),
     ("solve 2x+5=17", "solve 2x+5=19", "numbers"),
     ("what is (3 + 4) * 2", "what is 3 + 4 * 2", "symbols"),
+    # v88: "one" of two units; an act prevented against one done, to be mended
+    ("how many grams is one tablespoon of ground coffee",
+     "how many grams is one teaspoon of ground coffee", "numbers"),
+    ("how to stop wood splitting when driving screws",
+     "how to fix wood that split when driving screws", "negation"),
+    ("how do i stop pipes bursting in winter", "how do i fix pipes that burst in winter",
+     "negation"),
 ]  # fmt: skip
 
 LONG = (
@@ -1031,6 +1038,10 @@ PARAPHRASES = [
     ("how do i convert a list to a set in python", "convert a python list -> set"),
     ("my beagle, 6 yrs old, has to lose weight", "my beagle (6 yrs old) has to lose weight"),
     ("solve 2x + 5 = 17", "solve 2x+5=17"),
+    # v88: a lone "one" of the same unit; an act that goes on, stopped or fixed
+    ("wait one hour or one day", "wait one day or one hour"),
+    ("how to stop a chain squeaking", "how to fix a chain that squeaks"),
+    ("how to stop pipes freezing in winter", "how to keep pipes from freezing in winter"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -70,7 +70,7 @@ def contradiction(name: str, a: tuple[str, ...], b: tuple[str, ...], strictness:
     if name == "numbers":
         a, b = pounds_read_alike(a, b), pounds_read_alike(b, a)
         a, b = tuple(map(canonical, a)), tuple(map(canonical, b))
-        return not _same_values(_numbers(a, b), _numbers(b, a))
+        return not _same_values(_numbers(a, b), _numbers(b, a)) or _lone_units_differ(a, b)
     if name in _TESTS:
         return _TESTS[name](a, b)
     if name in ("person", "partitive", "conversion"):  # compared only when both say one
@@ -127,6 +127,18 @@ def _numbers(mine: tuple[str, ...], other: tuple[str, ...]) -> Counter[str]:
         digit = canonical("1" + value[3:])  # "one hour" is "60 minutes" too (v49)
         counts[digit] += min(ones, max(theirs[digit] - counts[digit], 0))
     return +counts
+
+
+def _lone_units(mine: tuple[str, ...], other: tuple[str, ...]) -> set[str]:
+    """The units of ``mine``'s lone "one"s that no "1" of ``other`` matches."""
+    return {v[4:] for v in mine if v.startswith("one ") and canonical("1" + v[3:]) not in other}
+
+
+def _lone_units_differ(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """A lone "one" on each side, each left out as an article's work, over different units
+    (v88): "how many grams is *one tablespoon*" / "… *one teaspoon* …"."""
+    units_a, units_b = _lone_units(a, b), _lone_units(b, a)
+    return bool(units_a and units_b) and units_a != units_b
 
 
 def _same_values(a: Counter[str], b: Counter[str]) -> bool:

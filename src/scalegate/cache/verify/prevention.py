@@ -37,6 +37,7 @@ _WITHOUT_FROM = frozenset({"stop", "prevent"})
 class Words(Protocol):
     def keys(self, word: str) -> frozenset[str]: ...
     def may_be_verb(self, word: str) -> bool: ...
+    def is_past(self, word: str) -> bool: ...
 
 
 def prevention_differs(da: Analysis, db: Analysis, lexicon: Words) -> bool:
@@ -55,10 +56,21 @@ def _against(
     if not acts or negations or any(lexicon.keys(w) & (_PREVENT | _CEASE) for w in theirs):
         return False
     return any(
-        lexicon.keys(w) & acts and _brought_about(theirs, k, lexicon)
+        lexicon.keys(w) & acts and (_brought_about(theirs, k, lexicon) or _done(theirs, k, lexicon))
         for k, w in enumerate(theirs)
         if w.isalpha()
     )
+
+
+def _done(words: Sequence[str], k: int, lexicon: Words) -> bool:
+    """``words[k]`` is an act a prompt says is done, to be mended rather than prevented
+    (v88): a past form ("fix *cracked* tiles") or a verb with no "-s" that a relative
+    pronoun opens ("fix wood that *split*") — not one that goes on ("a chain that
+    *squeaks*", "my chain *squeaks*")."""
+    word = words[k]
+    if lexicon.is_past(word):
+        return True
+    return k > 0 and words[k - 1] in ("that", "which") and not word.endswith(("s", "ing"))
 
 
 def _brought_about(words: Sequence[str], k: int, lexicon: Words) -> bool:
@@ -98,14 +110,28 @@ def _prevented(words: Sequence[str], lexicon: Words) -> frozenset[str]:
 def _object_gerund(words: Sequence[str], i: int, lexicon: Words) -> int | None:
     """The "-ing" verb after the object of ``words[i]``, "from" left out, in its clause:
     "stop *a child component re-rendering*", "prevent *the pipes freezing*" (v83)."""
-    if i + 1 >= len(words) or words[i + 1] not in c.DETERMINERS:
-        return None  # an object opens with a determiner: not "stop *worrying*"
+    if i + 1 >= len(words) or not _opens_object(words[i + 1], lexicon):
+        return None  # not "stop *worrying*" (the act itself), nor "stop *to* think"
     for j in range(i + 2, min(i + 1 + _REACH, len(words))):
         if (not words[j][:1].isalnum() and words[j] != "-") or words[j] in c.SCOPE_BREAKS:
             return None
         if _gerund(words, j, lexicon):
             return j
     return None
+
+
+def _opens_object(word: str, lexicon: Words) -> bool:
+    """A determiner, or a noun with none ("stop *wood* splitting", v88) — a word of no
+    closed class that is not itself an "-ing" verb."""
+    if word in c.DETERMINERS:
+        return True
+    return (
+        word.isalpha()
+        and not (word.endswith("ing") and lexicon.may_be_verb(word))
+        and word not in c.LIGHT
+        and word not in c.PREPOSITIONS
+        and word not in c.PERSONS
+    )
 
 
 def _from(words: Sequence[str], i: int) -> int | None:
