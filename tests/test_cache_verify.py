@@ -636,6 +636,12 @@ NEAR_MISSES = [
      "how to fix wood that split when driving screws", "negation"),
     ("how do i stop pipes bursting in winter", "how do i fix pipes that burst in winter",
      "negation"),
+    # v89: a verb's "someone" left out; a regex quantifier made lazy
+    ("tips for interviewing for a volunteer position",
+     "tips for interviewing someone for a volunteer position", "person"),
+    ("how to train for a marathon", "how to train someone for a marathon", "person"),
+    ("what does .* mean in regex", "what does .*? mean in regex", "symbols"),
+    ("what does a+ match in regex", "what does a+? match in regex", "symbols"),
 ]  # fmt: skip
 
 LONG = (
@@ -1042,6 +1048,9 @@ PARAPHRASES = [
     ("wait one hour or one day", "wait one day or one hour"),
     ("how to stop a chain squeaking", "how to fix a chain that squeaks"),
     ("how to stop pipes freezing in winter", "how to keep pipes from freezing in winter"),
+    # v89: "someone" after "to", not as the object; a question mark after "c++"
+    ("how do i apologize to someone", "how do i apologize"),
+    ("should i learn c++?", "should i learn c++"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -18,25 +18,35 @@ def sign(kind: str, raw: str, at: int, text: str) -> tuple[str, str] | None:
         return None  # "a *~5* million row CSV" is "about 5 million": "about" is light (v88)
     if raw in _JOINERS and _between_words(text, at, len(raw)):
         return "word", _JOINERS[raw]  # "flour *+* water", "string *->* int" (v88)
-    if kind == "operator" and _operator(raw, at, text):
+    if _code_sign(kind, raw, at, text):
         return "symbol", raw
-    if set(raw) <= {"!", "?"} and _named(text, at, len(raw)):
-        return "symbol", raw  # "what does *!!* mean in javascript" (v73)
-    if raw == "-" and _unary_minus(text, at):
-        return "symbol", raw  # "sin(-pi/6)", "= -x": a sign, not a dash
     if raw in "-–—" and text[at - 1 : at].isspace():
         return "punct", ";"  # a spaced dash ends a clause: "X vs Y - why?"
-    if raw in "[]{}":
-        return "symbol", raw  # code's brackets: "f(x, [id])" is not "f(x)"
-    if raw == ":" and _inside(text, at):
-        return "symbol", raw  # a slice or a ratio: "xs[1:]" is not "xs[:1]"
-    if raw == "," and _trailing(text, at):
-        return "symbol", raw  # "x = 5," makes a tuple: not "x = 5"
     if kind in ("operator", "punct") or unicodedata.category(raw[0])[0] == "P":
         return "punct", raw  # dashes, brackets, quotes left over: no meaning
     if raw != "°" and unicodedata.category(raw[0])[0] == "S":
         return "symbol", raw
     return None
+
+
+def _code_sign(kind: str, raw: str, at: int, text: str) -> bool:
+    """Whether the sign is code's, compared exactly."""
+    return (
+        (kind == "operator" and _operator(raw, at, text))
+        or (raw == "?" and _lazy(text, at))  # "what does .*? mean in regex": not ".*" (v89)
+        or (set(raw) <= {"!", "?"} and _named(text, at, len(raw)))  # "what does !! mean" (v73)
+        or (raw == "-" and _unary_minus(text, at))  # "sin(-pi/6)", "= -x": not a dash
+        or raw in "[]{}"  # code's brackets: "f(x, [id])" is not "f(x)"
+        or (raw == ":" and _inside(text, at))  # a slice or a ratio: "xs[1:]" is not "xs[:1]"
+        or (raw == "," and _trailing(text, at))  # "x = 5," makes a tuple: not "x = 5"
+    )
+
+
+def _lazy(text: str, at: int) -> bool:
+    """A "?" right after a regex quantifier, which it makes lazy: "*?", "a+?", "{2,3}?" —
+    not after "c++" ("should I learn c++?")."""
+    before = text[max(0, at - 2) : at]
+    return before[-1:] in ("*", "}") or (before[-1:] == "+" and before[:1] not in ("+", ""))
 
 
 def _trailing(text: str, at: int) -> bool:
