@@ -642,6 +642,13 @@ NEAR_MISSES = [
     ("how to train for a marathon", "how to train someone for a marathon", "person"),
     ("what does .* mean in regex", "what does .*? mean in regex", "symbols"),
     ("what does a+ match in regex", "what does a+? match in regex", "symbols"),
+    # v90: counts in words traded; a genotype's case; the thing asked for traded
+    ("how to connect two bluetooth speakers to one phone",
+     "how to connect one bluetooth speaker to two phones", "order"),
+    ("in a cross between Aa and Aa what fraction of offspring are aa",
+     "in a cross between Aa and aa what fraction of offspring are aa", "cased"),
+    ("find the index of an element in a list with linq",
+     "find the element at an index in a list with linq", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -1051,6 +1058,10 @@ PARAPHRASES = [
     # v89: "someone" after "to", not as the object; a question mark after "c++"
     ("how do i apologize to someone", "how do i apologize"),
     ("should i learn c++?", "should i learn c++"),
+    # v90: a count in words or digits; "good" before a count; the planets "in order"
+    ("Explain Newton's three laws of motion.", "explain newton's 3 laws of motion"),
+    ("can you recommend some board games for 2 players", "What are good two-player board games?"),
+    ("List the planets in order from the sun.", "what's the order of the planets from the sun?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

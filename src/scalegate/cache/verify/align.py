@@ -262,7 +262,9 @@ def _praise(x: Word, own: list[Word], lexicon: Lexicon) -> bool:
     v30 to v41 read it as a noun there and refused its own example)."""
     if "good" not in x.keys or x.text == "goods":
         return False
-    after = next((w for w in own if w.position == x.position + 1), None)
+    # Its noun next, or after a number before a noun ("*good* two-player games", v90).
+    reach = (x.position + 1, x.position + 2) if x.before_noun else (x.position + 1,)
+    after = next((w for w in own if w.position in reach), None)
     return after is not None and any("n" in lexicon.poses(k) for k in after.keys)
 
 

@@ -30,6 +30,7 @@ from scalegate.cache.verify.context import (
 )
 from scalegate.cache.verify.courtesy import asked_of_you, without_courtesy
 from scalegate.cache.verify.fields import (
+    NUMBER,
     attach_unit,
     number_words,
     record,
@@ -184,8 +185,11 @@ def analyse(text: str, lexicon: Lexicon) -> Analysis:
             i += 1
             continue
         used = number_words(tokens, i, bag)
-        if used and bag["numbers"] and bag["numbers"][-1].startswith("#"):
-            out.sequence.append(bag["numbers"][-1])  # an ordinal fills a role: "from 2nd to 3rd"
+        if used and bag["numbers"]:
+            # A number fills a role, in words as in digits (v90): "connect *two* speakers to
+            # *one* phone"; an ordinal too: "from 2nd to 3rd".
+            last = bag["numbers"][-1]
+            out.sequence.append(last if last.startswith("#") else NUMBER + last)
         if used:
             i += used
             number_end = i + (i < len(tokens) and tokens[i].text == "-")

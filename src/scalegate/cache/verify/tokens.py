@@ -242,25 +242,44 @@ def cased(text: str) -> list[str]:
     v34): "Co" (cobalt) / "CO" (carbon monoxide), "mW" / "MW", strftime's "%m" / "%M" —
     words of two or three letters with a capital in them, and single letters. Not in a
     prompt written all in lower case or all in capitals (its case says nothing), not "a"
-    or "I", and not a capital that only starts a sentence."""
+    or "I", and not a capital that only starts a sentence. A word of two letters or more in
+    lower case counts where the prompt writes it with a capital too ("*Aa* and *aa*")."""
     if text.islower() or text.isupper():
         return []
-    out = []
+    out: list[str] = []
+    lower: list[tuple[int, str]] = []  # (place in ``out``, word): kept if written capitalised
     for match in _SHORT.finditer(text):
         word = match.group()
         before = text[: match.start()].rstrip()
-        if word.lower() in ("a", "i") or (len(word) > 1 and word.islower()):
+        if word.lower() in ("a", "i"):
+            continue
+        if len(word) > 1 and word.islower():
+            lower.append((len(out), word))
             continue
         if word.istitle() and len(word) > 1 and (not before or before[-1] in ".!?:"):
             continue
         out.append(word)
+    capitalised = {w.lower() for w in out}
+    for place, word in reversed(lower):
+        if word in capitalised:
+            out.insert(place, word)
     return out
 
 
 def case_differs(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """A short word both prompts write, in other cases (see :func:`cased`)."""
+    """A short word both prompts write, in other cases (see :func:`cased`); or written in
+    two cases in each, in another order (v90: a cross of "*Aa* and *Aa*" / "*Aa* and
+    *aa*", where each prompt writes "Aa" and "aa")."""
     forms_a, forms_b = _forms(a), _forms(b)
-    return any(forms_a[k] != forms_b[k] for k in forms_a.keys() & forms_b.keys())
+    return any(
+        forms_a[k] != forms_b[k] or (len(forms_a[k]) > 1 and _said(a, k) != _said(b, k))
+        for k in forms_a.keys() & forms_b.keys()
+    )
+
+
+def _said(words: tuple[str, ...], key: str) -> list[str]:
+    """The forms of ``key`` in the order they are written."""
+    return [w for w in words if w.lower() == key]
 
 
 def _forms(words: tuple[str, ...]) -> dict[str, set[str]]:
