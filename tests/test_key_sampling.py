@@ -22,7 +22,7 @@ from scalegate.keys import Demand, KeyPool, Outcome, UpstreamKey, Usage
 from scalegate.keys.memory_store import MemoryKeyStore
 from scalegate.keys.redis_store import RedisKeyStore
 from scalegate.keys.sampling import FIRST, SAMPLE
-from scalegate.keys.store import Candidate, KeyStore
+from scalegate.keys.store import Candidate, KeyStore, Settlement
 from scalegate.priority import Priority
 
 FAR = 1e12
@@ -207,3 +207,60 @@ def test_the_first_draw_is_two_distinct_keys_every_pair_alike() -> None:
         assert drawn is not None
         assert banned not in drawn
         assert len(drawn) == len(set(drawn)) >= 1
+
+
+async def two_keys(limits: dict[str, int]) -> tuple[MemoryKeyStore, ManualClock, str, str]:
+    """A memory store holding two keys with ``limits``, and its frozen clock."""
+    clock = ManualClock()
+    store = MemoryKeyStore(clock)
+    a, b = keys(2, limits=limits)
+    for key in (a, b):
+        await store.register(key)
+    return store, clock, a.fingerprint, b.fingerprint
+
+
+async def fill(store: MemoryKeyStore, fp: str, n: int) -> None:
+    """``n`` requests reserved on ``fp`` alone (a sample of one is checked, not ordered)."""
+    for _ in range(n):
+        result = await store.reserve([Candidate(fp)], Demand(1), "least_used", 0, complete=False)
+        assert result.key_id == fp
+
+
+async def sampled(store: MemoryKeyStore, first: str, second: str) -> str | None:
+    offered = [Candidate(first), Candidate(second)]
+    result = await store.reserve(offered, Demand(1), "least_used", 0, complete=False)
+    return result.key_id
+
+
+async def test_a_sample_tries_the_key_whose_minute_use_has_refilled_since() -> None:
+    """The sample is ordered by each key's use after its last reservation less the refill
+    since: a key at 90 % a minute ago is idle now, and preferred to one at 50 % just now."""
+    store, clock, a, b = await two_keys({"rpm": 60})
+    await fill(store, a, 54)
+    clock.advance(50)
+    await fill(store, b, 30)
+    clock.advance(5)
+    assert await sampled(store, b, a) == a
+    assert await sampled(store, a, b) == a
+
+
+async def test_a_day_window_is_not_taken_to_empty_by_the_minute() -> None:
+    """Use of an hour or day window falls only as its slots leave it: a key at 90 % of its
+    day stays behind one at 50 % ten minutes later."""
+    store, clock, a, b = await two_keys({"rpd": 100})
+    await fill(store, a, 90)
+    await fill(store, b, 50)
+    clock.advance(600)
+    assert await sampled(store, a, b) == b
+    assert await sampled(store, b, a) == b
+
+
+async def test_a_key_estimated_idle_but_resting_leaves_the_request_to_the_other() -> None:
+    """The estimate orders, the limits decide: a key told to rest (a retry-after) is
+    checked first, cannot admit, and the next key is taken."""
+    store, clock, a, b = await two_keys({"rpm": 60})
+    await fill(store, b, 30)
+    await store.settle(a, Settlement(Demand(0), cooldown=30.0))
+    assert await sampled(store, a, b) == b
+    clock.advance(31)
+    assert await sampled(store, a, b) == a  # rested, and idle: b is at half its minute

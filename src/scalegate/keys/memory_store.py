@@ -34,6 +34,7 @@ class _KeyState:
         "breaker",
         "checked",
         "cooldown_until",
+        "decay",
         "disabled",
         "empty",
         "key",
@@ -42,6 +43,8 @@ class _KeyState:
         "reported",
         "skew",
         "taken",
+        "util",
+        "util_at",
     )
 
     def __init__(
@@ -56,6 +59,10 @@ class _KeyState:
         self.disabled: str | None = None
         self.quarantined = False
         self.reported: dict[str, float] = {}  # the provider's limits, learned from headers
+        # The use of the tightest limit after the last reservation, when, and how fast it
+        # falls (a minute bucket empties of use in its period; a window is taken not to):
+        # what orders a sample before any limit is checked (see ``_estimate``).
+        self.util, self.util_at, self.decay = 0.0, now, 0.0
         self.configure(key, now)
 
     def configure(self, key: UpstreamKey, now: float) -> None:
@@ -121,6 +128,10 @@ class _KeyState:
             if after > util:
                 util = after
         return worst, (which if worst > 0 else None), util
+
+
+def _rank(scored: tuple[int, float, Candidate]) -> tuple[int, float]:
+    return scored[0], scored[1]
 
 
 class MemoryKeyStore:
@@ -190,23 +201,70 @@ class MemoryKeyStore:
             self._turn = turn = (self._turn + 1) % n
         elif preferred is not None and all(c.key_id != preferred for c in candidates):
             return ReserveResult(None, 0.0, "affinity", preferred=preferred)
+        if not complete and strategy != "round_robin" and n > 1:
+            candidates = self._by_estimate(candidates, preferred, now)
+            turn = 0
+            strategy = "round_robin"  # in that order, the first that can admit
         found = self._choose(candidates, turn, demand, strategy, preferred, now)
         if isinstance(found, ReserveResult):
             return found
         best_id, best = found
         best.breaker.on_acquire()
         ratios, snapshot = [], []
+        util, decay = 0.0, 0.0
         for name, (unit, lim) in best.limits.items():
             amount = demand.amount(unit)
             lim.take(amount, now)
             used = lim.used(now)
-            ratios.append((name, used / lim.capacity))
+            ratio = used / lim.capacity
+            ratios.append((name, ratio))
             if isinstance(lim, TokenBucket):
+                if ratio >= util:
+                    util, decay = ratio, 1.0 / lim.period
                 taken = best.taken[name] = best.taken.get(name, 0.0) + amount
                 snapshot.append((name, lim.capacity - used, taken))
+            elif ratio >= util:  # a window: its use is taken not to fall
+                util, decay = ratio, 0.0
+        best.util, best.util_at, best.decay = util, now, decay
         return ReserveResult(
             best_id, ratios=tuple(ratios), snapshot=tuple(snapshot), origin=self.origin
         )
+
+    def _by_estimate(
+        self, candidates: Sequence[Candidate], preferred: str | None, now: float
+    ) -> Sequence[Candidate]:
+        """A sample in the order to try it: the preferred key, then the least utilised
+        relative to weight by estimate — each key's use after its last reservation, less
+        the refill since. The power of two choices then checks the limits of one key, not
+        every key drawn: the first that can admit is taken, and a key whose estimate was
+        low but is held back (a cooldown, a window, an open breaker) only costs the check
+        of the next. Exact for a minute bucket, except that a refund at settlement is not
+        counted (alike for every key); a window's use is taken not to fall at all."""
+        keys = self._keys
+        if len(candidates) == 2 and preferred is None:  # the common draw, written out
+            a, b = candidates
+            sa, sb = keys.get(a.key_id), keys.get(b.key_id)
+            if sa is None or sb is None:
+                return candidates
+            ea = sa.util - (now - sa.util_at) * sa.decay
+            eb = sb.util - (now - sb.util_at) * sb.decay
+            # Below zero is idle (clamped, so weights do not turn an idle key's order).
+            ea = ea / a.weight if ea > 0.0 else 0.0
+            eb = eb / b.weight if eb > 0.0 else 0.0
+            return candidates if ea <= eb else (b, a)
+        scored = []
+        for cand in candidates:
+            state = keys.get(cand.key_id)
+            if state is None:
+                est = 0.0
+            else:
+                est = state.util - (now - state.util_at) * state.decay
+                if est < 0.0:
+                    est = 0.0
+            first = 0 if cand.key_id == preferred else 1
+            scored.append((first, est / cand.weight, cand))
+        scored.sort(key=_rank)
+        return [c for _, _, c in scored]
 
     def _choose(
         self,

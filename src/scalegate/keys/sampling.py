@@ -8,8 +8,9 @@ key that last served the request's prompt-cache prefix. The store picks the less
 of them that can take the request — the "power of two choices": over 200 keys the busiest
 key stays within 10 % of the average (a random choice: +65 %, simulated), and a heavy key,
 drawn more often and scored by utilisation / weight, carries its weight's share. Two candidates, not
-eight as before: each costs a full check of its limits, so a request costs about the same
-with 2 keys as with 1,000 (`benchmarks/curve_keys.py`). ``round_robin`` offers the next
+eight as before, and the memory store checks the limits of only the one its estimate of
+utilisation prefers (the other when that one cannot admit), so a request costs about the
+same with 2 keys as with 1,000 (`benchmarks/curve_keys.py`). ``round_robin`` offers the next
 keys in turn instead, and the store takes the first that can admit.
 
 The sample is an optimisation, never a reason to wait: when none of it can admit, the pool
