@@ -649,6 +649,10 @@ NEAR_MISSES = [
      "in a cross between Aa and aa what fraction of offspring are aa", "cased"),
     ("find the index of an element in a list with linq",
      "find the element at an index in a list with linq", "order"),
+    # v91: the same swaps whichever prompt comes first, "to" before a noun still a pivot
+    ("python convert list to set", "python convert set to list", "order"),
+    ("how long to drive from boston to nyc", "how long to drive from nyc to boston", "order"),
+    ("how to switch from vim to emacs", "how to switch from emacs to vim", "order"),
 ]  # fmt: skip
 
 LONG = (
@@ -1062,6 +1066,11 @@ PARAPHRASES = [
     ("Explain Newton's three laws of motion.", "explain newton's 3 laws of motion"),
     ("can you recommend some board games for 2 players", "What are good two-player board games?"),
     ("List the planets in order from the sun.", "what's the order of the planets from the sun?"),
+    # v91: a word judged as its own prompt says it (a verb renamed to a noun is still a
+    # verb), an infinitive's "to", a phrasal verb at the end of a noun phrase
+    ("how do i convert a string to a float in python", "python string to float conversion"),
+    ("how long to bake frozen fries in the oven", "oven frozen fries baking time?"),
+    ("what do the angles of a triangle add up to", "sum of the angles of a triangle?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

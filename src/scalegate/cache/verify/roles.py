@@ -7,7 +7,7 @@ the other prompt's in the first prompt's words."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import pairwise
 
 from scalegate.cache.verify import classes as c
@@ -105,7 +105,12 @@ def possessive_as_of(
     return out if boundaries else [w for w in out if w != BOUNDARY]
 
 
-def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = None) -> bool:
+def swapped(
+    a: list[str],
+    b: list[str],
+    nominal: Callable[[str], bool] | None = None,
+    said_b: Mapping[str, str] | None = None,
+) -> bool:
     """Two nominal words that trade places across the same pivot — a word between them in
     both: "X than Y" / "Y than X", "Aaron Burr shoot Alexander Hamilton" / "Alexander
     Hamilton shoot Aaron Burr", "my sister lent me" / "I lent my sister", and coordination
@@ -114,18 +119,20 @@ def swapped(a: list[str], b: list[str], nominal: Callable[[str], bool] | None = 
     words in different clauses (:data:`CLAUSE`): "weather and climate — what's the
     difference?" asks what "What's the difference between weather and climate?" asks.
     "into" and "onto" pivot as "to" does: "convert a *pivot table* back to a *normal
-    range*" / "turn a *normal range* into a *pivot table*" (v85)."""
+    range*" / "turn a *normal range* into a *pivot table*" (v85). B's words come renamed
+    to A's; ``said_b`` maps them back, so that each is judged as B says it: "convert"
+    renamed "conversion" is still a verb in B, whichever prompt is asked first (v91)."""
 
     def between(words: list[str], i: int, j: int) -> set[str]:
         return {_PIVOT_SAME.get(w, w) for w in words[min(i, j) + 1 : max(i, j)]} - {BOUNDARY}
 
-    def role(w: str, words: list[str], i: int) -> bool:
-        del w  # "server#2" is the word at i said again
-        return nominal is None or _noun_at(words[i], words, i, nominal)
+    def role(words: list[str], i: int) -> bool:
+        return nominal is None or _noun_at(words[i], words, i, nominal)  # "server#2": at i
 
+    as_said = b if not said_b else [said_b.get(w, w) for w in b]
     pa, pb = _places(a, b), _places(b, a)
     shared = sorted(
-        (w for w in set(pa) & set(pb) if role(w, a, pa[w]) and role(w, b, pb[w])),
+        (w for w in set(pa) & set(pb) if role(a, pa[w]) and role(as_said, pb[w])),
         key=pa.__getitem__,
     )
     for n, x in enumerate(shared):
@@ -235,9 +242,16 @@ def _sides(words: list[str]) -> tuple[str, set[str], set[str]] | None:
 
 def _noun_at(w: str, words: list[str], i: int, nominal: Callable[[str], bool]) -> bool:
     """``words[i]`` (``w``) is a noun: nominal, or after a preposition, or ending a noun
-    phrase its determiner opened ("a Python *set*": "set" is usually a verb, not here)."""
-    if nominal(w) or (i > 0 and words[i - 1].startswith("=")):
+    phrase its determiner opened ("a Python *set*": "set" is usually a verb, not here).
+    A phrasal verb is a verb wherever it stands: "the angles of a pentagon *add up*"."""
+    if nominal(w):
         return True
+    if "_" in w:  # a verb with its particle ("add_up"), never the noun ending a phrase
+        return False
+    if i > 0 and words[i - 1].startswith("="):
+        # "to" after a word that is no noun, before a verb, marks an infinitive: "how long
+        # *to cook*" (not "convert a list *to set*").
+        return words[i - 1] != "=to" or (i > 1 and nominal(words[i - 2]))
     j = i - 1
     while j >= 0 and words[j][:1] not in ("=", "@") and words[j] not in (BOUNDARY, CLAUSE):
         if not nominal(words[j]):

@@ -185,7 +185,7 @@ class Verifier:
         roles_a = possessive_as_of(seq_a, self._nominal, boundaries=True)
         roles_b = possessive_as_of(seq_b, self._nominal, boundaries=True)
         if (
-            swapped(roles_a, roles_b, self._nominal)
+            swapped(roles_a, roles_b, self._nominal, _as_said(renamed, db))
             or sides_swapped(da.sequence, renamed)
             or self._condition_swapped(da, db, renamed)
         ):
@@ -316,7 +316,7 @@ class Verifier:
         cond_b = [renamed[i] for i in db.condition]
         roles_a = possessive_as_of(cond_a, self._nominal, boundaries=True)
         roles_b = possessive_as_of(cond_b, self._nominal, boundaries=True)
-        return swapped(roles_a, roles_b, self._nominal)
+        return swapped(roles_a, roles_b, self._nominal, _as_said(renamed, db))
 
     def _asked_moved(self, da: Analysis, db: Analysis, renamed: list[str]) -> bool:
         """The subject a question asks about is the other's object: "What does *inflation*
@@ -371,6 +371,11 @@ class Verifier:
 
 # A verb made a noun ("meaning", "creation", "payment"): it takes no object.
 _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
+
+
+def _as_said(renamed: list[str], db: Analysis) -> dict[str, str]:
+    """B's words renamed to A's → as B says them."""
+    return {r: w for r, w in zip(renamed, db.sequence, strict=True) if r != w}
 
 
 def _unquoted(analysis: Analysis, other: str) -> bool:
