@@ -653,6 +653,9 @@ NEAR_MISSES = [
     ("python convert list to set", "python convert set to list", "order"),
     ("how long to drive from boston to nyc", "how long to drive from nyc to boston", "order"),
     ("how to switch from vim to emacs", "how to switch from emacs to vim", "order"),
+    # v92: quotes beside an operator make a string literal, never incidental
+    ("what does '7' + 1 give in javascript", "what does 7 + '1' give in javascript", "quoted"),
+    ("in python is y = '12' a string", "in python is y = 12 a string", "quoted"),
 ]  # fmt: skip
 
 LONG = (
@@ -1071,6 +1074,8 @@ PARAPHRASES = [
     ("how do i convert a string to a float in python", "python string to float conversion"),
     ("how long to bake frozen fries in the oven", "oven frozen fries baking time?"),
     ("what do the angles of a triangle add up to", "sum of the angles of a triangle?"),
+    # v92: a string literal said alike, the question reworded around it
+    ("what does '7' + 1 give in javascript", "in javascript what does '7' + 1 give"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -78,6 +78,9 @@ _WARM_PAIRS = (
     ("The neighbor's dog bit my sister", "Did my sister bite the neighbour's happier dogs?"),
 )
 _QUOTES = re.compile(r"[\"“”‘’]|(?<![\w])'|'(?![\w])")
+# A quote that opens after an operator or closes before one: a string literal, an
+# operand whose quotes are its type ("1 + 2 + '3'" is not "'1' + 2 + 3").
+_OPERAND_QUOTE = re.compile(r"[-+*/%<>=!&|^]\s*[\"“‘']|[\"”’']\s*[-+*/%<>=!&|^]")
 
 
 class Verifier:
@@ -99,7 +102,13 @@ class Verifier:
         if not self.lexicon.available:
             return "lexicon-unavailable"
         da, db = self._analyse(a), self._analyse(b)
-        if da.exact["quoted"] != db.exact["quoted"] and _unquoted(da, b) and _unquoted(db, a):
+        if (
+            da.exact["quoted"] != db.exact["quoted"]
+            and _unquoted(da, b)
+            and _unquoted(db, a)
+            and not _OPERAND_QUOTE.search(a)
+            and not _OPERAND_QUOTE.search(b)
+        ):
             da, db = self._analyse(_QUOTES.sub(" ", a)), self._analyse(_QUOTES.sub(" ", b))
         closed = closed_class(da, db, strictness)
         if closed is not None:
