@@ -12,9 +12,15 @@ day plus a monthly budget, none of which binds):
   script call, and the bytes the tenants' state takes once every tenant has been admitted
   once (Python heap; Redis ``MEMORY USAGE`` summed over ``scalegate:tenants:*``).
 
+Every size runs ``--repeats`` times, the sizes interleaved (1, 100, 1,000, 1, 100, …), and a
+row reports the median of the repeats, as ``curve_keys.py`` does: on a shared machine one
+slow stretch then shifts every size alike instead of one of them. The admission table shows
+each size's p50 against one tenant's (the flatness issue 16 asks for: ±20 %).
+
 Results: ``benchmarks/results/curve_tenants.json``.
 
     .venv/bin/python benchmarks/curve_tenants.py [--full] [--sizes 1,100,10000] [--rounds N]
+        [--repeats R]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import argparse
 import asyncio
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import curve_common as cc
 import gateway_overhead as core
-from curve_keys import redis_bytes
+from curve_keys import median_row, redis_bytes
 
 QUICK_SIZES = (1, 100, 1000)
 FULL_SIZES = (1, 10, 100, 1000, 10_000)
@@ -131,17 +138,29 @@ async def admission(tenants: tuple[Any, ...], rounds: int, port: int | None) -> 
     return row
 
 
+def median_lookup(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One size's lookup row: the median run's (by p50), with the median p99."""
+    row = dict(sorted(runs, key=lambda r: r["p50_us"])[len(runs) // 2])
+    row["p99_us"] = statistics.median(r["p99_us"] for r in runs)
+    row["runs_p50_us"] = [r["p50_us"] for r in runs]
+    return row
+
+
 def render(lookups: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    one = {r["store"]: r["p50_us"] for r in rows if r["tenants"] == 1}
     first = cc.table(
         ("tenants", "principal() p50 µs", "p99 µs", "directory heap bytes/tenant"),
         [(r["tenants"], r["p50_us"], r["p99_us"], r["heap_bytes_per_tenant"]) for r in lookups],
     )
     second = cc.table(
-        ("tenants", "store", "admit+settle p50 µs", "p99 µs", "pairs/s", "Redis µs/call",
-         "state bytes/tenant"),
+        ("tenants", "store", "admit+settle p50 µs", "vs 1 tenant", "p99 µs", "pairs/s",
+         "Redis µs/call", "state bytes/tenant"),
         [
             (
-                r["tenants"], r["store"], r["p50_us"], r["p99_us"], r["pairs_per_s"],
+                r["tenants"], r["store"], r["p50_us"],
+                f"{(r['p50_us'] / one[r['store']] - 1) * 100:+.0f} %"
+                if r["store"] in one else "-",
+                r["p99_us"], r["pairs_per_s"],
                 r.get("redis", {}).get("usec_per_call"), r["state_bytes_per_tenant"],
             )
             for r in rows
@@ -155,6 +174,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--full", action="store_true", help=f"sizes {FULL_SIZES}")
     parser.add_argument("--rounds", type=int, default=None, help="lookups/pairs per size")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per size, interleaved")
     parser.add_argument("--no-redis", action="store_true")
     args = parser.parse_args()
     sizes = args.sizes or list(FULL_SIZES if args.full else QUICK_SIZES)
@@ -169,26 +189,35 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sg-curve-tenants-") as tmp, core.signals_raise():
         try:
             port = None if args.no_redis else cc.start_redis(children, Path(tmp), pinning.load_cpu)
-            for n in sizes:
-                print(f"  {n} tenants ...", file=sys.stderr)
-                tenants = make_tenants(n)
-                lookups.append({"tenants": n, **lookup(tenants, rounds * 10)})
-                rows.append(asyncio.run(admission(tenants, rounds, None)))
-                if port is not None:
-                    rows.append(asyncio.run(admission(tenants, rounds, port)))
+            stores = (None, port) if port is not None else (None,)
+            made = {n: make_tenants(n) for n in sizes}
+            looked: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
+            runs: dict[tuple[int, int | None], list[dict[str, Any]]] = {}
+            for repeat in range(args.repeats):
+                for n in sizes:
+                    print(f"  {n} tenants, run {repeat + 1} ...", file=sys.stderr)
+                    looked[n].append({"tenants": n, **lookup(made[n], rounds * 10)})
+                    for store_port in stores:
+                        run = asyncio.run(admission(made[n], rounds, store_port))
+                        runs.setdefault((n, store_port), []).append(run)
+            lookups = [median_lookup(looked[n]) for n in sizes]
+            rows = [median_row(runs[n, p]) for p in stores for n in sizes]
         except core.StepFailed as exc:
             failures.append(str(exc))
         except KeyboardInterrupt:
             failures.append("interrupted")
         finally:
             children.close()
-    print(f"scale curve: tenants (lookup and admission, sequential; {rounds:,} pairs per size)")
+    print(
+        f"scale curve: tenants (lookup and admission, sequential; {rounds:,} pairs per run, "
+        f"median of {args.repeats} interleaved runs per size)"
+    )
     print(render(lookups, rows))
     for failure in failures:
         print("  FAILED: " + failure)
     cc.write_result(
         "curve_tenants",
-        {"sizes": sizes, "rounds": rounds},
+        {"sizes": sizes, "rounds": rounds, "repeats": args.repeats},
         {"lookup": lookups, "rows": rows, "failures": failures},
     )
     return 1 if failures else 0

@@ -209,13 +209,13 @@ def rows_curve_keys(d: dict[str, Any]) -> list[tuple[str, str]]:
     return [("key admission, `acquire` + `settle` (`curve_keys.py`)", text)]
 
 
-def _against_one(rows: list[dict[str, Any]]) -> str:
-    """ "1: 34 µs, 10: 41 µs (+21 %), …": each size's p50 and its ratio to one key's."""
-    one = next((r["p50_us"] for r in rows if r["keys"] == 1), None)
+def _against_one(rows: list[dict[str, Any]], size_key: str = "keys") -> str:
+    """ "1: 34 µs, 10: 41 µs (+21 %), …": each size's p50 and its ratio to size 1's."""
+    one = next((r["p50_us"] for r in rows if r[size_key] == 1), None)
     parts = []
     for r in rows:
-        part = f"{r['keys']:,}: {n(r['p50_us'], ',.0f')} µs"
-        if one and r["keys"] != 1:
+        part = f"{r[size_key]:,}: {n(r['p50_us'], ',.0f')} µs"
+        if one and r[size_key] != 1:
             part += f" ({(r['p50_us'] / one - 1) * 100:+.0f} %)"
         parts.append(part)
     return ", ".join(parts)
@@ -225,9 +225,18 @@ def rows_curve_tenants(d: dict[str, Any]) -> list[tuple[str, str]]:
     rows, lookups = d.get("rows", []), d.get("lookup", [])
     if not rows:
         return []
+    repeats = d.get("settings", {}).get("repeats")
     text = "lookup p50 " + ", ".join(
         f"{r['tenants']:,}: {n(r['p50_us'], '.1f')} µs" for r in lookups
     )
+    if repeats:  # interleaved runs: each size against one tenant
+        mem = [r for r in rows if r["store"] == "memory"]
+        red = [r for r in rows if r["store"] == "redis"]
+        text += f"; admit + settle p50 (median of {repeats} interleaved runs; vs 1 tenant)"
+        text += f" — memory {_against_one(mem, 'tenants')}"
+        if red:
+            text += f"; Redis {_against_one(red, 'tenants')}"
+        return [("tenants: key lookup and admission (`curve_tenants.py`)", text)]
     text += f"; admit + settle p50 — memory {_pairs(rows, 'tenants', 'memory')}"
     if any(r["store"] == "redis" for r in rows):
         text += f"; Redis {_pairs(rows, 'tenants', 'redis')}"

@@ -154,3 +154,20 @@ def test_a_tenant_may_use_only_its_models(gateway_for: Callable[..., ServerThrea
     assert denied.json()["error"]["type"] == "permission_error"
     assert call(gw, WEB, {**messages_body(), "model": "claude-haiku-4-5"}).status == 200
     assert call(gw, BATCH, {**messages_body(), "model": "claude-sonnet-4-6"}).status == 200
+
+
+def test_the_month_turns_at_utc_midnight_on_the_first_and_back() -> None:
+    """``month_of`` keeps its last answer for the span it holds: asked across a month's end,
+    and then for an earlier time again, it is right each time."""
+    from datetime import UTC, datetime
+
+    from scalegate.tenants.limits import month_of
+
+    end = datetime(2027, 1, 1, tzinfo=UTC).timestamp()
+    assert month_of(end - 0.5) == "2026-12"
+    assert month_of(end - 0.5) == "2026-12"  # the kept answer
+    assert month_of(end) == "2027-01"
+    assert month_of(datetime(2027, 1, 31, 23, 59, 59, tzinfo=UTC).timestamp()) == "2027-01"
+    assert month_of(datetime(2027, 2, 1, tzinfo=UTC).timestamp()) == "2027-02"
+    assert month_of(datetime(2024, 2, 29, 12, tzinfo=UTC).timestamp()) == "2024-02"
+    assert month_of(end - 0.5) == "2026-12"

@@ -38,7 +38,20 @@ LIMITS = {
 
 
 def month_of(wall: float) -> str:
-    return dt.datetime.fromtimestamp(wall, dt.UTC).strftime("%Y-%m")
+    """The UTC month of ``wall`` ("2026-12"); the last answer is kept with the span of
+    seconds it holds for, since every admission and settlement asks."""
+    global _MONTH
+    start, end, name = _MONTH
+    if start <= wall < end:
+        return name
+    day = dt.datetime.fromtimestamp(wall, dt.UTC)
+    first = day.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    _MONTH = (first.timestamp(), following.timestamp(), first.strftime("%Y-%m"))
+    return _MONTH[2]
+
+
+_MONTH: tuple[float, float, str] = (0.0, 0.0, "")  # [start, end) in wall seconds, and its name
 
 
 def caps_of(tenant: TenantConfig) -> dict[str, float | None]:
@@ -73,15 +86,32 @@ class TenantStore(Protocol):
     async def used(self, tenant: str, caps: dict[str, float | None]) -> dict[str, float]: ...
 
 
+class _TenantState:
+    """One tenant's limits (by name) and spend (by month), found with one lookup."""
+
+    __slots__ = ("limits", "spend")
+
+    def __init__(self) -> None:
+        self.limits: dict[str, TokenBucket | SlidingWindow] = {}
+        self.spend: dict[str, float] = {}
+
+
 class MemoryTenantStore:
+    """Tenant state in process memory, each tenant's behind one lookup (not one per limit
+    and month into a table of every tenant's)."""
+
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._limits: dict[tuple[str, str], TokenBucket | SlidingWindow] = {}
-        self._spend: dict[tuple[str, str], float] = {}
+        self._tenants: dict[str, _TenantState] = {}
 
-    def _limit(self, tenant: str, name: str, cap: float) -> TokenBucket | SlidingWindow:
-        slot = (tenant, name)
-        lim = self._limits.get(slot)
+    def _state(self, tenant: str) -> _TenantState:
+        state = self._tenants.get(tenant)
+        if state is None:
+            state = self._tenants[tenant] = _TenantState()
+        return state
+
+    def _limit(self, state: _TenantState, name: str, cap: float) -> TokenBucket | SlidingWindow:
+        lim = state.limits.get(name)
         if lim is None or lim.capacity != cap:
             kind, window, _ = LIMITS[name]
             now = self._clock.monotonic()
@@ -90,7 +120,7 @@ class MemoryTenantStore:
                 if kind == "bucket"
                 else SlidingWindow(int(cap), window, 144)
             )
-            self._limits[slot] = lim
+            state.limits[name] = lim
         return lim
 
     async def reserve(
@@ -102,11 +132,12 @@ class MemoryTenantStore:
         month: str = "",
         budget: float | None = None,
     ) -> tuple[float, str, float]:
-        spent = self._spend.get((tenant, month), 0.0)
+        state = self._state(tenant)
+        spent = state.spend.get(month, 0.0)
         if budget is not None and spent >= budget:
             return math.inf, BUDGET, spent
         now = self._clock.monotonic()
-        chosen = [(n, self._limit(tenant, n, c)) for n, c in caps.items() if c is not None]
+        chosen = [(n, self._limit(state, n, c)) for n, c in caps.items() if c is not None]
         worst, which = 0.0, ""
         for name, lim in chosen:
             wait = lim.wait(requests if LIMITS[name][2] else tokens, now)
@@ -121,11 +152,12 @@ class MemoryTenantStore:
         return 0.0, "", spent
 
     async def settle(self, tenant: str, tokens_back: int, month: str, usd: float) -> None:
+        state = self._state(tenant)
         if usd > 0:
-            self._spend[(tenant, month)] = self._spend.get((tenant, month), 0.0) + usd
+            state.spend[month] = state.spend.get(month, 0.0) + usd
         now = self._clock.monotonic()
         for name in ("tpm", "tpd"):
-            lim = self._limits.get((tenant, name))
+            lim = state.limits.get(name)
             if lim is not None and tokens_back:
                 if tokens_back > 0:
                     lim.give(tokens_back, now)
@@ -133,11 +165,13 @@ class MemoryTenantStore:
                     lim.take(-tokens_back, now)
 
     async def spend(self, tenant: str, month: str) -> float:
-        return self._spend.get((tenant, month), 0.0)
+        state = self._tenants.get(tenant)
+        return 0.0 if state is None else state.spend.get(month, 0.0)
 
     async def used(self, tenant: str, caps: dict[str, float | None]) -> dict[str, float]:
         now = self._clock.monotonic()
-        return {n: self._limit(tenant, n, c).used(now) for n, c in caps.items() if c is not None}
+        state = self._state(tenant)
+        return {n: self._limit(state, n, c).used(now) for n, c in caps.items() if c is not None}
 
 
 def _text(value: Any) -> str:
