@@ -656,6 +656,13 @@ NEAR_MISSES = [
     # v92: quotes beside an operator make a string literal, never incidental
     ("what does '7' + 1 give in javascript", "what does 7 + '1' give in javascript", "quoted"),
     ("in python is y = '12' a string", "in python is y = 12 a string", "quoted"),
+    # v93: one against several; the whole of a thing against a part of it
+    ("how do i hide one column in google sheets",
+     "how do i hide several columns in google sheets", "quantifier"),
+    ("how to return one value from a function in go",
+     "how to return multiple values from a function in go", "quantifier"),
+    ("can you proofread my essay introduction", "can you proofread my entire essay",
+     "quantifier"),
 ]  # fmt: skip
 
 LONG = (
@@ -1076,6 +1083,8 @@ PARAPHRASES = [
     ("what do the angles of a triangle add up to", "sum of the angles of a triangle?"),
     # v92: a string literal said alike, the question reworded around it
     ("what does '7' + 1 give in javascript", "in javascript what does '7' + 1 give"),
+    # v93: "how many" is no "several"; "the whole day" is "all day"
+    ("how many grams of protein are in an egg", "grams of protein in one egg"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}
@@ -1236,6 +1245,19 @@ def test_a_number_against_all_is_refused_at_balanced_too() -> None:
     assert near_miss_reason(b, a, "balanced") == "quantifier"
     assert near_miss_reason("How do I delete all branches in git?", "delete all git branches?",
                             "balanced") is None  # fmt: skip
+
+
+def test_the_whole_of_a_thing_is_refused_at_balanced_but_a_whole_night_is_all_night() -> None:
+    """v93: "whole" and "entire" say the whole against a part, at ``balanced`` too; before
+    a period of time they say "all" ("the whole night"), which may be in one prompt only."""
+    a, b = "can you summarize my essay conclusion", "can you summarize my whole essay"
+    assert near_miss_reason(a, b, "balanced") == "quantifier"
+    assert near_miss_reason(b, a, "balanced") == "quantifier"
+    a = "how to keep a baby asleep through the night"
+    b = "how to keep a baby asleep the whole night"
+    assert near_miss_reason(a, b, "balanced") is None
+    assert near_miss_reason(a, b, "strict") == "quantifier"
+    assert near_miss_reason("stay focused the whole day", "stay focused all day", "strict") is None
 
 
 def test_units_align_only_in_their_main_senses_at_balanced_too() -> None:

@@ -26,7 +26,10 @@ QUANTIFIERS = _w(
 # prompt only asks nothing new ("any tips to quit procrastinating"), "all" vs "any" or
 # "most" does. Classes in WEAK_QUANTITY may be present in one prompt only.
 QUANTITY = {
-    **dict.fromkeys(_w("all every each whole entire everything everyone everybody"), "all"),
+    **dict.fromkeys(_w("all every each everything everyone everybody"), "all"),
+    # The whole of one thing, against a part of it (v93: at balanced too, where "all" in
+    # one prompt only passes): "rewrite my *whole* resume" / "rewrite my resume summary".
+    "whole": "whole", "entire": "whole",
     **dict.fromkeys(_w("some any something anything someone anyone somebody anybody several "
                        "either"), "some"),
     **dict.fromkeys(_w("many much lot lots plenty"), "many"),

@@ -51,6 +51,8 @@ def in_context(role: str | None, tokens: list[Token], i: int, lexicon: Lexicon) 
     if i + 1 < len(tokens) and marked_degree(tokens, i + 1, lexicon):
         return "light"
     nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+    if role == "quantifier:whole" and nxt and "time_period" in lexicon.broader(nxt):
+        return "quantifier:all"  # "the *whole* night" is "all night", not a whole of parts
     if role == "light" and nxt == "you" and tokens[i].text in ("can", "could"):
         return "modality:can" if asks_can(tokens, i) else role
     return role

@@ -58,3 +58,25 @@ def _are_within(words: Sequence[str], start: int) -> bool:
 
 
 _NAMING = frozenset({"list", "name", "enumerate"})
+
+
+# Words that say "more than one, not how many" before a plural noun.
+_SEVERAL = frozenset({"several", "many", "few", "multiple", "various", "numerous", "some"})
+
+
+def one_against_several(da: Analysis, db: Analysis) -> bool:
+    """A lone "one" (v88: a lone "one" alone is no count) where the other prompt says
+    "several", "many", "a few" … and no number (v93): "remove *one* item from an array" /
+    "remove *several* items from an array"."""
+    return (
+        da.exact["numbers"] == ("one",)
+        and not db.exact["numbers"]
+        and "one" not in db.words
+        and _says_several(db.words)
+        and not _says_several(da.words)
+    )
+
+
+def _says_several(words: Sequence[str]) -> bool:
+    """Whether ``words`` say "several" or the like — not the "many" of "how many"."""
+    return any(w in _SEVERAL and (i == 0 or words[i - 1] != "how") for i, w in enumerate(words))

@@ -12,7 +12,6 @@ Strictness (a miss costs money, a false hit a wrong answer; the default is ``str
 from __future__ import annotations
 
 import logging
-import re
 from functools import lru_cache
 
 from scalegate.cache.verify.align import align
@@ -40,6 +39,7 @@ from scalegate.cache.verify.modifiers import (
     words_traded,
 )
 from scalegate.cache.verify.owners import owner_replaced, owners_differ
+from scalegate.cache.verify.quotes import QUOTES, incidental
 from scalegate.cache.verify.relations import relation_differs, relation_replaced, stranded
 from scalegate.cache.verify.roles import (
     clauses,
@@ -77,10 +77,6 @@ _WARM_PAIRS = (
     ("Can I quickly bake bread without yeast at home?", "how could my son bake bread by hand"),
     ("The neighbor's dog bit my sister", "Did my sister bite the neighbour's happier dogs?"),
 )
-_QUOTES = re.compile(r"[\"“”‘’]|(?<![\w])'|'(?![\w])")
-# A quote that opens after an operator or closes before one: a string literal, an
-# operand whose quotes are its type ("1 + 2 + '3'" is not "'1' + 2 + 3").
-_OPERAND_QUOTE = re.compile(r"[-+*/%<>=!&|^]\s*[\"“‘']|[\"”’']\s*[-+*/%<>=!&|^]")
 
 
 class Verifier:
@@ -102,14 +98,8 @@ class Verifier:
         if not self.lexicon.available:
             return "lexicon-unavailable"
         da, db = self._analyse(a), self._analyse(b)
-        if (
-            da.exact["quoted"] != db.exact["quoted"]
-            and _unquoted(da, b)
-            and _unquoted(db, a)
-            and not _OPERAND_QUOTE.search(a)
-            and not _OPERAND_QUOTE.search(b)
-        ):
-            da, db = self._analyse(_QUOTES.sub(" ", a)), self._analyse(_QUOTES.sub(" ", b))
+        if incidental((da, db), (a, b)):
+            da, db = self._analyse(QUOTES.sub(" ", a)), self._analyse(QUOTES.sub(" ", b))
         closed = closed_class(da, db, strictness)
         if closed is not None:
             return closed
@@ -385,16 +375,6 @@ _NOMINAL_SUFFIXES = ("ing", "ion", "ment", "ance", "ence")
 def _as_said(renamed: list[str], db: Analysis) -> dict[str, str]:
     """B's words renamed to A's → as B says them."""
     return {r: w for r, w in zip(renamed, db.sequence, strict=True) if r != w}
-
-
-def _unquoted(analysis: Analysis, other: str) -> bool:
-    """Every quoted span of ``analysis`` is in ``other`` as plain words."""
-
-    def words(text: str) -> str:
-        return " " + " ".join(re.findall(r"[\w']+", text.lower())) + " "
-
-    plain = words(other)
-    return all(words(span) in plain for span in analysis.exact["quoted"])
 
 
 def _subjects(analysis: Analysis, sequence: list[str]) -> set[str]:
