@@ -663,6 +663,17 @@ NEAR_MISSES = [
      "how to return multiple values from a function in go", "quantifier"),
     ("can you proofread my essay introduction", "can you proofread my entire essay",
      "quantifier"),
+    # v94: formats traded around "from … to", a value stepped over a number, "only" moved,
+    # a possessive no longer hides a verb put in another's place, a side sense of two nouns
+    ("convert a date from MM/DD/YY to YY/MM/DD", "convert a date from YY/MM/DD to MM/DD/YY",
+     "order"),
+    ("what does flex: 1 auto mean in css", "what does flex: auto 1 mean in css", "order"),
+    ("should i water only the tomatoes in the morning",
+     "should i water the tomatoes only in the morning", "quantifier"),
+    ("how do i give the app access to my camera",
+     "how do i remove the app's access to my camera", "unaligned"),
+    ("what is the charge of a helium atom", "what is the charge of a helium molecule",
+     "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -1085,6 +1096,9 @@ PARAPHRASES = [
     ("what does '7' + 1 give in javascript", "in javascript what does '7' + 1 give"),
     # v93: "how many" is no "several"; "the whole day" is "all day"
     ("how many grams of protein are in an egg", "grams of protein in one egg"),
+    # v94: two nouns met in a second sense, one a kind of the other; a format said alike
+    ("how do i stop my puppy biting", "how do i stop my pup biting"),
+    ("convert a date from MM/DD/YY to YY/MM/DD", "how to convert a date from MM/DD/YY to YY/MM/DD"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

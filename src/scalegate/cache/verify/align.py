@@ -340,6 +340,7 @@ def _synonyms(x: Word, y: Word, lexicon: Lexicon, all_senses: bool) -> bool:
         (ky in related(kx) or kx in related(ky))
         and not (split(kx, ky) or split(ky, kx) or lexicon.names_apart(kx, ky))
         and not (lexicon.late_sense(kx, ky) or lexicon.late_sense(ky, kx))
+        and not lexicon.side_sense(kx, ky)
         and not (noun and lexicon.verbs_only(kx, ky))
         and not (nouns and lexicon.verb_link_only(kx, ky))
         and not (gerunds and kx != x.text and ky != y.text and lexicon.nouns_only(kx, ky))

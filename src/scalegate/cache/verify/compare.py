@@ -46,6 +46,7 @@ from scalegate.cache.verify.counts import (
     count_against_names,
     counted_against_all,
     one_against_several,
+    only_moved,
 )
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
@@ -265,6 +266,8 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
         return "quantifier"  # "remove *one* container" / "remove *all* containers"
     if one_against_several(da, db) or one_against_several(db, da):
         return "quantifier"  # "remove *one* item" / "remove *several* items"
+    if only_moved(da, db):
+        return "quantifier"  # "eat *only* vegan food on" / "eat vegan food *only* on"
     if count_against_each(da, db) or count_against_each(db, da):
         return "quantifier"  # "*how many* amendments …" / "what does *each* amendment say"
     if count_against_names(da, db) or count_against_names(db, da):

@@ -80,3 +80,24 @@ def one_against_several(da: Analysis, db: Analysis) -> bool:
 def _says_several(words: Sequence[str]) -> bool:
     """Whether ``words`` say "several" or the like — not the "many" of "how many"."""
     return any(w in _SEVERAL and (i == 0 or words[i - 1] != "how") for i, w in enumerate(words))
+
+
+def only_moved(da: Analysis, db: Analysis) -> bool:
+    """One "only" in each prompt, before another word, both words in both prompts
+    (verifier v94): "eat *only* vegan food on race day" / "eat vegan food *only* on race
+    day" — what it narrows is the word after it."""
+    after_a, after_b = _after_only(da.words), _after_only(db.words)
+    return (
+        after_a is not None
+        and after_b is not None
+        and after_a != after_b
+        and after_a in db.words
+        and after_b in da.words
+    )
+
+
+def _after_only(words: Sequence[str]) -> str | None:
+    if words.count("only") != 1:
+        return None
+    i = words.index("only")
+    return words[i + 1] if i + 1 < len(words) and words[i + 1][:1].isalnum() else None

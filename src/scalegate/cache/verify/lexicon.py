@@ -99,6 +99,7 @@ class Lexicon:
         self.verb_link_only = lru_cache(maxsize=1 << 16)(partial(relate.verb_link_only, self))
         self.names_apart = lru_cache(maxsize=1 << 16)(partial(relate.names_apart, self))
         self.late_sense = lru_cache(maxsize=1 << 16)(partial(relate.late_sense, self))
+        self.side_sense = lru_cache(maxsize=1 << 16)(partial(relate.side_sense, self))
         self.phrasal = lru_cache(maxsize=1 << 16)(partial(multiword.phrasal, self))
         self.collocation = lru_cache(maxsize=1 << 16)(partial(multiword.collocation, self))
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from scalegate.cache.verify.fields import NUMBER
+
 
 def _word(item: str) -> bool:
     return item[:1].isalpha()
@@ -128,6 +130,19 @@ def numbers_traded(a: Sequence[str], b: Sequence[str]) -> bool:
         return True
     na, nb = _numbered(a, skip=True), _numbered(b, skip=True)
     return all(w for _, w in na + nb) and _traded(na, nb)
+
+
+def number_stepped_over(a: Sequence[str], b: Sequence[str]) -> bool:
+    """A number and the word next to it in one prompt, in the other order in the other,
+    the rest the same: CSS's "margin: *0 auto*" / "margin: *auto 0*" (verifier v94) —
+    values said in order, where the order says which is which."""
+    if len(a) != len(b) or a == b:
+        return False
+    for i in range(len(a) - 1):
+        x, y = a[i], a[i + 1]
+        if x != y and (x[:1] == NUMBER or y[:1] == NUMBER) and b[i] == y and b[i + 1] == x:
+            return a[:i] == b[:i] and a[i + 2 :] == b[i + 2 :]
+    return False
 
 
 def _traded(na: list[tuple[str, str]], nb: list[tuple[str, str]]) -> bool:

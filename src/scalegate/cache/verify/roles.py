@@ -223,6 +223,33 @@ def sides_swapped(a: list[str], b: list[str]) -> bool:
     return bool(before_a & after_b) and bool(after_a & before_b)
 
 
+def spans_swapped(a: list[str], b: list[str]) -> bool:
+    """What comes after "from" in one prompt comes after "to" in the other, word for word
+    in order, and the other way round — where the same words make both, in another order,
+    which :func:`sides_swapped` (by sets) cannot see: "convert dates from DD/MM/YYYY to
+    YYYY-MM-DD" / "… from YYYY-MM-DD to DD/MM/YYYY" (verifier v94)."""
+    spans_a, spans_b = _from_to(a), _from_to(b)
+    if spans_a is None or spans_b is None or spans_a[0] == spans_a[1]:
+        return False
+    return spans_a == (spans_b[1], spans_b[0])
+
+
+def _from_to(words: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The words after the one "=from" up to its "=to", and after that "=to" to the next
+    relation word, boundary or clause; None without exactly one of each, in that order."""
+    if words.count("=from") != 1 or words.count("=to") < 1:
+        return None
+    start = words.index("=from")
+    if "=to" not in words[start:]:
+        return None
+    pivot = words.index("=to", start)
+    end = pivot + 1
+    while end < len(words) and words[end][:1] not in ("=", "|") and words[end] != CLAUSE:
+        end += 1
+    source = tuple(w for w in words[start + 1 : pivot] if w[:1] != "|")
+    return (source, tuple(words[pivot + 1 : end])) if source else None
+
+
 def _sides(words: list[str]) -> tuple[str, set[str], set[str]] | None:
     """(pivot, words only before it, words only after it) within its clause, or None."""
     found = [i for i, w in enumerate(words) if w in PIVOTS]

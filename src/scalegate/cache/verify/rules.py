@@ -35,6 +35,7 @@ from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.modifiers import (
     compound_reversed,
     modifier_traded,
+    number_stepped_over,
     numbers_traded,
     words_traded,
 )
@@ -55,6 +56,7 @@ from scalegate.cache.verify.roles import (
     predicate_swapped,
     relative_swapped,
     sides_swapped,
+    spans_swapped,
     swapped,
 )
 from scalegate.cache.verify.tense import (
@@ -186,12 +188,17 @@ class Verifier:
         if (
             swapped(roles_a, roles_b, self._nominal, _as_said(renamed, db))
             or sides_swapped(da.sequence, renamed)
+            or spans_swapped(da.sequence, renamed)
             or self._condition_swapped(da, db, renamed)
         ):
             return "order"
         pairs_a = {(da.sequence[x], da.sequence[y]) for x, y in da.compounds}
         pairs_b = {(renamed[x], renamed[y]) for x, y in db.compounds}
-        if compound_reversed(pairs_a, pairs_b) or numbers_traded(da.sequence, renamed):
+        if (
+            compound_reversed(pairs_a, pairs_b)
+            or numbers_traded(da.sequence, renamed)
+            or number_stepped_over(da.sequence, renamed)
+        ):
             return "order"  # "chocolate milk" / "milk chocolate"
         if modifier_traded(pairs_a, pairs_b, da.sequence, renamed) or words_traded(
             da.words, db.words

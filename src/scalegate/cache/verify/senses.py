@@ -179,3 +179,32 @@ def late_sense(lx: Lexicon, a: str, b: str) -> bool:
     offsets = files.offsets(a, "n")
     shared = [i for i, o in enumerate(offsets) if b in lx.synset(f"n:{o}").words]
     return bool(shared) and min(shared) >= max(lx.senses, files.tagged(a, "n"))
+
+
+def side_sense(lx: Lexicon, a: str, b: str) -> bool:
+    """``a`` and ``b`` meet only in a noun sense that is the first of neither and that
+    WordNet's sense-tagged corpus never showed for either, share no sense of another part
+    of speech, and neither's first senses reach the other within two steps up
+    (:meth:`.Lexicon.broader`): "atom" and "molecule" are both "a tiny piece of
+    anything" in their second senses, while chemistry tells them apart (verifier v94) —
+    "pup" and "puppy" also meet only in a second sense, but a puppy is a kind of pup."""
+    files = lx.files
+    if files is None or a == b:
+        return False
+    if any(
+        b in lx.synset(f"{pos}:{offset}").words
+        for pos in ("v", "a", "r")
+        for offset in files.offsets(a, pos)
+    ):
+        return False
+    offsets_a, offsets_b = files.offsets(a, "n"), files.offsets(b, "n")
+    if not offsets_a or not offsets_b:
+        return False
+    shared = set(offsets_a) & set(offsets_b)
+    if not shared:
+        return False
+    first_a = min(offsets_a.index(o) for o in shared)
+    first_b = min(offsets_b.index(o) for o in shared)
+    if first_a < max(1, files.tagged(a, "n")) or first_b < max(1, files.tagged(b, "n")):
+        return False  # a sense the corpus shows for either: "sea" is "ocean" (tagged)
+    return b not in lx.broader(a) and a not in lx.broader(b)

@@ -93,12 +93,14 @@ def _doers_apart(x: Word, y: Word, lexicon: Lexicon, alike: bool) -> bool:
 
 def _rest(frame: Frame, verb: Word) -> tuple[str, ...]:
     """The prompt's sequence without ``verb``, and without the particle of a phrasal verb
-    that the sequence also holds as a relation ("*put out* a fire": "=out", v54)."""
+    that the sequence also holds as a relation ("*put out* a fire": "=out", v54), nor a
+    possessive's "'s" ("a user *access*" / "a user*'s* access", v94)."""
     after = verb.position + 1
     particle = "=" + verb.text.rpartition("_")[2]
     if "_" in verb.text and frame.sequence[after : after + 1] == (particle,):
         after += 1
-    return frame.sequence[: verb.position] + frame.sequence[after:]
+    rest = frame.sequence[: verb.position] + frame.sequence[after:]
+    return tuple(w for w in rest if w != "='s")
 
 
 def _slot(position: int, anchors: list[int]) -> tuple[int, int] | None:
