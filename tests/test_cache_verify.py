@@ -674,6 +674,10 @@ NEAR_MISSES = [
      "how do i remove the app's access to my camera", "unaligned"),
     ("what is the charge of a helium atom", "what is the charge of a helium molecule",
      "unaligned"),
+    # v95: how much or how many against a yes/no question
+    ("is there a fee to cancel my gym membership",
+     "how much is the fee to cancel my gym membership", "question"),
+    ("does a passport renewal cost a lot", "how much does a passport renewal cost", "question"),
 ]  # fmt: skip
 
 LONG = (
@@ -1099,6 +1103,11 @@ PARAPHRASES = [
     # v94: two nouns met in a second sense, one a kind of the other; a format said alike
     ("how do i stop my puppy biting", "how do i stop my pup biting"),
     ("convert a date from MM/DD/YY to YY/MM/DD", "how to convert a date from MM/DD/YY to YY/MM/DD"),
+    # v95: two yes/no questions, or two amounts, reworded
+    (
+        "is there a fee to cancel my gym membership",
+        "do i have to pay a fee to cancel my gym membership",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -42,6 +42,7 @@ from collections.abc import Sequence
 
 from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.counts import (
+    amount_against_yes_no,
     count_against_each,
     count_against_names,
     counted_against_all,
@@ -270,6 +271,8 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
         return "quantifier"  # "eat *only* vegan food on" / "eat vegan food *only* on"
     if count_against_each(da, db) or count_against_each(db, da):
         return "quantifier"  # "*how many* amendments …" / "what does *each* amendment say"
+    if amount_against_yes_no(da, db) or amount_against_yes_no(db, da):
+        return "question"  # "*how much* tax will I owe" / "*will* I owe taxes"
     if count_against_names(da, db) or count_against_names(db, da):
         return "question"  # "*how many* olympian gods are there" / "*list* the olympian gods"
     if negation_moved(da.words, db.words) or negated_elsewhere(da.words, db.words):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from scalegate.cache.verify import classes as c
 from scalegate.cache.verify.features import Analysis
 
 
@@ -101,3 +102,19 @@ def _after_only(words: Sequence[str]) -> str | None:
         return None
     i = words.index("only")
     return words[i + 1] if i + 1 < len(words) and words[i + 1][:1].isalnum() else None
+
+
+def amount_against_yes_no(da: Analysis, db: Analysis) -> bool:
+    """One prompt asks how much or how many, the other is a yes/no question — it opens with
+    a form of "be", "do" or "have", "will" or a modal — and asks no amount (verifier v95):
+    "*how much* tax will I owe" / "*will* I owe taxes", "*how much is* the fee" / "*is
+    there* a fee"."""
+    return (
+        "quantity" in da.exact["question"]
+        and "quantity" not in db.exact["question"]
+        and bool(db.words)
+        and db.words[0] in _YES_NO
+    )
+
+
+_YES_NO = c.BE | c.MODALS | frozenset({"do", "does", "did", "will", "shall", "has", "have", "had"})
