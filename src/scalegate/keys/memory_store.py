@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 
 from scalegate.clock import Clock, SystemClock
 from scalegate.config import BreakerConfig
@@ -61,7 +62,7 @@ class _KeyState:
         self.reported: dict[str, float] = {}  # the provider's limits, learned from headers
         # The use of the tightest limit after the last reservation, when, and how fast it
         # falls (a minute bucket empties of use in its period; a window is taken not to):
-        # what orders a sample before any limit is checked (see ``_estimate``).
+        # what orders a sample before any limit is checked (see ``_by_estimate``).
         self.util, self.util_at, self.decay = 0.0, now, 0.0
         self.configure(key, now)
 
@@ -128,10 +129,6 @@ class _KeyState:
             if after > util:
                 util = after
         return worst, (which if worst > 0 else None), util
-
-
-def _rank(scored: tuple[int, float, Candidate]) -> tuple[int, float]:
-    return scored[0], scored[1]
 
 
 class MemoryKeyStore:
@@ -263,7 +260,7 @@ class MemoryKeyStore:
                     est = 0.0
             first = 0 if cand.key_id == preferred else 1
             scored.append((first, est / cand.weight, cand))
-        scored.sort(key=_rank)
+        scored.sort(key=itemgetter(0, 1))  # the candidates themselves do not compare
         return [c for _, _, c in scored]
 
     def _choose(
