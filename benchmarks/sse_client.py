@@ -32,6 +32,8 @@ from typing import Any
 
 import aiohttp
 
+from scalegate.process import tune_gc
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gateway_overhead import REQUEST_HEADERS
 from streaming_overhead import stream_request_body
@@ -193,6 +195,9 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
+    # The gateway's collector settings: at 10,000 streams the default thresholds stall the
+    # load generator for hundreds of ms (full collections over every stream's objects).
+    tune_gc()
     url = args.url.rstrip("/") + args.path
     body = stream_request_body().encode()
     for item in args.header:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from scalegate.process import tune_gc
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gateway_overhead import UPSTREAM_HEADERS
 
@@ -128,6 +130,9 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
+    # The gateway's collector settings: at 10,000 streams the default thresholds stall the
+    # load generator for hundreds of ms (full collections over every stream's objects).
+    tune_gc()
     web.run_app(
         make_app(args.events, args.interval, max(1, args.batch)),
         host="127.0.0.1",
