@@ -678,6 +678,10 @@ NEAR_MISSES = [
     ("is there a fee to cancel my gym membership",
      "how much is the fee to cancel my gym membership", "question"),
     ("does a passport renewal cost a lot", "how much does a passport renewal cost", "question"),
+    # v96: a Rust lifetime is a name; a plural WordNet also lists as someone's name
+    ("does 'a outlive 'b in this function", "does 'b outlive 'a in this function", "order"),
+    ("how do I see what scopes my token has", "how do I change what scopes my token has",
+     "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -1108,6 +1112,9 @@ PARAPHRASES = [
         "is there a fee to cancel my gym membership",
         "do i have to pay a fee to cancel my gym membership",
     ),
+    # v96: a lifetime kept, and "scopes" read as scopes
+    ("what does 'static mean in Rust", "what is the meaning of 'static in Rust"),
+    ("how do I see the scopes my token has", "how can I view the scopes my token has"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -160,11 +160,15 @@ class Lexicon:
         "patient", "dog"; not "book", "talk")."""
         if self._files is None:
             return False
-        for form in (word, *self.keys(word)):
-            offsets = self._files.offsets(form, "n")
-            if offsets:
-                return self._synset(f"n:{offsets[0]}").lexfile in _ANIMATE
-        return False
+        files = self._files
+        singular = (word[:-1], word[:-2]) if len(word) > 3 and word.endswith("s") else ()
+        firsts = [o[0] for f in (word, *self.keys(word), *singular) if (o := files.offsets(f, "n"))]
+        # A plural read as someone's name is its singular ("scopes" is not John Scopes, v96).
+        common = [o for o in firsts if not self._instance(o)]
+        return any(self._synset(f"n:{o}").lexfile in _ANIMATE for o in (common or firsts)[:1])
+
+    def _instance(self, offset: int) -> bool:
+        return any(p.symbol == "@i" for p in self._synset(f"n:{offset}").pointers)
 
     def _seldom_verb(self, word: str) -> bool:
         """``word`` is a noun WordNet's corpus never showed as a verb ("gum", "fat")."""

@@ -61,6 +61,10 @@ _PATTERN = re.compile(
 _SHORT_FOR = {"w/o": "without", "w/": "with", "b/c": "because"}
 _SHORTHAND = re.compile(r"(?<![\w/])(?:w/o|b/c|w/(?=\s))(?![\w/])", re.IGNORECASE)
 _CURRENCY = "$€£¥"
+# A quote before one letter no contraction ends with, or "'static": a Rust lifetime (or a
+# Lisp symbol), a name compared like any other — "does 'a outlive 'b" is not "does 'b
+# outlive 'a" (v96).
+_LIFETIME = re.compile(r"'(?:[abce-ln-ru-z]|static)")
 # Punctuation kept as it is: a bracket next to a number groups arithmetic ("(3 + 4) * 2" is
 # not "3 + 4 * 2"); what "the ?? operator" names is code ("??" is not "?.").
 _KEPT = {"bracket": "symbol", "named": "code"}
@@ -183,8 +187,8 @@ def _words(word: str, *, casual: bool = True) -> list[Token]:
     if word.endswith("'s") and len(word) > 2:
         contracted = word[:-2] in IS_CONTRACTED  # "what's" is "what is", not a possessive
         return [Token("word", word[:-2]), Token("word", "is" if contracted else "'s")]
-    if word.startswith("'"):
-        return [Token("word", word)] if word == "'s" else []
+    if word.startswith("'"):  # what a contraction leaves ("'ll", "'re") says nothing more
+        return [Token("word", word)] if word == "'s" or _LIFETIME.fullmatch(word) else []
     return [Token("word", word.rstrip("."))]
 
 
