@@ -682,6 +682,11 @@ NEAR_MISSES = [
     ("does 'a outlive 'b in this function", "does 'b outlive 'a in this function", "order"),
     ("how do I see what scopes my token has", "how do I change what scopes my token has",
      "unaligned"),
+    # v97: "for" or "to" against "from" after one word
+    ("can I use store credit for online orders", "can I get store credit from online orders",
+     "direction"),
+    ("what should I write in a thank you card for my teacher",
+     "what should I write in a thank you card from my teacher", "direction"),
 ]  # fmt: skip
 
 LONG = (
@@ -1115,6 +1120,8 @@ PARAPHRASES = [
     # v96: a lifetime kept, and "scopes" read as scopes
     ("what does 'static mean in Rust", "what is the meaning of 'static in Rust"),
     ("how do I see the scopes my token has", "how can I view the scopes my token has"),
+    # v97: "from" and "for" after two words that say one thing
+    ("how long to recover from knee surgery", "what is the recovery time for knee surgery"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

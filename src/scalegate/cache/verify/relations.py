@@ -18,6 +18,10 @@ meet, for a word both prompts align:
   place it opposes ("*in*" / "*outside* the fridge", "*in*" / "*out of* their shells");
 * a time that bounds ("since", "until", "before", "after") against any other preposition
   (v32): "files changed *in* a commit" / "*since* a commit";
+* "from", a source, against "to" or "for", a goal, after one word (v97): "use airline
+  miles *for* hotels" / "get airline miles *from* hotels", "a gift *for*" / "*from* my boss"
+  (not "*recover* from" / "recovery *time* for" a sprain; "what to expect *from*" / "*for*
+  a colonoscopy" is refused too: a miss costs less than a wrong answer);
 * "per", a grouping, against a preposition of extent (v41): "average salary *per*
   department" / "*across* all departments" (not "cups *per*" / "*in* a quart");
 * "with" against a word of place after a verb WordNet makes a phrasal verb with either
@@ -65,6 +69,8 @@ def relation_differs(
             return "relation"
         if (preps <= c.DIRECTION or _opposed(preps)) and not preps <= _SOURCE:
             return "direction"  # "across" / "under" the bridge, "on" / "behind" drywall
+        if "from" in preps and preps & _GOAL and _same_head(wa.head, wb.head, lexicon):
+            return "direction"  # miles "*for* hotels" / "*from* hotels" (v97)
         if "per" in preps and preps & _EXTENT:
             return "relation"  # "average *per* customer" / "*across* all customers" (v41)
         if preps & _BOUNDS:
@@ -72,6 +78,12 @@ def relation_differs(
         if "with" in preps and preps & c.DIRECTION and _phrasal(wa.head, preps, lexicon):
             return "relation"  # "goes *on*" / "goes *with* a salad" (verifier v36)
     return None
+
+
+def _same_head(x: str, y: str, lexicon: Lexicon) -> bool:
+    """Both prepositions follow one word: "a gift *for*" / "*from* my boss", not "*recover*
+    from" / "recovery *time* for" a sprain, two ways to say one thing."""
+    return bool(x and y and lexicon.keys(x) & lexicon.keys(y))
 
 
 def _opposed(preps: set[str]) -> bool:
@@ -119,6 +131,10 @@ _TOPIC = frozenset({"about", "for", "of"})
 # Where something is taken from, said three ways: "remove mold *from*" / "get mould *off*" /
 # "get the stain *out* of" a shirt.
 _SOURCE = frozenset({"from", "off", "out"})
+# Where a thing goes or whom it is for, against "from", where it comes from (v97): "use
+# airline miles *for* hotels" / "get airline miles *from* hotels", "move money *to*" /
+# "*from* savings".
+_GOAL = frozenset({"to", "for"})
 # What a whole spans, against "per", which groups (v41): "*per* customer" / "*across*
 # customers"; not "cups *per* / *in* a quart", "sales *per* / *by* region".
 _EXTENT = frozenset({"across", "over", "throughout", "through", "among"})
