@@ -1122,6 +1122,13 @@ PARAPHRASES = [
     ("how do I see the scopes my token has", "how can I view the scopes my token has"),
     # v97: "from" and "for" after two words that say one thing
     ("how long to recover from knee surgery", "what is the recovery time for knee surgery"),
+    # v98: a noun after "my" is no typo of "how"; wondering and guessing it is a dumb question
+    (
+        "can my hoa fine me for parking on the street",
+        "Can my HOA fine me for parking on the street?",
+    ),
+    ("I wonder if cats can eat cooked shrimp", "Can cats eat cooked shrimp?"),
+    ("probably a dumb question, but does rice expire?", "does rice expire"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -65,6 +65,8 @@ def closed_typos(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         if lexicon.collocation(word, nxt) or lexicon.collocation(prev, word):
             continue  # a word of a name WordNet lists whole: "*yom* kippur" is no "you" (v80)
+        if prev in c.DETERMINERS:
+            continue  # a noun follows "my", "the": "my *hoa*" is no "how" (v98)
         near = [w for w in _CLOSED if _typo_of(word, w)]
         if len(near) == 1:
             out[i] = Token("word", near[0])

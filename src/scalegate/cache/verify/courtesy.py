@@ -38,6 +38,9 @@ _STANDALONE = (
     "sorry{ to bother you| for bothering you| to ask| for asking|}",
     "sorry if this is a {dumb|stupid|silly|basic|noob|obvious|weird} {question|q}",
     "sorry for the {dumb|stupid|silly|basic|noob} {question|q}",
+    # v98: said as a guess ("*maybe a dumb question*, but …").
+    "{maybe|this might be|this may be|this is probably|probably|possibly} a "
+    "{silly|dumb|stupid|basic|noob|obvious|weird} {question|q}",
     "{a |}{quick|simple|silly|dumb|stupid|random|noob|basic|small} {question|q}"
     "{ if you do not mind|}",
     "if you do not mind",
@@ -60,6 +63,10 @@ _STANDALONE = (
 _LEADING = (
     "{i was|i am|i have been|just|i} wondering {if|whether}"
     "{ you could| you can| you would| you might| anyone could| anyone can|}",
+    # v98: the same in the present tense, or with whoever is asked named.
+    "{i |}wonder {if|whether}",
+    "{i was |i am |just |}wondering {if|whether} {anyone|someone|somebody} knows {if|whether}",
+    "{i am |just |}curious {if|whether}",
     "{would|do} you mind"
     "{ telling| showing| giving| explaining| describing| helping| suggesting| recommending|}",
     "i would {really |greatly |}appreciate {it |}if you {could|can|would}",
