@@ -227,7 +227,7 @@ NEAR_MISSES = [
     # place of its own (covering)
     ("How do I ask the landlord whose house my dog damaged for a deal?",
      "How do I ask the landlord whose dog damaged my house for a deal?", "order"),
-    ("What does SELECT ALL do?", "What does SELECT do?", "unaligned"),
+    ("What does SELECT ALL do?", "What does SELECT do?", "quantifier"),
     ("Can I hang a mirror over the sink?", "Can I hang a mirror beside the sink?",
      "direction"),
     # v15: a relative clause's subject against its object; a regex written bare is code
@@ -687,6 +687,9 @@ NEAR_MISSES = [
      "direction"),
     ("what should I write in a thank you card for my teacher",
      "what should I write in a thank you card from my teacher", "direction"),
+    # v99: a negation in capitals is still one
+    ("should I NOT water succulents in winter", "should I water succulents in winter",
+     "negation"),
 ]  # fmt: skip
 
 LONG = (
@@ -1129,6 +1132,10 @@ PARAPHRASES = [
     ),
     ("I wonder if cats can eat cooked shrimp", "Can cats eat cooked shrimp?"),
     ("probably a dumb question, but does rice expire?", "does rice expire"),
+    # v99: a quantifier stressed in capitals; doubts about the question itself
+    ("why do ALL my builds fail on CI", "why do all my builds fail on CI"),
+    ("not sure if this makes sense, but can I freeze cooked rice?", "can I freeze cooked rice"),
+    ("I'm not sure whether I need a visa for Peru", "do I need a visa for Peru"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

@@ -58,6 +58,10 @@ _STANDALONE = (
     "{i |}hope {you are|your day is|all is} {well|good|doing well|doing good|having a good day|"
     "having a great day|going well|great}",
     "{i was|i am|i have been|i was just|just} wondering",
+    # Doubts about the question itself (v99): "*not sure if this makes sense*, but …".
+    "{i am |}not {totally |really |entirely |quite |}sure"
+    "{ if this makes sense| if this even makes sense| if this matters| if this even matters|"
+    " if i am overthinking this| if i am overthinking|}",
 )
 # Formulas that lead into the question: removed wherever a sentence starts with them.
 _LEADING = (
@@ -67,6 +71,7 @@ _LEADING = (
     "{i |}wonder {if|whether}",
     "{i was |i am |just |}wondering {if|whether} {anyone|someone|somebody} knows {if|whether}",
     "{i am |just |}curious {if|whether}",
+    "{i am |}not {totally |really |entirely |quite |}sure {if|whether}",
     "{would|do} you mind"
     "{ telling| showing| giving| explaining| describing| helping| suggesting| recommending|}",
     "i would {really |greatly |}appreciate {it |}if you {could|can|would}",
@@ -135,13 +140,15 @@ def _starts(tokens: list[Token], i: int) -> bool:
 def _opening(tokens: list[Token], i: int) -> int:
     """The length of the opening formula at ``tokens[i]``, or 0: a leading one wherever it
     stands, a standalone one only before punctuation, "but" or the question's first word."""
-    n = _match(tokens, i, LEADING)
-    if n:
-        return n
+    leading = _match(tokens, i, LEADING)
+    # The longer formula wins: "*not sure if this makes sense*, but …" is standalone, "*not
+    # sure if* it is worth …" leads (v99).
     n = _match(tokens, i, STANDALONE)
-    if n and all(t.kind == "punct" for t in tokens[i + n :]):
-        return 0  # nothing asked after it: "it's fine to freeze bread, *right*?" (v63)
-    if n and i + n < len(tokens):
+    if n <= leading:
+        return leading
+    if all(t.kind == "punct" for t in tokens[i + n :]):
+        return leading  # nothing asked after it: "it's fine to freeze bread, *right*?" (v63)
+    if i + n < len(tokens):
         after = tokens[i + n]
         if (
             after.kind != "punct"
@@ -149,7 +156,7 @@ def _opening(tokens: list[Token], i: int) -> int:
             and after.text != "but"
             and not _opening(tokens, i + n)  # another one: "so um basically how …" (v50)
         ):
-            return 0  # "good morning in Japanese?": the formula is what is asked about
+            return leading  # "good morning in Japanese?": the formula is what is asked about
     return n
 
 

@@ -37,6 +37,8 @@ from scalegate.cache.verify.classes import (
     CONTRACTIONS,
     IRREGULAR_NOT,
     IS_CONTRACTED,
+    NEGATORS,
+    QUANTIFIERS,
     TIMES_OF_DAY,
 )
 from scalegate.cache.verify.signs import prose_bracket, sign
@@ -61,6 +63,7 @@ _PATTERN = re.compile(
 _SHORT_FOR = {"w/o": "without", "w/": "with", "b/c": "because"}
 _SHORTHAND = re.compile(r"(?<![\w/])(?:w/o|b/c|w/(?=\s))(?![\w/])", re.IGNORECASE)
 _CURRENCY = "$€£¥"
+_STRESSED = QUANTIFIERS | NEGATORS
 # A quote before one letter no contraction ends with, or "'static": a Rust lifetime (or a
 # Lisp symbol), a name compared like any other — "does 'a outlive 'b" is not "does 'b
 # outlive 'a" (v96).
@@ -169,7 +172,9 @@ def _cased(raw: str, words: list[Token], shouted: bool) -> list[Token]:
     ("King"), unless the whole prompt is shouted."""
     if shouted or not raw[0].isupper():
         return words
-    caps = len(raw) > 1 and raw.isupper()
+    # A quantifier or a negation in capitals is stressed, not an acronym: "why do *ALL* my
+    # commands fail", "do *NOT* …" (v99).
+    caps = len(raw) > 1 and raw.isupper() and raw.lower() not in _STRESSED
     if caps or len(words) == 1:
         return [Token(w.kind, w.text, caps=caps, capital=len(words) == 1) for w in words]
     return words
