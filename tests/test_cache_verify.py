@@ -690,6 +690,9 @@ NEAR_MISSES = [
     # v99: a negation in capitals is still one
     ("should I NOT water succulents in winter", "should I water succulents in winter",
      "negation"),
+    # v100: a noun asked about against a light verb asked with "how do you"
+    ("what are the signs of an eczema flare on my hands",
+     "how do you treat an eczema flare on my hands", "unaligned"),
 ]  # fmt: skip
 
 LONG = (
@@ -1136,6 +1139,8 @@ PARAPHRASES = [
     ("why do ALL my builds fail on CI", "why do all my builds fail on CI"),
     ("not sure if this makes sense, but can I freeze cooked rice?", "can I freeze cooked rice"),
     ("I'm not sure whether I need a visa for Peru", "do I need a visa for Peru"),
+    # v100: the noun the verb is derived from still aligns
+    ("What's the treatment for shingles on the face?", "How do you treat shingles on the face?"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

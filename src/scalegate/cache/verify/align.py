@@ -20,7 +20,12 @@ from scalegate.cache.verify.acronyms import pair_abbreviations
 from scalegate.cache.verify.frame import NO_FRAME, Frame
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.typos import clipped, misspelt
-from scalegate.cache.verify.verbs import converse_at_edge, light, replaced
+from scalegate.cache.verify.verbs import (
+    act_for_thing,
+    converse_at_edge,
+    light,
+    replaced,
+)
 from scalegate.cache.verify.words import Word
 
 _NEG_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis", "non-", "a")
@@ -107,8 +112,10 @@ def align(
         )
     ]
     if not alone:
-        alone = replaced(left_a, left_b, pairs, lexicon) or converse_at_edge(
-            (a, b), (left_a, left_b), pairs, lexicon, frames
+        alone = (
+            replaced(left_a, left_b, pairs, lexicon)
+            or converse_at_edge((a, b), (left_a, left_b), pairs, lexicon, frames)
+            or act_for_thing((left_a, left_b), pairs, lexicon, frames)
         )
     return (f"unaligned:{alone[0].text}" if alone else None), pairs
 

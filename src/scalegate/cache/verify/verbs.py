@@ -82,6 +82,31 @@ def converse_at_edge(
     return []
 
 
+def act_for_thing(
+    left: tuple[list[Word], list[Word]],
+    pairs: dict[int, int],
+    lexicon: Lexicon,
+    frames: tuple[Frame, Frame],
+) -> list[Word]:
+    """One word left in each prompt, both before everything the two share: a noun in one
+    and a light verb in the other ask about one thing two ways — "what are the *signs* of a
+    gout flare" / "how do you *treat* a gout flare" (v100). Not a verb WordNet derives the
+    noun from ("the *treatment* of" / "how do you *treat*": aligned before)."""
+    (left_a, left_b), anchors = left, sorted(pairs)
+    if len(left_a) != 1 or len(left_b) != 1 or not anchors:
+        return []
+    x, y = left_a[0], left_b[0]
+    first_a = min(pairs.values())
+    if x.position > first_a or y.position > anchors[0]:
+        return []
+    for noun, verb, asked in ((x, y, frames[1]), (y, x, frames[0])):
+        # Asked with "how do you …", not a request's own verb: "*Write* a …" / "what's a
+        # good …".
+        if noun.noun and not light(noun, lexicon) and light(verb, lexicon) and asked.edges[0]:
+            return [verb]
+    return []
+
+
 def _doers_apart(x: Word, y: Word, lexicon: Lexicon, alike: bool) -> bool:
     """Two light verbs as written in their base form whose doers have no name in common;
     ``alike``: the rest of the prompts is the same, so a verb without a doer counts too."""
