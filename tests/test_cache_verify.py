@@ -693,6 +693,14 @@ NEAR_MISSES = [
     # v100: a noun asked about against a light verb asked with "how do you"
     ("what are the signs of an eczema flare on my hands",
      "how do you treat an eczema flare on my hands", "unaligned"),
+    # v101: the opening question word; "one" against "both" beside another number; a
+    # negation moved into the "when" clause
+    ("Who signs the lease renewal when renting an apartment in Ohio?",
+     "When is the lease renewal signed when renting an apartment in Ohio?", "question"),
+    ("my 6 year old has a rash on one arm, is it eczema?",
+     "my 6 year old has a rash on both arms, is it eczema?", "quantifier"),
+    ("why does my build not fail when I delete the lockfile",
+     "why does my build fail when I do not delete the lockfile", "negation"),
 ]  # fmt: skip
 
 LONG = (
@@ -1141,6 +1149,11 @@ PARAPHRASES = [
     ("I'm not sure whether I need a visa for Peru", "do I need a visa for Peru"),
     # v100: the noun the verb is derived from still aligns
     ("What's the treatment for shingles on the face?", "How do you treat shingles on the face?"),
+    # v101: each question word asked in the other prompt too
+    (
+        "When baking cookies, why do you chill the dough?",
+        "Why do you chill the dough when baking cookies?",
+    ),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

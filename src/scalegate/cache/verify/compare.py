@@ -48,6 +48,7 @@ from scalegate.cache.verify.counts import (
     counted_against_all,
     one_against_several,
     only_moved,
+    opening_asks_differ,
 )
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
@@ -271,6 +272,8 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
         return "quantifier"  # "eat *only* vegan food on" / "eat vegan food *only* on"
     if count_against_each(da, db) or count_against_each(db, da):
         return "quantifier"  # "*how many* amendments …" / "what does *each* amendment say"
+    if opening_asks_differ(da, db):
+        return "question"  # "*Who* orders …" / "*When* is … ordered", "when" in both (v101)
     if amount_against_yes_no(da, db) or amount_against_yes_no(db, da):
         return "question"  # "*how much* tax will I owe" / "*will* I owe taxes"
     if count_against_names(da, db) or count_against_names(db, da):
@@ -334,10 +337,17 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
+# A subordinate clause is a clause of its own for a negation that moves (v101): "why is
+# my coroutine *not* cancelled when I call cancel()" / "why is my coroutine cancelled when
+# I *never* call cancel()".
+_SUBORDINATORS = frozenset({"when", "whenever", "if", "because", "while", "unless", "although",
+                            "though", "after", "before", "since", "until"})  # fmt: skip
+
+
 def _clauses(words: Sequence[str]) -> list[list[str]]:
     out: list[list[str]] = [[]]
     for w in words:
-        if w in _BREAKS:
+        if w in _BREAKS or w in _SUBORDINATORS:
             if out[-1]:
                 out.append([])
         else:

@@ -62,16 +62,20 @@ _NAMING = frozenset({"list", "name", "enumerate"})
 
 
 # Words that say "more than one, not how many" before a plural noun.
-_SEVERAL = frozenset({"several", "many", "few", "multiple", "various", "numerous", "some"})
+_SEVERAL = frozenset({"several", "many", "few", "multiple", "various", "numerous", "some", "both"})
 
 
 def one_against_several(da: Analysis, db: Analysis) -> bool:
     """A lone "one" (v88: a lone "one" alone is no count) where the other prompt says
-    "several", "many", "a few" … and no number (v93): "remove *one* item from an array" /
-    "remove *several* items from an array"."""
+    "several", "many", "a few", "both" … and no other number (v93, v101): "remove *one*
+    item from an array" / "remove *several* items from an array", "an ear infection in *one*
+    ear" / "in *both* ears"."""
+    numbers_a, numbers_b = list(da.exact["numbers"]), list(db.exact["numbers"])
+    if "one" not in numbers_a:
+        return False
+    numbers_a.remove("one")
     return (
-        da.exact["numbers"] == ("one",)
-        and not db.exact["numbers"]
+        numbers_a == numbers_b
         and "one" not in db.words
         and _says_several(db.words)
         and not _says_several(da.words)
@@ -118,3 +122,20 @@ def amount_against_yes_no(da: Analysis, db: Analysis) -> bool:
 
 
 _YES_NO = c.BE | c.MODALS | frozenset({"do", "does", "did", "will", "shall", "has", "have", "had"})
+
+
+def opening_asks_differ(da: Analysis, db: Analysis) -> bool:
+    """Both prompts open with a question word that asks for a person, a time, a place or a
+    reason, not the same one (v101): "*Who* orders the septic inspection when selling a
+    house" / "*When* is the septic inspection ordered when selling a house" — the second
+    "when" of each is no question, so the sets of question words do not tell them apart."""
+    a, b = da.words[:1], db.words[:1]
+    if not (a and b and a[0] in _ASKS and b[0] in _ASKS and _ASKS[a[0]] != _ASKS[b[0]]):
+        return False
+    # Each asked in the other too, in another place: "*When* baking bread, why …" / "Why
+    # … when baking bread", "Who wrote X and when …" / "When was X …, and who …".
+    return a[0] not in db.exact["question"] or b[0] not in da.exact["question"]
+
+
+_ASKS = {"who": "who", "whom": "who", "whose": "whose", "when": "when", "where": "where",
+         "why": "why"}  # fmt: skip
