@@ -380,7 +380,7 @@ def _pairs() -> list[dict[str, Any]]:
 
 
 # Measured at the default threshold (0.85) on all 53,865 pairs (holdout16–35, 37–116, 119–123
-# merged) with verifier v101: 28.3 % strict, 28.5 % balanced (28.9 % / 29.3 % over the 7,930 pairs
+# merged) with verifier v102: 28.3 % strict, 28.5 % balanced (28.9 % / 29.3 % over the 7,930 pairs
 # before holdout21 with v20; v21's courtesy and v22's phrasal verbs served 54 more paraphrases of
 # those). holdout16–32 are casual chat (first measured 25.0 %, 16.7 %, 18.5 %, 14.7 %, 22.4 %,
 # 15.6 %, 18.1 %, 23.5 %, 18.4 %, 31.6 %, 15.5 %, 15.9 %, 17.6 %, 19.7 %, 23.5 %, 22.7 %, 28.4 %,

@@ -701,6 +701,8 @@ NEAR_MISSES = [
      "my 6 year old has a rash on both arms, is it eczema?", "quantifier"),
     ("why does my build not fail when I delete the lockfile",
      "why does my build fail when I do not delete the lockfile", "negation"),
+    # v102: a number a time bound introduces, another preposition in the other prompt
+    ("which movies came out before 1990", "which movies came out in 1990", "relation"),
 ]  # fmt: skip
 
 LONG = (
@@ -1154,6 +1156,8 @@ PARAPHRASES = [
         "When baking cookies, why do you chill the dough?",
         "Why do you chill the dough when baking cookies?",
     ),
+    # v102: the same bound before the same number
+    ("which movies came out before 1990", "which films came out before 1990"),
 ]
 
 ORDER_KINDS = {r for _, _, r in NEAR_MISSES}

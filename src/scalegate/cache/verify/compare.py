@@ -53,6 +53,7 @@ from scalegate.cache.verify.counts import (
 from scalegate.cache.verify.features import EXACT_FIELDS, Analysis
 from scalegate.cache.verify.fields import BOUNDARY, CLAUSE
 from scalegate.cache.verify.modifiers import number_governed
+from scalegate.cache.verify.relations import bound_moved
 from scalegate.cache.verify.tokens import BLANK, case_differs
 from scalegate.cache.verify.values import numbers_differ
 
@@ -278,6 +279,8 @@ def closed_class(da: Analysis, db: Analysis, strictness: str) -> str | None:
         return "question"  # "*how much* tax will I owe" / "*will* I owe taxes"
     if count_against_names(da, db) or count_against_names(db, da):
         return "question"  # "*how many* olympian gods are there" / "*list* the olympian gods"
+    if bound_moved(da.words, db.words):
+        return "relation"  # "joined *before* 2020" / "joined *in* 2020" (v102)
     if negation_moved(da.words, db.words) or negated_elsewhere(da.words, db.words):
         return "negation"
     return None

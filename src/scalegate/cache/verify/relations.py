@@ -191,3 +191,22 @@ def _object(word: str) -> bool:
     """A word that can be a preposition's object: "on *in* git", "through *if* I …" are
     not."""
     return word not in _NO_OBJECT
+
+
+def bound_moved(a: Sequence[str], b: Sequence[str]) -> bool:
+    """A number a time bound introduces in one prompt ("since", "until", "before",
+    "after") and another preposition in the other (v102): "users who joined *before* 2020"
+    / "… joined *in* 2020". A number is no aligned word, so :func:`relation_differs` never
+    sees it."""
+    return _bound_moved(a, b) or _bound_moved(b, a)
+
+
+def _bound_moved(a: Sequence[str], b: Sequence[str]) -> bool:
+    for i in range(len(a) - 1):
+        bound, number = a[i], a[i + 1]
+        if bound not in _BOUNDS or not number[:1].isdigit():
+            continue
+        before = {b[j - 1] for j in range(1, len(b)) if b[j] == number}
+        if before and bound not in before and before <= c.PREPOSITIONS | _BOUNDS:
+            return True
+    return False
