@@ -20,12 +20,7 @@ from scalegate.cache.verify.acronyms import pair_abbreviations
 from scalegate.cache.verify.frame import NO_FRAME, Frame
 from scalegate.cache.verify.lexicon import Lexicon
 from scalegate.cache.verify.typos import clipped, misspelt
-from scalegate.cache.verify.verbs import (
-    act_for_thing,
-    converse_at_edge,
-    light,
-    replaced,
-)
+from scalegate.cache.verify.verbs import act_for_thing, converse_at_edge, light, replaced
 from scalegate.cache.verify.words import Word
 
 _NEG_PREFIXES = ("un", "in", "im", "il", "ir", "non", "dis", "non-", "a")

@@ -130,12 +130,13 @@ def opening_asks_differ(da: Analysis, db: Analysis) -> bool:
     house" / "*When* is the septic inspection ordered when selling a house" — the second
     "when" of each is no question, so the sets of question words do not tell them apart."""
     a, b = da.words[:1], db.words[:1]
-    if not (a and b and a[0] in _ASKS and b[0] in _ASKS and _ASKS[a[0]] != _ASKS[b[0]]):
+    if not (a and b and a[0] in _ASKS and b[0] in _ASKS):
+        return False
+    if c.WH_SAME.get(a[0], a[0]) == c.WH_SAME.get(b[0], b[0]):
         return False
     # Each asked in the other too, in another place: "*When* baking bread, why …" / "Why
     # … when baking bread", "Who wrote X and when …" / "When was X …, and who …".
     return a[0] not in db.exact["question"] or b[0] not in da.exact["question"]
 
 
-_ASKS = {"who": "who", "whom": "who", "whose": "whose", "when": "when", "where": "where",
-         "why": "why"}  # fmt: skip
+_ASKS = frozenset({"who", "whom", "whose", "when", "where", "why"})

@@ -168,6 +168,7 @@ class Lexicon:
         return any(self._synset(f"n:{o}").lexfile in _ANIMATE for o in (common or firsts)[:1])
 
     def _instance(self, offset: int) -> bool:
+        """The synset at ``offset`` is one named thing, an instance of a kind."""
         return any(p.symbol == "@i" for p in self._synset(f"n:{offset}").pointers)
 
     def _seldom_verb(self, word: str) -> bool:
@@ -181,9 +182,7 @@ class Lexicon:
         if self._files is None:
             return False
         offsets = self._files.offsets(word, "n")
-        return bool(offsets) and any(
-            p.symbol == "@i" for p in self._synset(f"n:{offsets[0]}").pointers
-        )
+        return bool(offsets) and self._instance(offsets[0])
 
     def _broader(self, lemma: str) -> frozenset[str]:
         """Nouns one or two steps more general than ``lemma``'s first senses ("capital" →
